@@ -1,0 +1,7 @@
+"""Hooks of the Actito SFTP provider."""
+
+from __future__ import annotations
+
+from airflow_provider_actito_sftp.hooks.actito_sftp import ActitoSftpHook, SftpSession
+
+__all__ = ["ActitoSftpHook", "SftpSession"]

@@ -1,0 +1,71 @@
+"""Pinned server host keys: parsing, fingerprints, and fetching a server's key for first-time setup.
+
+A connection pins one or more OpenSSH public keys (``ssh-ed25519 AAAA...`` lines, optionally prefixed by
+a ``known_hosts`` host pattern). The session refuses any server whose key is not among them; see
+:mod:`airflow_provider_actito_sftp.session`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import asyncssh
+
+log = logging.getLogger(__name__)
+
+_KEY_TYPE_PREFIXES = ("ssh-", "ecdsa-", "sk-")
+
+
+def fingerprint(key: asyncssh.SSHKey) -> str:
+    """Return the OpenSSH SHA256 fingerprint of a public key (``SHA256:...``)."""
+    return key.get_fingerprint("sha256")
+
+
+def parse_host_keys(text: str) -> tuple[asyncssh.SSHKey, ...]:
+    """Parse pinned host keys, one per line.
+
+    Accepts ``<type> <base64> [comment]`` lines as in ``*.pub`` files and ``known_hosts`` lines
+    (``<hosts> <type> <base64>``). Blank lines and ``#`` comments are ignored.
+
+    :param text: the field's content.
+    :raises ValueError: a line is not a public key; the message gives the line number, never the key.
+    """
+    keys: list[asyncssh.SSHKey] = []
+    for line_number, raw_line in enumerate(text.splitlines(), start=1):
+        line = raw_line.strip()
+        if not line or line.startswith("#"):
+            continue
+        words = line.split()
+        if not words[0].startswith(_KEY_TYPE_PREFIXES) and len(words) >= 3:
+            words = words[1:]  # a known_hosts line: drop the host pattern
+        try:
+            keys.append(asyncssh.import_public_key(" ".join(words[:2])))
+        except (asyncssh.KeyImportError, ValueError) as e:
+            raise ValueError(
+                f"line {line_number} is not an OpenSSH public key "
+                "(expected '<type> <base64>', e.g. 'ssh-ed25519 AAAA...')"
+            ) from e
+    return tuple(keys)
+
+
+def export_host_key(key: asyncssh.SSHKey) -> str:
+    """Return the one-line OpenSSH form of a host key, as stored in the ``host_key`` field."""
+    return key.export_public_key("openssh").decode("ascii").strip()
+
+
+async def fetch_host_key(host: str, port: int, *, timeout: float = 30.0) -> asyncssh.SSHKey:
+    """Connect without authenticating and return the host key the server presents.
+
+    This is for setup tooling only: the caller must compare the fingerprint with one the partner gave
+    out of band (or explicitly choose trust-on-first-use) before pinning the key.
+
+    :raises ConnectionError: the server could not be reached or offered no key.
+    """
+    try:
+        key = await asyncio.wait_for(asyncssh.get_server_host_key(host, port, config=None), timeout)
+    except (OSError, asyncssh.Error, TimeoutError) as e:
+        raise ConnectionError(f"could not fetch the host key of {host}:{port}: {e}") from e
+    if key is None:
+        raise ConnectionError(f"{host}:{port} presented no host key")
+    return key

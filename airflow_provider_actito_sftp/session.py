@@ -1,0 +1,216 @@
+"""One authenticated SSH + SFTP session to the partner's server, with the host key pinned.
+
+:func:`open_session` is the only place that opens a connection. It refuses, before authenticating, any
+server whose host key is not pinned in the connection, and reports the offered key's fingerprint.
+Everything else (listing, transfers, the hook's sync facade) works on the :class:`AsyncSftpSession`
+it returns.
+"""
+
+from __future__ import annotations
+
+import logging
+import stat
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncssh
+
+from airflow_provider_actito_sftp.exceptions import (
+    AuthenticationError,
+    HostKeyError,
+    RemoteConnectError,
+    RemoteLocationError,
+)
+from airflow_provider_actito_sftp.host_keys import fetch_host_key, fingerprint
+from airflow_provider_actito_sftp.settings import AuthType, ConnectionSettings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RemoteEntry:
+    """One entry of a remote folder, as listed by the server (no extra round trip per entry)."""
+
+    name: str
+    path: str
+    size: int
+    mtime: datetime
+    is_file: bool
+    is_dir: bool
+
+
+class _PinnedHostKeyClient(asyncssh.SSHClient):
+    """Remembers the host key the server offered when it is not one of the pinned keys."""
+
+    def __init__(self) -> None:
+        self.refused_key: asyncssh.SSHKey | None = None
+
+    def validate_host_public_key(self, host: str, addr: str, port: int, key: asyncssh.SSHKey) -> bool:
+        self.refused_key = key
+        return False
+
+
+def connect_options(settings: ConnectionSettings) -> dict[str, Any]:
+    """Return the asyncssh connect options for these settings: hermetic, pinned, no agent, no ~/.ssh."""
+    uses_key = settings.auth_type is AuthType.SSH_KEY
+    return {
+        "host": settings.host,
+        "port": settings.port,
+        "username": settings.username,
+        "known_hosts": (list(settings.host_keys), [], []),
+        "config": None,
+        "agent_path": None,
+        "client_keys": [settings.client_private_key()] if uses_key else None,
+        "password": None if uses_key else settings.password,
+        "preferred_auth": "publickey" if uses_key else "keyboard-interactive,password",
+        "gss_auth": False,
+        "gss_kex": False,
+        "host_based_auth": False,
+        "x509_trusted_certs": None,
+        "connect_timeout": settings.advanced.connect_timeout,
+        "login_timeout": settings.advanced.connect_timeout,
+        "keepalive_interval": settings.advanced.keepalive_interval or None,
+        "encryption_algs": list(settings.advanced.ciphers),
+        "compression_algs": ["zlib@openssh.com", "none"] if settings.advanced.compression else ["none"],
+    }
+
+
+class AsyncSftpSession:
+    """An open SSH connection and its SFTP channel. Create it with :func:`open_session`."""
+
+    def __init__(
+        self,
+        settings: ConnectionSettings,
+        ssh: asyncssh.SSHClientConnection,
+        sftp: asyncssh.SFTPClient,
+    ) -> None:
+        self.settings = settings
+        self.ssh = ssh
+        self.sftp = sftp
+        host_key = ssh.get_server_host_key()
+        self.host_key_fingerprint = fingerprint(host_key) if host_key else "unknown"
+
+    def location_path(self, location: str) -> str:
+        """Return the remote folder of a named location (see ``ConnectionSettings.location_path``)."""
+        return self.settings.location_path(location)
+
+    async def list_location(self, location: str) -> list[RemoteEntry]:
+        """List a location's folder: name, size and mtime of every entry, sorted by name.
+
+        The SFTP READDIR reply carries each entry's attributes, so this costs a few round trips per
+        folder, not one per file.
+
+        :raises UnknownLocationError: the location is not configured.
+        :raises RemoteLocationError: the folder is missing or cannot be read.
+        """
+        folder = self.location_path(location)
+        try:
+            names = await self.sftp.readdir(folder)
+        except asyncssh.SFTPError as e:
+            raise RemoteLocationError(self.settings.conn_id, location, folder, _describe_sftp_error(e)) from e
+        entries = [_to_entry(folder, name) for name in names if name.filename not in (".", "..")]
+        return sorted(entries, key=lambda entry: entry.name)
+
+    async def check_location(self, location: str) -> None:
+        """Check that a location's folder exists, is a folder, and can be listed.
+
+        :raises RemoteLocationError: with what is wrong.
+        """
+        folder = self.location_path(location)
+        try:
+            attrs = await self.sftp.stat(folder)
+        except asyncssh.SFTPError as e:
+            raise RemoteLocationError(self.settings.conn_id, location, folder, _describe_sftp_error(e)) from e
+        if attrs.permissions is not None and not stat.S_ISDIR(attrs.permissions):
+            raise RemoteLocationError(self.settings.conn_id, location, folder, "is not a folder")
+        await self.list_location(location)
+
+    async def close(self) -> None:
+        """Close the SFTP channel and the SSH connection."""
+        self.sftp.exit()
+        self.ssh.close()
+        await self.ssh.wait_closed()
+
+
+@asynccontextmanager
+async def open_session(settings: ConnectionSettings) -> AsyncIterator[AsyncSftpSession]:
+    """Open one SSH + SFTP session, verify the pinned host key, authenticate, and close it on exit.
+
+    :raises HostKeyError: the server's key is not pinned (checked before authenticating).
+    :raises AuthenticationError: the server refused the credentials.
+    :raises RemoteConnectError: the server could not be reached or the session not set up.
+    """
+    session = await _connect(settings)
+    try:
+        yield session
+    finally:
+        await session.close()
+
+
+async def _connect(settings: ConnectionSettings) -> AsyncSftpSession:
+    guard = _PinnedHostKeyClient()
+    address = f"{settings.host}:{settings.port}"
+    pinned = [fingerprint(key) for key in settings.host_keys]
+    log.info("Connecting to %s (connection %r, %s auth)", address, settings.conn_id, settings.auth_type.value)
+    try:
+        ssh = await asyncssh.connect(client_factory=lambda: guard, **connect_options(settings))
+    except asyncssh.HostKeyNotVerifiable as e:
+        offered = fingerprint(guard.refused_key) if guard.refused_key else None
+        raise HostKeyError(settings.conn_id, address, offered, pinned) from e
+    except (asyncssh.KeyExchangeFailed, asyncssh.ConnectionLost, ConnectionResetError) as e:
+        # Servers hang up when none of their host keys has a pinned type: name the key they do offer.
+        offered_key = await _probe_host_key(settings) if settings.host_keys else None
+        if offered_key is not None and offered_key not in settings.host_keys:
+            raise HostKeyError(settings.conn_id, address, fingerprint(offered_key), pinned) from e
+        raise RemoteConnectError(f"Connection {settings.conn_id!r} to {address}: key exchange failed: {e}") from e
+    except asyncssh.PermissionDenied as e:
+        raise AuthenticationError(
+            f"Connection {settings.conn_id!r} to {address}: the server refused {settings.auth_type.value} "
+            f"authentication for user {settings.username!r}"
+            + (" (is the public key in the server's authorized_keys?)" if settings.auth_type is AuthType.SSH_KEY else "")
+        ) from e
+    except (OSError, TimeoutError, asyncssh.Error) as e:
+        raise RemoteConnectError(f"Connection {settings.conn_id!r}: cannot reach {address}: {e}") from e
+    try:
+        sftp = await ssh.start_sftp_client()
+    except (OSError, asyncssh.Error) as e:
+        ssh.close()
+        raise RemoteConnectError(
+            f"Connection {settings.conn_id!r} to {address}: the server has no SFTP subsystem: {e}"
+        ) from e
+    session = AsyncSftpSession(settings, ssh, sftp)
+    log.info("Connected to %s; host key %s matches the pin", address, session.host_key_fingerprint)
+    return session
+
+
+async def _probe_host_key(settings: ConnectionSettings) -> asyncssh.SSHKey | None:
+    """Ask the server for its preferred host key of any type (no authentication); None if that fails."""
+    try:
+        return await fetch_host_key(settings.host, settings.port, timeout=settings.advanced.connect_timeout)
+    except ConnectionError:
+        return None
+
+
+def _to_entry(folder: str, name: asyncssh.SFTPName) -> RemoteEntry:
+    attrs = name.attrs
+    filename = name.filename if isinstance(name.filename, str) else name.filename.decode("utf-8", "replace")
+    mode = attrs.permissions or 0
+    return RemoteEntry(
+        name=filename,
+        path=f"{folder.rstrip('/')}/{filename}",
+        size=attrs.size or 0,
+        mtime=datetime.fromtimestamp(attrs.mtime or 0, tz=UTC),
+        is_file=stat.S_ISREG(mode),
+        is_dir=stat.S_ISDIR(mode),
+    )
+
+
+def _describe_sftp_error(error: asyncssh.SFTPError) -> str:
+    if isinstance(error, asyncssh.SFTPNoSuchFile):
+        return "the folder does not exist on the server"
+    if isinstance(error, asyncssh.SFTPPermissionDenied):
+        return "permission denied on the server"
+    return f"the server refused: {error.reason}"

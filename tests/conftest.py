@@ -1,0 +1,114 @@
+"""Test bench: a hermetic Airflow home, real OpenSSH servers, and connection factories.
+
+The environment is set before anything imports Airflow, so every test runs against a temporary
+``AIRFLOW_HOME`` with a SQLite metadata DB that is initialised once per test session.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+_AIRFLOW_HOME = Path(tempfile.mkdtemp(prefix="actito-airflow-home-"))
+os.environ["AIRFLOW_HOME"] = str(_AIRFLOW_HOME)
+os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
+os.environ["AIRFLOW__CORE__UNIT_TEST_MODE"] = "False"
+os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = f"sqlite:///{_AIRFLOW_HOME / 'airflow.db'}"
+os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(_AIRFLOW_HOME / "dags")
+os.environ["AIRFLOW__CORE__FERNET_KEY"] = "x6o_n1ZcHMTcdYmRrGyF9i7SgEHy1s9zCMTWDMF8a1Q="
+
+import pytest  # noqa: E402
+
+from tests.support.sshd import (  # noqa: E402
+    SftpUser,
+    SshServer,
+    ensure_test_user,
+    generate_ssh_key,
+    remove_server,
+    start_sshd,
+)
+
+
+@pytest.fixture(scope="session")
+def airflow_db() -> Path:
+    """Create the metadata tables once (SQLite in the temporary AIRFLOW_HOME)."""
+    from airflow.utils.db import initdb
+
+    initdb()
+    return _AIRFLOW_HOME
+
+
+@pytest.fixture(scope="session")
+def sftp_user() -> SftpUser:
+    return ensure_test_user()
+
+
+@pytest.fixture(scope="session")
+def sshd(sftp_user: SftpUser) -> Iterator[SshServer]:
+    """The partner's server: a real OpenSSH sshd with its own host key."""
+    server = start_sshd(sftp_user)
+    yield server
+    remove_server(server)
+
+
+@pytest.fixture(scope="session")
+def impostor_sshd(sftp_user: SftpUser) -> Iterator[SshServer]:
+    """A second real sshd with a different host key, standing in for a man in the middle."""
+    server = start_sshd(sftp_user)
+    yield server
+    remove_server(server)
+
+
+@pytest.fixture(scope="session")
+def client_key(sshd: SshServer, impostor_sshd: SshServer, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """An ed25519 client key authorised on both servers; returns the private key text."""
+    key_path = tmp_path_factory.mktemp("client-key") / "id_ed25519"
+    public_line = generate_ssh_key(key_path)
+    sshd.add_authorized_key(public_line)
+    impostor_sshd.add_authorized_key(public_line)
+    return key_path.read_text()
+
+
+@pytest.fixture(scope="session")
+def locations(sshd: SshServer) -> dict[str, str]:
+    """Two folders on the test server, as a connection's ``locations`` field."""
+    return {name: str(sshd.make_folder(name)) for name in ("inbound", "outbound")}
+
+
+ConnectionFactory = Callable[..., str]
+
+
+@pytest.fixture
+def make_connection(
+    monkeypatch: pytest.MonkeyPatch, sshd: SshServer, client_key: str, locations: dict[str, str]
+) -> ConnectionFactory:
+    """Define an ``actito_sftp`` connection in the environment and return its conn_id.
+
+    Defaults point at the real sshd with key auth and the pinned host key; keyword arguments override
+    columns (``host``, ``port``, ``login``, ``password``) or extra fields; ``None`` removes a field.
+    """
+
+    def factory(conn_id: str = "actito_test", **overrides: Any) -> str:
+        columns = {"conn_type": "actito_sftp", "host": sshd.host, "port": sshd.port, "login": sshd.user.name}
+        extra: dict[str, Any] = {
+            "entity": "acme",
+            "display_name": "ACME partner",
+            "auth_type": "ssh_key",
+            "ssh_private_key": client_key,
+            "host_key": sshd.host_key_line,
+            "locations": locations,
+        }
+        for key, value in overrides.items():
+            target = columns if key in {"host", "port", "login", "password"} else extra
+            if value is None:
+                target.pop(key, None)
+            else:
+                target[key] = value
+        monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", json.dumps({**columns, "extra": extra}))
+        return conn_id
+
+    return factory

@@ -1,0 +1,1 @@
+"""Real test infrastructure: OpenSSH sshd servers and an in-process asyncssh server."""

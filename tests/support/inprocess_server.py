@@ -1,0 +1,86 @@
+"""An in-process SSH/SFTP server (asyncssh) for what a real sshd cannot do here.
+
+Used for password authentication when the tests do not run as root (sshd can only check passwords
+of other users as root) and, later, for servers that misbehave on purpose.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import asyncssh
+
+
+@dataclass
+class InProcessServer:
+    host: str
+    port: int
+    host_key_line: str
+    root: Path
+    username: str
+    password: str
+    _loop: asyncio.AbstractEventLoop
+    _server: asyncssh.SSHAcceptor
+    _thread: threading.Thread
+
+    def stop(self) -> None:
+        async def close() -> None:
+            self._server.close()
+            await self._server.wait_closed()
+
+        asyncio.run_coroutine_threadsafe(close(), self._loop).result(timeout=10)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=10)
+
+
+class _PasswordServer(asyncssh.SSHServer):
+    def __init__(self, username: str, password: str) -> None:
+        self._username = username
+        self._password = password
+
+    def begin_auth(self, username: str) -> bool:
+        return True
+
+    def password_auth_supported(self) -> bool:
+        return True
+
+    def validate_password(self, username: str, password: str) -> bool:
+        return username == self._username and password == self._password
+
+
+def start_password_server(root: Path, username: str, password: str) -> InProcessServer:
+    """Serve SFTP on 127.0.0.1 (random port) rooted at ``root``, accepting one username and password."""
+    host_key = asyncssh.generate_private_key("ssh-ed25519")
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, daemon=True, name="inprocess-sshd")
+    thread.start()
+
+    def sftp_factory(chan: asyncssh.SSHServerChannel[bytes]) -> asyncssh.SFTPServer:
+        return asyncssh.SFTPServer(chan, chroot=str(root).encode())
+
+    async def listen() -> asyncssh.SSHAcceptor:
+        return await asyncssh.listen(
+            "127.0.0.1",
+            0,
+            server_host_keys=[host_key],
+            server_factory=lambda: _PasswordServer(username, password),
+            sftp_factory=sftp_factory,
+            allow_scp=False,
+        )
+
+    server = asyncio.run_coroutine_threadsafe(listen(), loop).result(timeout=10)
+    port = server.sockets[0].getsockname()[1]
+    return InProcessServer(
+        host="127.0.0.1",
+        port=port,
+        host_key_line=host_key.export_public_key("openssh").decode().strip(),
+        root=root,
+        username=username,
+        password=password,
+        _loop=loop,
+        _server=server,
+        _thread=thread,
+    )

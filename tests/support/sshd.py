@@ -1,0 +1,212 @@
+"""Start and stop a real OpenSSH ``sshd`` on 127.0.0.1 with its own host key, config and authorized keys.
+
+As root, the server authenticates a dedicated local user (created once, given a fresh random password per
+run) so that both password and key authentication are real. As another user, sshd can only log that
+same user in, by key; password tests then use :mod:`tests.support.inprocess_server`.
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+SSHD_CANDIDATES = ("/usr/sbin/sshd", "/usr/bin/sshd", "/usr/local/sbin/sshd")
+TEST_USER = "actitosftptest"
+
+
+def find_sshd() -> str | None:
+    """Return the path of the sshd binary, or None."""
+    found = shutil.which("sshd")
+    if found:
+        return found
+    return next((path for path in SSHD_CANDIDATES if os.access(path, os.X_OK)), None)
+
+
+def free_port() -> int:
+    """Return a TCP port that is free on 127.0.0.1 right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def running_as_root() -> bool:
+    return os.geteuid() == 0
+
+
+@dataclass(frozen=True)
+class SftpUser:
+    """The account the test servers log in."""
+
+    name: str
+    uid: int
+    gid: int
+    password: str | None  # None where no real password can be set (not root)
+
+
+def ensure_test_user() -> SftpUser:
+    """Return the account to log in: a dedicated user with a fresh password as root, else ourselves."""
+    if not running_as_root():
+        entry = pwd.getpwuid(os.geteuid())
+        return SftpUser(entry.pw_name, entry.pw_uid, entry.pw_gid, None)
+    try:
+        pwd.getpwnam(TEST_USER)
+    except KeyError:
+        subprocess.run(["useradd", "--create-home", "--shell", "/bin/sh", TEST_USER], check=True)
+    password = secrets.token_urlsafe(18)
+    subprocess.run(["chpasswd"], input=f"{TEST_USER}:{password}\n", text=True, check=True)
+    entry = pwd.getpwnam(TEST_USER)
+    return SftpUser(entry.pw_name, entry.pw_uid, entry.pw_gid, password)
+
+
+def generate_ssh_key(path: Path, key_type: str = "ed25519") -> str:
+    """Create an unencrypted key pair at ``path`` with ssh-keygen and return the public key line."""
+    subprocess.run(
+        ["ssh-keygen", "-q", "-t", key_type, "-N", "", "-C", path.name, "-f", str(path)],
+        check=True,
+    )
+    return Path(f"{path}.pub").read_text().strip()
+
+
+@dataclass
+class SshServer:
+    """A running sshd. ``data_root`` is a folder the test user owns, for test locations."""
+
+    port: int
+    workdir: Path
+    data_root: Path
+    user: SftpUser
+    host_key_line: str
+    host_key_path: Path
+    authorized_keys: Path
+    process: subprocess.Popen[bytes] = field(repr=False)
+    host: str = "127.0.0.1"
+
+    @property
+    def log_path(self) -> Path:
+        return self.workdir / "sshd.log"
+
+    def add_authorized_key(self, public_key_line: str) -> None:
+        with self.authorized_keys.open("a") as handle:
+            handle.write(public_key_line.strip() + "\n")
+
+    def make_folder(self, relative: str) -> Path:
+        """Create a folder under ``data_root`` owned by the test user and return its absolute path."""
+        folder = self.data_root / relative
+        folder.mkdir(parents=True, exist_ok=True)
+        chown_tree(folder, self.user)
+        return folder
+
+    def stop(self) -> None:
+        """Stop the server by PID and wait for it."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+    def kill_connections(self) -> None:
+        """Kill every per-connection sshd child (a real network fault), leaving the listener up."""
+        children = subprocess.run(
+            ["pgrep", "-P", str(self.process.pid)], capture_output=True, text=True, check=False
+        ).stdout.split()
+        for pid in children:
+            os.kill(int(pid), signal.SIGKILL)
+
+
+def chown_tree(path: Path, user: SftpUser) -> None:
+    if not running_as_root():
+        return
+    os.chown(path, user.uid, user.gid)
+    for root, dirs, files in os.walk(path):
+        for name in dirs + files:
+            os.chown(os.path.join(root, name), user.uid, user.gid)
+
+
+def start_sshd(user: SftpUser, *, host_key_type: str = "ed25519") -> SshServer:
+    """Start a fresh sshd with its own host key on a free 127.0.0.1 port and wait until it answers."""
+    sshd = find_sshd()
+    if sshd is None:
+        raise RuntimeError("OpenSSH sshd is not installed (apt-get install openssh-server)")
+    if running_as_root():
+        Path("/run/sshd").mkdir(parents=True, exist_ok=True)  # privilege separation directory
+    workdir = Path(tempfile.mkdtemp(prefix="actito-sshd-"))
+    workdir.chmod(0o755)  # the test user must reach data_root below it
+    data_root = workdir / "data"
+    data_root.mkdir()
+    chown_tree(data_root, user)
+    host_key_path = workdir / f"ssh_host_{host_key_type}_key"
+    host_key_line = generate_ssh_key(host_key_path, host_key_type)
+    authorized_keys = workdir / "authorized_keys"
+    authorized_keys.touch(mode=0o644)
+    port = free_port()
+    config = workdir / "sshd_config"
+    config.write_text(
+        "\n".join(
+            [
+                f"Port {port}",
+                "ListenAddress 127.0.0.1",
+                f"HostKey {host_key_path}",
+                f"PidFile {workdir / 'sshd.pid'}",
+                f"AuthorizedKeysFile {authorized_keys}",
+                "StrictModes no",
+                "UsePAM no",
+                f"PasswordAuthentication {'yes' if user.password else 'no'}",
+                "KbdInteractiveAuthentication no",
+                "PubkeyAuthentication yes",
+                "PermitRootLogin no",
+                f"AllowUsers {user.name}",
+                "Subsystem sftp internal-sftp",
+                "MaxStartups 200:30:400",
+                "MaxSessions 100",
+                "LogLevel VERBOSE",
+                "",
+            ]
+        )
+    )
+    log_file = (workdir / "sshd.log").open("wb")
+    process = subprocess.Popen(
+        [sshd, "-D", "-e", "-f", str(config)], stdout=log_file, stderr=subprocess.STDOUT
+    )
+    server = SshServer(
+        port=port,
+        workdir=workdir,
+        data_root=data_root,
+        user=user,
+        host_key_line=host_key_line,
+        host_key_path=host_key_path,
+        authorized_keys=authorized_keys,
+        process=process,
+    )
+    _wait_for_banner(server)
+    return server
+
+
+def _wait_for_banner(server: SshServer, timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            raise RuntimeError(f"sshd exited with {server.process.returncode}: {server.log_path.read_text()}")
+        try:
+            with socket.create_connection((server.host, server.port), timeout=1) as probe:
+                if probe.recv(64).startswith(b"SSH-"):
+                    return
+        except OSError:
+            time.sleep(0.05)
+    server.stop()
+    raise RuntimeError(f"sshd did not answer on port {server.port}: {server.log_path.read_text()}")
+
+
+def remove_server(server: SshServer) -> None:
+    server.stop()
+    shutil.rmtree(server.workdir, ignore_errors=True)
