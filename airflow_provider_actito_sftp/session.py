@@ -170,7 +170,11 @@ async def _connect(settings: ConnectionSettings) -> AsyncSftpSession:
         raise AuthenticationError(
             f"Connection {settings.conn_id!r} to {address}: the server refused {settings.auth_type.value} "
             f"authentication for user {settings.username!r}"
-            + (" (is the public key in the server's authorized_keys?)" if settings.auth_type is AuthType.SSH_KEY else "")
+            + (
+                " (is the public key in the server's authorized_keys?)"
+                if settings.auth_type is AuthType.SSH_KEY
+                else ""
+            )
         ) from e
     except (OSError, TimeoutError, asyncssh.Error) as e:
         raise RemoteConnectError(f"Connection {settings.conn_id!r}: cannot reach {address}: {e}") from e

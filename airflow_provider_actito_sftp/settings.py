@@ -39,7 +39,7 @@ class AuthType(StrEnum):
     """How we authenticate to the partner's server."""
 
     SSH_KEY = "ssh_key"
-    PASSWORD = "password"
+    PASSWORD = "password"  # noqa: S105 - the name of an auth type, not a secret
 
 
 class ConnectionLike(Protocol):
@@ -218,8 +218,10 @@ def parse_locations(conn_id: str, value: object) -> Mapping[str, str]:
             decoded = json.loads(value, object_pairs_hook=_PairList)
         except json.JSONDecodeError as e:
             raise ConnectionConfigError(
-                conn_id, "locations", f'malformed JSON ({e.msg} at line {e.lineno} column {e.colno}); '
-                'expected an object like {"inbound": "/in", "outbound": "/out"}'
+                conn_id,
+                "locations",
+                f"malformed JSON ({e.msg} at line {e.lineno} column {e.colno}); "
+                'expected an object like {"inbound": "/in", "outbound": "/out"}',
             ) from e
         if not isinstance(decoded, _PairList):
             raise ConnectionConfigError(conn_id, "locations", "expected a JSON object of name -> folder path")
@@ -301,7 +303,16 @@ class _ExtraReader:
         return _bounded_int(self._conn_id, name, value, minimum, maximum)
 
 
-_BOOLEAN_WORDS = {"true": True, "yes": True, "on": True, "1": True, "false": False, "no": False, "off": False, "0": False}
+_BOOLEAN_WORDS = {
+    "true": True,
+    "yes": True,
+    "on": True,
+    "1": True,
+    "false": False,
+    "no": False,
+    "off": False,
+    "0": False,
+}
 
 
 def _bounded_int(conn_id: str, name: str, value: object, minimum: int, maximum: int) -> int:
@@ -311,9 +322,7 @@ def _bounded_int(conn_id: str, name: str, value: object, minimum: int, maximum: 
     elif isinstance(value, str) and value.strip().lstrip("-").isdigit():
         number = int(value)
     if number is None or not minimum <= number <= maximum:
-        raise ConnectionConfigError(
-            conn_id, name, f"expected an integer from {minimum} to {maximum}, got {value!r}"
-        )
+        raise ConnectionConfigError(conn_id, name, f"expected an integer from {minimum} to {maximum}, got {value!r}")
     return number
 
 
@@ -383,14 +392,17 @@ def _check_location_name(conn_id: str, name: object, seen: Mapping[str, str]) ->
         raise ConnectionConfigError(
             conn_id,
             "locations",
-            f"location name {name!r} is invalid; use 1-64 letters, digits, '_', '-' or '.', starting with a letter or digit",
+            f"location name {name!r} is invalid; use 1-64 letters, digits, '_', '-' or '.', "
+            "starting with a letter or digit",
         )
 
 
 def _check_location_path(conn_id: str, name: str, path: object) -> str:
     if not isinstance(path, str) or not path.startswith("/"):
         raise ConnectionConfigError(
-            conn_id, "locations", f"location {name!r}: expected an absolute folder path such as '/inbound', got {path!r}"
+            conn_id,
+            "locations",
+            f"location {name!r}: expected an absolute folder path such as '/inbound', got {path!r}",
         )
     if "\x00" in path or ".." in PurePosixPath(path).parts:
         raise ConnectionConfigError(
@@ -413,4 +425,3 @@ def _import_private_key(conn_id: str, key_text: str | None, passphrase: str | No
         raise ConnectionConfigError(
             conn_id, "ssh_private_key", "not a readable private key (OpenSSH or PEM format expected)"
         ) from None  # never chain: the cause could quote key material
-

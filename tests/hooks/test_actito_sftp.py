@@ -61,13 +61,11 @@ class TestHostKeyPinning:
             ActitoSftpHook(conn_id).get_conn()
         assert _fingerprint_of(sshd.host_key_line) in str(refused.value)
 
-    def test_pin_of_another_key_type_is_refused(
-        self, make_connection: ConnectionFactory, tmp_path: Path
-    ):
+    def test_pin_of_another_key_type_is_refused(self, make_connection: ConnectionFactory, tmp_path: Path):
         rsa_path = tmp_path / "other_rsa"
         subprocess.run(["ssh-keygen", "-q", "-t", "rsa", "-b", "2048", "-N", "", "-f", str(rsa_path)], check=True)
         conn_id = make_connection(host_key=Path(f"{rsa_path}.pub").read_text())
-        with pytest.raises(HostKeyError, match="refusing|Refusing"):
+        with pytest.raises(HostKeyError, match="Refusing to connect"):
             ActitoSftpHook(conn_id).get_conn()
 
     def test_known_hosts_line_is_accepted_as_pin(self, make_connection: ConnectionFactory, sshd: SshServer):
@@ -153,9 +151,11 @@ class TestLocations:
         assert customers.size == 25
         assert customers.path == f"{folder}/customers.csv"
         assert abs(customers.mtime.timestamp() - int(mtime)) < 1
-        assert customers.is_file and not customers.is_dir
+        assert customers.is_file
+        assert not customers.is_dir
         assert empty.size == 0
-        assert sub.is_dir and not sub.is_file
+        assert sub.is_dir
+        assert not sub.is_file
 
     def test_unknown_location_lists_known_names(self, make_connection: ConnectionFactory):
         with ActitoSftpHook(make_connection()) as session, pytest.raises(UnknownLocationError) as unknown:
@@ -221,3 +221,50 @@ class TestTestConnection:
         ok, message = ActitoSftpHook(make_connection(port=70000)).test_connection()
         assert not ok
         assert message == "Connection 'actito_test', field 'port': expected an integer from 1 to 65535, got 70000"
+
+
+class TestConnectionStoredInMetadataDb:
+    def test_hook_reads_a_db_connection_whose_secrets_are_encrypted_at_rest(
+        self,
+        airflow_db: Path,
+        sshd: SshServer,
+        client_key: str,
+        locations: dict[str, str],
+        monkeypatch: pytest.MonkeyPatch,
+    ):
+        # Outside a task, Airflow reads the metadata DB only in server processes (API server, scheduler),
+        # which is where the UI "Test" button and the setup CLI run.
+        monkeypatch.setenv("_AIRFLOW_PROCESS_CONTEXT", "server")
+        import json
+
+        from airflow.models import Connection
+        from airflow.utils.session import create_session
+        from sqlalchemy import text
+
+        extra = {
+            "entity": "acme",
+            "ssh_private_key": client_key,
+            "host_key": sshd.host_key_line,
+            "locations": locations,
+        }
+        with create_session() as db:
+            db.query(Connection).filter(Connection.conn_id == "actito_db_conn").delete()
+            db.add(
+                Connection(
+                    conn_id="actito_db_conn",
+                    conn_type="actito_sftp",
+                    host=sshd.host,
+                    port=sshd.port,
+                    login=sshd.user.name,
+                    extra=json.dumps(extra),
+                )
+            )
+        with create_session() as db:
+            stored_extra, encrypted = db.execute(
+                text("SELECT extra, is_extra_encrypted FROM connection WHERE conn_id = 'actito_db_conn'")
+            ).one()
+        assert encrypted
+        assert "PRIVATE KEY" not in stored_extra
+        with ActitoSftpHook("actito_db_conn") as session:
+            assert session.settings.entity == "acme"
+            assert session.list_location("outbound") == []

@@ -175,9 +175,7 @@ def start_sshd(user: SftpUser, *, host_key_type: str = "ed25519") -> SshServer:
         )
     )
     log_file = (workdir / "sshd.log").open("wb")
-    process = subprocess.Popen(
-        [sshd, "-D", "-e", "-f", str(config)], stdout=log_file, stderr=subprocess.STDOUT
-    )
+    process = subprocess.Popen([sshd, "-D", "-e", "-f", str(config)], stdout=log_file, stderr=subprocess.STDOUT)
     server = SshServer(
         port=port,
         workdir=workdir,

@@ -1,0 +1,36 @@
+# Two commands a newcomer needs: `make demo` (the main job) and `make test` (lint, types, the test suite).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+# Use uv from PATH when present, otherwise bootstrap it into .tools/ with pip (no root needed).
+UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
+
+.PHONY: venv test lint typecheck pytest demo clean
+
+.tools/bin/uv:
+	$(PYTHON) -m venv .tools
+	.tools/bin/pip install --quiet uv
+
+$(VENV)/.synced: pyproject.toml uv.lock | $(UV)
+	$(UV) sync --locked --extra dev --python $(PYTHON)
+	touch $@
+
+venv: $(VENV)/.synced
+
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: venv
+	$(VENV)/bin/mypy
+
+pytest: venv
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+test: lint typecheck pytest
+
+demo: venv
+	$(VENV)/bin/python -m demo.smoke
+
+clean:
+	rm -rf $(VENV) .tools .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""`make demo`: runs the provider against a throwaway local SFTP server."""

@@ -1,0 +1,249 @@
+"""The connection model: every field parsed once, every invalid value named with the connection and field."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import asyncssh
+import pytest
+from airflow.sdk import Connection
+
+from airflow_provider_actito_sftp.exceptions import ConnectionConfigError, UnknownLocationError
+from airflow_provider_actito_sftp.settings import (
+    DEFAULT_CIPHERS,
+    AuthType,
+    ConnectionSettings,
+    parse_connection,
+)
+
+PRIVATE_KEY = asyncssh.generate_private_key("ssh-ed25519").export_private_key().decode()
+HOST_KEY = asyncssh.generate_private_key("ssh-ed25519").export_public_key().decode().strip()
+
+
+def _connection(extra: dict[str, Any] | str | None = None, **columns: Any) -> Connection:
+    base_extra: dict[str, Any] = {
+        "entity": "acme",
+        "ssh_private_key": PRIVATE_KEY,
+        "host_key": HOST_KEY,
+        "locations": {"inbound": "/in", "outbound": "/out"},
+    }
+    if isinstance(extra, dict):
+        base_extra.update(extra)
+        base_extra = {key: value for key, value in base_extra.items() if value is not None}
+    extra_text = extra if isinstance(extra, str) else json.dumps(base_extra)
+    fields: dict[str, Any] = {"host": "sftp.partner.example", "login": "actito", **columns}
+    return Connection(conn_id="partner", conn_type="actito_sftp", extra=extra_text, **fields)
+
+
+def _error(extra: dict[str, Any] | str | None = None, **columns: Any) -> ConnectionConfigError:
+    with pytest.raises(ConnectionConfigError) as raised:
+        parse_connection(_connection(extra, **columns))
+    return raised.value
+
+
+class TestDefaults:
+    def test_minimal_connection_gets_safe_defaults(self):
+        settings = parse_connection(_connection())
+        assert isinstance(settings, ConnectionSettings)
+        assert settings.conn_id == "partner"
+        assert settings.display_name == "partner"
+        assert settings.port == 22
+        assert settings.auth_type is AuthType.SSH_KEY
+        assert settings.outbound.lock is True
+        assert settings.outbound.lock_suffix == ".part"
+        assert settings.outbound.pgp is False
+        assert settings.inbound.pgp_required is False
+        assert settings.advanced.ciphers == DEFAULT_CIPHERS
+        assert settings.advanced.connect_timeout == 30
+        assert settings.advanced.transfer_concurrency == 8
+        assert settings.advanced.compression is False
+        assert len(settings.host_keys) == 1
+
+    def test_every_field_is_read(self):
+        settings = parse_connection(
+            _connection(
+                {
+                    "display_name": "ACME (prod)",
+                    "entity": "acme-eu",
+                    "inbound_pgp_required": True,
+                    "outbound_lock": "false",
+                    "outbound_lock_suffix": ".filepart",
+                    "outbound_pgp": "true",
+                    "outbound_pgp_armor": True,
+                    "connect_timeout": "12",
+                    "keepalive_interval": 0,
+                    "transfer_concurrency": 16,
+                    "ciphers": "aes256-gcm@openssh.com, aes128-ctr",
+                    "compression": True,
+                },
+                port=2222,
+            )
+        )
+        assert (settings.display_name, settings.entity, settings.port) == ("ACME (prod)", "acme-eu", 2222)
+        assert settings.inbound.pgp_required is True
+        assert settings.outbound.lock is False
+        assert settings.outbound.lock_suffix == ".filepart"
+        assert settings.outbound.pgp is True
+        assert settings.outbound.pgp_armor is True
+        assert settings.advanced.connect_timeout == 12
+        assert settings.advanced.keepalive_interval == 0
+        assert settings.advanced.transfer_concurrency == 16
+        assert settings.advanced.ciphers == ("aes256-gcm@openssh.com", "aes128-ctr")
+        assert settings.advanced.compression is True
+
+    def test_settings_are_immutable_and_repr_hides_secrets(self):
+        settings = parse_connection(_connection(password="hunter2"))
+        with pytest.raises(AttributeError):
+            settings.port = 23  # type: ignore[misc]
+        with pytest.raises(TypeError):
+            settings.locations["x"] = "/x"  # type: ignore[index]
+        text = repr(settings)
+        assert "hunter2" not in text
+        assert "PRIVATE KEY" not in text
+
+    def test_locations_resolve_and_are_normalised(self):
+        settings = parse_connection(_connection({"locations": {"inbound": "/data//in/"}}))
+        assert settings.location_path("inbound") == "/data/in"
+        with pytest.raises(UnknownLocationError, match="known locations: 'inbound'"):
+            settings.location_path("outbound")
+
+    def test_locations_may_be_json_text(self):
+        settings = parse_connection(_connection({"locations": '{"a": "/x", "b": "/y"}'}))
+        assert dict(settings.locations) == {"a": "/x", "b": "/y"}
+
+    def test_password_auth(self):
+        settings = parse_connection(_connection({"auth_type": "password", "ssh_private_key": None}, password="pw"))
+        assert settings.auth_type is AuthType.PASSWORD
+        assert settings.password == "pw"
+
+
+class TestInvalidFields:
+    """Each error names the connection and the field, and says what is expected."""
+
+    @pytest.mark.parametrize("port", [0, 65536, 70000, -1])
+    def test_port_out_of_range(self, port: int):
+        error = _error(port=port)
+        assert (error.conn_id, error.field) == ("partner", "port")
+        assert str(error) == f"Connection 'partner', field 'port': expected an integer from 1 to 65535, got {port}"
+
+    def test_unknown_auth_type(self):
+        error = _error({"auth_type": "kerberos"})
+        assert str(error) == (
+            "Connection 'partner', field 'auth_type': expected 'ssh_key' or 'password', got 'kerberos'"
+        )
+
+    def test_ssh_key_without_private_key(self):
+        error = _error({"ssh_private_key": None})
+        assert error.field == "ssh_private_key"
+        assert "auth_type 'ssh_key' needs a private key" in str(error)
+        assert "actito-sftp ssh-key generate partner" in str(error)
+
+    def test_unreadable_private_key_does_not_echo_it(self):
+        garbage = "-----BEGIN OPENSSH PRIVATE KEY-----\nc2VjcmV0LWJ1dC1icm9rZW4=\n-----END OPENSSH PRIVATE KEY-----"
+        error = _error({"ssh_private_key": garbage})
+        assert error.field == "ssh_private_key"
+        assert "c2VjcmV0" not in str(error)
+        assert error.__cause__ is None
+        assert error.__suppress_context__ is True
+
+    def test_wrong_passphrase_for_private_key(self):
+        encrypted = asyncssh.generate_private_key("ssh-ed25519").export_private_key(passphrase="right").decode()
+        error = _error({"ssh_private_key": encrypted, "ssh_private_key_passphrase": "wrong"})
+        assert error.field == "ssh_private_key_passphrase"
+
+    def test_password_auth_without_password(self):
+        error = _error({"auth_type": "password"})
+        assert str(error) == "Connection 'partner', field 'password': auth_type 'password' needs a password"
+
+    def test_missing_host(self):
+        assert _error(host="").field == "host"
+
+    def test_missing_username(self):
+        assert _error(login=None).field == "login"
+
+    def test_missing_entity(self):
+        assert str(_error({"entity": None})) == "Connection 'partner', field 'entity': is required"
+
+    @pytest.mark.parametrize("path", ["relative/in", "in", "", 42])
+    def test_location_path_not_absolute(self, path: object):
+        error = _error({"locations": {"inbound": path}})
+        assert error.field == "locations"
+        assert "location 'inbound': expected an absolute folder path" in str(error)
+
+    @pytest.mark.parametrize("path", ["/data/../etc", "/..", "/in/.."])
+    def test_location_path_with_dotdot(self, path: str):
+        error = _error({"locations": {"inbound": path}})
+        assert str(error) == (
+            f"Connection 'partner', field 'locations': location 'inbound': path {path!r} "
+            "must not contain '..' or NUL characters"
+        )
+
+    def test_location_path_with_nul(self):
+        assert "NUL" in str(_error({"locations": {"inbound": "/in\x00/x"}}))
+
+    def test_duplicate_location_names_in_json_text(self):
+        error = _error({"locations": '{"inbound": "/a", "inbound": "/b"}'})
+        assert str(error) == "Connection 'partner', field 'locations': location name 'inbound' is defined twice"
+
+    def test_duplicate_location_names_in_extra_object(self):
+        # The whole extra as raw JSON text, with the duplicate inside the locations object.
+        extra = '{"entity": "acme", "auth_type": "password", "locations": {"inbound": "/a", "inbound": "/b"}}'
+        error = _error(extra, password="pw")
+        assert "'inbound' is defined twice" in str(error)
+
+    @pytest.mark.parametrize("name", ["", "   "])
+    def test_empty_location_name(self, name: str):
+        assert str(_error({"locations": {name: "/a"}})) == (
+            "Connection 'partner', field 'locations': a location name is empty"
+        )
+
+    def test_location_name_with_slash(self):
+        assert "location name 'in/box' is invalid" in str(_error({"locations": {"in/box": "/a"}}))
+
+    @pytest.mark.parametrize("text", ['{"inbound": "/in",}', "{inbound: /in}", '["/in"]', "not json"])
+    def test_malformed_locations_json(self, text: str):
+        error = _error({"locations": text})
+        assert error.field == "locations"
+        assert "JSON" in str(error)
+
+    def test_malformed_extra_json(self):
+        assert _error("{not json").field == "extra"
+
+    def test_host_key_that_does_not_parse(self):
+        error = _error({"host_key": f"{HOST_KEY}\nssh-ed25519 AAAAnot-base64!!"})
+        assert str(error) == (
+            "Connection 'partner', field 'host_key': line 2 is not an OpenSSH public key "
+            "(expected '<type> <base64>', e.g. 'ssh-ed25519 AAAA...')"
+        )
+
+    def test_host_key_private_key_pasted_by_mistake(self):
+        error = _error({"host_key": PRIVATE_KEY})
+        assert error.field == "host_key"
+        assert "BEGIN" not in str(error)
+
+    @pytest.mark.parametrize(("field", "value"), [("outbound_lock", "maybe"), ("inbound_pgp_required", 2)])
+    def test_boolean_fields(self, field: str, value: object):
+        error = _error({field: value})
+        assert str(error) == f"Connection 'partner', field {field!r}: expected true or false, got {value!r}"
+
+    @pytest.mark.parametrize(
+        ("field", "value", "bounds"),
+        [
+            ("connect_timeout", 0, "1 to 3600"),
+            ("keepalive_interval", "soon", "0 to 3600"),
+            ("transfer_concurrency", 65, "1 to 64"),
+        ],
+    )
+    def test_integer_fields(self, field: str, value: object, bounds: str):
+        error = _error({field: value})
+        assert str(error) == f"Connection 'partner', field {field!r}: expected an integer from {bounds}, got {value!r}"
+
+    @pytest.mark.parametrize("suffix", ["/tmp", "a/b", ".."])
+    def test_lock_suffix_must_be_a_name_suffix(self, suffix: str):
+        assert _error({"outbound_lock_suffix": suffix}).field == "outbound_lock_suffix"
+
+    def test_unknown_cipher(self):
+        error = _error({"ciphers": "aes128-gcm@openssh.com,rot13"})
+        assert error.field == "ciphers"
+        assert "unsupported cipher(s) rot13" in str(error)
