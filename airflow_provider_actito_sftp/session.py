@@ -63,7 +63,7 @@ def connect_options(settings: ConnectionSettings) -> dict[str, Any]:
         "known_hosts": (list(settings.host_keys), [], []),
         "config": None,
         "agent_path": None,
-        "client_keys": [settings.client_private_key()] if uses_key else None,
+        "client_keys": settings.client_private_keys() if uses_key else None,
         "password": None if uses_key else settings.password,
         "preferred_auth": "publickey" if uses_key else "keyboard-interactive,password",
         "gss_auth": False,

@@ -45,12 +45,18 @@ class AuthType(StrEnum):
 class ConnectionLike(Protocol):
     """What we read from an Airflow connection (``airflow.sdk.Connection`` or the ORM model)."""
 
-    conn_id: str
-    host: str | None
-    port: int | None
-    login: str | None
-    password: str | None
-    extra: str | None
+    @property
+    def conn_id(self) -> str: ...
+    @property
+    def host(self) -> str | None: ...
+    @property
+    def port(self) -> int | None: ...
+    @property
+    def login(self) -> str | None: ...
+    @property
+    def password(self) -> str | None: ...
+    @property
+    def extra(self) -> str | None: ...
 
 
 @dataclass(frozen=True)
@@ -103,6 +109,7 @@ class KeyMaterial:
 
     ssh_private_key: str | None = field(default=None, repr=False)
     ssh_private_key_passphrase: str | None = field(default=None, repr=False)
+    ssh_private_key_pending: str | None = field(default=None, repr=False)
     inbound_pgp_private_keys: str | None = field(default=None, repr=False)
     partner_pgp_public_key: str | None = field(default=None, repr=False)
 
@@ -141,9 +148,18 @@ class ConnectionSettings:
         except KeyError:
             raise UnknownLocationError(self.conn_id, location, self.locations) from None
 
-    def client_private_key(self) -> asyncssh.SSHKey:
-        """Return the parsed SSH private key (only meaningful for ``ssh_key`` auth)."""
-        return _import_private_key(self.conn_id, self.keys.ssh_private_key, self.keys.ssh_private_key_passphrase)
+    def client_private_keys(self) -> list[asyncssh.SSHKey]:
+        """Return the SSH keys to offer, in order: the active key, then a pending rotated key if any.
+
+        Offering the pending key too means a partner who already swapped the old key for the new one
+        in ``authorized_keys`` keeps receiving files while the rotation is completed.
+        """
+        keys = [_import_private_key(self.conn_id, self.keys.ssh_private_key, self.keys.ssh_private_key_passphrase)]
+        if self.keys.ssh_private_key_pending:
+            keys.append(
+                _import_private_key(self.conn_id, self.keys.ssh_private_key_pending, None, "ssh_private_key_pending")
+            )
+        return keys
 
 
 def parse_connection(conn: ConnectionLike) -> ConnectionSettings:
@@ -160,6 +176,7 @@ def parse_connection(conn: ConnectionLike) -> ConnectionSettings:
     keys = KeyMaterial(
         ssh_private_key=reader.text("ssh_private_key"),
         ssh_private_key_passphrase=reader.text("ssh_private_key_passphrase"),
+        ssh_private_key_pending=reader.text("ssh_private_key_pending"),
         inbound_pgp_private_keys=reader.text("inbound_pgp_private_keys"),
         partner_pgp_public_key=reader.text("partner_pgp_public_key"),
     )
@@ -174,6 +191,8 @@ def parse_connection(conn: ConnectionLike) -> ConnectionSettings:
                 f"`actito-sftp ssh-key generate {conn_id}` or switch auth_type to 'password'",
             )
         _import_private_key(conn_id, keys.ssh_private_key, keys.ssh_private_key_passphrase)
+        if keys.ssh_private_key_pending:
+            _import_private_key(conn_id, keys.ssh_private_key_pending, None, "ssh_private_key_pending")
     return ConnectionSettings(
         conn_id=conn_id,
         display_name=reader.text("display_name") or conn_id,
@@ -412,9 +431,11 @@ def _check_location_path(conn_id: str, name: str, path: object) -> str:
     return normalized
 
 
-def _import_private_key(conn_id: str, key_text: str | None, passphrase: str | None) -> asyncssh.SSHKey:
+def _import_private_key(
+    conn_id: str, key_text: str | None, passphrase: str | None, field_name: str = "ssh_private_key"
+) -> asyncssh.SSHKey:
     if not key_text:
-        raise ConnectionConfigError(conn_id, "ssh_private_key", "no SSH private key is stored")
+        raise ConnectionConfigError(conn_id, field_name, "no SSH private key is stored")
     try:
         return asyncssh.import_private_key(key_text, passphrase)
     except asyncssh.KeyEncryptionError:
@@ -423,5 +444,5 @@ def _import_private_key(conn_id: str, key_text: str | None, passphrase: str | No
         ) from None  # never chain: the cause could quote key material
     except (asyncssh.KeyImportError, ValueError):
         raise ConnectionConfigError(
-            conn_id, "ssh_private_key", "not a readable private key (OpenSSH or PEM format expected)"
+            conn_id, field_name, "not a readable private key (OpenSSH or PEM format expected)"
         ) from None  # never chain: the cause could quote key material

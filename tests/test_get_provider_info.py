@@ -12,7 +12,12 @@ import pytest
 
 from airflow_provider_actito_sftp.get_provider_info import CONNECTION_FIELDS, get_provider_info
 
-SECRET_FIELDS = {"ssh_private_key", "ssh_private_key_passphrase", "inbound_pgp_private_keys"}
+SECRET_FIELDS = {
+    "ssh_private_key",
+    "ssh_private_key_passphrase",
+    "ssh_private_key_pending",
+    "inbound_pgp_private_keys",
+}
 PUBLIC_FIELDS = {"host_key", "partner_pgp_public_key", "locations", "entity", "display_name"}
 
 

@@ -1,0 +1,1 @@
+"""Key material: SSH client keys and PGP keys, generated and inspected without leaking secrets."""

@@ -1,0 +1,205 @@
+"""Reading and writing ``actito_sftp`` connections in the Airflow metadata DB (setup tooling only).
+
+Tasks never write connections (Airflow 3 forbids DB access from tasks); the CLI and the UI plugin do,
+through this module. A connection that lives in a secrets backend or an environment variable cannot be
+written back: :class:`ConnectionNotWritableError` carries what to store there instead.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from airflow_provider_actito_sftp.exceptions import ActitoSftpError
+from airflow_provider_actito_sftp.get_provider_info import CONNECTION_TYPE
+
+SECRET_EXTRA_FIELDS = (
+    "ssh_private_key",
+    "ssh_private_key_passphrase",
+    "ssh_private_key_pending",
+    "inbound_pgp_private_keys",
+)
+
+
+class ConnectionNotFoundError(ActitoSftpError, LookupError):
+    """No connection with that id anywhere Airflow looks."""
+
+
+class ConnectionExistsError(ActitoSftpError):
+    """A connection with that id already exists."""
+
+
+class ConnectionNotWritableError(ActitoSftpError):
+    """The connection is defined outside the metadata DB (environment variable or secrets backend)."""
+
+    def __init__(self, record: ConnectionRecord) -> None:
+        self.record = record
+        super().__init__(
+            f"Connection {record.conn_id!r} is defined outside the Airflow metadata DB "
+            "(an environment variable or a secrets backend), so it cannot be changed here"
+        )
+
+
+@dataclass
+class ConnectionRecord:
+    """A connection's columns and extra fields, as stored. Holds secrets: never print it whole."""
+
+    conn_id: str
+    host: str | None = None
+    port: int | None = None
+    login: str | None = None
+    password: str | None = field(default=None, repr=False)
+    extra: dict[str, Any] = field(default_factory=dict, repr=False)
+    in_metadata_db: bool = True
+
+    def extra_json(self) -> str:
+        return json.dumps(self.extra)
+
+    def public_extra(self) -> dict[str, Any]:
+        """Extra fields without secret ones."""
+        return {key: value for key, value in self.extra.items() if key not in SECRET_EXTRA_FIELDS}
+
+    def secret_fields(self) -> dict[str, Any]:
+        """Secret columns and extra fields that are set."""
+        secrets = {key: value for key, value in self.extra.items() if key in SECRET_EXTRA_FIELDS and value}
+        if self.password:
+            secrets["password"] = self.password
+        return secrets
+
+
+class ConnectionStore:
+    """CRUD for ``actito_sftp`` connections in the metadata DB."""
+
+    def get(self, conn_id: str) -> ConnectionRecord:
+        """Load a connection: from the metadata DB, else from env vars / secrets backends (read only).
+
+        :raises ConnectionNotFoundError: nowhere to be found, or not an ``actito_sftp`` connection.
+        """
+        from airflow.models import Connection
+        from airflow.utils.session import create_session
+
+        with create_session() as session:
+            stored = session.query(Connection).filter(Connection.conn_id == conn_id).one_or_none()
+            if stored is not None:
+                return self._to_record(stored, in_metadata_db=True)
+        try:
+            external = Connection.get_connection_from_secrets(conn_id)
+        except Exception as e:  # Airflow raises its own NotFound; any backend error means "not here"
+            raise ConnectionNotFoundError(f"Connection {conn_id!r} does not exist") from e
+        return self._to_record(external, in_metadata_db=False)
+
+    def exists(self, conn_id: str) -> bool:
+        try:
+            self.get(conn_id)
+        except ConnectionNotFoundError:
+            return False
+        return True
+
+    def create(self, record: ConnectionRecord) -> None:
+        """Insert a new connection into the metadata DB.
+
+        :raises ConnectionExistsError: the id is taken (in the DB or elsewhere).
+        """
+        from airflow.models import Connection
+        from airflow.utils.session import create_session
+
+        if self.exists(record.conn_id):
+            raise ConnectionExistsError(f"Connection {record.conn_id!r} already exists")
+        with create_session() as session:
+            session.add(
+                Connection(
+                    conn_id=record.conn_id,
+                    conn_type=CONNECTION_TYPE,
+                    description=record.extra.get("display_name"),
+                    host=record.host,
+                    port=record.port,
+                    login=record.login,
+                    password=record.password,
+                    extra=record.extra_json(),
+                )
+            )
+
+    def save(self, record: ConnectionRecord) -> None:
+        """Write a changed connection back to the metadata DB.
+
+        :raises ConnectionNotWritableError: it lives outside the DB; the error carries the record.
+        """
+        from airflow.models import Connection
+        from airflow.utils.session import create_session
+
+        if not record.in_metadata_db:
+            raise ConnectionNotWritableError(record)
+        with create_session() as session:
+            stored = session.query(Connection).filter(Connection.conn_id == record.conn_id).one()
+            stored.host = record.host
+            stored.port = record.port
+            stored.login = record.login
+            stored.password = record.password
+            stored.description = record.extra.get("display_name")
+            stored.set_extra(record.extra_json())
+
+    def delete(self, conn_id: str) -> None:
+        """Delete a connection and with it every key it holds.
+
+        :raises ConnectionNotFoundError: not in the DB.
+        :raises ConnectionNotWritableError: it lives outside the DB.
+        """
+        from airflow.models import Connection
+        from airflow.utils.session import create_session
+
+        record = self.get(conn_id)
+        if not record.in_metadata_db:
+            raise ConnectionNotWritableError(record)
+        with create_session() as session:
+            session.query(Connection).filter(Connection.conn_id == conn_id).delete()
+
+    @staticmethod
+    def _to_record(conn: Any, *, in_metadata_db: bool) -> ConnectionRecord:
+        if conn.conn_type != CONNECTION_TYPE:
+            raise ConnectionNotFoundError(
+                f"Connection {conn.conn_id!r} has type {conn.conn_type!r}, not {CONNECTION_TYPE!r}"
+            )
+        return ConnectionRecord(
+            conn_id=conn.conn_id,
+            host=conn.host,
+            port=conn.port,
+            login=conn.login,
+            password=conn.password,
+            extra=dict(conn.extra_dejson),
+            in_metadata_db=in_metadata_db,
+        )
+
+
+def write_private_file(path: Path, content: str) -> None:
+    """Write ``content`` to a new file readable by its owner only (0600); refuse to overwrite."""
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w") as handle:
+        handle.write(content)
+
+
+def export_for_external_store(record: ConnectionRecord, secrets_path: Path) -> dict[str, Any]:
+    """Write the complete connection (with secrets) to ``secrets_path`` (0600) and return its public part.
+
+    The returned dict is safe to print; the file holds the JSON to store in the secrets backend or in
+    ``AIRFLOW_CONN_<ID>``.
+    """
+    full = {
+        "conn_type": CONNECTION_TYPE,
+        "host": record.host,
+        "port": record.port,
+        "login": record.login,
+        "password": record.password,
+        "extra": record.extra,
+    }
+    write_private_file(secrets_path, json.dumps(full, indent=2) + "\n")
+    public = replace(record, password=None)
+    return {
+        "conn_type": CONNECTION_TYPE,
+        "host": public.host,
+        "port": public.port,
+        "login": public.login,
+        "extra": record.public_extra(),
+    }
