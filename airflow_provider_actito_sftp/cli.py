@@ -12,7 +12,7 @@ import logging
 import os
 import sys
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, redirect_stdout
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -33,8 +33,26 @@ def _fail(message: str) -> NoReturn:
     sys.exit(EXIT_FAILURE)
 
 
+def _say(text: str) -> None:
+    """Print a result on the real stdout (library logging is redirected to stderr while a command runs)."""
+    context = click.get_current_context(silent=True)
+    stream = context.find_root().obj if context is not None and context.find_root().obj else sys.stdout
+    click.echo(text, file=stream)
+
+
+class _Command(click.Command):
+    """Runs with results on stdout and everything else (library logging included) on stderr."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        ctx.find_root().obj = sys.stdout
+        with redirect_stdout(sys.stderr):
+            return super().invoke(ctx)
+
+
 class _Group(click.Group):
     """Turns the provider's expected errors into one-line messages and exit code 1."""
+
+    command_class = _Command
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -70,12 +88,12 @@ def _editing(conn_id: str, secrets_file: Path | None = None) -> Iterator[Any]:
         "backend, then delete the file. Its public part:",
         err=True,
     )
-    click.echo(json.dumps(public, indent=2))
+    _say(json.dumps(public, indent=2))
     sys.exit(EXIT_NOT_SAVED)
 
 
 def _emit(data: Any, as_json: bool, render: Callable[[Any], str]) -> None:
-    click.echo(json.dumps(data, indent=2, default=str) if as_json else render(data))
+    _say(json.dumps(data, indent=2, default=str) if as_json else render(data))
 
 
 _json_option = click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
@@ -278,12 +296,12 @@ def connection_update(
                 record.extra[key] = value
         if auth_type == "ssh_key" and not record.extra.get("ssh_private_key"):
             pair = management.ssh_key_generate(record, SshKeyType.ED25519)
-            click.echo(f"Generated an SSH key; install it in authorized_keys:\n{pair.public_line}")
+            _say(f"Generated an SSH key; install it in authorized_keys:\n{pair.public_line}")
         if accept_host_key or trust_on_first_use:
             _pin_from_server(record, record.host, record.port or 22, accept_host_key, trust_on_first_use, timeout)
         elif host or port:
-            click.echo("Note: host/port changed but the pinned host key was kept; re-pin with --accept-host-key.")
-    click.echo(f"Updated connection {name!r}.")
+            _say("Note: host/port changed but the pinned host key was kept; re-pin with --accept-host-key.")
+    _say(f"Updated connection {name!r}.")
 
 
 @connection.command("test")
@@ -295,7 +313,7 @@ def connection_test(name: str) -> None:
     ok, message = ActitoSftpHook(name).test_connection()
     if not ok:
         _fail(message)
-    click.echo(f"OK: {message}")
+    _say(f"OK: {message}")
 
 
 @connection.command("delete")
@@ -308,7 +326,7 @@ def connection_delete(name: str, yes: bool) -> None:
     if not yes and not click.confirm(f"Delete connection {name!r} and all its SSH and PGP keys?", default=False):
         _fail("not confirmed; nothing was deleted")
     store.delete(name)
-    click.echo(f"Deleted connection {name!r} and its key material.")
+    _say(f"Deleted connection {name!r} and its key material.")
 
 
 # --- ssh-key --------------------------------------------------------------------------------------
@@ -567,7 +585,7 @@ def location_add(name: str, location_name: str, path: str, secrets_file: Path | 
 
     with _editing(name, secrets_file) as record:
         management.location_set(record, location_name, path, must_exist=False)
-    click.echo(f"Added location {location_name!r} -> {path}")
+    _say(f"Added location {location_name!r} -> {path}")
 
 
 @location.command("update")
@@ -581,7 +599,7 @@ def location_update(name: str, location_name: str, path: str, secrets_file: Path
 
     with _editing(name, secrets_file) as record:
         management.location_set(record, location_name, path, must_exist=True)
-    click.echo(f"Updated location {location_name!r} -> {path}")
+    _say(f"Updated location {location_name!r} -> {path}")
 
 
 @location.command("remove")
@@ -594,7 +612,7 @@ def location_remove(name: str, location_name: str, secrets_file: Path | None) ->
 
     with _editing(name, secrets_file) as record:
         management.location_remove(record, location_name)
-    click.echo(f"Removed location {location_name!r}")
+    _say(f"Removed location {location_name!r}")
 
 
 @location.command("list")
@@ -611,7 +629,7 @@ def location_list(name: str, as_json: bool) -> None:
 # --- policy ---------------------------------------------------------------------------------------
 
 
-@cli.command(cls=click.Command)
+@cli.command(cls=_Command)
 @click.argument("name")
 @click.option("--inbound-pgp-required/--no-inbound-pgp-required", default=None)
 @click.option("--outbound-lock/--no-outbound-lock", default=None)
@@ -666,6 +684,9 @@ def _read_password() -> str:
 def _configure_logging(verbose: bool) -> None:
     """Keep stdout for results: library chatter goes to stderr, and only warnings unless --verbose."""
     level = logging.INFO if verbose else logging.WARNING
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler, logging.StreamHandler) and handler.stream is sys.__stdout__:
+            handler.setStream(sys.stderr)
     for name in ("asyncssh", "gnupg", "airflow_provider_actito_sftp"):
         logging.getLogger(name).setLevel(level)
     logging.getLogger("airflow_provider_actito_sftp.cli").setLevel(logging.WARNING)
@@ -675,6 +696,8 @@ def main() -> None:
     """Console-script entry point."""
     # Read connections from the metadata DB as Airflow's own server-side processes do.
     os.environ.setdefault("_AIRFLOW_PROCESS_CONTEXT", "server")
+    import airflow  # noqa: F401  - configures logging; _configure_logging then moves it to stderr
+
     cli(prog_name="actito-sftp")
 
 

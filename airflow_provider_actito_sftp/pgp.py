@@ -47,7 +47,7 @@ def decrypt_file(source: Path, destination: Path, armored_secret_keys: str, *, w
         if not result.ok or "DECRYPTION_OKAY" not in _status_lines(result):
             raise PgpDecryptError(f"{what}: {_describe_decrypt_failure(result)}")
         os.replace(partial, destination)
-        return DecryptResult(key_fingerprint=getattr(result, "fingerprint", None) or result.key_id)
+        return DecryptResult(key_fingerprint=_decryption_key(_status_lines(result)))
     finally:
         partial.unlink(missing_ok=True)
 
@@ -97,6 +97,15 @@ def _status_lines(result: object) -> str:
     return str(getattr(result, "stderr", ""))
 
 
+def _decryption_key(status: str) -> str | None:
+    """The primary-key fingerprint from gpg's ``DECRYPTION_KEY <subkey> <primary> ...`` status line."""
+    for line in status.splitlines():
+        words = line.split()
+        if words[:2] == ["[GNUPG:]", "DECRYPTION_KEY"] and len(words) >= 4:
+            return words[3]
+    return None
+
+
 def _describe_decrypt_failure(result: object) -> str:
     status = _status_lines(result)
     if "NO_SECKEY" in status:
@@ -105,6 +114,8 @@ def _describe_decrypt_failure(result: object) -> str:
         return "integrity check failed: the file was modified or corrupted"
     if "NODATA" in status:
         return "not PGP data (the file is plaintext or damaged)"
+    if "BEGIN_DECRYPTION" in status:
+        return "decryption failed before the integrity check completed: the file is truncated, corrupted or tampered"
     if "DECRYPTION_FAILED" in status:
         return "decryption failed (truncated, tampered or not encrypted to our key)"
     return f"gpg could not decrypt it ({getattr(result, 'status', 'unknown status')})"

@@ -1,0 +1,96 @@
+"""File encryption/decryption with exactly the configured keys; output only after gpg reports success."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from airflow_provider_actito_sftp.keys.pgp_keys import generate_inbound_key
+from airflow_provider_actito_sftp.pgp import PgpDecryptError, decrypt_file, encrypt_file
+from tests.support.partner_gpg import PartnerGpg
+
+WHAT = "connection 'partner', location 'inbound', file 'customers.csv.pgp'"
+
+
+@pytest.fixture(scope="module")
+def inbound_keys() -> tuple[str, str]:
+    armored, info = generate_inbound_key("partner")
+    return armored, info.fingerprint
+
+
+@pytest.fixture
+def partner():
+    with PartnerGpg() as keyring:
+        yield keyring
+
+
+def _public(armored_secret: str) -> str:
+    from airflow_provider_actito_sftp.keys.pgp_keys import export_newest_public_key
+
+    return export_newest_public_key(armored_secret)[0]
+
+
+def test_partner_encrypts_we_decrypt(inbound_keys: tuple[str, str], partner: PartnerGpg, tmp_path: Path):
+    plaintext = tmp_path / "customers.csv"
+    plaintext.write_bytes(os.urandom(100_000))
+    encrypted = tmp_path / "customers.csv.pgp"
+    partner.encrypt_to(_public(inbound_keys[0]), plaintext, encrypted)
+    output = tmp_path / "out.csv"
+    result = decrypt_file(encrypted, output, inbound_keys[0], what=WHAT)
+    assert result.key_fingerprint == inbound_keys[1]
+    assert output.read_bytes() == plaintext.read_bytes()
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["customers.csv", "customers.csv.pgp", "out.csv"]
+
+
+def test_we_encrypt_partner_decrypts(partner: PartnerGpg, tmp_path: Path):
+    fingerprint = partner.generate()
+    plaintext = tmp_path / "segment.csv"
+    plaintext.write_text("id;email\n" * 1000)
+    for armor, compress in [(False, False), (True, True)]:
+        encrypted = tmp_path / f"segment-{armor}-{compress}.pgp"
+        used = encrypt_file(
+            plaintext, encrypted, partner.export_public(fingerprint), armor=armor, compress=compress, what=WHAT
+        )
+        assert used == fingerprint
+        assert encrypted.read_bytes().startswith(b"-----BEGIN PGP MESSAGE") is armor
+        decrypted = tmp_path / f"decrypted-{armor}-{compress}.csv"
+        partner.decrypt(encrypted, decrypted)
+        assert decrypted.read_bytes() == plaintext.read_bytes()
+
+
+@pytest.mark.parametrize(
+    ("damage", "reason"),
+    [
+        ("plaintext", "not PGP data"),
+        ("truncate", "truncated, corrupted or tampered|integrity check failed"),
+        ("flip", "truncated, corrupted or tampered|integrity check failed"),
+        ("foreign", "not encrypted to any of our inbound PGP keys"),
+    ],
+)
+def test_bad_input_fails_clearly_and_leaves_no_output(
+    damage: str, reason: str, inbound_keys: tuple[str, str], partner: PartnerGpg, tmp_path: Path
+):
+    plaintext = tmp_path / "customers.csv"
+    plaintext.write_bytes(os.urandom(50_000))
+    source = tmp_path / "customers.csv.pgp"
+    if damage == "plaintext":
+        source.write_bytes(plaintext.read_bytes())
+    elif damage == "foreign":
+        foreign = partner.generate("Someone else <else@example.com>")
+        partner.encrypt_to(partner.export_public(foreign), plaintext, source)
+    else:
+        partner.encrypt_to(_public(inbound_keys[0]), plaintext, source)
+        data = bytearray(source.read_bytes())
+        if damage == "truncate":
+            data = data[: len(data) // 2]
+        else:
+            data[len(data) // 2] ^= 0x55
+        source.write_bytes(bytes(data))
+    output = tmp_path / "out.csv"
+    with pytest.raises(PgpDecryptError, match=reason) as failed:
+        decrypt_file(source, output, inbound_keys[0], what=WHAT)
+    assert str(failed.value).startswith(WHAT)
+    assert not output.exists()
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["customers.csv", "customers.csv.pgp"]
