@@ -252,6 +252,7 @@ def _render_description(data: dict[str, Any]) -> str:
     partner = outbound["partner_key"]
     if partner:
         lines.append(f"               partner key {partner.get('fingerprint') or partner.get('error')}")
+    lines += [f"  WARNING:     {warning}" for warning in data["warnings"]]
     return "\n".join(lines)
 
 

@@ -289,6 +289,10 @@ def describe(record: ConnectionRecord) -> dict[str, Any]:
     settings = validate(record)
     active, pending = ssh_public_keys(record) if settings.auth_type is AuthType.SSH_KEY else (None, None)
     partner = partner_key_info_or_error(record)
+    inbound_keys = pgp_inbound_keys(record)
+    warnings = [text for text in [expiry_warning(inbound_keys[0]) if inbound_keys else None] if text]
+    if partner and partner.get("expires") and (info := partner_key_info(record)) and (text := expiry_warning(info)):
+        warnings.append(f"partner {text}")
     return {
         "technical_name": settings.conn_id,
         "display_name": settings.display_name,
@@ -305,7 +309,7 @@ def describe(record: ConnectionRecord) -> dict[str, Any]:
         "locations": dict(settings.locations),
         "inbound": {
             "pgp_required": settings.inbound.pgp_required,
-            "pgp_keys": [info.as_dict() for info in pgp_inbound_keys(record)],
+            "pgp_keys": [info.as_dict() for info in inbound_keys],
         },
         "outbound": {
             "lock": settings.outbound.lock,
@@ -321,6 +325,7 @@ def describe(record: ConnectionRecord) -> dict[str, Any]:
             "ciphers": list(settings.advanced.ciphers),
             "compression": settings.advanced.compression,
         },
+        "warnings": warnings,
     }
 
 

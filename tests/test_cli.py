@@ -27,9 +27,23 @@ TRANSCRIPT: list[str] = []
 SEEN_SECRETS: set[str] = set()
 
 
+def _boilerplate_lines() -> set[str]:
+    """Lines every OpenSSH private key of a type shares (its fixed header), which identify nothing."""
+    import asyncssh
+
+    lines: set[str] = set()
+    for algorithm in ("ssh-ed25519", "ssh-rsa"):
+        first, second = (asyncssh.generate_private_key(algorithm).export_private_key().decode() for _ in range(2))
+        lines |= set(first.splitlines()) & set(second.splitlines())
+    return lines
+
+
+BOILERPLATE = _boilerplate_lines()
+
+
 def _secret_fragments(value: str) -> set[str]:
-    """Lines of a secret long enough to identify it (armor headers are public boilerplate)."""
-    lines = {line.strip() for line in value.splitlines()}
+    """Lines of a secret long enough to identify it (armor headers and fixed key headers are skipped)."""
+    lines = {line.strip() for line in value.splitlines()} - BOILERPLATE
     fragments = {line for line in lines if len(line) >= 16 and not line.startswith("-----")}
     return fragments or ({value} if len(value) >= 6 else set())
 
@@ -250,8 +264,9 @@ def test_full_session(run_cli: RunCli, sshd: SshServer, tmp_path: Path):
     # Delete needs confirmation; then nothing of it remains in the DB.
     run_cli("connection", "delete", "acme_sftp", input_text="n\n", expect=1)
     assert ConnectionStore().exists("acme_sftp")
+    key_material = _stored_secret_fragments("acme_sftp")
     run_cli("connection", "delete", "acme_sftp", "--yes")
-    _assert_no_key_material_left("acme_sftp")
+    _assert_no_key_material_left("acme_sftp", key_material)
 
 
 def _decrypt_with_stored_keys(conn_id: str, source: Path, destination: Path) -> None:
@@ -267,7 +282,15 @@ def _encrypt_with_stored_partner_key(conn_id: str, source: Path, destination: Pa
     encrypt_file(source, destination, record.extra["partner_pgp_public_key"], what=f"file {source.name!r}")
 
 
-def _assert_no_key_material_left(conn_id: str) -> None:
+def _stored_secret_fragments(conn_id: str) -> set[str]:
+    record = ConnectionStore().get(conn_id)
+    fragments: set[str] = set()
+    for value in record.secret_fields().values():
+        fragments |= _secret_fragments(value)
+    return fragments
+
+
+def _assert_no_key_material_left(conn_id: str, fragments: set[str]) -> None:
     from airflow.models import Connection
     from airflow.utils.session import create_session
     from sqlalchemy import text
@@ -275,8 +298,9 @@ def _assert_no_key_material_left(conn_id: str) -> None:
     with create_session() as session:
         count = session.execute(text("SELECT count(*) FROM connection WHERE conn_id = :id"), {"id": conn_id}).scalar()
         assert count == 0
-        remaining_extras = " ".join(conn.extra or "" for conn in session.query(Connection))
-    assert "PRIVATE KEY" not in remaining_extras
+        everything_stored = " ".join(f"{conn.extra or ''} {conn.password or ''}" for conn in session.query(Connection))
+    assert fragments
+    assert not [fragment for fragment in fragments if fragment in everything_stored]
 
 
 class TestRefusals:
@@ -518,3 +542,13 @@ def test_console_script_prints_only_results_on_stdout(run_cli: RunCli, sshd: Ssh
     assert failed.stdout == ""
     assert failed.stderr.strip().splitlines()[-1] == "actito-sftp: error: Connection 'missing' does not exist"
     run_cli("connection", "delete", "script_conn", "--yes")
+
+
+def test_show_warns_ahead_of_inbound_key_expiry(run_cli: RunCli, sshd: SshServer):
+    _create(run_cli, sshd, "expiring")
+    run_cli("pgp-key", "generate", "expiring", "--expires", "10d")
+    shown = json.loads(run_cli("connection", "show", "expiring", "--json").stdout)
+    assert len(shown["warnings"]) == 1
+    assert "less than 30 days" in shown["warnings"][0]
+    assert "WARNING:" in run_cli("connection", "show", "expiring").stdout
+    run_cli("connection", "delete", "expiring", "--yes")
