@@ -74,12 +74,14 @@ def _editing(conn_id: str, secrets_file: Path | None = None) -> Iterator[Any]:
     from airflow_provider_actito_sftp.store import export_for_external_store
 
     record = _store().get(conn_id)
+    target = secrets_file or Path(f"{conn_id}.connection.json")
+    if not record.in_metadata_db and target.exists():
+        _fail(f"{target} exists already (from an earlier run?); move it away or pass --secrets-file")
     yield record
     management.validate(record)
     if record.in_metadata_db:
         _store().save(record)
         return
-    target = secrets_file or Path(f"{conn_id}.connection.json")
     public = export_for_external_store(record, target)
     click.echo(
         f"NOT SAVED: connection {conn_id!r} lives in an environment variable or secrets backend, which this "

@@ -12,6 +12,8 @@ import logging
 
 import asyncssh
 
+from airflow_provider_actito_sftp.exceptions import RemoteConnectError
+
 log = logging.getLogger(__name__)
 
 _KEY_TYPE_PREFIXES = ("ssh-", "ecdsa-", "sk-")
@@ -37,16 +39,25 @@ def parse_host_keys(text: str) -> tuple[asyncssh.SSHKey, ...]:
         if not line or line.startswith("#"):
             continue
         words = line.split()
-        if not words[0].startswith(_KEY_TYPE_PREFIXES) and len(words) >= 3:
-            words = words[1:]  # a known_hosts line: drop the host pattern
-        try:
-            keys.append(asyncssh.import_public_key(" ".join(words[:2])))
-        except (asyncssh.KeyImportError, ValueError) as e:
+        # '<type> <base64> [comment]' or a known_hosts line '<hosts> <type> <base64>'
+        candidates = [words[:2], words[1:3]] if len(words) >= 3 else [words[:2]]
+        key = next((parsed for pair in candidates if (parsed := _import_public(pair)) is not None), None)
+        if key is None:
             raise ValueError(
                 f"line {line_number} is not an OpenSSH public key "
                 "(expected '<type> <base64>', e.g. 'ssh-ed25519 AAAA...')"
-            ) from e
+            )
+        keys.append(key)
     return tuple(keys)
+
+
+def _import_public(words: list[str]) -> asyncssh.SSHKey | None:
+    if len(words) != 2 or not words[0].startswith(_KEY_TYPE_PREFIXES):
+        return None
+    try:
+        return asyncssh.import_public_key(" ".join(words))
+    except (asyncssh.KeyImportError, ValueError):
+        return None
 
 
 def export_host_key(key: asyncssh.SSHKey) -> str:
@@ -60,12 +71,12 @@ async def fetch_host_key(host: str, port: int, *, timeout: float = 30.0) -> asyn
     This is for setup tooling only: the caller must compare the fingerprint with one the partner gave
     out of band (or explicitly choose trust-on-first-use) before pinning the key.
 
-    :raises ConnectionError: the server could not be reached or offered no key.
+    :raises RemoteConnectError: the server could not be reached or offered no key.
     """
     try:
         key = await asyncio.wait_for(asyncssh.get_server_host_key(host, port, config=None), timeout)
     except (OSError, asyncssh.Error, TimeoutError) as e:
-        raise ConnectionError(f"could not fetch the host key of {host}:{port}: {e}") from e
+        raise RemoteConnectError(f"could not fetch the host key of {host}:{port}: {e or type(e).__name__}") from e
     if key is None:
-        raise ConnectionError(f"{host}:{port} presented no host key")
+        raise RemoteConnectError(f"{host}:{port} presented no host key")
     return key

@@ -13,7 +13,7 @@ from typing import Any
 
 import asyncssh
 
-from airflow_provider_actito_sftp.exceptions import ActitoSftpError, ConnectionConfigError
+from airflow_provider_actito_sftp.exceptions import ActitoSftpError, AuthenticationError, ConnectionConfigError
 from airflow_provider_actito_sftp.host_keys import export_host_key, fetch_host_key, fingerprint
 from airflow_provider_actito_sftp.keys.pgp_keys import (
     PgpKeyInfo,
@@ -138,8 +138,8 @@ def pending_key_authenticates(record: ConnectionRecord) -> bool:
 
     try:
         asyncio.run(attempt())
-    except ActitoSftpError:
-        return False
+    except AuthenticationError:
+        return False  # anything else (host key, network) is a real error and propagates
     return True
 
 
@@ -234,7 +234,7 @@ def partner_key_info(record: ConnectionRecord) -> PgpKeyInfo | None:
 
 def location_set(record: ConnectionRecord, name: str, path: str, *, must_exist: bool) -> None:
     """Add (``must_exist=False``) or update (``must_exist=True``) a location, validated."""
-    locations = dict(record.extra.get("locations") or {})
+    locations = dict(parse_locations(record.conn_id, record.extra.get("locations")))
     if must_exist and name not in locations:
         raise RefusedError(f"Connection {record.conn_id!r} has no location {name!r}; use `location add`")
     if not must_exist and name in locations:
@@ -244,7 +244,7 @@ def location_set(record: ConnectionRecord, name: str, path: str, *, must_exist: 
 
 
 def location_remove(record: ConnectionRecord, name: str) -> None:
-    locations = dict(record.extra.get("locations") or {})
+    locations = dict(parse_locations(record.conn_id, record.extra.get("locations")))
     if name not in locations:
         raise RefusedError(f"Connection {record.conn_id!r} has no location {name!r}")
     del locations[name]
@@ -288,11 +288,16 @@ def describe(record: ConnectionRecord) -> dict[str, Any]:
     """Everything worth showing about a connection, without secrets."""
     settings = validate(record)
     active, pending = ssh_public_keys(record) if settings.auth_type is AuthType.SSH_KEY else (None, None)
-    partner = partner_key_info_or_error(record)
     inbound_keys = pgp_inbound_keys(record)
     warnings = [text for text in [expiry_warning(inbound_keys[0]) if inbound_keys else None] if text]
-    if partner and partner.get("expires") and (info := partner_key_info(record)) and (text := expiry_warning(info)):
-        warnings.append(f"partner {text}")
+    try:
+        partner_info = partner_key_info(record)
+    except ActitoSftpError as e:
+        partner: dict[str, Any] | None = {"error": str(e)}
+    else:
+        partner = partner_info.as_dict() if partner_info else None
+        if partner_info and (text := expiry_warning(partner_info)):
+            warnings.append(f"partner {text}")
     return {
         "technical_name": settings.conn_id,
         "display_name": settings.display_name,
@@ -327,15 +332,6 @@ def describe(record: ConnectionRecord) -> dict[str, Any]:
         },
         "warnings": warnings,
     }
-
-
-def partner_key_info_or_error(record: ConnectionRecord) -> dict[str, Any] | None:
-    """The partner key's description, or its problem (an expired key must show, not crash `show`)."""
-    try:
-        info = partner_key_info(record)
-    except ActitoSftpError as e:
-        return {"error": str(e)}
-    return info.as_dict() if info else None
 
 
 __all__ = [

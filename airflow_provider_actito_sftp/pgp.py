@@ -39,8 +39,8 @@ def decrypt_file(source: Path, destination: Path, armored_secret_keys: str, *, w
     partial = _partial_path(destination)
     try:
         with temporary_gnupg_home() as gpg:
-            imported = gpg.import_keys(armored_secret_keys)
-            if not imported.fingerprints:
+            gpg.import_keys(armored_secret_keys)
+            if not gpg.list_keys(secret=True):
                 raise PgpDecryptError(f"{what}: no inbound PGP secret key is configured")
             with source.open("rb") as encrypted:
                 result = gpg.decrypt_file(encrypted, output=str(partial))

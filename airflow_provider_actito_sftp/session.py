@@ -182,6 +182,7 @@ async def _connect(settings: ConnectionSettings) -> AsyncSftpSession:
         sftp = await ssh.start_sftp_client()
     except (OSError, asyncssh.Error) as e:
         ssh.close()
+        await ssh.wait_closed()
         raise RemoteConnectError(
             f"Connection {settings.conn_id!r} to {address}: the server has no SFTP subsystem: {e}"
         ) from e
@@ -194,7 +195,7 @@ async def _probe_host_key(settings: ConnectionSettings) -> asyncssh.SSHKey | Non
     """Ask the server for its preferred host key of any type (no authentication); None if that fails."""
     try:
         return await fetch_host_key(settings.host, settings.port, timeout=settings.advanced.connect_timeout)
-    except ConnectionError:
+    except RemoteConnectError:
         return None
 
 

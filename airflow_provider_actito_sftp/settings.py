@@ -32,7 +32,7 @@ DEFAULT_CIPHERS = (
     "aes128-ctr",
     "aes256-ctr",
 )
-LOCATION_NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+LOCATION_NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 
 
 class AuthType(StrEnum):
@@ -268,7 +268,8 @@ def _parse_extra(conn_id: str, extra: str | None) -> dict[str, Any]:
     try:
         decoded = json.loads(extra, object_pairs_hook=_PairList)
     except json.JSONDecodeError as e:
-        raise ConnectionConfigError(conn_id, "extra", f"malformed JSON: {e.msg}") from e
+        # never chain: the decode error holds the whole extra, secrets included
+        raise ConnectionConfigError(conn_id, "extra", f"malformed JSON: {e.msg}") from None
     if not isinstance(decoded, _PairList):
         raise ConnectionConfigError(conn_id, "extra", "expected a JSON object")
     return _to_dict_keep_locations(decoded)
@@ -338,7 +339,7 @@ def _bounded_int(conn_id: str, name: str, value: object, minimum: int, maximum: 
     number: int | None = None
     if isinstance(value, int) and not isinstance(value, bool):
         number = value
-    elif isinstance(value, str) and value.strip().lstrip("-").isdigit():
+    elif isinstance(value, str) and re.fullmatch(r"-?[0-9]+", value.strip()):
         number = int(value)
     if number is None or not minimum <= number <= maximum:
         raise ConnectionConfigError(conn_id, name, f"expected an integer from {minimum} to {maximum}, got {value!r}")
@@ -407,7 +408,7 @@ def _check_location_name(conn_id: str, name: object, seen: Mapping[str, str]) ->
         raise ConnectionConfigError(conn_id, "locations", "a location name is empty")
     if name in seen:
         raise ConnectionConfigError(conn_id, "locations", f"location name {name!r} is defined twice")
-    if not LOCATION_NAME_PATTERN.match(name):
+    if not LOCATION_NAME_PATTERN.fullmatch(name):
         raise ConnectionConfigError(
             conn_id,
             "locations",
@@ -438,11 +439,17 @@ def _import_private_key(
         raise ConnectionConfigError(conn_id, field_name, "no SSH private key is stored")
     try:
         return asyncssh.import_private_key(key_text, passphrase)
-    except asyncssh.KeyEncryptionError:
-        raise ConnectionConfigError(
-            conn_id, "ssh_private_key_passphrase", "the passphrase does not decrypt ssh_private_key"
-        ) from None  # never chain: the cause could quote key material
-    except (asyncssh.KeyImportError, ValueError):
+    except (asyncssh.KeyEncryptionError, asyncssh.KeyImportError) as e:
+        if "passphrase must be specified" in str(e).lower():
+            problem = f"{field_name} is encrypted: set ssh_private_key_passphrase"
+        elif isinstance(e, asyncssh.KeyEncryptionError):
+            problem = f"the passphrase does not decrypt {field_name}"
+        else:
+            raise ConnectionConfigError(
+                conn_id, field_name, "not a readable private key (OpenSSH or PEM format expected)"
+            ) from None  # never chain: the cause could quote key material
+        raise ConnectionConfigError(conn_id, "ssh_private_key_passphrase", problem) from None
+    except Exception:  # asyncssh raises several types on damaged keys; none may escape with key bytes
         raise ConnectionConfigError(
             conn_id, field_name, "not a readable private key (OpenSSH or PEM format expected)"
         ) from None  # never chain: the cause could quote key material

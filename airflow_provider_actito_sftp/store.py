@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -92,9 +92,16 @@ class ConnectionStore:
         return self._to_record(external, in_metadata_db=False)
 
     def exists(self, conn_id: str) -> bool:
+        """Whether any connection (of any type) has this id, in the DB or elsewhere."""
+        from airflow.models import Connection
+        from airflow.utils.session import create_session
+
+        with create_session() as session:
+            if session.query(Connection.id).filter(Connection.conn_id == conn_id).first() is not None:
+                return True
         try:
-            self.get(conn_id)
-        except ConnectionNotFoundError:
+            Connection.get_connection_from_secrets(conn_id)
+        except Exception:
             return False
         return True
 
@@ -195,11 +202,10 @@ def export_for_external_store(record: ConnectionRecord, secrets_path: Path) -> d
         "extra": record.extra,
     }
     write_private_file(secrets_path, json.dumps(full, indent=2) + "\n")
-    public = replace(record, password=None)
     return {
         "conn_type": CONNECTION_TYPE,
-        "host": public.host,
-        "port": public.port,
-        "login": public.login,
+        "host": record.host,
+        "port": record.port,
+        "login": record.login,
         "extra": record.public_extra(),
     }

@@ -247,3 +247,28 @@ class TestInvalidFields:
         error = _error({"ciphers": "aes128-gcm@openssh.com,rot13"})
         assert error.field == "ciphers"
         assert "unsupported cipher(s) rot13" in str(error)
+
+
+class TestReviewRegressions:
+    def test_malformed_extra_error_does_not_chain_the_secret_text(self):
+        error = _error('{"ssh_private_key": "-----BEGIN OPENSSH PRIVATE KEY----- s3cr3t", oops}')
+        assert error.__cause__ is None
+        assert error.__suppress_context__ is True
+        assert "s3cr3t" not in str(error)
+
+    @pytest.mark.parametrize("port", ["--5", "²", "1e3"])
+    def test_odd_port_text_is_a_field_error(self, port: str):
+        assert _error(port=port).field == "port"
+
+    def test_location_name_with_trailing_newline(self):
+        assert "is invalid" in str(_error({"locations": {"inbound\n": "/in"}}))
+
+    def test_known_hosts_line_whose_host_starts_like_a_key_type(self):
+        settings = parse_connection(_connection({"host_key": f"ssh-gw.partner.example {HOST_KEY}"}))
+        assert len(settings.host_keys) == 1
+
+    def test_encrypted_key_without_passphrase_says_so(self):
+        encrypted = asyncssh.generate_private_key("ssh-ed25519").export_private_key(passphrase="pw").decode()
+        error = _error({"ssh_private_key": encrypted})
+        assert error.field == "ssh_private_key_passphrase"
+        assert "is encrypted: set ssh_private_key_passphrase" in str(error)

@@ -16,12 +16,23 @@ from pathlib import Path
 
 import gnupg
 
+from airflow_provider_actito_sftp.exceptions import ActitoSftpError
+
 log = logging.getLogger(__name__)
+
+
+def _drop_debug(record: logging.LogRecord) -> bool:
+    return record.levelno > logging.DEBUG
+
+
+# python-gnupg logs the first bytes of imported keys and of gpg's output at DEBUG level: with a DEBUG
+# task log that would publish secret keys and plaintext. Drop its DEBUG records, whatever the config.
+logging.getLogger("gnupg").addFilter(_drop_debug)
 
 GPG_BINARY = "gpg"
 
 
-class GpgUnavailableError(RuntimeError):
+class GpgUnavailableError(ActitoSftpError):
     """The ``gpg`` command is not installed."""
 
 
@@ -30,8 +41,7 @@ def temporary_gnupg_home() -> Iterator[gnupg.GPG]:
     """Yield a ``gnupg.GPG`` bound to a new empty home (mode 0700); stop its agent and delete it on exit."""
     if shutil.which(GPG_BINARY) is None:
         raise GpgUnavailableError("the 'gpg' command is not installed (apt-get install gnupg)")
-    home = Path(tempfile.mkdtemp(prefix="actito-gnupg-"))
-    home.chmod(0o700)
+    home = Path(tempfile.mkdtemp(prefix="actito-gnupg-"))  # mkdtemp creates it with mode 0700
     try:
         yield gnupg.GPG(gpgbinary=GPG_BINARY, gnupghome=str(home), use_agent=False)
     finally:

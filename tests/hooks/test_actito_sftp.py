@@ -71,7 +71,7 @@ class TestHostKeyPinning:
     def test_known_hosts_line_is_accepted_as_pin(self, make_connection: ConnectionFactory, sshd: SshServer):
         conn_id = make_connection(host_key=f"# partner key\n[127.0.0.1]:{sshd.port} {sshd.host_key_line}\n")
         with ActitoSftpHook(conn_id) as session:
-            assert session.host_key_fingerprint.startswith("SHA256:")
+            assert session.host_key_fingerprint == _fingerprint_of(sshd.host_key_line)
 
 
 class TestAuthentication:
@@ -163,6 +163,12 @@ class TestLocations:
         assert str(unknown.value) == (
             "Connection 'actito_test': unknown location 'inbox'; known locations: 'inbound', 'outbound'"
         )
+
+    def test_session_cannot_be_used_after_close(self, make_connection: ConnectionFactory):
+        with ActitoSftpHook(make_connection()) as session:
+            session.list_location("inbound")
+        with pytest.raises(RuntimeError, match="this session is closed"):
+            session.list_location("inbound")
 
     def test_one_session_serves_many_calls(self, make_connection: ConnectionFactory, sshd: SshServer):
         accepted_before = _sshd_log(sshd).count("Accepted publickey")

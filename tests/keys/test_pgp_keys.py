@@ -137,3 +137,24 @@ class TestPartnerKeyValidation:
         assert warning is not None
         assert fingerprint in warning
         assert "less than 30 days" in warning
+
+
+def test_python_gnupg_debug_logging_never_carries_key_material(caplog: pytest.LogCaptureFixture, tmp_path: Path):
+    """python-gnupg logs imported key data at DEBUG; our filter drops those records."""
+    import logging
+
+    from airflow_provider_actito_sftp.pgp import decrypt_file
+
+    caplog.set_level(logging.DEBUG)
+    armored, _ = generate_inbound_key("partner")
+    public, _ = export_newest_public_key(armored)
+    plaintext = tmp_path / "p.csv"
+    plaintext.write_text("id;secret-row-content\n")
+    with PartnerGpg() as partner:
+        partner.encrypt_to(public, plaintext, tmp_path / "p.pgp")
+    decrypt_file(tmp_path / "p.pgp", tmp_path / "out.csv", armored, what="file 'p.pgp'")
+    body_lines = [line for line in armored.splitlines() if len(line) > 20 and not line.startswith("-----")]
+    assert body_lines
+    assert not any(line[:40] in caplog.text for line in body_lines)
+    assert "secret-row-content" not in caplog.text
+    assert "PRIVATE KEY" not in caplog.text

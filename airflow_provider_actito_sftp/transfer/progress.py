@@ -1,0 +1,62 @@
+"""Progress lines for long transfers: bytes, percent and MB/s at a steady interval."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+log = logging.getLogger(__name__)
+
+DEFAULT_INTERVAL_SECONDS = 10.0
+
+
+class Progress:
+    """Counts bytes of one transfer and logs a line at most every ``interval`` seconds.
+
+    :param label: what moves, e.g. ``"download inbound/customers.csv.pgp"``.
+    :param total: expected bytes, or None when unknown (percent is then omitted).
+    """
+
+    def __init__(self, label: str, total: int | None, interval: float = DEFAULT_INTERVAL_SECONDS) -> None:
+        self.label = label
+        self.total = total
+        self.interval = interval
+        self.done = 0
+        self.started = time.monotonic()
+        self._next_report = self.started + interval
+
+    def advance(self, count: int) -> None:
+        self.done += count
+        now = time.monotonic()
+        if now >= self._next_report:
+            self._next_report = now + self.interval
+            self._log(now)
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self.started
+
+    def _log(self, now: float) -> None:
+        elapsed = max(now - self.started, 1e-9)
+        rate = self.done / elapsed / 1e6
+        if self.total:
+            log.info(
+                "%s: %s of %s bytes (%.1f%%) at %.1f MB/s",
+                self.label,
+                self.done,
+                self.total,
+                100.0 * self.done / self.total,
+                rate,
+            )
+        else:
+            log.info("%s: %s bytes at %.1f MB/s", self.label, self.done, rate)
+
+    def finish(self) -> None:
+        """Log the final line (always, so short transfers still leave one line)."""
+        elapsed = self.elapsed()
+        log.info(
+            "%s: done, %s bytes in %.2f s (%.1f MB/s)",
+            self.label,
+            self.done,
+            elapsed,
+            self.done / max(elapsed, 1e-9) / 1e6,
+        )

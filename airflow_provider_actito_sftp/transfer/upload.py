@@ -1,0 +1,188 @@
+"""Upload one local file, encrypting on the fly, under a lock suffix, then rename it into place."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import zlib
+from dataclasses import dataclass
+from typing import IO, Any
+
+import asyncssh
+
+from airflow_provider_actito_sftp.exceptions import ActitoSftpError
+from airflow_provider_actito_sftp.session import AsyncSftpSession
+from airflow_provider_actito_sftp.transfer.gpg_stream import encrypting
+from airflow_provider_actito_sftp.transfer.progress import Progress
+from airflow_provider_actito_sftp.transfer.streams import WRITE_CHUNK, PipelinedWriter
+
+log = logging.getLogger(__name__)
+
+COMPRESSED_SUFFIXES = (
+    ".gz",
+    ".tgz",
+    ".zip",
+    ".bz2",
+    ".xz",
+    ".zst",
+    ".7z",
+    ".rar",
+    ".lz4",
+    ".br",
+    ".jpg",
+    ".jpeg",
+    ".png",
+    ".gif",
+    ".webp",
+    ".mp3",
+    ".mp4",
+    ".pdf",
+    ".parquet",
+    ".avro",
+    ".orc",
+)
+
+
+class RemoteExistsError(ActitoSftpError):
+    """The remote file exists and ``overwrite`` is ``"fail"``."""
+
+
+@dataclass(frozen=True)
+class EncryptOptions:
+    """Outbound PGP: the partner's armored public key, ASCII armor or binary, compression choice."""
+
+    partner_public_key: str
+    armor: bool = False
+
+
+@dataclass
+class Uploaded:
+    wire_bytes: int
+    plaintext_bytes: int
+    sha256: str
+    pgp_fingerprint: str | None
+    seconds: float
+
+
+def should_compress(name: str, sample: bytes) -> bool:
+    """Compress only data that compresses: skip known compressed formats and incompressible samples."""
+    if name.lower().endswith(COMPRESSED_SUFFIXES):
+        return False
+    if not sample:
+        return False
+    return len(zlib.compress(sample, 1)) < 0.9 * len(sample)
+
+
+async def upload(
+    session: AsyncSftpSession,
+    source: IO[bytes],
+    source_size: int | None,
+    final_path: bytes,
+    *,
+    lock_suffix: str | None,
+    replace: bool,
+    encrypt: EncryptOptions | None,
+    label: str,
+) -> Uploaded:
+    """Write ``source`` to ``final_path``; with a lock suffix the partner never sees a partial file there.
+
+    :param replace: overwrite an existing remote file (atomically with ``posix-rename@openssh.com``).
+    :raises RemoteExistsError: the target exists and ``replace`` is false.
+    """
+    sftp = session.sftp
+    if not replace and await sftp.exists(final_path):
+        raise RemoteExistsError("the remote file already exists (overwrite='fail')")
+    write_path = final_path + lock_suffix.encode() if lock_suffix else final_path
+    progress = Progress(label, source_size)
+    digest = hashlib.sha256()
+    try:
+        async with sftp.open(write_path, "wb") as remote:
+            writer = PipelinedWriter(remote)
+            try:
+                if encrypt is None:
+                    fingerprint = None
+                    while chunk := source.read(WRITE_CHUNK):
+                        digest.update(chunk)
+                        progress.advance(len(chunk))
+                        await writer.write(chunk)
+                else:
+                    fingerprint = await _upload_encrypting(source, writer, digest, progress, encrypt, label)
+                await writer.flush()
+            except BaseException:
+                await writer.abort()
+                raise
+        written = writer.offset
+        remote_size = (await sftp.stat(write_path)).size
+        if remote_size != written:
+            raise ActitoSftpError(f"the server stored {remote_size} bytes but {written} were sent")
+        if lock_suffix:
+            await _rename_into_place(sftp, write_path, final_path, replace=replace)
+    except BaseException:
+        if lock_suffix:
+            await _remove_quietly(sftp, write_path)
+        raise
+    progress.finish()
+    return Uploaded(written, progress.done, digest.hexdigest(), fingerprint, progress.elapsed())
+
+
+async def _upload_encrypting(
+    source: IO[bytes],
+    writer: PipelinedWriter,
+    digest: Any,
+    progress: Progress,
+    options: EncryptOptions,
+    label: str,
+) -> str:
+    first = source.read(WRITE_CHUNK)
+    compress = should_compress(label, first[: 256 * 1024])
+    async with encrypting(options.partner_public_key, armor=options.armor, compress=compress) as (gpg, fingerprint):
+
+        async def feed() -> None:
+            chunk = first
+            try:
+                while chunk:
+                    digest.update(chunk)
+                    progress.advance(len(chunk))
+                    await gpg.write(chunk)
+                    chunk = source.read(WRITE_CHUNK)
+            finally:
+                await gpg.close_input()
+
+        async def drain() -> None:
+            buffer = bytearray()
+            while block := await gpg.read():
+                buffer += block
+                if len(buffer) >= WRITE_CHUNK:
+                    await writer.write(bytes(buffer))
+                    buffer.clear()
+            if buffer:
+                await writer.write(bytes(buffer))
+
+        await asyncio.gather(feed(), drain())
+        outcome = await gpg.finish()
+        if outcome.returncode != 0 or not outcome.has("END_ENCRYPTION"):
+            raise ActitoSftpError(f"gpg could not encrypt (exit {outcome.returncode})")
+    return fingerprint
+
+
+async def _rename_into_place(sftp: asyncssh.SFTPClient, temporary: bytes, final: bytes, *, replace: bool) -> None:
+    if not replace:
+        # Plain SFTP rename refuses to overwrite: a file that appeared meanwhile is not clobbered.
+        await sftp.rename(temporary, final)
+        return
+    try:
+        await sftp.posix_rename(temporary, final)  # atomic replace (OpenSSH extension)
+    except asyncssh.SFTPOpUnsupported:
+        if await sftp.exists(final):
+            await sftp.remove(final)
+        await sftp.rename(temporary, final)
+
+
+async def _remove_quietly(sftp: asyncssh.SFTPClient, path: bytes) -> None:
+    try:
+        await sftp.remove(path)
+    except asyncssh.SFTPNoSuchFile:
+        return
+    except (asyncssh.Error, OSError) as e:
+        log.error("Could not remove the partial upload %s: %s; remove it by hand", path.decode(errors="replace"), e)
