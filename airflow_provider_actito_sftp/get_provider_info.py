@@ -126,6 +126,24 @@ def get_provider_info() -> dict[str, Any]:
                 "python-modules": ["airflow_provider_actito_sftp.hooks.actito_sftp"],
             }
         ],
+        "operators": [
+            {
+                "integration-name": "Actito SFTP",
+                "python-modules": ["airflow_provider_actito_sftp.operators.actito_sftp"],
+            }
+        ],
+        "sensors": [
+            {
+                "integration-name": "Actito SFTP",
+                "python-modules": ["airflow_provider_actito_sftp.sensors.actito_sftp"],
+            }
+        ],
+        "triggers": [
+            {
+                "integration-name": "Actito SFTP",
+                "python-modules": ["airflow_provider_actito_sftp.triggers.actito_sftp"],
+            }
+        ],
         "connection-types": [
             {
                 "hook-class-name": "airflow_provider_actito_sftp.hooks.actito_sftp.ActitoSftpHook",

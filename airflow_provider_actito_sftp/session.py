@@ -108,10 +108,10 @@ class AsyncSftpSession:
         """
         folder = self.location_path(location)
         try:
-            names = await self.sftp.readdir(folder)
+            names = await self.sftp.readdir(remote_bytes(folder))
         except asyncssh.SFTPError as e:
             raise RemoteLocationError(self.settings.conn_id, location, folder, _describe_sftp_error(e)) from e
-        entries = [_to_entry(folder, name) for name in names if name.filename not in (".", "..")]
+        entries = [_to_entry(folder, name) for name in names if name.filename not in (b".", b"..")]
         return sorted(entries, key=lambda entry: entry.name)
 
     async def check_location(self, location: str) -> None:
@@ -121,7 +121,7 @@ class AsyncSftpSession:
         """
         folder = self.location_path(location)
         try:
-            attrs = await self.sftp.stat(folder)
+            attrs = await self.sftp.stat(remote_bytes(folder))
         except asyncssh.SFTPError as e:
             raise RemoteLocationError(self.settings.conn_id, location, folder, _describe_sftp_error(e)) from e
         if attrs.permissions is not None and not stat.S_ISDIR(attrs.permissions):
@@ -199,9 +199,15 @@ async def _probe_host_key(settings: ConnectionSettings) -> asyncssh.SSHKey | Non
         return None
 
 
+def remote_bytes(path: str) -> bytes:
+    """Encode a remote path for asyncssh; names that were not UTF-8 round-trip through surrogate escapes."""
+    return path.encode("utf-8", "surrogateescape")
+
+
 def _to_entry(folder: str, name: asyncssh.SFTPName) -> RemoteEntry:
     attrs = name.attrs
-    filename = name.filename if isinstance(name.filename, str) else name.filename.decode("utf-8", "replace")
+    raw = name.filename
+    filename = raw.decode("utf-8", "surrogateescape") if isinstance(raw, bytes) else raw
     mode = attrs.permissions or 0
     return RemoteEntry(
         name=filename,

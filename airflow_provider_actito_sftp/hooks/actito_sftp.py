@@ -134,10 +134,16 @@ class ActitoSftpHook(BaseHook):
     ) -> None:
         self.close()
 
+    async def aget_settings(self) -> ConnectionSettings:
+        """The connection, fetched without blocking the event loop (for triggers)."""
+        if self._settings is None:
+            self._settings = parse_connection(await self.aget_connection(self.actito_sftp_conn_id))
+        return self._settings
+
     @contextlib.asynccontextmanager
     async def open_async_session(self) -> AsyncIterator[AsyncSftpSession]:
         """Open one session on the running event loop (for triggers and the transfer engine)."""
-        async with open_session(self.settings) as session:
+        async with open_session(await self.aget_settings() if self._settings is None else self._settings) as session:
             yield session
 
     def test_connection(self) -> tuple[bool, str]:

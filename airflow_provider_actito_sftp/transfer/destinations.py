@@ -37,6 +37,14 @@ class Destination:
             self._staging = local
         self.local_folder = local
 
+    @staticmethod
+    def uri_of(target: Any) -> str | None:
+        """The URI of a destination given as a path or ObjectStoragePath (None if it cannot be known)."""
+        local = _as_local_path(target)
+        if local is not None:
+            return local.resolve().as_uri()
+        return str(target) if target else None
+
     @property
     def uri(self) -> str:
         if self._object_path is not None:

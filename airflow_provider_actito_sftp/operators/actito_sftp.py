@@ -1,0 +1,215 @@
+"""Import and export operators: thin wrappers that validate arguments and run the transfer engine."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import Any
+
+from airflow.sdk import Asset, BaseOperator, Context
+from airflow.sdk.exceptions import AirflowException
+
+from airflow_provider_actito_sftp.hooks.actito_sftp import ActitoSftpHook
+from airflow_provider_actito_sftp.transfer.destinations import Destination
+from airflow_provider_actito_sftp.transfer.exporter import ExportJob, ExportRequest, resolve_sources
+from airflow_provider_actito_sftp.transfer.gpg_stream import SignaturePolicy
+from airflow_provider_actito_sftp.transfer.importer import AfterImport, ImportJob, ImportRequest
+from airflow_provider_actito_sftp.transfer.ledger import VariableLedger
+from airflow_provider_actito_sftp.transfer.records import TransferRecord
+from airflow_provider_actito_sftp.transfer.selection import FileFilter
+
+
+def _choice(name: str, value: str, enum: type[AfterImport] | type[SignaturePolicy]) -> Any:
+    try:
+        return enum(value)
+    except ValueError:
+        choices = ", ".join(repr(member.value) for member in enum)
+        raise ValueError(f"{name} must be one of {choices}, got {value!r}") from None
+
+
+def _seconds(value: float | timedelta) -> float:
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+def _default_outlets(target: Any) -> list[Asset]:
+    """An Asset for a destination known at parse time (not a Jinja template)."""
+    if isinstance(target, str) and "{{" in target:
+        return []
+    uri = Destination.uri_of(target)
+    return [Asset(uri)] if uri else []
+
+
+def _summary(records: list[TransferRecord]) -> dict[str, Any]:
+    return {
+        "files": len(records),
+        "bytes": sum(record.plaintext_bytes for record in records),
+        "names": [record.remote_path.rsplit("/", 1)[-1] for record in records][:100],
+    }
+
+
+class ActitoSftpImportOperator(BaseOperator):
+    """Download matching files from a location, PGP-decrypt them, publish them atomically.
+
+    Good files are imported even when others are refused; the task then fails listing every refused
+    file and why. A remote file is deleted, archived or released only after its local copy is
+    committed, and the claim/ledger protocol imports each file once across retries and concurrent runs.
+
+    :param actito_sftp_conn_id: the connection's technical name.
+    :param location: the location to import from.
+    :param destination: a local folder or an ``ObjectStoragePath`` (templated).
+    :param pattern: glob of the files to import (``*.csv.pgp``); with ``regex=True`` a full-match regex.
+    :param after_import: ``"keep"`` (default; the ledger prevents re-imports), ``"delete"`` or ``"move"``.
+    :param archive_location: the location files are moved to with ``after_import="move"``.
+    :param quarantine_location: where refused files are moved (else they stay in place).
+    :param signature_policy: ``"ignore"`` (default), ``"accept"`` or ``"require"`` a valid signature by the
+        partner's key (the connection's partner PGP public key).
+    :param min_age: seconds (or timedelta) a file must be unmodified before it is imported.
+    :param claim_timeout: seconds after which a claim left by a crashed run is released.
+    :return: the transfer records (XCom), successes and refusals.
+    """
+
+    template_fields: Sequence[str] = ("location", "pattern", "destination", "archive_location", "quarantine_location")
+    ui_color = "#d6eaf8"
+
+    def __init__(
+        self,
+        *,
+        actito_sftp_conn_id: str = ActitoSftpHook.default_conn_name,
+        location: str,
+        destination: Any,
+        pattern: str = "*",
+        regex: bool = False,
+        after_import: str = "keep",
+        archive_location: str | None = None,
+        quarantine_location: str | None = None,
+        signature_policy: str = "ignore",
+        min_age: float | timedelta = 0.0,
+        claim_timeout: float | timedelta = 3600.0,
+        **kwargs: Any,
+    ) -> None:
+        kwargs.setdefault("outlets", _default_outlets(destination))
+        super().__init__(**kwargs)
+        self.actito_sftp_conn_id = actito_sftp_conn_id
+        self.location = location
+        self.destination = destination
+        self.pattern = pattern
+        self.regex = regex
+        self.after_import = _choice("after_import", after_import, AfterImport)
+        self.archive_location = archive_location
+        self.quarantine_location = quarantine_location
+        self.signature_policy = _choice("signature_policy", signature_policy, SignaturePolicy)
+        self.min_age = _seconds(min_age)
+        self.claim_timeout = _seconds(claim_timeout)
+        if self.after_import is AfterImport.MOVE and not archive_location:
+            raise ValueError("after_import='move' needs archive_location")
+
+    def execute(self, context: Context) -> list[dict[str, Any]]:
+        hook = ActitoSftpHook(self.actito_sftp_conn_id)
+        settings = hook.settings
+        for name in (self.location, self.archive_location, self.quarantine_location):
+            if name:
+                settings.location_path(name)  # unknown names fail before connecting
+        destination = Destination(self.destination)
+        request = ImportRequest(
+            location=self.location,
+            file_filter=FileFilter(self.pattern, self.regex, self.min_age, settings.outbound.lock_suffix),
+            destination=destination,
+            after_import=self.after_import,
+            archive_location=self.archive_location,
+            quarantine_location=self.quarantine_location,
+            signature_policy=self.signature_policy,
+            claim_timeout=self.claim_timeout,
+        )
+
+        async def run() -> Any:
+            async with hook.open_async_session() as session:
+                return await ImportJob(session, request, VariableLedger(settings.conn_id, self.location)).run()
+
+        try:
+            result = asyncio.run(run())
+        finally:
+            destination.close()
+        records = [record.as_dict() for record in result.records]
+        for name, reason in result.skipped:
+            self.log.info("Skipped %r: %s", name, reason)
+        self._emit_asset_event(context, result.imported)
+        if result.refused:
+            context["ti"].xcom_push(key="return_value", value=records)
+            lines = "\n".join(f"  - {record.remote_path}: {record.error}" for record in result.refused)
+            raise AirflowException(
+                f"Connection {settings.conn_id!r}, location {self.location!r}: imported "
+                f"{len(result.imported)} file(s), refused {len(result.refused)}:\n{lines}"
+            )
+        self.log.info("Imported %d file(s) into %s", len(result.imported), destination.uri)
+        return records
+
+    def _emit_asset_event(self, context: Context, imported: list[TransferRecord]) -> None:
+        for outlet in self.outlets:
+            if isinstance(outlet, Asset):
+                context["outlet_events"][outlet].extra = _summary(imported)
+
+
+class ActitoSftpExportOperator(BaseOperator):
+    """Upload files to a location: PGP-encrypt to the partner's key and lock the upload, per the connection.
+
+    Everything is checked before the first byte moves: the partner key (present, not expired) and,
+    with ``overwrite="fail"``, that no target exists. With locking on, each file is written as
+    ``<name><suffix>``, its size verified, then renamed, so the partner never sees a partial file.
+
+    :param actito_sftp_conn_id: the connection's technical name.
+    :param location: the location to upload to.
+    :param source: a path, a glob, an ``ObjectStoragePath``, or a list of them (templated).
+    :param remote_name: remote name format with ``{name}`` = source file name (templated); default: the
+        source name, plus ``.pgp`` (or ``.asc``) when outbound PGP is on.
+    :param overwrite: ``"fail"`` (default) or ``"replace"``.
+    :return: the transfer records (XCom).
+    """
+
+    template_fields: Sequence[str] = ("location", "source", "remote_name")
+    ui_color = "#fdebd0"
+
+    def __init__(
+        self,
+        *,
+        actito_sftp_conn_id: str = ActitoSftpHook.default_conn_name,
+        location: str,
+        source: Any,
+        remote_name: str | None = None,
+        overwrite: str = "fail",
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        if overwrite not in ("fail", "replace"):
+            raise ValueError(f"overwrite must be 'fail' or 'replace', got {overwrite!r}")
+        self.actito_sftp_conn_id = actito_sftp_conn_id
+        self.location = location
+        self.source = source
+        self.remote_name = remote_name
+        self.overwrite = overwrite
+
+    def execute(self, context: Context) -> list[dict[str, Any]]:
+        hook = ActitoSftpHook(self.actito_sftp_conn_id)
+        hook.settings.location_path(self.location)
+        request = ExportRequest(
+            location=self.location,
+            sources=resolve_sources(self.source),
+            remote_name=self.remote_name,
+            replace=self.overwrite == "replace",
+        )
+
+        async def run() -> Any:
+            async with hook.open_async_session() as session:
+                return await ExportJob(session, request).run()
+
+        result = asyncio.run(run())
+        records = [record.as_dict() for record in result.records]
+        for outlet in self.outlets:
+            if isinstance(outlet, Asset):
+                context["outlet_events"][outlet].extra = _summary(result.uploaded)
+        if result.failed:
+            context["ti"].xcom_push(key="return_value", value=records)
+            lines = "\n".join(f"  - {record.error}" for record in result.failed)
+            raise AirflowException(f"Exported {len(result.uploaded)} file(s), {len(result.failed)} failed:\n{lines}")
+        self.log.info("Exported %d file(s) to %r", len(result.uploaded), self.location)
+        return records

@@ -1,0 +1,86 @@
+"""Wait for partner files in a location; deferrable so the worker slot is free while waiting."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import Any
+
+from airflow.sdk import BaseSensorOperator, Context, PokeReturnValue
+from airflow.sdk.exceptions import AirflowException
+
+from airflow_provider_actito_sftp.hooks.actito_sftp import ActitoSftpHook
+from airflow_provider_actito_sftp.transfer.selection import FileFilter
+from airflow_provider_actito_sftp.triggers.actito_sftp import ActitoSftpFileTrigger
+
+
+class ActitoSftpFileSensor(BaseSensorOperator):
+    """Wait until complete files matching ``pattern`` are in ``location``; return their names.
+
+    Files still being written are ignored exactly as the import operator ignores them (temporary
+    suffixes, the connection's lock suffix, files modified within ``min_age``).
+
+    :param actito_sftp_conn_id: the connection's technical name.
+    :param location: a location name of the connection.
+    :param pattern: glob such as ``*.csv.pgp``; a full-match regular expression with ``regex=True``.
+    :param regex: treat ``pattern`` as a regular expression.
+    :param min_age: seconds (or a timedelta) a file must be unmodified.
+    :param deferrable: wait in the triggerer instead of holding a worker slot (default True).
+    """
+
+    template_fields: Sequence[str] = ("location", "pattern")
+
+    def __init__(
+        self,
+        *,
+        actito_sftp_conn_id: str = ActitoSftpHook.default_conn_name,
+        location: str,
+        pattern: str = "*",
+        regex: bool = False,
+        min_age: float | timedelta = 0.0,
+        deferrable: bool = True,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.actito_sftp_conn_id = actito_sftp_conn_id
+        self.location = location
+        self.pattern = pattern
+        self.regex = regex
+        self.min_age = min_age.total_seconds() if isinstance(min_age, timedelta) else float(min_age)
+        self.deferrable = deferrable
+
+    def poke(self, context: Context) -> PokeReturnValue:
+        hook = ActitoSftpHook(self.actito_sftp_conn_id)
+        with hook as session:
+            file_filter = FileFilter(self.pattern, self.regex, self.min_age, session.settings.outbound.lock_suffix)
+            ready = file_filter.ready(session.list_location(self.location))
+        names = [entry.name for entry in ready]
+        if names:
+            self.log.info("Found %d file(s) in %r: %s", len(names), self.location, ", ".join(names))
+        return PokeReturnValue(is_done=bool(names), xcom_value=names)
+
+    def execute(self, context: Context) -> Any:
+        if not self.deferrable:
+            return super().execute(context)
+        found = self.poke(context)
+        if found.is_done:
+            return found.xcom_value
+        self.defer(
+            trigger=ActitoSftpFileTrigger(
+                actito_sftp_conn_id=self.actito_sftp_conn_id,
+                location=self.location,
+                pattern=self.pattern,
+                regex=self.regex,
+                min_age=self.min_age,
+                poke_interval=float(self.poke_interval),
+            ),
+            method_name="execute_complete",
+            timeout=timedelta(seconds=float(self.timeout)) if self.timeout else None,
+        )
+
+    def execute_complete(self, context: Context, event: dict[str, Any]) -> list[str]:
+        if event.get("status") != "success":
+            raise AirflowException(event.get("message", "the file trigger failed"))
+        files: list[str] = event["files"]
+        self.log.info("Found %d file(s) in %r: %s", len(files), self.location, ", ".join(files))
+        return files

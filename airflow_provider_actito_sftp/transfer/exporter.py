@@ -1,0 +1,215 @@
+"""Export a batch: check keys and targets first, then encrypt + upload each file under a lock, rename."""
+
+from __future__ import annotations
+
+import asyncio
+import glob
+import logging
+import os
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Any
+
+import asyncssh
+
+from airflow_provider_actito_sftp.exceptions import ActitoSftpError
+from airflow_provider_actito_sftp.keys.pgp_keys import PgpKeyError, validate_partner_key
+from airflow_provider_actito_sftp.session import AsyncSftpSession, remote_bytes
+from airflow_provider_actito_sftp.transfer.names import UnsafeNameError, check_remote_name
+from airflow_provider_actito_sftp.transfer.records import Direction, Status, TransferRecord
+from airflow_provider_actito_sftp.transfer.upload import EncryptOptions, Uploaded, upload
+
+log = logging.getLogger(__name__)
+
+
+class ExportRefusedError(ActitoSftpError):
+    """Nothing was uploaded: the export cannot be done as configured."""
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """A file to export: a local path or an ObjectStoragePath (anything with ``open('rb')``)."""
+
+    name: str
+    location: Any
+
+    def open(self) -> IO[bytes]:
+        if isinstance(self.location, Path):
+            return self.location.open("rb")
+        handle: IO[bytes] = self.location.open("rb")
+        return handle
+
+    def size(self) -> int | None:
+        try:
+            return int(self.location.stat().st_size)
+        except (AttributeError, OSError, TypeError):
+            return None
+
+    @property
+    def uri(self) -> str:
+        return str(self.location)
+
+
+def resolve_sources(sources: str | os.PathLike[str] | Any | Sequence[Any]) -> list[SourceFile]:
+    """Expand paths, globs and ObjectStoragePaths into files, sorted by name.
+
+    :raises ExportRefusedError: a source matches nothing or is not a file.
+    """
+    items = [sources] if isinstance(sources, str | os.PathLike) or not isinstance(sources, Sequence) else sources
+    files: list[SourceFile] = []
+    for item in items:
+        if isinstance(item, str | os.PathLike) and not hasattr(item, "protocol"):
+            text = os.fspath(item)
+            matches = sorted(glob.glob(text)) if glob.has_magic(text) else [text]
+            if not matches:
+                raise ExportRefusedError(f"source {text!r} matches no file")
+            for match in matches:
+                path = Path(match)
+                if not path.is_file():
+                    raise ExportRefusedError(f"source {match!r} is not a file")
+                files.append(SourceFile(path.name, path))
+        else:
+            if not item.is_file():
+                raise ExportRefusedError(f"source {item} is not a file")
+            files.append(SourceFile(item.name, item))
+    return files
+
+
+@dataclass(frozen=True)
+class ExportRequest:
+    """:param remote_name: a format string for the remote name, ``{name}`` being the source file name."""
+
+    location: str
+    sources: list[SourceFile]
+    remote_name: str | None = None
+    replace: bool = False
+
+
+@dataclass
+class ExportResult:
+    uploaded: list[TransferRecord] = field(default_factory=list)
+    failed: list[TransferRecord] = field(default_factory=list)
+
+    @property
+    def records(self) -> list[TransferRecord]:
+        return self.uploaded + self.failed
+
+
+class ExportJob:
+    """One export run over one open session."""
+
+    def __init__(self, session: AsyncSftpSession, request: ExportRequest) -> None:
+        self.session = session
+        self.request = request
+        self.settings = session.settings
+        self.folder = session.location_path(request.location)
+        self.result = ExportResult()
+        self._slots = asyncio.Semaphore(self.settings.advanced.transfer_concurrency)
+
+    def _what(self) -> str:
+        return f"Connection {self.settings.conn_id!r}, location {self.request.location!r}"
+
+    def remote_name_for(self, source: SourceFile) -> str:
+        outbound = self.settings.outbound
+        name = self.request.remote_name.format(name=source.name) if self.request.remote_name else source.name
+        if outbound.pgp and not self.request.remote_name:
+            name += ".asc" if outbound.pgp_armor else ".pgp"
+        return name
+
+    async def run(self) -> ExportResult:
+        encrypt = self._encrypt_options()
+        plan = await self._plan()
+        await asyncio.gather(*(self._guarded(source, name, encrypt) for source, name in plan))
+        return self.result
+
+    def _encrypt_options(self) -> EncryptOptions | None:
+        if not self.settings.outbound.pgp:
+            return None
+        partner_key = self.settings.keys.partner_pgp_public_key
+        if not partner_key:
+            raise ExportRefusedError(f"{self._what()}: outbound PGP is on but no partner public key is set")
+        try:
+            validate_partner_key(partner_key)
+        except PgpKeyError as e:
+            raise ExportRefusedError(f"{self._what()}: the partner's PGP key cannot be used: {e}") from e
+        return EncryptOptions(partner_key, armor=self.settings.outbound.pgp_armor)
+
+    async def _plan(self) -> list[tuple[SourceFile, str]]:
+        """Check every target before uploading anything: safe names, no duplicates, no clobbering."""
+        plan = []
+        for source in self.request.sources:
+            name = self.remote_name_for(source)
+            try:
+                check_remote_name(name)
+            except UnsafeNameError as e:
+                raise ExportRefusedError(f"{self._what()}, file {source.uri!r}: bad remote name: {e}") from e
+            plan.append((source, name))
+        names = [name for _, name in plan]
+        duplicates = sorted({name for name in names if names.count(name) > 1})
+        if duplicates:
+            raise ExportRefusedError(f"{self._what()}: several sources map to {', '.join(duplicates)}")
+        if not self.request.replace:
+            existing = [name for name in names if await self.session.sftp.exists(self._path(name))]
+            if existing:
+                raise ExportRefusedError(
+                    f"{self._what()}: already on the server (overwrite='fail'): {', '.join(existing)}; nothing uploaded"
+                )
+        return plan
+
+    def _path(self, name: str) -> bytes:
+        return remote_bytes(f"{self.folder.rstrip('/')}/{name}")
+
+    async def _guarded(self, source: SourceFile, name: str, encrypt: EncryptOptions | None) -> None:
+        async with self._slots:
+            await self._export(source, name, encrypt)
+
+    async def _export(self, source: SourceFile, name: str, encrypt: EncryptOptions | None) -> None:
+        started = time.monotonic()
+        outbound = self.settings.outbound
+        try:
+            with source.open() as handle:
+                uploaded = await upload(
+                    self.session,
+                    handle,
+                    source.size(),
+                    self._path(name),
+                    lock_suffix=outbound.lock_suffix if outbound.lock else None,
+                    replace=self.request.replace,
+                    encrypt=encrypt,
+                    label=f"upload {self.request.location}/{name}",
+                )
+        except (asyncssh.Error, OSError, ActitoSftpError) as e:
+            reason = f"{self._what()}, file {name!r}: upload failed: {e}"
+            log.error("%s", reason)
+            self.result.failed.append(self._record(source, name, Status.FAILED, started, error=reason))
+            return
+        self.result.uploaded.append(self._record(source, name, Status.SUCCESS, started, uploaded=uploaded))
+
+    def _record(
+        self,
+        source: SourceFile,
+        name: str,
+        status: Status,
+        started: float,
+        *,
+        uploaded: Uploaded | None = None,
+        error: str | None = None,
+    ) -> TransferRecord:
+        return TransferRecord(
+            conn_id=self.settings.conn_id,
+            location=self.request.location,
+            remote_path=f"{self.folder.rstrip('/')}/{name}",
+            local_path=source.uri,
+            direction=Direction.UPLOAD,
+            status=status,
+            wire_bytes=uploaded.wire_bytes if uploaded else 0,
+            plaintext_bytes=uploaded.plaintext_bytes if uploaded else 0,
+            sha256=uploaded.sha256 if uploaded else None,
+            pgp_fingerprint=uploaded.pgp_fingerprint if uploaded else None,
+            duration_seconds=round(time.monotonic() - started, 3),
+            started_at=datetime.now(UTC).isoformat(),
+            error=error,
+        )

@@ -1,0 +1,68 @@
+"""The import ledger: which remote files were imported, kept in Airflow Variables.
+
+Tasks may read and write Variables under a real scheduler (the metadata DB itself is off limits to
+them), and every worker sees the same values. One Variable per file, so concurrent tasks never
+overwrite each other's entries; the remote claim (an atomic rename) decides who imports a file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from typing import Protocol
+
+PUBLISHING = "publishing"
+COMMITTED = "committed"
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    """What was imported: the remote file's identity (name, size, mtime) and where it went."""
+
+    name: str
+    size: int
+    mtime: float
+    sha256: str
+    destination: str
+    state: str
+    updated: str = ""
+
+    def same_file(self, size: int, mtime: float) -> bool:
+        return self.size == size and int(self.mtime) == int(mtime)
+
+
+class Ledger(Protocol):
+    def get(self, name: str) -> LedgerEntry | None: ...
+    def put(self, entry: LedgerEntry) -> None: ...
+    def remove(self, name: str) -> None: ...
+
+
+class VariableLedger:
+    """Ledger entries as Airflow Variables ``actito_sftp_ledger:<conn>:<location>:<hash of name>``."""
+
+    def __init__(self, conn_id: str, location: str) -> None:
+        self._prefix = f"actito_sftp_ledger:{conn_id}:{location}:"
+
+    def _key(self, name: str) -> str:
+        return self._prefix + hashlib.sha256(name.encode("utf-8", "surrogateescape")).hexdigest()[:32]
+
+    def get(self, name: str) -> LedgerEntry | None:
+        from airflow.sdk import Variable
+
+        raw = Variable.get(self._key(name), default=None)
+        if raw is None:
+            return None
+        return LedgerEntry(**json.loads(raw))
+
+    def put(self, entry: LedgerEntry) -> None:
+        from airflow.sdk import Variable
+
+        stamped = LedgerEntry(**{**asdict(entry), "updated": datetime.now(UTC).isoformat()})
+        Variable.set(self._key(entry.name), json.dumps(asdict(stamped)), description="actito-sftp import ledger")
+
+    def remove(self, name: str) -> None:
+        from airflow.sdk import Variable
+
+        Variable.delete(self._key(name))
