@@ -136,7 +136,7 @@ class ActitoSftpImportOperator(BaseOperator):
         self._emit_asset_event(context, result.imported)
         if result.refused:
             context["ti"].xcom_push(key="return_value", value=records)
-            lines = "\n".join(f"  - {record.remote_path}: {record.error}" for record in result.refused)
+            lines = "\n".join(f"  - {record.remote_path!r}: {record.error}" for record in result.refused)
             raise AirflowException(
                 f"Connection {settings.conn_id!r}, location {self.location!r}: imported "
                 f"{len(result.imported)} file(s), refused {len(result.refused)}:\n{lines}"

@@ -6,6 +6,7 @@ name only when the caller says the content is good (gpg reported success, hashes
 
 from __future__ import annotations
 
+import hashlib
 import os
 import secrets
 import shutil
@@ -82,6 +83,20 @@ class Destination:
             if temporary.exists():
                 temporary.unlink()
         return str(target)
+
+    def sha256_of(self, final_name: str) -> str | None:
+        """The sha256 of a published file, or None if there is none (used to recover interrupted runs)."""
+        target: Any = self._object_path / final_name if self._object_path is not None else None
+        if self.local_folder is not None:
+            target = self.local_folder / final_name
+        try:
+            with target.open("rb") as handle:
+                digest = hashlib.sha256()
+                while block := handle.read(4 << 20):
+                    digest.update(block)
+        except (FileNotFoundError, OSError):
+            return None
+        return digest.hexdigest()
 
     def discard(self, staged: StagedFile) -> None:
         staged.partial.unlink(missing_ok=True)

@@ -1,18 +1,28 @@
-"""Import a batch: select, claim, download (+decrypt), publish, record, then delete/archive/keep.
+"""Import a batch: select, claim, download (+decrypt), publish, then delete/archive/keep.
 
-Exactly once: a file is claimed by an atomic remote rename (only one concurrent run wins), published
-locally by an atomic rename, recorded as committed in the ledger, and only then deleted, archived or
-released on the server. A run that finds a claim left by a crashed run finishes it from the ledger
-(committed: just complete the remote step) or, once the claim is older than ``claim_timeout``,
-releases it and imports the file again.
+Exactly once, with the state kept where every worker sees it — on the partner's server:
+
+1. **claim**: rename ``F`` to ``.F.actito-claim-<time>-<token>``. The rename is atomic, so of two
+   concurrent runs only one gets the file.
+2. download and decrypt into a hidden local partial file; gpg must report an integrity-checked success.
+3. **stage**: rename the claim to ``.F.actito-staged-<time>-<sha256>``: the content is verified and
+   its hash is on record.
+4. **publish**: atomic local rename to the final name.
+5. **finish**: delete the staged file, move it to the archive, or (``keep``) record ``F`` in the
+   Variable ledger and rename it back to ``F``.
+
+A run that finds markers left by a crashed run: a staged file whose content is already published
+(same sha256 at the destination) only gets step 5; other markers older than ``claim_timeout`` are
+released (renamed back) and imported again; younger ones belong to a run still working and are left.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import cast
@@ -24,13 +34,14 @@ from airflow_provider_actito_sftp.session import AsyncSftpSession, RemoteEntry, 
 from airflow_provider_actito_sftp.transfer.destinations import Destination
 from airflow_provider_actito_sftp.transfer.download import DecryptOptions, Downloaded, download
 from airflow_provider_actito_sftp.transfer.gpg_stream import GpgStreamError, SignaturePolicy
-from airflow_provider_actito_sftp.transfer.ledger import COMMITTED, PUBLISHING, Ledger, LedgerEntry
+from airflow_provider_actito_sftp.transfer.ledger import Ledger, LedgerEntry
 from airflow_provider_actito_sftp.transfer.names import (
-    Claim,
+    Marker,
+    MarkerKind,
     UnsafeNameError,
     check_remote_name,
     new_claim,
-    parse_claim,
+    parse_marker,
     plaintext_name,
 )
 from airflow_provider_actito_sftp.transfer.records import Direction, Status, TransferRecord
@@ -78,7 +89,10 @@ class ImportRefusedError(ActitoSftpError):
 
 
 class ImportJob:
-    """One import run over one open session."""
+    """One import run over one open session.
+
+    :param ledger: used only with ``after_import="keep"``.
+    """
 
     def __init__(self, session: AsyncSftpSession, request: ImportRequest, ledger: Ledger) -> None:
         self.session = session
@@ -87,11 +101,12 @@ class ImportJob:
         self.settings = session.settings
         self.folder = session.location_path(request.location)
         self.result = ImportResult()
+        self._keep = request.after_import is AfterImport.KEEP
         self._slots = asyncio.Semaphore(self.settings.advanced.transfer_concurrency)
 
     async def run(self) -> ImportResult:
         entries = await self.session.list_location(self.request.location)
-        await self._recover_claims(entries)
+        entries += await self._recover(entries)
         ready = self.request.file_filter.ready(entries)
         log.info(
             "Connection %r, location %r (%s): %d of %d entries ready to import",
@@ -110,6 +125,9 @@ class ImportJob:
     def _path(self, name: str, folder: str | None = None) -> bytes:
         return remote_bytes(f"{(folder or self.folder).rstrip('/')}/{name}")
 
+    async def _rename(self, old: str, new: str, new_folder: str | None = None) -> None:
+        await self.session.sftp.rename(self._path(old), self._path(new, new_folder))
+
     async def _guarded(self, entry: RemoteEntry) -> None:
         async with self._slots:
             await self._import(entry)
@@ -124,38 +142,34 @@ class ImportJob:
             # Never touched: a hostile name is not renamed, moved or turned into a local path.
             self._refuse(entry, f"unsafe remote name: {e}", started)
             return
-        if self._already_imported(entry):
+        if self._keep and self._in_ledger(entry):
             self.result.skipped.append((entry.name, "already imported (ledger)"))
             return
         claim = new_claim(entry.name)
         try:
-            await self.session.sftp.rename(self._path(entry.name), self._path(claim.claim_name))
+            await self._rename(entry.name, claim.name)
         except asyncssh.SFTPNoSuchFile:
             self.result.skipped.append((entry.name, "claimed by another run"))
             return
-        if self._already_imported(entry):  # a concurrent run committed it between our listing and claim
+        if self._keep and self._in_ledger(entry):  # committed by a concurrent run since our listing
             await self._release(claim)
             self.result.skipped.append((entry.name, "already imported (ledger)"))
             return
         await self._import_claimed(entry, claim, started)
 
-    def _already_imported(self, entry: RemoteEntry) -> bool:
+    def _in_ledger(self, entry: RemoteEntry) -> bool:
         recorded = self.ledger.get(entry.name)
-        return bool(
-            recorded and recorded.state == COMMITTED and recorded.same_file(entry.size, entry.mtime.timestamp())
-        )
+        return recorded is not None and recorded.same_file(entry.size, entry.mtime.timestamp())
 
-    async def _import_claimed(self, entry: RemoteEntry, claim: Claim, started: float) -> None:
-        claimed_path = self._path(claim.claim_name)
+    async def _import_claimed(self, entry: RemoteEntry, claim: Marker, started: float) -> None:
         try:
-            decrypt = await self._decrypt_options(entry, claimed_path)
-            final_name = plaintext_name(entry.name) if decrypt else entry.name
+            decrypt = await self._decrypt_options(claim)
             downloaded = await download(
                 self.session,
-                claimed_path,
+                self._path(claim.name),
                 entry.size,
                 self.request.destination,
-                final_name,
+                plaintext_name(entry.name) if decrypt else entry.name,
                 decrypt=decrypt,
                 label=f"download {self.request.location}/{entry.name}",
             )
@@ -167,13 +181,21 @@ class ImportJob:
             await self._release_quietly(claim)
             self._refuse(entry, f"transfer failed: {e}", started)
             return
-        local = self._commit(entry, downloaded)
-        await self._finish_remote(claim)
+        staged = claim.staged(downloaded.sha256)
+        try:
+            await self._rename(claim.name, staged.name)
+        except (asyncssh.Error, OSError) as e:
+            self.request.destination.discard(downloaded.staged)
+            await self._release_quietly(claim)
+            self._refuse(entry, f"transfer failed: {e}", started)
+            return
+        local = self.request.destination.publish(downloaded.staged)
+        await self._finish(staged, entry.size, entry.mtime.timestamp(), downloaded.sha256)
         self.result.imported.append(self._record(entry, Status.SUCCESS, started, downloaded=downloaded, local=local))
 
-    async def _decrypt_options(self, entry: RemoteEntry, claimed_path: bytes) -> DecryptOptions | None:
+    async def _decrypt_options(self, claim: Marker) -> DecryptOptions | None:
         keys = self.settings.keys.inbound_pgp_private_keys
-        looks_encrypted = await self._looks_like_pgp(claimed_path)
+        looks_encrypted = await self._looks_like_pgp(self._path(claim.name))
         if self.settings.inbound.pgp_required:
             if not looks_encrypted:
                 raise ImportRefusedError("not PGP-encrypted, but the inbound policy requires PGP")
@@ -195,92 +217,91 @@ class ImportJob:
             head = cast("bytes", await remote.read(64))
         return bool(head) and (head[0] in PGP_BINARY_TAGS or head.lstrip().startswith(PGP_ARMOR))
 
-    def _commit(self, entry: RemoteEntry, downloaded: Downloaded) -> str:
-        """Publish the local file; the ledger says 'publishing' before and 'committed' after."""
-        destination = self.request.destination
-        publishing = LedgerEntry(
-            name=entry.name,
-            size=entry.size,
-            mtime=entry.mtime.timestamp(),
-            sha256=downloaded.sha256,
-            destination=destination.final_uri(downloaded.staged.final_name),
-            state=PUBLISHING,
-        )
-        self.ledger.put(publishing)
-        local = destination.publish(downloaded.staged)
-        self.ledger.put(replace(publishing, state=COMMITTED))
-        return local
-
-    async def _finish_remote(self, claim: Claim) -> None:
-        """After the local commit: delete, archive, or give the file its name back (keep)."""
-        claimed_path = self._path(claim.claim_name)
+    async def _finish(self, staged: Marker, size: int, mtime: float, sha256: str) -> None:
+        """After the local publish: delete, archive, or record and give the file its name back (keep)."""
         after = self.request.after_import
         if after is AfterImport.DELETE:
-            await self.session.sftp.remove(claimed_path)
-            self.ledger.remove(claim.original)
+            await self.session.sftp.remove(self._path(staged.name))
         elif after is AfterImport.MOVE:
             assert self.request.archive_location is not None
             archive = self.session.location_path(self.request.archive_location)
-            await self._move_without_clobbering(claimed_path, archive, claim.original)
-            self.ledger.remove(claim.original)
+            await self._move_without_clobbering(staged.name, archive, staged.original)
         else:
-            await self._release(claim)
+            destination = self.request.destination.uri
+            self.ledger.put(LedgerEntry(staged.original, size, mtime, sha256, destination))
+            await self._rename(staged.name, staged.original)
 
-    async def _move_without_clobbering(self, source: bytes, folder: str, name: str) -> str:
+    async def _move_without_clobbering(self, current: str, folder: str, name: str) -> str:
         target = name
         if await self.session.sftp.exists(self._path(target, folder)):
-            stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
-            target = f"{name}.{stamp}"
-        await self.session.sftp.rename(source, self._path(target, folder))
+            target = f"{name}.{datetime.now(UTC):%Y%m%dT%H%M%S}"
+        await self._rename(current, target, folder)
         return target
 
-    async def _release(self, claim: Claim) -> None:
-        await self.session.sftp.rename(self._path(claim.claim_name), self._path(claim.original))
+    async def _release(self, marker: Marker) -> None:
+        await self._rename(marker.name, marker.original)
 
-    async def _release_quietly(self, claim: Claim) -> None:
+    async def _release_quietly(self, marker: Marker) -> None:
         try:
-            await self._release(claim)
+            await self._release(marker)
         except (asyncssh.Error, OSError) as e:
             log.error(
-                "%s: could not release the claim %r (%s); the next run releases it after %.0f s",
-                self._what(claim.original),
-                claim.claim_name,
+                "%s: could not rename %r back (%s); the next run releases it after %.0f s",
+                self._what(marker.original),
+                marker.name,
                 e,
                 self.request.claim_timeout,
             )
 
-    async def _quarantine_or_release(self, claim: Claim) -> None:
+    async def _quarantine_or_release(self, claim: Marker) -> None:
         if self.request.quarantine_location is None:
             await self._release_quietly(claim)
             return
         quarantine = self.session.location_path(self.request.quarantine_location)
         try:
-            moved = await self._move_without_clobbering(self._path(claim.claim_name), quarantine, claim.original)
+            moved = await self._move_without_clobbering(claim.name, quarantine, claim.original)
             log.warning("%s: moved to quarantine %s/%s", self._what(claim.original), quarantine, moved)
         except (asyncssh.Error, OSError) as e:
             log.error("%s: could not move to quarantine (%s); leaving it in place", self._what(claim.original), e)
             await self._release_quietly(claim)
 
-    # --- claims left by earlier runs ----------------------------------------------------------------
+    # --- markers left by earlier runs ---------------------------------------------------------------
 
-    async def _recover_claims(self, entries: list[RemoteEntry]) -> None:
+    async def _recover(self, entries: list[RemoteEntry]) -> list[RemoteEntry]:
+        """Finish or release markers of interrupted runs; return the files released for import."""
+        released: list[RemoteEntry] = []
         for entry in entries:
-            claim = parse_claim(entry.name)
-            if claim is None or not self.request.file_filter.matches(claim.original):
+            marker = parse_marker(entry.name)
+            if marker is None or not self.request.file_filter.matches(marker.original):
                 continue
-            recorded = self.ledger.get(claim.original)
-            if _committed(recorded, entry):
-                log.warning("%s: finishing an import a previous run committed", self._what(claim.original))
-                await self._finish_remote(claim)
-                self.result.skipped.append((claim.original, "already imported; finished its remote step"))
-            elif claim.age() > self.request.claim_timeout:
-                log.warning("%s: releasing a claim abandoned %.0f s ago", self._what(claim.original), claim.age())
-                await self._release_quietly(claim)
-                entries.append(
-                    RemoteEntry(claim.original, f"{self.folder}/{claim.original}", entry.size, entry.mtime, True, False)
+            if marker.kind is MarkerKind.STAGED and self._already_published(marker):
+                log.warning("%s: already published by an interrupted run; finishing it", self._what(marker.original))
+                with contextlib.suppress(asyncssh.SFTPNoSuchFile):  # another run may have finished it first
+                    await self._finish(marker, entry.size, entry.mtime.timestamp(), marker.tag)
+                self.result.skipped.append((marker.original, "already imported; completed its remote step"))
+            elif marker.age() > self.request.claim_timeout:
+                log.warning(
+                    "%s: releasing a %s marker left %.0f s ago",
+                    self._what(marker.original),
+                    marker.kind.value,
+                    marker.age(),
+                )
+                await self._release_quietly(marker)
+                released.append(
+                    RemoteEntry(
+                        marker.original, f"{self.folder}/{marker.original}", entry.size, entry.mtime, True, False
+                    )
                 )
             else:
-                self.result.skipped.append((claim.original, "being imported by another run"))
+                self.result.skipped.append((marker.original, "being imported by another run"))
+        return released
+
+    def _already_published(self, staged: Marker) -> bool:
+        for final_name in {staged.original, plaintext_name(staged.original)}:
+            digest = self.request.destination.sha256_of(final_name)
+            if digest is not None and digest.startswith(staged.tag):
+                return True
+        return False
 
     # --- records ------------------------------------------------------------------------------------
 
@@ -313,10 +334,6 @@ class ImportJob:
             started_at=datetime.now(UTC).isoformat(),
             error=error,
         )
-
-
-def _committed(recorded: LedgerEntry | None, entry: RemoteEntry) -> bool:
-    return bool(recorded and recorded.state == COMMITTED and recorded.same_file(entry.size, entry.mtime.timestamp()))
 
 
 def _primary_fingerprint(armored: str | None) -> str | None:

@@ -1,8 +1,10 @@
-"""The import ledger: which remote files were imported, kept in Airflow Variables.
+"""The import ledger for ``after_import="keep"``: which remote files were already imported.
 
-Tasks may read and write Variables under a real scheduler (the metadata DB itself is off limits to
-them), and every worker sees the same values. One Variable per file, so concurrent tasks never
-overwrite each other's entries; the remote claim (an atomic rename) decides who imports a file.
+Files that are deleted or archived after import need no ledger (their remote markers carry the state,
+see :mod:`~airflow_provider_actito_sftp.transfer.importer`). Files that stay on the server do: their
+identity (name, size, mtime) is recorded in Airflow Variables, which tasks may read and write under a
+real scheduler (the metadata DB itself is off limits to them) and every worker sees. One Variable per
+file, so concurrent tasks never overwrite each other's entries.
 """
 
 from __future__ import annotations
@@ -12,9 +14,6 @@ import json
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Protocol
-
-PUBLISHING = "publishing"
-COMMITTED = "committed"
 
 
 @dataclass(frozen=True)
@@ -26,7 +25,6 @@ class LedgerEntry:
     mtime: float
     sha256: str
     destination: str
-    state: str
     updated: str = ""
 
     def same_file(self, size: int, mtime: float) -> bool:

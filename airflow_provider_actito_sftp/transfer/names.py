@@ -6,11 +6,13 @@ import re
 import secrets
 import time
 from dataclasses import dataclass
+from enum import StrEnum
 
 IN_PROGRESS_SUFFIXES = (".part", ".filepart", ".tmp", ".partial", ".crdownload")
 PGP_SUFFIXES = (".pgp", ".gpg", ".asc")
-CLAIM_MARKER = ".actito-claim-"
-_CLAIM_PATTERN = re.compile(r"^\.(?P<name>.+)\.actito-claim-(?P<epoch>\d{10,})-(?P<token>[0-9a-f]{12})$", re.S)
+_MARKER_PATTERN = re.compile(
+    r"\.(?P<name>.+)\.actito-(?P<kind>claim|staged)-(?P<epoch>\d{10,})-(?P<tag>[0-9a-f]{12,32})", re.S
+)
 
 
 class UnsafeNameError(ValueError):
@@ -40,7 +42,7 @@ def check_remote_name(name: str) -> str:
 
 def is_in_progress(name: str, extra_suffixes: tuple[str, ...] = ()) -> bool:
     """Whether a name looks like a file still being written (temporary suffixes, our own claims)."""
-    return name.endswith(IN_PROGRESS_SUFFIXES + extra_suffixes) or is_claim(name) or name.startswith(".actito-")
+    return name.endswith(IN_PROGRESS_SUFFIXES + extra_suffixes) or parse_marker(name) is not None
 
 
 def plaintext_name(name: str) -> str:
@@ -51,29 +53,37 @@ def plaintext_name(name: str) -> str:
     return name
 
 
+class MarkerKind(StrEnum):
+    CLAIMED = "claim"  # an importer renamed the file to import it
+    STAGED = "staged"  # downloaded and verified (its sha256 is in the name); being published
+
+
 @dataclass(frozen=True)
-class Claim:
-    """A file renamed by an importer to mark it as being imported."""
+class Marker:
+    """A remote file renamed by an importer; the name records how far the import got."""
 
     original: str
-    claim_name: str
-    claimed_at: float
+    kind: MarkerKind
+    since: float
+    tag: str  # a random token for claims, the plaintext sha256 (32 hex digits) for staged files
+
+    @property
+    def name(self) -> str:
+        return f".{self.original}.actito-{self.kind.value}-{int(self.since)}-{self.tag}"
 
     def age(self, now: float | None = None) -> float:
-        return (now if now is not None else time.time()) - self.claimed_at
+        return (now if now is not None else time.time()) - self.since
+
+    def staged(self, sha256: str) -> Marker:
+        return Marker(self.original, MarkerKind.STAGED, time.time(), sha256[:32])
 
 
-def new_claim(name: str) -> Claim:
-    now = time.time()
-    return Claim(name, f".{name}{CLAIM_MARKER}{int(now)}-{secrets.token_hex(6)}", now)
+def new_claim(name: str) -> Marker:
+    return Marker(name, MarkerKind.CLAIMED, time.time(), secrets.token_hex(6))
 
 
-def is_claim(name: str) -> bool:
-    return parse_claim(name) is not None
-
-
-def parse_claim(name: str) -> Claim | None:
-    match = _CLAIM_PATTERN.match(name)
+def parse_marker(name: str) -> Marker | None:
+    match = _MARKER_PATTERN.fullmatch(name)
     if match is None:
         return None
-    return Claim(match["name"], name, float(match["epoch"]))
+    return Marker(match["name"], MarkerKind(match["kind"]), float(match["epoch"]), match["tag"])

@@ -39,5 +39,5 @@ class FileFilter:
             if entry.is_file
             and not is_in_progress(entry.name, (self.lock_suffix,))
             and self.matches(entry.name)
-            and moment - entry.mtime.timestamp() >= self.min_age
+            and (self.min_age <= 0 or moment - entry.mtime.timestamp() >= self.min_age)
         ]

@@ -102,7 +102,7 @@ async def upload(
             try:
                 if encrypt is None:
                     fingerprint = None
-                    while chunk := source.read(WRITE_CHUNK):
+                    while chunk := await _read(source):
                         digest.update(chunk)
                         progress.advance(len(chunk))
                         await writer.write(chunk)
@@ -134,7 +134,7 @@ async def _upload_encrypting(
     options: EncryptOptions,
     label: str,
 ) -> str:
-    first = source.read(WRITE_CHUNK)
+    first = await _read(source)
     compress = should_compress(label, first[: 256 * 1024])
     async with encrypting(options.partner_public_key, armor=options.armor, compress=compress) as (gpg, fingerprint):
 
@@ -145,7 +145,7 @@ async def _upload_encrypting(
                     digest.update(chunk)
                     progress.advance(len(chunk))
                     await gpg.write(chunk)
-                    chunk = source.read(WRITE_CHUNK)
+                    chunk = await _read(source)
             finally:
                 await gpg.close_input()
 
@@ -164,6 +164,11 @@ async def _upload_encrypting(
         if outcome.returncode != 0 or not outcome.has("END_ENCRYPTION"):
             raise ActitoSftpError(f"gpg could not encrypt (exit {outcome.returncode})")
     return fingerprint
+
+
+async def _read(source: IO[bytes]) -> bytes:
+    """Read the next chunk off the event loop: sources may be slow (object storage, network disks)."""
+    return await asyncio.to_thread(source.read, WRITE_CHUNK)
 
 
 async def _rename_into_place(sftp: asyncssh.SFTPClient, temporary: bytes, final: bytes, *, replace: bool) -> None:

@@ -42,3 +42,220 @@ def test_plaintext_round_trip(
     records = xcom(run, "import")
     assert [record["status"] for record in records] == ["success"]
     print(json.dumps(records, indent=1))
+
+
+@pytest.fixture
+def pgp_connection(make_connection: ConnectionFactory, folders: dict[str, Path]):
+    """A connection with inbound PGP required (our key pair) and outbound PGP to a partner key."""
+    from airflow_provider_actito_sftp.keys.pgp_keys import export_newest_public_key, generate_inbound_key
+    from tests.support.partner_gpg import PartnerGpg
+
+    secret_keys, _ = generate_inbound_key("actito_test")
+    our_public, _ = export_newest_public_key(secret_keys)
+    with PartnerGpg() as partner:
+        partner_fingerprint = partner.generate()
+        conn_id = make_connection(
+            locations={name: str(path) for name, path in folders.items()},
+            inbound_pgp_required=True,
+            inbound_pgp_private_keys=secret_keys,
+            outbound_pgp=True,
+            partner_pgp_public_key=partner.export_public(partner_fingerprint),
+        )
+        yield conn_id, partner, our_public
+
+
+def test_pgp_round_trip_with_partner_gpg_cli(
+    airflow_db: Path, pgp_connection, sshd: SshServer, folders: dict[str, Path], tmp_path: Path
+):
+    conn_id, partner, our_public = pgp_connection
+    plaintext = tmp_path / "customers.csv"
+    plaintext.write_text("id;email\n" + "".join(f"{i};user{i}@example.com\n" for i in range(5000)))
+    partner.encrypt_to(our_public, plaintext, folders["inbound"] / "customers.csv.pgp")
+    chown_tree(folders["inbound"], sshd.user)
+    landing = tmp_path / "landing"
+    run = run_dag(
+        "pgp_round_trip",
+        f"""
+        imported = ActitoSftpImportOperator(task_id="import", actito_sftp_conn_id={conn_id!r}, location="inbound",
+                                            destination={str(landing)!r}, after_import="delete")
+        exported = ActitoSftpExportOperator(task_id="export", actito_sftp_conn_id={conn_id!r}, location="outbound",
+                                            source={str(landing / "*.csv")!r})
+        imported >> exported
+        """,
+    )
+    assert task_states(run) == {"import": "success", "export": "success"}
+    # Import: decrypted under the plaintext name, remote source deleted after the commit.
+    assert (landing / "customers.csv").read_bytes() == plaintext.read_bytes()
+    assert not (folders["inbound"] / "customers.csv.pgp").exists()
+    [record] = xcom(run, "import")
+    assert record["pgp_fingerprint"]
+    assert record["plaintext_bytes"] == plaintext.stat().st_size
+    assert record["wire_bytes"] < record["plaintext_bytes"]  # gpg compressed the CSV
+    # Export: encrypted to the partner's key, named .pgp; the partner decrypts it with gpg.
+    uploaded = folders["outbound"] / "customers.csv.pgp"
+    assert uploaded.read_bytes()[:1] != b"i"
+    partner.decrypt(uploaded, tmp_path / "partner-view.csv")
+    assert (tmp_path / "partner-view.csv").read_bytes() == plaintext.read_bytes()
+    assert not list(folders["outbound"].glob("*.part"))
+
+
+@pytest.mark.parametrize("after_import", ["keep", "delete", "move"])
+def test_after_import_modes_and_rerun_idempotency(
+    after_import: str,
+    airflow_db: Path,
+    make_connection: ConnectionFactory,
+    sshd: SshServer,
+    folders: dict[str, Path],
+    tmp_path: Path,
+):
+    conn_id = make_connection(locations={name: str(path) for name, path in folders.items()})
+    names = ["a.csv", "b c.csv", "données-été.csv", "empty.csv"]
+    for name in names:
+        (folders["inbound"] / name).write_text("" if name == "empty.csv" else f"content of {name}\n")
+    chown_tree(folders["inbound"], sshd.user)
+    landing = tmp_path / "landing"
+    body = f"""
+        ActitoSftpImportOperator(task_id="import", actito_sftp_conn_id={conn_id!r}, location="inbound",
+                                 destination={str(landing)!r}, after_import={after_import!r},
+                                 archive_location="archive")
+        """
+    first = run_dag(f"after_import_{after_import}", body)
+    assert task_states(first) == {"import": "success"}
+    assert sorted(path.name for path in landing.iterdir()) == sorted(names)
+    assert (landing / "empty.csv").read_bytes() == b""
+    assert (landing / "données-été.csv").read_text() == "content of données-été.csv\n"
+    remaining = sorted(path.name for path in folders["inbound"].iterdir())
+    archived = sorted(path.name for path in folders["archive"].iterdir())
+    if after_import == "keep":
+        assert remaining == sorted(names)
+    elif after_import == "delete":
+        assert remaining == []
+    else:
+        assert remaining == []
+        assert archived == sorted(names)
+    # A second run imports nothing again, and the landing files are untouched.
+    (landing / "a.csv").write_text("changed downstream\n")
+    second = run_dag(f"after_import_{after_import}", body)
+    assert task_states(second) == {"import": "success"}
+    assert xcom(second, "import") == []
+    assert (landing / "a.csv").read_text() == "changed downstream\n"
+
+
+def test_plaintext_refused_when_pgp_required_and_quarantined(
+    airflow_db: Path, pgp_connection, sshd: SshServer, folders: dict[str, Path], tmp_path: Path
+):
+    conn_id, partner, our_public = pgp_connection
+    good = tmp_path / "good.csv"
+    good.write_text("id\n1\n")
+    partner.encrypt_to(our_public, good, folders["inbound"] / "good.csv.pgp")
+    (folders["inbound"] / "plain.csv").write_text("id;email\n1;leak@example.com\n")
+    tampered = bytearray((folders["inbound"] / "good.csv.pgp").read_bytes())
+    tampered[len(tampered) // 2] ^= 0xFF
+    (folders["inbound"] / "tampered.csv.pgp").write_bytes(bytes(tampered))
+    chown_tree(folders["inbound"], sshd.user)
+    landing = tmp_path / "landing"
+    run = run_dag(
+        "quarantine",
+        f"""
+        ActitoSftpImportOperator(task_id="import", actito_sftp_conn_id={conn_id!r}, location="inbound",
+                                 destination={str(landing)!r}, quarantine_location="quarantine",
+                                 after_import="delete")
+        """,
+    )
+    assert task_states(run) == {"import": "failed"}
+    # The good file is imported even though others were refused.
+    assert sorted(path.name for path in landing.iterdir()) == ["good.csv"]
+    assert sorted(path.name for path in folders["quarantine"].iterdir()) == ["plain.csv", "tampered.csv.pgp"]
+    assert list(folders["inbound"].iterdir()) == []
+    records = {Path(record["remote_path"]).name: record for record in xcom(run, "import")}
+    assert records["good.csv.pgp"]["status"] == "success"
+    assert "not PGP-encrypted" in records["plain.csv"]["error"]
+    assert "integrity" in records["tampered.csv.pgp"]["error"] or "truncated" in records["tampered.csv.pgp"]["error"]
+
+
+def test_refused_file_without_quarantine_stays_in_place(
+    airflow_db: Path, pgp_connection, sshd: SshServer, folders: dict[str, Path], tmp_path: Path
+):
+    conn_id, _, _ = pgp_connection
+    (folders["inbound"] / "plain.csv").write_text("id\n")
+    chown_tree(folders["inbound"], sshd.user)
+    run = run_dag(
+        "refused_in_place",
+        f"""
+        ActitoSftpImportOperator(task_id="import", actito_sftp_conn_id={conn_id!r}, location="inbound",
+                                 destination={str(tmp_path / "landing")!r})
+        """,
+    )
+    assert task_states(run) == {"import": "failed"}
+    assert [path.name for path in folders["inbound"].iterdir()] == ["plain.csv"]
+    assert list((tmp_path / "landing").iterdir()) == []
+
+
+def test_in_progress_files_are_not_imported(
+    airflow_db: Path, make_connection: ConnectionFactory, sshd: SshServer, folders: dict[str, Path], tmp_path: Path
+):
+    conn_id = make_connection(locations={name: str(path) for name, path in folders.items()})
+    for name in ("done.csv", "upload.csv.part", "x.csv.filepart", "y.csv.tmp"):
+        (folders["inbound"] / name).write_text("x\n")
+    (folders["inbound"] / "fresh.csv").write_text("still being written\n")
+    old = folders["inbound"] / "done.csv"
+    import os
+    import time
+
+    os.utime(old, (time.time() - 600, time.time() - 600))
+    chown_tree(folders["inbound"], sshd.user)
+    run = run_dag(
+        "in_progress",
+        f"""
+        ActitoSftpImportOperator(task_id="import", actito_sftp_conn_id={conn_id!r}, location="inbound",
+                                 destination={str(tmp_path / "landing")!r}, min_age=120)
+        """,
+    )
+    assert task_states(run) == {"import": "success"}
+    assert [path.name for path in (tmp_path / "landing").iterdir()] == ["done.csv"]
+
+
+def test_export_refuses_to_overwrite_before_uploading_anything(
+    airflow_db: Path, make_connection: ConnectionFactory, sshd: SshServer, folders: dict[str, Path], tmp_path: Path
+):
+    conn_id = make_connection(locations={name: str(path) for name, path in folders.items()})
+    (folders["outbound"] / "b.csv").write_text("partner's copy\n")
+    chown_tree(folders["outbound"], sshd.user)
+    for name in ("a.csv", "b.csv"):
+        (tmp_path / name).write_text(f"new {name}\n")
+    body = f"""
+        ActitoSftpExportOperator(task_id="export", actito_sftp_conn_id={conn_id!r}, location="outbound",
+                                 source={str(tmp_path / "*.csv")!r}, overwrite=OVERWRITE)
+        """
+    refused = run_dag("export_fail", body.replace("OVERWRITE", "'fail'"))
+    assert task_states(refused) == {"export": "failed"}
+    assert sorted(path.name for path in folders["outbound"].iterdir()) == ["b.csv"]
+    assert (folders["outbound"] / "b.csv").read_text() == "partner's copy\n"
+    replaced = run_dag("export_replace", body.replace("OVERWRITE", "'replace'"))
+    assert task_states(replaced) == {"export": "success"}
+    assert (folders["outbound"] / "b.csv").read_text() == "new b.csv\n"
+    assert sorted(path.name for path in folders["outbound"].iterdir()) == ["a.csv", "b.csv"]
+
+
+def test_export_with_expired_partner_key_uploads_nothing(
+    airflow_db: Path, make_connection: ConnectionFactory, folders: dict[str, Path], tmp_path: Path
+):
+    from tests.support.partner_gpg import PartnerGpg
+
+    with PartnerGpg() as partner:
+        expired = partner.export_public(partner.generate(expires="1d", faked_time="20200101T000000"))
+    conn_id = make_connection(
+        locations={name: str(path) for name, path in folders.items()},
+        outbound_pgp=True,
+        partner_pgp_public_key=expired,
+    )
+    (tmp_path / "a.csv").write_text("x\n")
+    run = run_dag(
+        "export_expired",
+        f"""
+        ActitoSftpExportOperator(task_id="export", actito_sftp_conn_id={conn_id!r}, location="outbound",
+                                 source={str(tmp_path / "a.csv")!r})
+        """,
+    )
+    assert task_states(run) == {"export": "failed"}
+    assert list(folders["outbound"].iterdir()) == []

@@ -51,15 +51,23 @@ class _PasswordServer(asyncssh.SSHServer):
         return username == self._username and password == self._password
 
 
-def start_password_server(root: Path, username: str, password: str) -> InProcessServer:
-    """Serve SFTP on 127.0.0.1 (random port) rooted at ``root``, accepting one username and password."""
+def start_password_server(
+    root: Path,
+    username: str,
+    password: str,
+    sftp_server_class: type[asyncssh.SFTPServer] = asyncssh.SFTPServer,
+) -> InProcessServer:
+    """Serve SFTP on 127.0.0.1 (random port) rooted at ``root``, accepting one username and password.
+
+    :param sftp_server_class: an ``asyncssh.SFTPServer`` subclass, for servers that misbehave on purpose.
+    """
     host_key = asyncssh.generate_private_key("ssh-ed25519")
     loop = asyncio.new_event_loop()
     thread = threading.Thread(target=loop.run_forever, daemon=True, name="inprocess-sshd")
     thread.start()
 
     def sftp_factory(chan: asyncssh.SSHServerChannel[bytes]) -> asyncssh.SFTPServer:
-        return asyncssh.SFTPServer(chan, chroot=str(root).encode())
+        return sftp_server_class(chan, chroot=str(root).encode())
 
     async def listen() -> asyncssh.SSHAcceptor:
         return await asyncssh.listen(

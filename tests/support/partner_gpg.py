@@ -86,11 +86,24 @@ class PartnerGpg:
     def import_key(self, armored: str) -> None:
         self.gpg("--import", input_text=armored)
 
-    def encrypt_to(self, armored_public_key: str, source: Path, destination: Path) -> None:
+    def encrypt_to(
+        self, armored_public_key: str, source: Path, destination: Path, *, compress: bool = True, sign_with: str = ""
+    ) -> None:
         """Encrypt as a partner would, to the public key we handed out (``--recipient-file``, no import)."""
         key_file = self.home / "recipient.asc"
         key_file.write_text(armored_public_key)
-        self.gpg("--encrypt", "--recipient-file", str(key_file), "--output", str(destination), str(source))
+        options = [] if compress else ["--compress-algo", "none"]
+        signing = ["--sign", "--local-user", sign_with] if sign_with else []
+        self.gpg(
+            *options,
+            *signing,
+            "--encrypt",
+            "--recipient-file",
+            str(key_file),
+            "--output",
+            str(destination),
+            str(source),
+        )
 
     def decrypt(self, source: Path, destination: Path) -> None:
         self.gpg("--decrypt", "--output", str(destination), str(source))
