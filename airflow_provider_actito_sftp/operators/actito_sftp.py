@@ -124,7 +124,8 @@ class ActitoSftpImportOperator(BaseOperator):
 
         async def run() -> Any:
             async with hook.open_async_session() as session:
-                return await ImportJob(session, request, VariableLedger(settings.conn_id, self.location)).run()
+                ledger = VariableLedger(settings.conn_id, self.location, f"{self.dag_id}.{self.task_id}")
+                return await ImportJob(session, request, ledger).run()
 
         try:
             result = asyncio.run(run())

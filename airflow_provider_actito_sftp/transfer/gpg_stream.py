@@ -169,7 +169,11 @@ def check_decryption(outcome: GpgOutcome, policy: SignaturePolicy, partner_finge
     if outcome.has("BADMDC") or outcome.has("DECRYPTION_FAILED"):
         raise GpgStreamError("integrity check failed: the file is truncated, corrupted or tampered")
     integrity = outcome.has("GOODMDC") or _is_aead(outcome)
-    if outcome.returncode != 0 or not outcome.has("DECRYPTION_OKAY") or not integrity:
+    # gpg exits non-zero when it cannot check a signature (no key imported under the "ignore" policy);
+    # that is the signature policy's call, not a decryption failure.
+    signature_only = outcome.has("ERRSIG") or outcome.has("BADSIG")
+    failed = outcome.returncode != 0 and not signature_only
+    if failed or not outcome.has("DECRYPTION_OKAY") or not outcome.has("END_DECRYPTION") or not integrity:
         raise GpgStreamError("decryption did not complete with an integrity check: truncated, corrupted or tampered")
     _check_signature(outcome, policy, partner_fingerprint)
     key = outcome.first("DECRYPTION_KEY")

@@ -38,13 +38,19 @@ class Ledger(Protocol):
 
 
 class VariableLedger:
-    """Ledger entries as Airflow Variables ``actito_sftp_ledger:<conn>:<location>:<hash of name>``."""
+    """Ledger entries as Airflow Variables ``actito_sftp_ledger:<conn>:<location>:<hash>``.
 
-    def __init__(self, conn_id: str, location: str) -> None:
-        self._prefix = f"actito_sftp_ledger:{conn_id}:{location}:"
+    :param consumer: who imports (``dag_id.task_id``): two tasks importing the same location with
+        ``keep`` are independent consumers and each imports every file once.
+    """
+
+    def __init__(self, conn_id: str, location: str, consumer: str) -> None:
+        self._prefix = f"actito_sftp_ledger:{conn_id[:100]}:{location}:"
+        self._consumer = consumer
 
     def _key(self, name: str) -> str:
-        return self._prefix + hashlib.sha256(name.encode("utf-8", "surrogateescape")).hexdigest()[:32]
+        identity = f"{self._consumer}\0{name}".encode("utf-8", "surrogateescape")
+        return self._prefix + hashlib.sha256(identity).hexdigest()[:40]
 
     def get(self, name: str) -> LedgerEntry | None:
         from airflow.sdk import Variable

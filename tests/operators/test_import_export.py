@@ -259,3 +259,92 @@ def test_export_with_expired_partner_key_uploads_nothing(
     )
     assert task_states(run) == {"export": "failed"}
     assert list(folders["outbound"].iterdir()) == []
+
+
+def test_signature_policies(
+    airflow_db: Path, pgp_connection, sshd: SshServer, folders: dict[str, Path], tmp_path: Path
+):
+    conn_id, partner, our_public = pgp_connection
+    partner_fingerprint = partner.fingerprints("Partner <partner@example.com>")[0]
+    data = tmp_path / "data.csv"
+    data.write_text("id\n1\n")
+    partner.encrypt_to(our_public, data, folders["inbound"] / "signed.csv.pgp", sign_with=partner_fingerprint)
+    partner.encrypt_to(our_public, data, folders["inbound"] / "unsigned.csv.pgp")
+    stranger = partner.generate("Stranger <stranger@example.com>")
+    partner.encrypt_to(our_public, data, folders["inbound"] / "stranger.csv.pgp", sign_with=stranger)
+    chown_tree(folders["inbound"], sshd.user)
+    outcomes = {}
+    for policy in ("ignore", "accept", "require"):
+        run = run_dag(
+            f"signature_{policy}",
+            f"""
+            ActitoSftpImportOperator(task_id="import", actito_sftp_conn_id={conn_id!r}, location="inbound",
+                                     destination={str(tmp_path / policy)!r}, signature_policy={policy!r})
+            """,
+        )
+        records = xcom(run, "import")
+        outcomes[policy] = {Path(r["remote_path"]).name: r["status"] for r in records}
+    assert outcomes["ignore"] == {
+        "signed.csv.pgp": "success",
+        "unsigned.csv.pgp": "success",
+        "stranger.csv.pgp": "success",
+    }
+    assert outcomes["accept"] == {
+        "signed.csv.pgp": "success",
+        "unsigned.csv.pgp": "success",
+        "stranger.csv.pgp": "failed",
+    }
+    assert outcomes["require"] == {
+        "signed.csv.pgp": "success",
+        "unsigned.csv.pgp": "failed",
+        "stranger.csv.pgp": "failed",
+    }
+
+
+def test_object_storage_destination_and_source(
+    airflow_db: Path, make_connection: ConnectionFactory, sshd: SshServer, folders: dict[str, Path], tmp_path: Path
+):
+    """ObjectStoragePath destinations and sources (file:// here; any fsspec backend works the same way)."""
+    conn_id = make_connection(locations={name: str(path) for name, path in folders.items()})
+    (folders["inbound"] / "x.csv").write_text("via object storage\n")
+    chown_tree(folders["inbound"], sshd.user)
+    (tmp_path / "out.csv").write_text("exported via object storage\n")
+    run = run_dag(
+        "object_storage",
+        f"""
+        from airflow.sdk import ObjectStoragePath
+        ActitoSftpImportOperator(task_id="import", actito_sftp_conn_id={conn_id!r}, location="inbound",
+                                 destination=ObjectStoragePath({(tmp_path / "lake").as_uri()!r}))
+        ActitoSftpExportOperator(task_id="export", actito_sftp_conn_id={conn_id!r}, location="outbound",
+                                 source=[ObjectStoragePath({(tmp_path / "out.csv").as_uri()!r})])
+        """,
+    )
+    assert task_states(run) == {"import": "success", "export": "success"}
+    assert (tmp_path / "lake" / "x.csv").read_text() == "via object storage\n"
+    assert (folders["outbound"] / "out.csv").read_text() == "exported via object storage\n"
+
+
+def test_sensor_waits_for_complete_files_then_returns_names(
+    airflow_db: Path, make_connection: ConnectionFactory, sshd: SshServer, folders: dict[str, Path]
+):
+    import threading
+    import time
+
+    conn_id = make_connection(locations={name: str(path) for name, path in folders.items()})
+    (folders["inbound"] / "early.csv.part").write_text("still uploading\n")
+    chown_tree(folders["inbound"], sshd.user)
+
+    def partner_finishes_upload() -> None:
+        time.sleep(3)
+        (folders["inbound"] / "early.csv.part").rename(folders["inbound"] / "early.csv")
+
+    threading.Thread(target=partner_finishes_upload, daemon=True).start()
+    run = run_dag(
+        "sensor_wait",
+        f"""
+        ActitoSftpFileSensor(task_id="wait", actito_sftp_conn_id={conn_id!r}, location="inbound",
+                             pattern="*.csv", poke_interval=1, timeout=60)
+        """,
+    )
+    assert task_states(run) == {"wait": "success"}
+    assert xcom(run, "wait") == ["early.csv"]

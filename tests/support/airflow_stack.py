@@ -1,0 +1,129 @@
+"""A real Airflow (api-server, scheduler, dag-processor, optional triggerer / Celery worker) for tests.
+
+Unlike ``dag.test()``, tasks here run in separate task processes under a supervisor, where the
+metadata DB is off limits: connections, Variables and XCom go through the Execution API.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@dataclass
+class AirflowStack:
+    home: Path
+    env: dict[str, str]
+    processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
+
+    @property
+    def airflow(self) -> str:
+        return str(Path(sys.executable).with_name("airflow"))
+
+    def cli(self, *args: str, timeout: float = 120) -> str:
+        result = subprocess.run(
+            [self.airflow, *args], env=self.env, capture_output=True, text=True, timeout=timeout, check=False
+        )
+        if result.returncode != 0:
+            raise RuntimeError(f"airflow {' '.join(args)} failed: {result.stderr[-2000:]}")
+        return result.stdout
+
+    def start(self, *components: Sequence[str]) -> None:
+        for component in components:
+            log = (self.home / f"{component[0]}.log").open("wb")
+            self.processes.append(
+                subprocess.Popen(
+                    [self.airflow, *component],
+                    env=self.env,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                )
+            )
+
+    def stop(self) -> None:
+        for process in self.processes:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+        deadline = time.monotonic() + 20
+        for process in self.processes:
+            try:
+                process.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+
+    def logs(self) -> str:
+        return "\n".join(
+            f"==== {path.name}\n{path.read_text(errors='replace')[-4000:]}" for path in sorted(self.home.glob("*.log"))
+        )
+
+    def query(self, sql: str, *params: object) -> list[tuple[object, ...]]:
+        """Read the metadata DB directly (SQLite stacks only): the test's own view, not a task's."""
+        database = self.env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].removeprefix("sqlite:///")
+        with sqlite3.connect(database, timeout=30) as db:
+            return list(db.execute(sql, params))
+
+    def wait_for_dag(self, dag_id: str, timeout: float = 120) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                if self.query("SELECT 1 FROM dag WHERE dag_id = ? AND is_stale = 0", dag_id):
+                    return
+            except sqlite3.OperationalError:
+                pass
+            time.sleep(1)
+        raise TimeoutError(f"DAG {dag_id} was not parsed in {timeout} s\n{self.logs()}")
+
+    def wait_for_runs(self, dag_id: str, run_ids: Sequence[str], timeout: float = 300) -> dict[str, str]:
+        deadline = time.monotonic() + timeout
+        states: dict[str, str] = {}
+        while time.monotonic() < deadline:
+            rows = self.query("SELECT run_id, state FROM dag_run WHERE dag_id = ?", dag_id)
+            states = {str(run_id): str(state) for run_id, state in rows if run_id in run_ids}
+            if len(states) == len(run_ids) and all(state in ("success", "failed") for state in states.values()):
+                return states
+            time.sleep(1)
+        raise TimeoutError(f"runs not finished: {states}\n{self.logs()}")
+
+
+def sqlite_stack(home: Path, dags_folder: Path, extra_env: dict[str, str]) -> AirflowStack:
+    """Configure (and migrate) a LocalExecutor Airflow on SQLite in ``home``; start it with ``start()``."""
+    port = _free_port()
+    env = {
+        **{key: value for key, value in os.environ.items() if not key.startswith(("AIRFLOW_", "_AIRFLOW"))},
+        "AIRFLOW_HOME": str(home),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(dags_folder),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+        "AIRFLOW__CORE__PARALLELISM": "4",
+        "AIRFLOW__CORE__FERNET_KEY": "x6o_n1ZcHMTcdYmRrGyF9i7SgEHy1s9zCMTWDMF8a1Q=",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
+        "AIRFLOW__API__PORT": str(port),
+        "AIRFLOW__API__BASE_URL": f"http://127.0.0.1:{port}",
+        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{port}/execution/",
+        "AIRFLOW__API_AUTH__JWT_SECRET": "actito-test-jwt-secret-0123456789abcdef",
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
+        "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
+        "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "1",
+        "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
+        "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}",
+        **extra_env,
+    }
+    stack = AirflowStack(home=home, env=env)
+    stack.cli("db", "migrate", timeout=300)
+    return stack

@@ -1,0 +1,85 @@
+"""A 512 MiB file moves through import (download + decrypt) and export (encrypt + upload) with flat memory."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from airflow_provider_actito_sftp.keys.pgp_keys import export_newest_public_key, generate_inbound_key
+from tests.conftest import ConnectionFactory
+from tests.support.dags import write_dag
+from tests.support.partner_gpg import PartnerGpg
+from tests.support.sshd import SshServer, chown_tree
+
+SIZE = 512 * 1024 * 1024
+MAX_GROWTH_MB = 150  # peak RSS above the process's own baseline (Airflow + provider imported)
+
+
+def _random_file(path: Path, size: int) -> str:
+    digest = hashlib.sha256()
+    with path.open("wb") as handle:
+        for _ in range(size // (8 << 20)):
+            block = os.urandom(8 << 20)
+            digest.update(block)
+            handle.write(block)
+    return digest.hexdigest()
+
+
+def test_512_mib_pgp_import_and_export_with_flat_memory(
+    airflow_db: Path, make_connection: ConnectionFactory, sshd: SshServer, tmp_path: Path
+):
+    inbound = sshd.make_folder("rss/inbound")
+    outbound = sshd.make_folder("rss/outbound")
+    secret_keys, _ = generate_inbound_key("rss")
+    with PartnerGpg() as partner:
+        partner_fingerprint = partner.generate()
+        plaintext = tmp_path / "big.bin"
+        expected_sha = _random_file(plaintext, SIZE)
+        partner.encrypt_to(export_newest_public_key(secret_keys)[0], plaintext, inbound / "big.bin.pgp", compress=False)
+        plaintext.unlink()
+        chown_tree(inbound, sshd.user)
+        conn_id = make_connection(
+            conn_id="rss_conn",
+            locations={"inbound": str(inbound), "outbound": str(outbound)},
+            inbound_pgp_required=True,
+            inbound_pgp_private_keys=secret_keys,
+            outbound_pgp=True,
+            partner_pgp_public_key=partner.export_public(partner_fingerprint),
+        )
+        landing = tmp_path / "landing"
+        dag_file = write_dag(
+            "rss_512",
+            f"""
+            imported = ActitoSftpImportOperator(task_id="import", actito_sftp_conn_id={conn_id!r},
+                                                location="inbound", destination={str(landing)!r},
+                                                after_import="delete")
+            exported = ActitoSftpExportOperator(task_id="export", actito_sftp_conn_id={conn_id!r},
+                                                location="outbound", source={str(landing / "big.bin")!r})
+            imported >> exported
+            """,
+        )
+        child = subprocess.run(
+            [sys.executable, "-m", "tests.support.rss_child", str(dag_file), "rss_512"],
+            capture_output=True,
+            text=True,
+            env=os.environ,
+            cwd=Path(__file__).parents[2],
+            check=False,
+        )
+        assert child.returncode == 0, child.stderr[-3000:]
+        measured = json.loads(child.stdout.strip().splitlines()[-1])
+        print(f"512 MiB PGP import + export: {measured}")
+        assert measured["states"] == {"import": "success", "export": "success"}
+        growth = measured["peak_rss_mb"] - measured["baseline_rss_mb"]
+        assert growth < MAX_GROWTH_MB, measured
+        # The content survived both directions: the partner decrypts our upload to the original bytes.
+        partner.decrypt(outbound / "big.bin.pgp", tmp_path / "roundtrip.bin")
+    digest = hashlib.sha256()
+    with (tmp_path / "roundtrip.bin").open("rb") as handle:
+        while block := handle.read(8 << 20):
+            digest.update(block)
+    assert digest.hexdigest() == expected_sha
