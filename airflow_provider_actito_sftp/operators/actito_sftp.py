@@ -11,12 +11,13 @@ from airflow.sdk import Asset, BaseOperator, Context
 from airflow.sdk.exceptions import AirflowException
 
 from airflow_provider_actito_sftp.hooks.actito_sftp import ActitoSftpHook
+from airflow_provider_actito_sftp.metrics import SUMMARY_XCOM_KEY, TransferSummary
 from airflow_provider_actito_sftp.transfer.destinations import Destination
 from airflow_provider_actito_sftp.transfer.exporter import ExportJob, ExportRequest, resolve_sources
 from airflow_provider_actito_sftp.transfer.gpg_stream import SignaturePolicy
 from airflow_provider_actito_sftp.transfer.importer import AfterImport, ImportJob, ImportRequest
 from airflow_provider_actito_sftp.transfer.ledger import VariableLedger
-from airflow_provider_actito_sftp.transfer.records import TransferRecord
+from airflow_provider_actito_sftp.transfer.records import Direction, TransferRecord
 from airflow_provider_actito_sftp.transfer.selection import FileFilter
 
 
@@ -48,7 +49,46 @@ def _summary(records: list[TransferRecord]) -> dict[str, Any]:
     }
 
 
-class ActitoSftpImportOperator(BaseOperator):
+class _TransferOperator(BaseOperator):
+    """Shared run-and-report logic: every try pushes a transfer summary (for the overview), emits Asset
+    events for what moved, and fails listing what did not."""
+
+    direction: Direction
+    actito_sftp_conn_id: str
+
+    def transfer(self, context: Context, hook: ActitoSftpHook) -> tuple[list[TransferRecord], list[TransferRecord]]:
+        """Move the files; return (succeeded, failed) records."""
+        raise NotImplementedError
+
+    def failure_message(self, succeeded: list[TransferRecord], failed: list[TransferRecord]) -> str:
+        raise NotImplementedError
+
+    def execute(self, context: Context) -> list[dict[str, Any]]:
+        hook = ActitoSftpHook(self.actito_sftp_conn_id)
+        summary = TransferSummary(conn_id=self.actito_sftp_conn_id, direction=self.direction.value)
+        try:
+            summary.entity = hook.settings.entity
+            succeeded, failed = self.transfer(context, hook)
+        except Exception:
+            summary.failed = 1  # the try failed before it could say more: at least one failed request
+            raise
+        else:
+            summary.succeeded, summary.failed = len(succeeded), len(failed)
+            summary.wire_bytes = sum(record.wire_bytes for record in succeeded)
+            summary.plaintext_bytes = sum(record.plaintext_bytes for record in succeeded)
+        finally:
+            context["ti"].xcom_push(key=SUMMARY_XCOM_KEY, value=summary.as_dict())
+        records = [record.as_dict() for record in succeeded + failed]
+        for outlet in self.outlets:
+            if isinstance(outlet, Asset):
+                context["outlet_events"][outlet].extra = _summary(succeeded)
+        if failed:
+            context["ti"].xcom_push(key="return_value", value=records)
+            raise AirflowException(self.failure_message(succeeded, failed))
+        return records
+
+
+class ActitoSftpImportOperator(_TransferOperator):
     """Download matching files from a location, PGP-decrypt them, publish them atomically.
 
     Good files are imported even when others are refused; the task then fails listing every refused
@@ -104,8 +144,9 @@ class ActitoSftpImportOperator(BaseOperator):
         if self.after_import is AfterImport.MOVE and not archive_location:
             raise ValueError("after_import='move' needs archive_location")
 
-    def execute(self, context: Context) -> list[dict[str, Any]]:
-        hook = ActitoSftpHook(self.actito_sftp_conn_id)
+    direction = Direction.DOWNLOAD
+
+    def transfer(self, context: Context, hook: ActitoSftpHook) -> tuple[list[TransferRecord], list[TransferRecord]]:
         settings = hook.settings
         for name in (self.location, self.archive_location, self.quarantine_location):
             if name:
@@ -131,27 +172,20 @@ class ActitoSftpImportOperator(BaseOperator):
             result = asyncio.run(run())
         finally:
             destination.close()
-        records = [record.as_dict() for record in result.records]
         for name, reason in result.skipped:
             self.log.info("Skipped %r: %s", name, reason)
-        self._emit_asset_event(context, result.imported)
-        if result.refused:
-            context["ti"].xcom_push(key="return_value", value=records)
-            lines = "\n".join(f"  - {record.remote_path!r}: {record.error}" for record in result.refused)
-            raise AirflowException(
-                f"Connection {settings.conn_id!r}, location {self.location!r}: imported "
-                f"{len(result.imported)} file(s), refused {len(result.refused)}:\n{lines}"
-            )
         self.log.info("Imported %d file(s) into %s", len(result.imported), destination.uri)
-        return records
+        return result.imported, result.refused
 
-    def _emit_asset_event(self, context: Context, imported: list[TransferRecord]) -> None:
-        for outlet in self.outlets:
-            if isinstance(outlet, Asset):
-                context["outlet_events"][outlet].extra = _summary(imported)
+    def failure_message(self, succeeded: list[TransferRecord], failed: list[TransferRecord]) -> str:
+        lines = "\n".join(f"  - {record.remote_path!r}: {record.error}" for record in failed)
+        return (
+            f"Connection {self.actito_sftp_conn_id!r}, location {self.location!r}: imported "
+            f"{len(succeeded)} file(s), refused {len(failed)}:\n{lines}"
+        )
 
 
-class ActitoSftpExportOperator(BaseOperator):
+class ActitoSftpExportOperator(_TransferOperator):
     """Upload files to a location: PGP-encrypt to the partner's key and lock the upload, per the connection.
 
     Everything is checked before the first byte moves: the partner key (present, not expired) and,
@@ -189,8 +223,9 @@ class ActitoSftpExportOperator(BaseOperator):
         self.remote_name = remote_name
         self.overwrite = overwrite
 
-    def execute(self, context: Context) -> list[dict[str, Any]]:
-        hook = ActitoSftpHook(self.actito_sftp_conn_id)
+    direction = Direction.UPLOAD
+
+    def transfer(self, context: Context, hook: ActitoSftpHook) -> tuple[list[TransferRecord], list[TransferRecord]]:
         hook.settings.location_path(self.location)
         request = ExportRequest(
             location=self.location,
@@ -204,13 +239,9 @@ class ActitoSftpExportOperator(BaseOperator):
                 return await ExportJob(session, request).run()
 
         result = asyncio.run(run())
-        records = [record.as_dict() for record in result.records]
-        for outlet in self.outlets:
-            if isinstance(outlet, Asset):
-                context["outlet_events"][outlet].extra = _summary(result.uploaded)
-        if result.failed:
-            context["ti"].xcom_push(key="return_value", value=records)
-            lines = "\n".join(f"  - {record.error}" for record in result.failed)
-            raise AirflowException(f"Exported {len(result.uploaded)} file(s), {len(result.failed)} failed:\n{lines}")
         self.log.info("Exported %d file(s) to %r", len(result.uploaded), self.location)
-        return records
+        return result.uploaded, result.failed
+
+    def failure_message(self, succeeded: list[TransferRecord], failed: list[TransferRecord]) -> str:
+        lines = "\n".join(f"  - {record.error}" for record in failed)
+        return f"Exported {len(succeeded)} file(s), {len(failed)} failed:\n{lines}"

@@ -348,3 +348,66 @@ def test_sensor_waits_for_complete_files_then_returns_names(
     )
     assert task_states(run) == {"wait": "success"}
     assert xcom(run, "wait") == ["early.csv"]
+
+
+def test_asset_event_remote_name_and_unlocked_armored_upload(
+    airflow_db: Path, make_connection: ConnectionFactory, sshd: SshServer, folders: dict[str, Path], tmp_path: Path
+):
+    from tests.support.partner_gpg import PartnerGpg
+
+    with PartnerGpg() as partner:
+        fingerprint = partner.generate()
+        conn_id = make_connection(
+            locations={name: str(path) for name, path in folders.items()},
+            outbound_lock=False,
+            outbound_pgp=True,
+            outbound_pgp_armor=True,
+            partner_pgp_public_key=partner.export_public(fingerprint),
+        )
+        (folders["inbound"] / "in.csv").write_text("x\n")
+        chown_tree(folders["inbound"], sshd.user)
+        (tmp_path / "seg.csv").write_text("id\n" * 100)
+        landing = tmp_path / "landing"
+        run = run_dag(
+            "asset_and_names",
+            f"""
+            ActitoSftpImportOperator(task_id="import", actito_sftp_conn_id={conn_id!r}, location="inbound",
+                                     destination={str(landing)!r})
+            ActitoSftpExportOperator(task_id="export", actito_sftp_conn_id={conn_id!r}, location="outbound",
+                                     source={str(tmp_path / "seg.csv")!r}, remote_name="{{{{ ds_nodash }}}}_{{name}}.asc")
+            """,
+        )
+        assert task_states(run) == {"import": "success", "export": "success"}
+        [uploaded] = list(folders["outbound"].iterdir())
+        assert (
+            uploaded.name == f"{run.logical_date:%Y%m%d}_seg.csv.asc"
+            if run.logical_date
+            else uploaded.name.endswith("_seg.csv.asc")
+        )
+        assert uploaded.read_text().startswith("-----BEGIN PGP MESSAGE-----")
+        partner.decrypt(uploaded, tmp_path / "check.csv")
+        assert (tmp_path / "check.csv").read_text() == "id\n" * 100
+    from airflow.models.asset import AssetEvent, AssetModel
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        events = (
+            session.query(AssetEvent)
+            .join(AssetModel, AssetEvent.asset_id == AssetModel.id)
+            .filter(AssetModel.uri == landing.resolve().as_uri(), AssetEvent.source_run_id == run.run_id)
+            .all()
+        )
+        assert len(events) == 1
+        assert events[0].extra["files"] == 1
+        assert events[0].extra["names"] == ["in.csv"]
+
+
+def test_compression_is_chosen_by_content():
+    import os
+
+    from airflow_provider_actito_sftp.transfer.upload import should_compress
+
+    assert should_compress("customers.csv", b"id;email;name\n" * 10_000)
+    assert not should_compress("random.bin", os.urandom(256 * 1024))
+    assert not should_compress("archive.csv.gz", b"id;email;name\n" * 10_000)
+    assert not should_compress("empty.csv", b"")

@@ -1,0 +1,196 @@
+"""Transfer metrics computed from Airflow's own records, aggregated in SQL (SQLite and PostgreSQL).
+
+Sources, nothing else:
+
+- the ``actito_sftp_transfers`` XCom every try of the import/export operators pushes (files moved and
+  failed, bytes), kept by Airflow for the latest try of each task instance;
+- ``task_instance_history`` for earlier tries: each failed earlier try counts as one failed request of
+  its task's direction (its XComs were cleared when the next try started), attributed to a connection
+  through the latest try's summary of the same task instance.
+
+A request is one file transfer (a download in an import, an upload in an export).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Date, Integer, and_, cast, func, literal, select, union_all
+from sqlalchemy.orm import Session
+
+SUMMARY_XCOM_KEY = "actito_sftp_transfers"
+DIRECTIONS = ("download", "upload")
+
+
+@dataclass
+class TransferSummary:
+    """What one try moved; pushed as the ``actito_sftp_transfers`` XCom."""
+
+    conn_id: str
+    direction: str
+    entity: str = ""
+    succeeded: int = 0
+    failed: int = 0
+    wire_bytes: int = 0
+    plaintext_bytes: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class DayPoint:
+    day: str
+    requests: int = 0
+    succeeded: int = 0
+    failed: int = 0
+    bytes_down: int = 0
+    bytes_up: int = 0
+
+
+@dataclass
+class Overview:
+    """The numbers and the three chart series of one connection (or all) over a date range."""
+
+    conn_id: str | None
+    entity: str | None
+    since: str
+    until: str
+    total_requests: int = 0
+    succeeded: int = 0
+    failed: int = 0
+    downloads: int = 0
+    uploads: int = 0
+    bytes_down: int = 0
+    bytes_up: int = 0
+    by_type_status: dict[str, dict[str, int]] = field(default_factory=dict)
+    per_day: list[DayPoint] = field(default_factory=list)
+
+    @property
+    def success_rate(self) -> float | None:
+        return round(self.succeeded / self.total_requests, 4) if self.total_requests else None
+
+    def as_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["success_rate"] = self.success_rate
+        return data
+
+
+def _day(column: Any, dialect: str) -> Any:
+    if dialect == "postgresql":
+        return cast(func.timezone("UTC", column), Date)
+    return func.date(column)
+
+
+def overview(
+    session: Session,
+    *,
+    conn_id: str | None = None,
+    entity: str | None = None,
+    days: int = 30,
+    now: datetime | None = None,
+) -> Overview:
+    """Compute the overview for the ``days`` days up to ``now`` (UTC), all in SQL.
+
+    :param conn_id: one connection, or None for every connection.
+    :param entity: only connections of this entity.
+    """
+    from airflow.models.taskinstancehistory import TaskInstanceHistory
+    from airflow.models.xcom import XComModel
+
+    dialect = session.get_bind().dialect.name
+    end = (now or datetime.now(UTC)).astimezone(UTC)
+    first_day = end.date() - timedelta(days=days - 1)
+    since = datetime.combine(first_day, datetime.min.time(), tzinfo=UTC)
+
+    summary = XComModel.value
+    conn_value = summary["conn_id"].as_string()
+    entity_value = summary["entity"].as_string()
+
+    def matches() -> list[Any]:
+        conditions = [XComModel.key == SUMMARY_XCOM_KEY]
+        if conn_id is not None:
+            conditions.append(conn_value == conn_id)
+        if entity is not None:
+            conditions.append(entity_value == entity)
+        return conditions
+
+    latest = select(
+        _day(XComModel.timestamp, dialect).label("day"),
+        summary["direction"].as_string().label("direction"),
+        summary["succeeded"].as_integer().label("succeeded"),
+        summary["failed"].as_integer().label("failed"),
+        summary["wire_bytes"].as_integer().label("wire_bytes"),
+    ).where(*matches(), XComModel.timestamp >= since, XComModel.timestamp <= end)
+
+    history = TaskInstanceHistory
+    earlier_failures = (
+        select(
+            _day(history.end_date, dialect).label("day"),
+            summary["direction"].as_string().label("direction"),
+            literal(0, Integer).label("succeeded"),
+            literal(1, Integer).label("failed"),
+            literal(0, Integer).label("wire_bytes"),
+        )
+        .join(
+            XComModel,
+            and_(
+                XComModel.dag_id == history.dag_id,
+                XComModel.task_id == history.task_id,
+                XComModel.run_id == history.run_id,
+                XComModel.map_index == history.map_index,
+            ),
+        )
+        .where(
+            *matches(),
+            history.state.in_(("failed", "up_for_retry")),
+            history.end_date >= since,
+            history.end_date <= end,
+        )
+    )
+    tries = union_all(latest, earlier_failures).subquery()
+    rows = session.execute(
+        select(
+            tries.c.day,
+            tries.c.direction,
+            func.coalesce(func.sum(tries.c.succeeded), 0),
+            func.coalesce(func.sum(tries.c.failed), 0),
+            func.coalesce(func.sum(tries.c.wire_bytes), 0),
+        ).group_by(tries.c.day, tries.c.direction)
+    ).all()
+    return _assemble(rows, conn_id, entity, first_day, end)
+
+
+def _assemble(rows: Any, conn_id: str | None, entity: str | None, first_day: date, end: datetime) -> Overview:
+    result = Overview(conn_id=conn_id, entity=entity, since=first_day.isoformat(), until=end.isoformat())
+    result.by_type_status = {direction: {"succeeded": 0, "failed": 0} for direction in DIRECTIONS}
+    points = {
+        (first_day + timedelta(days=offset)).isoformat(): DayPoint((first_day + timedelta(days=offset)).isoformat())
+        for offset in range((end.date() - first_day).days + 1)
+    }
+    for day, direction, succeeded, failed, wire_bytes in rows:
+        key = day.isoformat() if isinstance(day, date) else str(day)[:10]
+        point = points.get(key)
+        if point is None or direction not in DIRECTIONS:
+            continue
+        succeeded, failed, wire_bytes = int(succeeded), int(failed), int(wire_bytes)
+        point.succeeded += succeeded
+        point.failed += failed
+        point.requests += succeeded + failed
+        result.by_type_status[direction]["succeeded"] += succeeded
+        result.by_type_status[direction]["failed"] += failed
+        if direction == "download":
+            point.bytes_down += wire_bytes
+        else:
+            point.bytes_up += wire_bytes
+    result.per_day = list(points.values())
+    result.succeeded = sum(point.succeeded for point in result.per_day)
+    result.failed = sum(point.failed for point in result.per_day)
+    result.total_requests = result.succeeded + result.failed
+    result.downloads = sum(result.by_type_status["download"].values())
+    result.uploads = sum(result.by_type_status["upload"].values())
+    result.bytes_down = sum(point.bytes_down for point in result.per_day)
+    result.bytes_up = sum(point.bytes_up for point in result.per_day)
+    return result

@@ -1,0 +1,142 @@
+"""The overview numbers, computed from real task runs (dag.test) including failed and retried tries."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from airflow_provider_actito_sftp.metrics import overview
+from tests.support.dags import run_dag, task_states
+from tests.support.sshd import SshServer, chown_tree
+
+
+@pytest.fixture(scope="module")
+def seeded(airflow_db: Path, sshd: SshServer, client_key: str, tmp_path_factory: pytest.TempPathFactory):
+    """Run real imports and exports: successes, a refusal, and an export that fails once then succeeds."""
+    import json
+    import os
+
+    from airflow_provider_actito_sftp.keys.pgp_keys import generate_inbound_key
+
+    base = tmp_path_factory.mktemp("metrics")
+    plain_in = sshd.make_folder("metrics/plain-in")
+    plain_out = sshd.make_folder("metrics/plain-out")
+    pgp_in = sshd.make_folder("metrics/pgp-in")
+    sizes = [100, 2000, 30000]
+    for index, size in enumerate(sizes):
+        (plain_in / f"f{index}.csv").write_bytes(b"x" * size)
+    (pgp_in / "plain.csv").write_bytes(b"not encrypted\n")
+    chown_tree(sshd.data_root / "metrics", sshd.user)
+    common = {"conn_type": "actito_sftp", "host": sshd.host, "port": sshd.port, "login": sshd.user.name}
+    key_extra = {"ssh_private_key": client_key, "host_key": sshd.host_key_line}
+    connections = {
+        "AIRFLOW_CONN_METRICS_A": {
+            **common,
+            "extra": {**key_extra, "entity": "acme", "locations": {"in": str(plain_in), "out": str(plain_out)}},
+        },
+        "AIRFLOW_CONN_METRICS_B": {
+            **common,
+            "extra": {
+                **key_extra,
+                "entity": "globex",
+                "inbound_pgp_required": True,
+                "inbound_pgp_private_keys": generate_inbound_key("b")[0],
+                "locations": {"in": str(pgp_in)},
+            },
+        },
+    }
+    previous = {name: os.environ.get(name) for name in connections}
+    os.environ.update({name: json.dumps(value) for name, value in connections.items()})
+    export_source = base / "segment.csv"
+    run = run_dag(
+        "metrics_seed",
+        f"""
+        from pathlib import Path
+
+        def _source_appears(context):
+            Path({str(export_source)!r}).write_bytes(b"y" * 4096)
+
+        ActitoSftpImportOperator(task_id="import_ok", actito_sftp_conn_id="metrics_a", location="in",
+                                 destination={str(base / "landing-a")!r})
+        ActitoSftpImportOperator(task_id="import_refused", actito_sftp_conn_id="metrics_b", location="in",
+                                 destination={str(base / "landing-b")!r})
+        ActitoSftpExportOperator(task_id="export_retry", actito_sftp_conn_id="metrics_a", location="out",
+                                 source={str(export_source)!r}, retries=1, retry_delay=0,
+                                 on_retry_callback=_source_appears)
+        """,
+    )
+    yield run, sizes
+    for name, value in previous.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+
+
+def _overview(**kwargs):
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        return overview(session, **kwargs)
+
+
+def test_runs_ended_as_seeded(seeded):
+    run, _ = seeded
+    assert task_states(run) == {"import_ok": "success", "import_refused": "failed", "export_retry": "success"}
+    from airflow.utils.session import create_session
+    from sqlalchemy import text
+
+    with create_session() as session:
+        tries = session.execute(
+            text("SELECT try_number, state FROM task_instance_history WHERE task_id = 'export_retry' AND run_id = :r"),
+            {"r": run.run_id},
+        ).all()
+    assert [tuple(row) for row in tries] == [(1, "failed")]  # the first try, kept in task_instance_history
+
+
+def test_connection_a_numbers(seeded):
+    _, sizes = seeded
+    result = _overview(conn_id="metrics_a")
+    assert result.downloads == 3
+    assert result.uploads == 2  # one failed try (from task_instance_history) + the successful retry
+    assert result.by_type_status == {"download": {"succeeded": 3, "failed": 0}, "upload": {"succeeded": 1, "failed": 1}}
+    assert (result.total_requests, result.succeeded, result.failed) == (5, 4, 1)
+    assert result.success_rate == 0.8
+    assert result.bytes_down == sum(sizes)
+    assert result.bytes_up == 4096
+    today = datetime.now(UTC).date().isoformat()
+    assert len(result.per_day) == 30
+    assert result.per_day[-1].day == today
+    assert (result.per_day[-1].requests, result.per_day[-1].bytes_down, result.per_day[-1].bytes_up) == (
+        5,
+        sum(sizes),
+        4096,
+    )
+    assert all(point.requests == 0 and point.bytes_down == 0 for point in result.per_day[:-1])
+
+
+def test_connection_b_counts_the_refusal_of_the_failed_task(seeded):
+    result = _overview(conn_id="metrics_b")
+    assert result.by_type_status["download"] == {"succeeded": 0, "failed": 1}
+    assert result.total_requests == 1
+    assert result.success_rate == 0.0
+
+
+def test_entity_filter_and_all_connections(seeded):
+    assert _overview(entity="acme").total_requests == _overview(conn_id="metrics_a").total_requests
+    assert _overview(entity="globex").total_requests == 1
+    assert _overview(entity="nobody").total_requests == 0
+    everything = _overview()
+    assert everything.total_requests >= 6
+
+
+def test_date_range(seeded):
+    future = datetime.now(UTC) + timedelta(days=40)
+    later = _overview(conn_id="metrics_a", now=future)
+    assert later.total_requests == 0
+    assert len(later.per_day) == 30
+    week = _overview(conn_id="metrics_a", days=7)
+    assert len(week.per_day) == 7
+    assert week.total_requests == 5
