@@ -674,6 +674,61 @@ def policy(
     _emit(data, as_json, lambda d: "\n".join(f"{k}: {v}" for k, v in d.items()))
 
 
+# --- metrics --------------------------------------------------------------------------------------
+
+
+@cli.command(cls=_Command)
+@click.argument("name", required=False)
+@click.option("--days", type=click.IntRange(1, 366), default=30, show_default=True)
+@click.option("--entity", help="Only connections of this entity.")
+@_json_option
+def metrics(name: str | None, days: int, entity: str | None, as_json: bool) -> None:
+    """Transfer overview of connection NAME (or all connections) from Airflow's task history."""
+    from airflow.utils.session import create_session
+
+    from airflow_provider_actito_sftp.metrics import overview
+
+    if name:
+        _store().get(name)
+    with create_session() as session:
+        result = overview(session, conn_id=name, entity=entity, days=days)
+    _emit(result.as_dict(), as_json, _render_metrics)
+
+
+def _render_metrics(data: dict[str, Any]) -> str:
+    rate = "-" if data["success_rate"] is None else f"{data['success_rate'] * 100:.1f} %"
+    by_type = data["by_type_status"]
+    lines = [
+        f"Transfers of {data['conn_id'] or 'all connections'}"
+        + (f" (entity {data['entity']})" if data["entity"] else "")
+        + f", {data['since']} to {data['until'][:10]}",
+        f"  total requests  {data['total_requests']}",
+        f"  success rate    {rate}",
+        f"  downloads       {data['downloads']} ({by_type['download']['succeeded']} ok, "
+        f"{by_type['download']['failed']} failed)",
+        f"  uploads         {data['uploads']} ({by_type['upload']['succeeded']} ok, "
+        f"{by_type['upload']['failed']} failed)",
+        f"  data down / up  {_bytes(data['bytes_down'])} / {_bytes(data['bytes_up'])}",
+        "",
+        f"  {'day':<10}  {'requests':>8}  {'ok':>5}  {'failed':>6}  {'down':>10}  {'up':>10}",
+    ]
+    for point in data["per_day"]:
+        lines.append(
+            f"  {point['day']:<10}  {point['requests']:>8}  {point['succeeded']:>5}  {point['failed']:>6}  "
+            f"{_bytes(point['bytes_down']):>10}  {_bytes(point['bytes_up']):>10}"
+        )
+    return "\n".join(lines)
+
+
+def _bytes(count: int) -> str:
+    value = float(count)
+    for unit in ("B", "KB", "MB", "GB"):
+        if value < 1000:
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1000
+    return f"{value:.1f} TB"
+
+
 # --- entry point ----------------------------------------------------------------------------------
 
 

@@ -84,12 +84,12 @@ class ConnectionStore:
         with create_session() as session:
             stored = session.query(Connection).filter(Connection.conn_id == conn_id).one_or_none()
             if stored is not None:
-                return self._to_record(stored, in_metadata_db=True)
+                return self.to_record(stored)
         try:
             external = Connection.get_connection_from_secrets(conn_id)
         except Exception as e:  # Airflow raises its own NotFound; any backend error means "not here"
             raise ConnectionNotFoundError(f"Connection {conn_id!r} does not exist") from e
-        return self._to_record(external, in_metadata_db=False)
+        return self.to_record(external, in_metadata_db=False)
 
     def exists(self, conn_id: str) -> bool:
         """Whether any connection (of any type) has this id, in the DB or elsewhere."""
@@ -164,7 +164,8 @@ class ConnectionStore:
             session.query(Connection).filter(Connection.conn_id == conn_id).delete()
 
     @staticmethod
-    def _to_record(conn: Any, *, in_metadata_db: bool) -> ConnectionRecord:
+    def to_record(conn: Any, *, in_metadata_db: bool = True) -> ConnectionRecord:
+        """A record from an Airflow connection object (ORM row or SDK connection)."""
         if conn.conn_type != CONNECTION_TYPE:
             raise ConnectionNotFoundError(
                 f"Connection {conn.conn_id!r} has type {conn.conn_type!r}, not {CONNECTION_TYPE!r}"

@@ -140,3 +140,25 @@ def test_date_range(seeded):
     week = _overview(conn_id="metrics_a", days=7)
     assert len(week.per_day) == 7
     assert week.total_requests == 5
+
+
+def test_cli_metrics_prints_the_same_numbers(seeded, monkeypatch: pytest.MonkeyPatch):
+    import json
+
+    from click.testing import CliRunner
+
+    from airflow_provider_actito_sftp.cli import cli
+
+    monkeypatch.setenv("_AIRFLOW_PROCESS_CONTEXT", "server")
+    runner = CliRunner()
+    as_json = runner.invoke(cli, ["metrics", "metrics_a", "--json"], catch_exceptions=False)
+    assert as_json.exit_code == 0, as_json.output
+    data = json.loads(as_json.stdout)
+    assert data == _overview(conn_id="metrics_a").as_dict() | {"until": data["until"]}
+    table = runner.invoke(cli, ["metrics", "metrics_a", "--days", "7"], catch_exceptions=False)
+    assert "total requests  5" in table.stdout
+    assert "success rate    80.0 %" in table.stdout
+    assert "uploads         2 (1 ok, 1 failed)" in table.stdout
+    assert len([line for line in table.stdout.splitlines() if line.startswith("  20")]) == 7
+    entity = runner.invoke(cli, ["metrics", "--entity", "globex", "--json"], catch_exceptions=False)
+    assert json.loads(entity.stdout)["total_requests"] == 1

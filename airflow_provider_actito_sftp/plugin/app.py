@@ -1,0 +1,158 @@
+"""HTTP endpoints of the plugin (HTML and JSON), each behind Airflow's own authentication.
+
+Reading needs a logged-in user allowed to read connections; key regeneration needs edit rights on the
+connection. No endpoint ever returns secret material.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+from airflow.api_fastapi.common.db.common import SessionDep
+from airflow.api_fastapi.core_api.security import requires_access_connection
+from fastapi import Depends, FastAPI, HTTPException, Query
+from fastapi.responses import HTMLResponse, PlainTextResponse
+from fastapi.staticfiles import StaticFiles
+
+from airflow_provider_actito_sftp.exceptions import ActitoSftpError
+from airflow_provider_actito_sftp.get_provider_info import CONNECTION_TYPE
+
+STATIC = Path(__file__).parent / "static"
+CanRead = Depends(requires_access_connection(method="GET"))
+CanEdit = Depends(requires_access_connection(method="PUT"))
+
+
+def create_app() -> FastAPI:
+    app = FastAPI(title="Actito SFTP", docs_url=None, redoc_url=None, openapi_url=None)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+    @app.get("/", response_class=HTMLResponse, dependencies=[CanRead])
+    def page() -> str:
+        return (STATIC / "index.html").read_text()
+
+    @app.get("/api/connections", dependencies=[CanRead])
+    def connections(session: SessionDep) -> list[dict[str, Any]]:
+        return [public_view(record) for record in _records(session)]
+
+    @app.get("/api/overview", dependencies=[CanRead])
+    def overview_all(
+        session: SessionDep,
+        entity: Annotated[str | None, Query()] = None,
+        days: Annotated[int, Query(ge=1, le=366)] = 30,
+    ) -> dict[str, Any]:
+        from airflow_provider_actito_sftp.metrics import overview
+
+        return overview(session, entity=entity, days=days).as_dict()
+
+    @app.get("/api/connections/{connection_id}/overview", dependencies=[CanRead])
+    def overview_one(
+        connection_id: str, session: SessionDep, days: Annotated[int, Query(ge=1, le=366)] = 30
+    ) -> dict[str, Any]:
+        from airflow_provider_actito_sftp.metrics import overview
+
+        _record(session, connection_id)
+        return overview(session, conn_id=connection_id, days=days).as_dict()
+
+    @app.get("/api/connections/{connection_id}/ssh-public-key", dependencies=[CanRead])
+    def ssh_public_key(connection_id: str, session: SessionDep) -> PlainTextResponse:
+        from airflow_provider_actito_sftp.management import ssh_public_keys
+
+        active, _ = ssh_public_keys(_record(session, connection_id))
+        if active is None:
+            raise HTTPException(404, f"connection {connection_id!r} has no SSH key")
+        return _download(active.public_line + "\n", f"{connection_id}.pub")
+
+    @app.get("/api/connections/{connection_id}/pgp-public-key", dependencies=[CanRead])
+    def pgp_public_key(connection_id: str, session: SessionDep) -> PlainTextResponse:
+        from airflow_provider_actito_sftp.management import pgp_public_key as newest_public_key
+
+        try:
+            armored, _ = newest_public_key(_record(session, connection_id))
+        except ActitoSftpError as e:
+            raise HTTPException(404, str(e)) from e
+        return _download(armored, f"{connection_id}-inbound.asc")
+
+    @app.post("/api/connections/{connection_id}/ssh-key/rotate", dependencies=[CanEdit])
+    def rotate_ssh_key(connection_id: str, session: SessionDep) -> dict[str, str]:
+        """Start an SSH key rotation: a pending key, offered beside the active one until activated."""
+        from airflow_provider_actito_sftp.keys.ssh_keys import SshKeyType
+        from airflow_provider_actito_sftp.management import ssh_key_rotate_begin
+
+        record = _record(session, connection_id)
+        pair = ssh_key_rotate_begin(record, SshKeyType.ED25519)
+        _save(session, record)
+        return {"state": "pending", "public_key": pair.public_line, "fingerprint": pair.fingerprint}
+
+    @app.post("/api/connections/{connection_id}/pgp-key/rotate", dependencies=[CanEdit])
+    def rotate_pgp_key(connection_id: str, session: SessionDep) -> dict[str, Any]:
+        """Add a new inbound PGP key (handed out from now on); older keys keep decrypting."""
+        from airflow_provider_actito_sftp.keys.pgp_keys import PgpKeyType
+        from airflow_provider_actito_sftp.management import pgp_key_rotate
+
+        record = _record(session, connection_id)
+        info = pgp_key_rotate(record, PgpKeyType.ED25519, expires="2y")
+        _save(session, record)
+        return info.as_dict()
+
+    return app
+
+
+def public_view(record: Any) -> dict[str, Any]:
+    """What the page shows about a connection: never a secret, and no gpg call per row."""
+    extra = record.extra
+    return {
+        "technical_name": record.conn_id,
+        "display_name": extra.get("display_name") or record.conn_id,
+        "entity": extra.get("entity"),
+        "host": record.host,
+        "port": record.port or 22,
+        "auth_type": extra.get("auth_type") or "ssh_key",
+        "locations": extra.get("locations") or {},
+        "inbound_pgp_required": bool(extra.get("inbound_pgp_required")),
+        "outbound_lock": extra.get("outbound_lock", True) not in (False, "false"),
+        "outbound_lock_suffix": extra.get("outbound_lock_suffix") or ".part",
+        "outbound_pgp": bool(extra.get("outbound_pgp")),
+        "has_ssh_key": bool(extra.get("ssh_private_key")),
+        "has_inbound_pgp_key": bool(extra.get("inbound_pgp_private_keys")),
+        "has_partner_key": bool(extra.get("partner_pgp_public_key")),
+    }
+
+
+def _records(session: Any) -> list[Any]:
+    from airflow.models import Connection
+
+    from airflow_provider_actito_sftp.store import ConnectionStore
+
+    rows = session.query(Connection).filter(Connection.conn_type == CONNECTION_TYPE).order_by(Connection.conn_id)
+    return [ConnectionStore.to_record(row) for row in rows]
+
+
+def _record(session: Any, connection_id: str) -> Any:
+    from airflow.models import Connection
+
+    from airflow_provider_actito_sftp.store import ConnectionStore
+
+    row = (
+        session.query(Connection)
+        .filter(Connection.conn_id == connection_id, Connection.conn_type == CONNECTION_TYPE)
+        .one_or_none()
+    )
+    if row is None:
+        raise HTTPException(404, f"no {CONNECTION_TYPE} connection {connection_id!r}")
+    return ConnectionStore.to_record(row)
+
+
+def _save(session: Any, record: Any) -> None:
+    from airflow.models import Connection
+
+    from airflow_provider_actito_sftp.management import validate
+
+    validate(record)
+    row = session.query(Connection).filter(Connection.conn_id == record.conn_id).one()
+    row.set_extra(record.extra_json())
+    session.commit()
+
+
+def _download(content: str, filename: str) -> PlainTextResponse:
+    return PlainTextResponse(content, headers={"Content-Disposition": f'attachment; filename="{filename}"'})
