@@ -1,0 +1,264 @@
+"""The UI plugin on a real Airflow API server: authentication, authorization, data, and the rendered page."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.support.airflow_stack import AirflowStack, sqlite_stack
+from tests.support.dags import write_dag
+from tests.support.sshd import SshServer, chown_tree
+
+REPO = Path(__file__).parents[2]
+
+
+def _cli(stack: AirflowStack, *args: str) -> str:
+    result = subprocess.run(
+        [str(Path(sys.executable).with_name("actito-sftp")), *args],
+        env=stack.env,
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=REPO,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+@pytest.fixture(scope="module")
+def ui(sshd: SshServer, tmp_path_factory: pytest.TempPathFactory):
+    """An API server with the plugin, one connection with keys, and real task runs to show."""
+    base = tmp_path_factory.mktemp("ui")
+    dags = base / "dags"
+    dags.mkdir()
+    stack = sqlite_stack(
+        base / "airflow",
+        dags,
+        {
+            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "False",
+            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin,reader:user,viewer:viewer",
+            "AIRFLOW__CORE__AUTH_MANAGER": "tests.support.auth_manager.ReadOnlyConnectionsAuthManager",
+            "PYTHONPATH": str(REPO),
+        },
+    )
+    inbound, outbound = sshd.make_folder("ui/in"), sshd.make_folder("ui/out")
+    for index in range(3):
+        (inbound / f"customers-{index}.csv").write_bytes(b"id;email\n" * (1000 * (index + 1)))
+    chown_tree(sshd.data_root / "ui", sshd.user)
+    created = json.loads(
+        _cli(
+            stack,
+            "connection",
+            "create",
+            "acme_ui",
+            "--entity",
+            "acme",
+            "--display-name",
+            "ACME Europe",
+            "--host",
+            sshd.host,
+            "--port",
+            str(sshd.port),
+            "--username",
+            sshd.user.name,
+            "--location",
+            f"inbound={inbound}",
+            "--location",
+            f"outbound={outbound}",
+            "--trust-on-first-use",
+            "--json",
+        )
+    )
+    sshd.add_authorized_key(created["ssh_public_key"])
+    _cli(stack, "pgp-key", "generate", "acme_ui")
+    (base / "segment.csv").write_bytes(b"id\n" * 5000)
+    dag_file = write_dag(
+        "ui_seed",
+        f"""
+        ActitoSftpImportOperator(task_id="import", actito_sftp_conn_id="acme_ui", location="inbound",
+                                 destination={str(base / "landing")!r})
+        ActitoSftpExportOperator(task_id="export", actito_sftp_conn_id="acme_ui", location="outbound",
+                                 source={str(base / "segment.csv")!r})
+        ActitoSftpExportOperator(task_id="export_missing", actito_sftp_conn_id="acme_ui", location="outbound",
+                                 source={str(base / "missing.csv")!r})
+        """,
+    )
+    shutil.move(dag_file, dags / dag_file.name)
+    seed = subprocess.run(
+        [sys.executable, "-m", "tests.support.rss_child", str(dags / dag_file.name), "ui_seed"],
+        env={**stack.env, "_AIRFLOW_PROCESS_CONTEXT": "server"},
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+    )
+    assert seed.returncode == 0, seed.stderr[-3000:]
+    assert json.loads(seed.stdout.splitlines()[-1])["states"] == {
+        "import": "success",
+        "export": "success",
+        "export_missing": "failed",
+    }
+    stack.start(["api-server"])
+    base_url = stack.env["AIRFLOW__API__BASE_URL"]
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{base_url}/api/v2/monitor/health", timeout=2).status_code == 200:
+                break
+        except httpx.HTTPError:
+            time.sleep(1)
+    else:
+        stack.stop()
+        raise RuntimeError(stack.logs())
+    passwords = json.loads((base / "airflow" / "simple_auth_manager_passwords.json.generated").read_text())
+    tokens = {
+        user: httpx.post(f"{base_url}/auth/token", json={"username": user, "password": passwords[user]}).json()[
+            "access_token"
+        ]
+        for user in ("admin", "reader", "viewer")
+    }
+    yield {"url": base_url, "tokens": tokens, "stack": stack, "base": base}
+    stack.stop()
+
+
+def _get(ui: dict[str, Any], path: str, user: str | None = None) -> httpx.Response:
+    headers = {"Authorization": f"Bearer {ui['tokens'][user]}"} if user else {}
+    return httpx.get(f"{ui['url']}/actito{path}", headers=headers, timeout=30)
+
+
+def _post(ui: dict[str, Any], path: str, user: str | None = None) -> httpx.Response:
+    headers = {"Authorization": f"Bearer {ui['tokens'][user]}"} if user else {}
+    return httpx.post(f"{ui['url']}/actito{path}", headers=headers, timeout=60)
+
+
+READ_ROUTES = [
+    "/",
+    "/api/connections",
+    "/api/overview",
+    "/api/connections/acme_ui/overview",
+    "/api/connections/acme_ui/ssh-public-key",
+    "/api/connections/acme_ui/pgp-public-key",
+]
+EDIT_ROUTES = ["/api/connections/acme_ui/ssh-key/rotate", "/api/connections/acme_ui/pgp-key/rotate"]
+
+
+@pytest.mark.parametrize("path", READ_ROUTES)
+def test_no_data_without_login(ui, path: str):
+    assert _get(ui, path).status_code == 401
+
+
+@pytest.mark.parametrize("path", READ_ROUTES)
+def test_no_data_for_users_who_cannot_read_connections(ui, path: str):
+    assert _get(ui, path, "viewer").status_code == 403
+
+
+@pytest.mark.parametrize("path", EDIT_ROUTES)
+def test_key_regeneration_needs_edit_rights(ui, path: str):
+    assert _post(ui, path).status_code == 401
+    assert _post(ui, path, "viewer").status_code == 403
+    assert _post(ui, path, "reader").status_code == 403  # may read connections, may not edit them
+
+
+def test_reader_sees_connections_without_secrets(ui):
+    response = _get(ui, "/api/connections", "reader")
+    assert response.status_code == 200
+    [connection] = response.json()
+    assert connection["technical_name"] == "acme_ui"
+    assert connection["display_name"] == "ACME Europe"
+    assert connection["entity"] == "acme"
+    assert set(connection["locations"]) == {"inbound", "outbound"}
+    assert connection["has_ssh_key"] is True
+    assert "PRIVATE" not in response.text
+    assert "BEGIN" not in response.text
+
+
+def test_overview_json_counts_the_seeded_runs(ui):
+    data = _get(ui, "/api/connections/acme_ui/overview", "reader").json()
+    assert data["by_type_status"] == {
+        "download": {"succeeded": 3, "failed": 0},
+        "upload": {"succeeded": 1, "failed": 1},
+    }
+    assert data["total_requests"] == 5
+    assert data["success_rate"] == 0.8
+    assert data["bytes_down"] == 9 * (1000 + 2000 + 3000)
+    assert len(data["per_day"]) == 30
+
+
+def test_public_key_downloads(ui):
+    ssh = _get(ui, "/api/connections/acme_ui/ssh-public-key", "reader")
+    assert ssh.text.startswith("ssh-ed25519 ")
+    assert 'filename="acme_ui.pub"' in ssh.headers["content-disposition"]
+    pgp = _get(ui, "/api/connections/acme_ui/pgp-public-key", "reader")
+    assert pgp.text.startswith("-----BEGIN PGP PUBLIC KEY BLOCK-----")
+    assert "PRIVATE" not in pgp.text
+
+
+def test_admin_can_start_a_key_rotation(ui):
+    rotated = _post(ui, "/api/connections/acme_ui/pgp-key/rotate", "admin")
+    assert rotated.status_code == 200, rotated.text
+    assert len(rotated.json()["fingerprint"]) == 40
+    newest = _get(ui, "/api/connections/acme_ui/pgp-public-key", "admin").text
+    assert newest.startswith("-----BEGIN PGP PUBLIC KEY BLOCK-----")
+
+
+def test_page_renders_charts_in_headless_chromium(ui, tmp_path: Path):
+    """Headless Chromium logs in with the same `_token` cookie the Airflow UI sets, renders the page, and
+    takes a screenshot (kept next to the test's Airflow home)."""
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        pytest.skip("chromium is not installed (.ci/run installs it)")
+    page_url = f"{ui['url']}/actito/"
+    login_url = _cookie_login_page(ui["tokens"]["reader"], page_url)
+    common = [
+        chromium,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={tmp_path / 'profile'}",
+        "--virtual-time-budget=10000",
+        "--window-size=1400,1100",
+    ]
+    dom = subprocess.run([*common, "--dump-dom", login_url], capture_output=True, text=True, timeout=120).stdout
+    assert 'data-rendered="true"' in dom, dom[-2000:]  # overview.js finished drawing the three charts
+    assert dom.count("<canvas") == 3
+    assert "ACME Europe" in dom
+    assert "PRIVATE" not in dom
+    screenshot = ui["base"] / "actito-overview.png"
+    subprocess.run([*common, f"--screenshot={screenshot}", login_url], capture_output=True, timeout=120, check=False)
+    assert screenshot.exists()
+    assert screenshot.stat().st_size > 20_000
+    print(f"screenshot: {screenshot}")
+
+
+def _cookie_login_page(token: str, page_url: str) -> str:
+    """Serve a page on another local port that sets the `_token` cookie (cookies ignore ports) and redirects."""
+    import http.server
+    import threading
+
+    body = f"<script>document.cookie='_token={token}; path=/; max-age=600';location.replace('{page_url}')</script>"
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.end_headers()
+            self.wfile.write(body.encode())
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return f"http://127.0.0.1:{server.server_address[1]}/login"
