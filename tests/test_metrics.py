@@ -162,3 +162,50 @@ def test_cli_metrics_prints_the_same_numbers(seeded, monkeypatch: pytest.MonkeyP
     assert len([line for line in table.stdout.splitlines() if line.startswith("  20")]) == 7
     entity = runner.invoke(cli, ["metrics", "--entity", "globex", "--json"], catch_exceptions=False)
     assert json.loads(entity.stdout)["total_requests"] == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.usefixtures("seeded")
+def test_postgresql_gives_the_same_numbers(sshd: SshServer, tmp_path: Path):
+    """The same seed DAG on a PostgreSQL metadata DB: identical overview (aggregation is portable SQL)."""
+    import json
+    import os
+    import secrets
+    import subprocess
+    import sys
+
+    from tests.support.postgres import temporary_database
+
+    for leftover in (sshd.data_root / "metrics" / "plain-out").iterdir():
+        leftover.unlink()  # the SQLite run uploaded these; overwrite="fail" would refuse
+    dag_file = Path(os.environ["AIRFLOW__CORE__DAGS_FOLDER"]) / "metrics_seed.py"
+    source = next(line for line in dag_file.read_text().splitlines() if "write_bytes" in line)
+    Path(source.split("Path(")[1].split(")")[0].strip("'\"")).unlink(missing_ok=True)  # fail the first try again
+    with temporary_database(f"actito_metrics_{secrets.token_hex(4)}") as url:
+        env = {**os.environ, "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": url, "AIRFLOW_HOME": str(tmp_path)}
+        child = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "tests.support.metrics_child",
+                str(dag_file),
+                "metrics_seed",
+                "metrics_a",
+                "metrics_b",
+            ],
+            env=env,
+            capture_output=True,
+            text=True,
+            cwd=Path(__file__).parents[1],
+            timeout=600,
+        )
+    assert child.returncode == 0, child.stderr[-3000:]
+    result = json.loads(child.stdout.strip().splitlines()[-1])
+    assert result["dialect"] == "postgresql"
+    for conn_id in ("metrics_a", "metrics_b"):
+        expected = _overview(conn_id=conn_id).as_dict()
+        got = result["overview"][conn_id]
+        for key in ("until",):
+            expected.pop(key)
+            got.pop(key)
+        assert got == expected, conn_id
