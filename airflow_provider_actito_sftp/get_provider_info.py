@@ -10,6 +10,7 @@ from typing import Any
 PACKAGE_NAME = "airflow-provider-actito-sftp"
 VERSION = "0.1.0"
 CONNECTION_TYPE = "actito_sftp"
+DEFAULT_CONN_ID = "actito_sftp_default"
 
 
 def _text(label: str, description: str, default: str | None = None, **schema: Any) -> dict[str, Any]:

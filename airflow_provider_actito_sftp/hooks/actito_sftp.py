@@ -11,6 +11,7 @@ from airflow.sdk import BaseHook
 
 from airflow_provider_actito_sftp._event_loop import BackgroundLoop
 from airflow_provider_actito_sftp.exceptions import ActitoSftpError
+from airflow_provider_actito_sftp.get_provider_info import DEFAULT_CONN_ID
 from airflow_provider_actito_sftp.session import AsyncSftpSession, RemoteEntry, open_session
 from airflow_provider_actito_sftp.settings import ConnectionSettings, parse_connection
 
@@ -78,7 +79,7 @@ class ActitoSftpHook(BaseHook):
     """
 
     conn_name_attr = "actito_sftp_conn_id"
-    default_conn_name = "actito_sftp_default"
+    default_conn_name = DEFAULT_CONN_ID
     conn_type = "actito_sftp"
     hook_name = "Actito SFTP"
 

@@ -5,20 +5,21 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import Asset, BaseOperator, Context
 from airflow.sdk.exceptions import AirflowException
 
-from airflow_provider_actito_sftp.hooks.actito_sftp import ActitoSftpHook
+from airflow_provider_actito_sftp.get_provider_info import DEFAULT_CONN_ID
 from airflow_provider_actito_sftp.metrics import SUMMARY_XCOM_KEY, TransferSummary
 from airflow_provider_actito_sftp.transfer.destinations import Destination
-from airflow_provider_actito_sftp.transfer.exporter import ExportJob, ExportRequest, resolve_sources
-from airflow_provider_actito_sftp.transfer.gpg_stream import SignaturePolicy
-from airflow_provider_actito_sftp.transfer.importer import AfterImport, ImportJob, ImportRequest
-from airflow_provider_actito_sftp.transfer.ledger import VariableLedger
+from airflow_provider_actito_sftp.transfer.options import AfterImport, SignaturePolicy
 from airflow_provider_actito_sftp.transfer.records import Direction, TransferRecord
 from airflow_provider_actito_sftp.transfer.selection import FileFilter
+
+# The SSH/gpg machinery is imported when a task runs, not when a DAG file is parsed.
+if TYPE_CHECKING:
+    from airflow_provider_actito_sftp.hooks.actito_sftp import ActitoSftpHook
 
 
 def _choice(name: str, value: str, enum: type[AfterImport] | type[SignaturePolicy]) -> Any:
@@ -64,6 +65,8 @@ class _TransferOperator(BaseOperator):
         raise NotImplementedError
 
     def execute(self, context: Context) -> list[dict[str, Any]]:
+        from airflow_provider_actito_sftp.hooks.actito_sftp import ActitoSftpHook
+
         hook = ActitoSftpHook(self.actito_sftp_conn_id)
         summary = TransferSummary(conn_id=self.actito_sftp_conn_id, direction=self.direction.value)
         try:
@@ -115,7 +118,7 @@ class ActitoSftpImportOperator(_TransferOperator):
     def __init__(
         self,
         *,
-        actito_sftp_conn_id: str = ActitoSftpHook.default_conn_name,
+        actito_sftp_conn_id: str = DEFAULT_CONN_ID,
         location: str,
         destination: Any,
         pattern: str = "*",
@@ -147,6 +150,9 @@ class ActitoSftpImportOperator(_TransferOperator):
     direction = Direction.DOWNLOAD
 
     def transfer(self, context: Context, hook: ActitoSftpHook) -> tuple[list[TransferRecord], list[TransferRecord]]:
+        from airflow_provider_actito_sftp.transfer.importer import ImportJob, ImportRequest
+        from airflow_provider_actito_sftp.transfer.ledger import VariableLedger
+
         settings = hook.settings
         for name in (self.location, self.archive_location, self.quarantine_location):
             if name:
@@ -207,7 +213,7 @@ class ActitoSftpExportOperator(_TransferOperator):
     def __init__(
         self,
         *,
-        actito_sftp_conn_id: str = ActitoSftpHook.default_conn_name,
+        actito_sftp_conn_id: str = DEFAULT_CONN_ID,
         location: str,
         source: Any,
         remote_name: str | None = None,
@@ -226,6 +232,8 @@ class ActitoSftpExportOperator(_TransferOperator):
     direction = Direction.UPLOAD
 
     def transfer(self, context: Context, hook: ActitoSftpHook) -> tuple[list[TransferRecord], list[TransferRecord]]:
+        from airflow_provider_actito_sftp.transfer.exporter import ExportJob, ExportRequest, resolve_sources
+
         hook.settings.location_path(self.location)
         request = ExportRequest(
             location=self.location,

@@ -9,9 +9,8 @@ from typing import Any
 from airflow.sdk import BaseSensorOperator, Context, PokeReturnValue
 from airflow.sdk.exceptions import AirflowException
 
-from airflow_provider_actito_sftp.hooks.actito_sftp import ActitoSftpHook
+from airflow_provider_actito_sftp.get_provider_info import DEFAULT_CONN_ID
 from airflow_provider_actito_sftp.transfer.selection import FileFilter
-from airflow_provider_actito_sftp.triggers.actito_sftp import ActitoSftpFileTrigger
 
 
 class ActitoSftpFileSensor(BaseSensorOperator):
@@ -33,7 +32,7 @@ class ActitoSftpFileSensor(BaseSensorOperator):
     def __init__(
         self,
         *,
-        actito_sftp_conn_id: str = ActitoSftpHook.default_conn_name,
+        actito_sftp_conn_id: str = DEFAULT_CONN_ID,
         location: str,
         pattern: str = "*",
         regex: bool = False,
@@ -50,6 +49,8 @@ class ActitoSftpFileSensor(BaseSensorOperator):
         self.deferrable = deferrable
 
     def poke(self, context: Context) -> PokeReturnValue:
+        from airflow_provider_actito_sftp.hooks.actito_sftp import ActitoSftpHook  # not at DAG parse time
+
         hook = ActitoSftpHook(self.actito_sftp_conn_id)
         with hook as session:
             file_filter = FileFilter(self.pattern, self.regex, self.min_age, session.settings.outbound.lock_suffix)
@@ -62,6 +63,8 @@ class ActitoSftpFileSensor(BaseSensorOperator):
     def execute(self, context: Context) -> Any:
         if not self.deferrable:
             return super().execute(context)
+        from airflow_provider_actito_sftp.triggers.actito_sftp import ActitoSftpFileTrigger
+
         found = self.poke(context)
         if found.is_done:
             return found.xcom_value

@@ -10,12 +10,8 @@ from typing import IO, Any
 
 from airflow_provider_actito_sftp.session import AsyncSftpSession
 from airflow_provider_actito_sftp.transfer.destinations import Destination, StagedFile
-from airflow_provider_actito_sftp.transfer.gpg_stream import (
-    GpgStreamError,
-    SignaturePolicy,
-    check_decryption,
-    decrypting,
-)
+from airflow_provider_actito_sftp.transfer.gpg_stream import GpgStreamError, check_decryption, decrypting
+from airflow_provider_actito_sftp.transfer.options import SignaturePolicy
 from airflow_provider_actito_sftp.transfer.progress import Progress
 from airflow_provider_actito_sftp.transfer.streams import read_in_order
 

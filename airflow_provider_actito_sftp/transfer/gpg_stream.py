@@ -11,21 +11,13 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from enum import StrEnum
 from pathlib import Path
 
 from airflow_provider_actito_sftp.exceptions import ActitoSftpError
 from airflow_provider_actito_sftp.keys.gnupg_home import GPG_BINARY, temporary_gnupg_home
+from airflow_provider_actito_sftp.transfer.options import SignaturePolicy
 
 PIPE_CHUNK = 1 << 20
-
-
-class SignaturePolicy(StrEnum):
-    """What to do with signatures on inbound files."""
-
-    IGNORE = "ignore"  # decrypt; signatures are not checked
-    ACCEPT = "accept"  # unsigned is fine; a signature must be valid and by the partner's key
-    REQUIRE = "require"  # a valid signature by the partner's key is required
 
 
 class GpgStreamError(ActitoSftpError):

@@ -24,7 +24,6 @@ import logging
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from enum import StrEnum
 from typing import cast
 
 import asyncssh
@@ -33,7 +32,7 @@ from airflow_provider_actito_sftp.exceptions import ActitoSftpError
 from airflow_provider_actito_sftp.session import AsyncSftpSession, RemoteEntry, remote_bytes
 from airflow_provider_actito_sftp.transfer.destinations import Destination
 from airflow_provider_actito_sftp.transfer.download import DecryptOptions, Downloaded, download
-from airflow_provider_actito_sftp.transfer.gpg_stream import GpgStreamError, SignaturePolicy
+from airflow_provider_actito_sftp.transfer.gpg_stream import GpgStreamError
 from airflow_provider_actito_sftp.transfer.ledger import Ledger, LedgerEntry
 from airflow_provider_actito_sftp.transfer.names import (
     Marker,
@@ -44,6 +43,7 @@ from airflow_provider_actito_sftp.transfer.names import (
     parse_marker,
     plaintext_name,
 )
+from airflow_provider_actito_sftp.transfer.options import AfterImport, SignaturePolicy
 from airflow_provider_actito_sftp.transfer.records import Direction, Status, TransferRecord
 from airflow_provider_actito_sftp.transfer.selection import FileFilter
 
@@ -51,12 +51,6 @@ log = logging.getLogger(__name__)
 
 PGP_BINARY_TAGS = {0x84, 0x85, 0x86, 0xC1, 0x8C, 0x8D, 0xC3}  # PKESK / SKESK packet headers
 PGP_ARMOR = b"-----BEGIN PGP MESSAGE-----"
-
-
-class AfterImport(StrEnum):
-    KEEP = "keep"
-    DELETE = "delete"
-    MOVE = "move"
 
 
 @dataclass(frozen=True)

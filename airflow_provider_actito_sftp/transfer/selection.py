@@ -6,9 +6,12 @@ import fnmatch
 import re
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from airflow_provider_actito_sftp.session import RemoteEntry
 from airflow_provider_actito_sftp.transfer.names import is_in_progress
+
+if TYPE_CHECKING:
+    from airflow_provider_actito_sftp.session import RemoteEntry
 
 
 @dataclass(frozen=True)
