@@ -30,7 +30,7 @@ pytest: venv
 test: lint typecheck pytest
 
 demo: venv
-	$(VENV)/bin/python -m demo.smoke
+	$(VENV)/bin/python -m demo.main
 
 cli-demo: venv
 	$(VENV)/bin/python -m demo.cli_session
