@@ -5,7 +5,7 @@ VENV := .venv
 # Use uv from PATH when present, otherwise bootstrap it into .tools/ with pip (no root needed).
 UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 
-.PHONY: venv test lint typecheck pytest demo cli-demo clean
+.PHONY: venv test lint typecheck pytest demo airflow cli-demo clean
 
 .tools/bin/uv:
 	$(PYTHON) -m venv .tools
@@ -31,6 +31,9 @@ test: lint typecheck pytest
 
 demo: venv
 	$(VENV)/bin/python -m demo.main
+
+airflow: venv
+	$(VENV)/bin/python -m demo.standalone
 
 cli-demo: venv
 	$(VENV)/bin/python -m demo.cli_session
