@@ -34,13 +34,13 @@ def seeded(airflow_db: Path, sshd: SshServer, client_key: str, tmp_path_factory:
     connections = {
         "AIRFLOW_CONN_METRICS_A": {
             **common,
-            "extra": {**key_extra, "entity": "acme", "locations": {"in": str(plain_in), "out": str(plain_out)}},
+            "extra": {**key_extra, "entity": "metrics-acme", "locations": {"in": str(plain_in), "out": str(plain_out)}},
         },
         "AIRFLOW_CONN_METRICS_B": {
             **common,
             "extra": {
                 **key_extra,
-                "entity": "globex",
+                "entity": "metrics-globex",
                 "inbound_pgp_required": True,
                 "inbound_pgp_private_keys": generate_inbound_key("b")[0],
                 "locations": {"in": str(pgp_in)},
@@ -125,8 +125,8 @@ def test_connection_b_counts_the_refusal_of_the_failed_task(seeded):
 
 
 def test_entity_filter_and_all_connections(seeded):
-    assert _overview(entity="acme").total_requests == _overview(conn_id="metrics_a").total_requests
-    assert _overview(entity="globex").total_requests == 1
+    assert _overview(entity="metrics-acme").total_requests == _overview(conn_id="metrics_a").total_requests
+    assert _overview(entity="metrics-globex").total_requests == 1
     assert _overview(entity="nobody").total_requests == 0
     everything = _overview()
     assert everything.total_requests >= 6
@@ -160,7 +160,7 @@ def test_cli_metrics_prints_the_same_numbers(seeded, monkeypatch: pytest.MonkeyP
     assert "success rate    80.0 %" in table.stdout
     assert "uploads         2 (1 ok, 1 failed)" in table.stdout
     assert len([line for line in table.stdout.splitlines() if line.startswith("  20")]) == 7
-    entity = runner.invoke(cli, ["metrics", "--entity", "globex", "--json"], catch_exceptions=False)
+    entity = runner.invoke(cli, ["metrics", "--entity", "metrics-globex", "--json"], catch_exceptions=False)
     assert json.loads(entity.stdout)["total_requests"] == 1
 
 

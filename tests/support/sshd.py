@@ -61,7 +61,13 @@ def ensure_test_user() -> SftpUser:
         pwd.getpwnam(TEST_USER)
     except KeyError:
         subprocess.run(["useradd", "--create-home", "--shell", "/bin/sh", TEST_USER], check=True)
-    password = secrets.token_urlsafe(18)
+    # One password per machine, kept root-only, so that concurrent test runs agree on it.
+    stored = Path("/root/.actito-sftp-test-password")
+    if not stored.exists():
+        descriptor = os.open(stored, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(secrets.token_urlsafe(18))
+    password = stored.read_text().strip()
     subprocess.run(["chpasswd"], input=f"{TEST_USER}:{password}\n", text=True, check=True)
     entry = pwd.getpwnam(TEST_USER)
     return SftpUser(entry.pw_name, entry.pw_uid, entry.pw_gid, password)

@@ -16,7 +16,7 @@ from tests.support.partner_gpg import PartnerGpg
 from tests.support.sshd import SshServer, chown_tree
 
 SIZE = 512 * 1024 * 1024
-MAX_GROWTH_MB = 150  # peak RSS above the process's own baseline (Airflow + provider imported)
+MAX_GROWTH_MB = 150  # peak RSS above the RSS after a warm-up run of the same DAG on a 1 MiB file
 
 
 def _random_file(path: Path, size: int) -> str:
@@ -41,7 +41,6 @@ def test_512_mib_pgp_import_and_export_with_flat_memory(
         expected_sha = _random_file(plaintext, SIZE)
         partner.encrypt_to(export_newest_public_key(secret_keys)[0], plaintext, inbound / "big.bin.pgp", compress=False)
         plaintext.unlink()
-        chown_tree(inbound, sshd.user)
         conn_id = make_connection(
             conn_id="rss_conn",
             locations={"inbound": str(inbound), "outbound": str(outbound)},
@@ -51,19 +50,27 @@ def test_512_mib_pgp_import_and_export_with_flat_memory(
             partner_pgp_public_key=partner.export_public(partner_fingerprint),
         )
         landing = tmp_path / "landing"
+        small = tmp_path / "small.bin"
+        small.write_bytes(os.urandom(1 << 20))
+        partner.encrypt_to(export_newest_public_key(secret_keys)[0], small, inbound / "small.bin.pgp", compress=False)
+        chown_tree(inbound, sshd.user)
         dag_file = write_dag(
             "rss_512",
             f"""
-            imported = ActitoSftpImportOperator(task_id="import", actito_sftp_conn_id={conn_id!r},
-                                                location="inbound", destination={str(landing)!r},
-                                                after_import="delete")
-            exported = ActitoSftpExportOperator(task_id="export", actito_sftp_conn_id={conn_id!r},
-                                                location="outbound", source={str(landing / "big.bin")!r})
-            imported >> exported
+            for size in ("small", "big"):
+                with DAG(f"rss_{{size}}", schedule=None, start_date=pendulum.datetime(2026, 1, 1, tz="UTC")) as sized:
+                    imported = ActitoSftpImportOperator(task_id="import", actito_sftp_conn_id={conn_id!r},
+                                                        location="inbound", destination={str(landing)!r},
+                                                        pattern=f"{{size}}.bin.pgp", after_import="delete")
+                    exported = ActitoSftpExportOperator(task_id="export", actito_sftp_conn_id={conn_id!r},
+                                                        location="outbound",
+                                                        source=f"{landing!s}/{{size}}.bin")
+                    imported >> exported
+                globals()[sized.dag_id] = sized
             """,
         )
         child = subprocess.run(
-            [sys.executable, "-m", "tests.support.rss_child", str(dag_file), "rss_512"],
+            [sys.executable, "-m", "tests.support.rss_child", str(dag_file), "rss_big", "rss_small"],
             capture_output=True,
             text=True,
             env=os.environ,
