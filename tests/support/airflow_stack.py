@@ -6,6 +6,7 @@ metadata DB is off limits: connections, Variables and XCom go through the Execut
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -73,19 +74,23 @@ class AirflowStack:
         )
 
     def query(self, sql: str, *params: object) -> list[tuple[object, ...]]:
-        """Read the metadata DB directly (SQLite stacks only): the test's own view, not a task's."""
-        database = self.env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].removeprefix("sqlite:///")
-        with sqlite3.connect(database, timeout=30) as db:
-            return list(db.execute(sql, params))
+        """Read the metadata DB directly (the test's own view, not a task's). ``?`` placeholders."""
+        url = self.env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]
+        if url.startswith("sqlite"):
+            with sqlite3.connect(url.removeprefix("sqlite:///"), timeout=30) as db:
+                return list(db.execute(sql, params))
+        import psycopg2
+
+        with psycopg2.connect(url.replace("postgresql+psycopg2://", "postgresql://")) as db, db.cursor() as cursor:
+            cursor.execute(sql.replace("?", "%s"), params)
+            return [tuple(row) for row in cursor.fetchall()]
 
     def wait_for_dag(self, dag_id: str, timeout: float = 120) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            try:
-                if self.query("SELECT 1 FROM dag WHERE dag_id = ? AND is_stale = 0", dag_id):
+            with contextlib.suppress(Exception):  # the tables may not be there yet
+                if self.query("SELECT 1 FROM dag WHERE dag_id = ? AND NOT is_stale", dag_id):
                     return
-            except sqlite3.OperationalError:
-                pass
             time.sleep(1)
         raise TimeoutError(f"DAG {dag_id} was not parsed in {timeout} s\n{self.logs()}")
 
@@ -102,7 +107,9 @@ class AirflowStack:
 
 
 def sqlite_stack(home: Path, dags_folder: Path, extra_env: dict[str, str]) -> AirflowStack:
-    """Configure (and migrate) a LocalExecutor Airflow on SQLite in ``home``; start it with ``start()``."""
+    """Configure (and migrate) a LocalExecutor Airflow on SQLite in ``home``; start it with ``start()``.
+
+    ``extra_env`` overrides anything (another executor, database or broker)."""
     port = _free_port()
     env = {
         **{key: value for key, value in os.environ.items() if not key.startswith(("AIRFLOW_", "_AIRFLOW"))},
