@@ -9,7 +9,6 @@ import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
@@ -198,18 +197,14 @@ class ExportJob:
         uploaded: Uploaded | None = None,
         error: str | None = None,
     ) -> TransferRecord:
-        return TransferRecord(
+        return TransferRecord.finished(
             conn_id=self.settings.conn_id,
             location=self.request.location,
             remote_path=f"{self.folder.rstrip('/')}/{name}",
             local_path=source.uri,
             direction=Direction.UPLOAD,
             status=status,
-            wire_bytes=uploaded.wire_bytes if uploaded else 0,
-            plaintext_bytes=uploaded.plaintext_bytes if uploaded else 0,
-            sha256=uploaded.sha256 if uploaded else None,
-            pgp_fingerprint=uploaded.pgp_fingerprint if uploaded else None,
-            duration_seconds=round(time.monotonic() - started, 3),
-            started_at=datetime.now(UTC).isoformat(),
+            started=started,
+            moved=uploaded,
             error=error,
         )

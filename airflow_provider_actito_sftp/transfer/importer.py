@@ -313,19 +313,15 @@ class ImportJob:
         local: str = "",
         error: str | None = None,
     ) -> TransferRecord:
-        return TransferRecord(
+        return TransferRecord.finished(
             conn_id=self.settings.conn_id,
             location=self.request.location,
             remote_path=entry.path,
             local_path=local,
             direction=Direction.DOWNLOAD,
             status=status,
-            wire_bytes=downloaded.wire_bytes if downloaded else 0,
-            plaintext_bytes=downloaded.plaintext_bytes if downloaded else 0,
-            sha256=downloaded.sha256 if downloaded else None,
-            pgp_fingerprint=downloaded.pgp_fingerprint if downloaded else None,
-            duration_seconds=round(time.monotonic() - started, 3),
-            started_at=datetime.now(UTC).isoformat(),
+            started=started,
+            moved=downloaded,
             error=error,
         )
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
 
 class Direction(StrEnum):
@@ -16,6 +18,15 @@ class Status(StrEnum):
     SUCCESS = "success"
     FAILED = "failed"
     SKIPPED = "skipped"
+
+
+class Moved(Protocol):
+    """What a finished download or upload reports."""
+
+    wire_bytes: int
+    plaintext_bytes: int
+    sha256: str
+    pgp_fingerprint: str | None
 
 
 @dataclass(frozen=True)
@@ -41,6 +52,38 @@ class TransferRecord:
     duration_seconds: float = 0.0
     started_at: str = ""
     error: str | None = None
+
+    @classmethod
+    def finished(
+        cls,
+        *,
+        conn_id: str,
+        location: str,
+        remote_path: str,
+        local_path: str,
+        direction: Direction,
+        status: Status,
+        started: float,
+        moved: Moved | None = None,
+        error: str | None = None,
+    ) -> TransferRecord:
+        """A record for a transfer that began at ``started`` (``time.monotonic()``) and ends now."""
+        duration = time.monotonic() - started
+        return cls(
+            conn_id=conn_id,
+            location=location,
+            remote_path=remote_path,
+            local_path=local_path,
+            direction=direction,
+            status=status,
+            wire_bytes=moved.wire_bytes if moved else 0,
+            plaintext_bytes=moved.plaintext_bytes if moved else 0,
+            sha256=moved.sha256 if moved else None,
+            pgp_fingerprint=moved.pgp_fingerprint if moved else None,
+            duration_seconds=round(duration, 3),
+            started_at=(datetime.now(UTC) - timedelta(seconds=duration)).isoformat(),
+            error=error,
+        )
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)

@@ -12,8 +12,6 @@ import re
 import secrets
 import shutil
 import socket
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -34,19 +32,6 @@ def _redis_reachable() -> bool:
             return probe.recv(16).startswith(b"+PONG")
     except OSError:
         return False
-
-
-def _actito_sftp(stack: AirflowStack, *args: str) -> str:
-    result = subprocess.run(
-        [str(Path(sys.executable).with_name("actito-sftp")), *args],
-        env=stack.env,
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        timeout=120,
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
-    return result.stdout
 
 
 @pytest.mark.postgres
@@ -90,7 +75,7 @@ def test_example_dags_on_celery_postgres_redis(sshd: SshServer, tmp_path: Path):
                 executors = stack.query(
                     "SELECT DISTINCT executor FROM task_instance WHERE run_id = 'celery_run' AND state = 'success'"
                 )
-                metrics = json.loads(_actito_sftp(stack, "metrics", "actito_celery", "--json"))
+                metrics = json.loads(stack.actito_sftp("metrics", "actito_celery", "--json"))
             finally:
                 stack.stop()
             [uploaded] = list(folders["outbound"].iterdir())
@@ -110,8 +95,7 @@ def _configure(stack: AirflowStack, sshd: SshServer, folders: dict[str, Path], p
     """The connection through the CLI, stored in PostgreSQL (Fernet-encrypted): keys included."""
     locations = [f"--location={name}={path}" for name, path in folders.items()]
     created = json.loads(
-        _actito_sftp(
-            stack,
+        stack.actito_sftp(
             "connection",
             "create",
             "actito_celery",
@@ -129,12 +113,12 @@ def _configure(stack: AirflowStack, sshd: SshServer, folders: dict[str, Path], p
         )
     )
     sshd.add_authorized_key(created["ssh_public_key"])
-    _actito_sftp(stack, "pgp-key", "generate", "actito_celery")
-    ours = _actito_sftp(stack, "pgp-key", "public", "actito_celery")
+    stack.actito_sftp("pgp-key", "generate", "actito_celery")
+    ours = stack.actito_sftp("pgp-key", "public", "actito_celery")
     fingerprint = partner.generate()
     (tmp / "partner.asc").write_text(partner.export_public(fingerprint))
-    _actito_sftp(stack, "partner-key", "set", "actito_celery", str(tmp / "partner.asc"))
-    _actito_sftp(stack, "policy", "actito_celery", "--inbound-pgp-required", "--outbound-pgp")
+    stack.actito_sftp("partner-key", "set", "actito_celery", str(tmp / "partner.asc"))
+    stack.actito_sftp("policy", "actito_celery", "--inbound-pgp-required", "--outbound-pgp")
     sample = tmp / "customers.csv"
     sample.write_text("id;email\n" + "".join(f"{i};c{i}@example.com\n" for i in range(100)))
     partner.encrypt_to(ours, sample, folders["inbound"] / "customers.csv.pgp")

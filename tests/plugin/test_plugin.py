@@ -13,24 +13,11 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.support.airflow_stack import AirflowStack, sqlite_stack
+from tests.support.airflow_stack import sqlite_stack
 from tests.support.dags import write_dag
 from tests.support.sshd import SshServer, chown_tree
 
 REPO = Path(__file__).parents[2]
-
-
-def _cli(stack: AirflowStack, *args: str) -> str:
-    result = subprocess.run(
-        [str(Path(sys.executable).with_name("actito-sftp")), *args],
-        env=stack.env,
-        capture_output=True,
-        text=True,
-        check=False,
-        cwd=REPO,
-    )
-    assert result.returncode == 0, result.stderr
-    return result.stdout
 
 
 @pytest.fixture(scope="module")
@@ -54,8 +41,7 @@ def ui(sshd: SshServer, tmp_path_factory: pytest.TempPathFactory):
         (inbound / f"customers-{index}.csv").write_bytes(b"id;email\n" * (1000 * (index + 1)))
     chown_tree(sshd.data_root / "ui", sshd.user)
     created = json.loads(
-        _cli(
-            stack,
+        stack.actito_sftp(
             "connection",
             "create",
             "acme_ui",
@@ -78,7 +64,7 @@ def ui(sshd: SshServer, tmp_path_factory: pytest.TempPathFactory):
         )
     )
     sshd.add_authorized_key(created["ssh_public_key"])
-    _cli(stack, "pgp-key", "generate", "acme_ui")
+    stack.actito_sftp("pgp-key", "generate", "acme_ui")
     (base / "segment.csv").write_bytes(b"id\n" * 5000)
     dag_file = write_dag(
         "ui_seed",

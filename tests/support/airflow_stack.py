@@ -43,6 +43,21 @@ class AirflowStack:
             raise RuntimeError(f"airflow {' '.join(args)} failed: {result.stderr[-2000:]}")
         return result.stdout
 
+    def actito_sftp(self, *args: str) -> str:
+        """Run the provider's CLI against this stack's metadata DB; return its stdout (it must succeed)."""
+        result = subprocess.run(
+            [str(Path(sys.executable).with_name("actito-sftp")), *args],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            cwd=Path(__file__).parents[2],
+            timeout=120,
+            check=False,
+        )
+        if result.returncode != 0:
+            raise RuntimeError(f"actito-sftp {' '.join(args)} failed: {result.stderr[-2000:]}")
+        return result.stdout
+
     def start(self, *components: Sequence[str]) -> None:
         for component in components:
             log = (self.home / f"{component[0]}.log").open("wb")
