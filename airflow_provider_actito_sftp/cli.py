@@ -13,6 +13,7 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, redirect_stdout
+from datetime import UTC, datetime, time
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -680,18 +681,23 @@ def policy(
 @cli.command(cls=_Command)
 @click.argument("name", required=False)
 @click.option("--days", type=click.IntRange(1, 366), default=30, show_default=True)
+@click.option("--until", type=click.DateTime(["%Y-%m-%d"]), help="Last day of the range (default: today).")
 @click.option("--entity", help="Only connections of this entity.")
 @_json_option
-def metrics(name: str | None, days: int, entity: str | None, as_json: bool) -> None:
-    """Transfer overview of connection NAME (or all connections) from Airflow's task history."""
+def metrics(name: str | None, days: int, until: datetime | None, entity: str | None, as_json: bool) -> None:
+    """Transfer overview of connection NAME (or all connections) from Airflow's task history.
+
+    The range is the DAYS days ending with UNTIL (default: the last 30 days up to now).
+    """
     from airflow.utils.session import create_session
 
     from airflow_provider_actito_sftp.metrics import overview
 
     if name:
         _store().get(name)
+    end = None if until is None else datetime.combine(until.date(), time.max, tzinfo=UTC)
     with create_session() as session:
-        result = overview(session, conn_id=name, entity=entity, days=days)
+        result = overview(session, conn_id=name, entity=entity, days=days, now=end)
     _emit(result.as_dict(), as_json, _render_metrics)
 
 

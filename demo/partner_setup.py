@@ -85,11 +85,17 @@ def build_world() -> DemoWorld:
     check((home / "airflow.db").exists(), f"metadata DB created in {home}")
 
     say("2. The partner's SFTP server")
-    if find_sshd() is None:
-        raise SystemExit("demo: OpenSSH sshd is not installed (apt-get install openssh-server)")
-    server = start_sshd(ensure_test_user())
+    if find_sshd() is not None and os.environ.get("ACTITO_DEMO_SERVER") != "inprocess":
+        server = start_sshd(ensure_test_user())
+        check(True, f"OpenSSH sshd on {server.host}:{server.port}, user {server.user.name}")
+    else:
+        import getpass
+
+        from tests.support.inprocess_server import InProcessKeyServer
+
+        server = InProcessKeyServer(workdir / "partner-server", getpass.getuser())
+        check(True, f"no sshd here: an asyncssh SFTP server on {server.host}:{server.port} instead")
     folders = {name: server.make_folder(name) for name in LOCATIONS}
-    check(True, f"OpenSSH sshd on {server.host}:{server.port}, user {server.user.name}")
     partner = PartnerGpg()
     return DemoWorld(workdir, home, server, partner, folders, workdir / "landing", workdir / "exports")
 
@@ -99,7 +105,7 @@ def configure_connection(world: DemoWorld) -> None:
 
     server = world.server
     say("3. Create the connection (pins the server's host key, generates our SSH key pair)")
-    locations = [f"--location={name}={path}" for name, path in world.folders.items()]
+    locations = [f"--location={name}={remote_path(server, path)}" for name, path in world.folders.items()]
     code = actito_sftp(
         "connection",
         "create",
@@ -160,13 +166,22 @@ def partner_drops_customers(world: DemoWorld, rows: int = 1000) -> Path:
     return sample
 
 
+def remote_path(server: object, local: Path) -> str:
+    """Where a local folder of the partner's server appears over SFTP (the same path for sshd)."""
+    to_remote = getattr(server, "remote_path", None)
+    return to_remote(local) if to_remote else str(local)
+
+
 def tear_down(world: DemoWorld) -> None:
     import shutil
 
     from tests.support.sshd import remove_server
 
     world.partner.close()  # type: ignore[attr-defined]
-    remove_server(world.server)  # type: ignore[arg-type]
+    if hasattr(world.server, "remote_path"):
+        world.server.stop()  # type: ignore[attr-defined]
+    else:
+        remove_server(world.server)  # type: ignore[arg-type]
     shutil.rmtree(world.workdir, ignore_errors=True)
 
 

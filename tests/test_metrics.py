@@ -160,6 +160,9 @@ def test_cli_metrics_prints_the_same_numbers(seeded, monkeypatch: pytest.MonkeyP
     assert "success rate    80.0 %" in table.stdout
     assert "uploads         2 (1 ok, 1 failed)" in table.stdout
     assert len([line for line in table.stdout.splitlines() if line.startswith("  20")]) == 7
+    later = runner.invoke(cli, ["metrics", "metrics_a", "--until", "2030-01-31", "--json"], catch_exceptions=False)
+    assert json.loads(later.stdout)["since"] == "2030-01-02"
+    assert json.loads(later.stdout)["total_requests"] == 0
     entity = runner.invoke(cli, ["metrics", "--entity", "metrics-globex", "--json"], catch_exceptions=False)
     assert json.loads(entity.stdout)["total_requests"] == 1
 

@@ -6,6 +6,7 @@ connection. No endpoint ever returns secret material.
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -40,19 +41,23 @@ def create_app() -> FastAPI:
         session: SessionDep,
         entity: Annotated[str | None, Query()] = None,
         days: Annotated[int, Query(ge=1, le=366)] = 30,
+        until: Annotated[date | None, Query(description="last day of the range, default today")] = None,
     ) -> dict[str, Any]:
         from airflow_provider_actito_sftp.metrics import overview
 
-        return overview(session, entity=entity, days=days).as_dict()
+        return overview(session, entity=entity, days=days, now=_end_of(until)).as_dict()
 
     @app.get("/api/connections/{connection_id}/overview", dependencies=[CanRead])
     def overview_one(
-        connection_id: str, session: SessionDep, days: Annotated[int, Query(ge=1, le=366)] = 30
+        connection_id: str,
+        session: SessionDep,
+        days: Annotated[int, Query(ge=1, le=366)] = 30,
+        until: Annotated[date | None, Query(description="last day of the range, default today")] = None,
     ) -> dict[str, Any]:
         from airflow_provider_actito_sftp.metrics import overview
 
         _record(session, connection_id)
-        return overview(session, conn_id=connection_id, days=days).as_dict()
+        return overview(session, conn_id=connection_id, days=days, now=_end_of(until)).as_dict()
 
     @app.get("/api/connections/{connection_id}/ssh-public-key", dependencies=[CanRead])
     def ssh_public_key(connection_id: str, session: SessionDep) -> PlainTextResponse:
@@ -152,6 +157,10 @@ def _save(session: Any, record: Any) -> None:
     row = session.query(Connection).filter(Connection.conn_id == record.conn_id).one()
     row.set_extra(record.extra_json())
     session.commit()
+
+
+def _end_of(day: date | None) -> datetime | None:
+    return None if day is None else datetime.combine(day, time.max, tzinfo=UTC)
 
 
 def _download(content: str, filename: str) -> PlainTextResponse:

@@ -175,6 +175,8 @@ def test_overview_json_counts_the_seeded_runs(ui):
     assert data["success_rate"] == 0.8
     assert data["bytes_down"] == 9 * (1000 + 2000 + 3000)
     assert len(data["per_day"]) == 30
+    earlier = _get(ui, "/api/connections/acme_ui/overview?days=7&until=2026-01-31", "reader").json()
+    assert (earlier["since"], earlier["total_requests"], len(earlier["per_day"])) == ("2026-01-25", 0, 7)
 
 
 def test_public_key_downloads(ui):
