@@ -200,18 +200,18 @@ def connection_create(
     for spec in locations:
         location_name, _, path = spec.partition("=")
         management.location_set(record, location_name, path, must_exist=False)
-    _pin_from_server(record, host, port, accept_host_key, trust_on_first_use, timeout)
+    pinned = _pin_from_server(record, host, port, accept_host_key, trust_on_first_use, timeout)
     pair = management.ssh_key_generate(record, SshKeyType(ssh_key_type)) if auth_type == "ssh_key" else None
     management.validate(record)
     store.create(record)
-    result = {"created": name, "host_key": record.extra["host_key"].split()[0]}
+    result = {"created": name, "host_key_fingerprint": pinned}
     if pair:
         result.update(ssh_public_key=pair.public_line, ssh_key_fingerprint=pair.fingerprint)
     _emit(result, as_json, lambda data: _render_created(data))
 
 
 def _render_created(data: dict[str, Any]) -> str:
-    lines = [f"Created connection {data['created']!r}."]
+    lines = [f"Created connection {data['created']!r}; pinned host key {data['host_key_fingerprint']}."]
     if data.get("ssh_public_key"):
         lines += [
             "Install this public key in the server's authorized_keys:",

@@ -161,6 +161,7 @@ def test_full_session(run_cli: RunCli, sshd: SshServer, tmp_path: Path):
         "--json",
     )
     public_line = json.loads(created.stdout)["ssh_public_key"]
+    assert json.loads(created.stdout)["host_key_fingerprint"] == offered
     assert public_line.startswith("ssh-ed25519 ")
 
     # Not installed yet: the server refuses us. Installed: the test passes.
