@@ -1,18 +1,27 @@
-"""PGP encryption and decryption of files with exactly the configured keys.
+"""PGP encryption and decryption of local files with exactly the configured keys.
 
-Each call works in a fresh temporary GNUPGHOME holding only the keys it needs: our inbound secret keys
-to decrypt, the partner's public key to encrypt. Output is written under a temporary name and moved
-into place only after gpg reports success, so a failed or tampered file never leaves output behind.
+A thin synchronous wrapper over the transfer engine's gpg filter
+(:mod:`~airflow_provider_actito_sftp.transfer.gpg_stream`), so files on disk get the same checks as
+files streamed over SFTP: a fresh GNUPGHOME per call, success only on an integrity-checked decryption,
+and output moved into place only after gpg reports success.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from airflow_provider_actito_sftp.exceptions import ActitoSftpError
-from airflow_provider_actito_sftp.keys.gnupg_home import temporary_gnupg_home
+from airflow_provider_actito_sftp.transfer.gpg_stream import (
+    GpgStreamError,
+    check_decryption,
+    decrypting,
+    encrypting,
+    filter_file,
+)
+from airflow_provider_actito_sftp.transfer.options import SignaturePolicy
 
 
 class PgpDecryptError(ActitoSftpError):
@@ -36,20 +45,22 @@ def decrypt_file(source: Path, destination: Path, armored_secret_keys: str, *, w
     :param what: how to name the file in errors, e.g. ``"connection 'x', location 'inbound', file 'a.pgp'"``.
     :raises PgpDecryptError: gpg did not report a complete, integrity-checked decryption.
     """
+
+    async def run() -> str | None:
+        async with decrypting(armored_secret_keys) as gpg:
+            with source.open("rb") as encrypted, partial.open("wb") as plaintext:
+                outcome = await filter_file(gpg, encrypted, plaintext)
+        return check_decryption(outcome, SignaturePolicy.IGNORE, None)
+
     partial = _partial_path(destination)
     try:
-        with temporary_gnupg_home() as gpg:
-            gpg.import_keys(armored_secret_keys)
-            if not gpg.list_keys(secret=True):
-                raise PgpDecryptError(f"{what}: no inbound PGP secret key is configured")
-            with source.open("rb") as encrypted:
-                result = gpg.decrypt_file(encrypted, output=str(partial))
-        if not result.ok or "DECRYPTION_OKAY" not in _status_lines(result):
-            raise PgpDecryptError(f"{what}: {_describe_decrypt_failure(result)}")
+        fingerprint = asyncio.run(run())
         os.replace(partial, destination)
-        return DecryptResult(key_fingerprint=_decryption_key(_status_lines(result)))
+    except GpgStreamError as e:
+        raise PgpDecryptError(f"{what}: {e}") from e
     finally:
         partial.unlink(missing_ok=True)
+    return DecryptResult(key_fingerprint=fingerprint)
 
 
 def encrypt_file(
@@ -67,55 +78,25 @@ def encrypt_file(
     :return: the fingerprint of the key encrypted to.
     :raises PgpEncryptError: gpg failed.
     """
+
+    async def run() -> str:
+        async with encrypting(armored_public_key, armor=armor, compress=compress) as (gpg, fingerprint):
+            with source.open("rb") as plaintext, partial.open("wb") as encrypted:
+                outcome = await filter_file(gpg, plaintext, encrypted)
+        if outcome.returncode != 0 or not outcome.has("END_ENCRYPTION"):
+            raise GpgStreamError(f"gpg could not encrypt (exit {outcome.returncode})")
+        return fingerprint
+
     partial = _partial_path(destination)
     try:
-        with temporary_gnupg_home() as gpg:
-            imported = gpg.import_keys(armored_public_key)
-            if len(imported.fingerprints) != 1:
-                raise PgpEncryptError(f"{what}: expected one partner public key, found {len(imported.fingerprints)}")
-            fingerprint: str = imported.fingerprints[0]
-            # The home holds only this key, so trusting it trusts nothing else.
-            gpg.trust_keys([fingerprint], "TRUST_ULTIMATE")
-            extra_args = ["--compress-algo", "zlib", "-z", "6"] if compress else ["--compress-algo", "none"]
-            with source.open("rb") as plaintext:
-                result = gpg.encrypt_file(
-                    plaintext, recipients=[fingerprint], output=str(partial), armor=armor, extra_args=extra_args
-                )
-        if not result.ok:
-            raise PgpEncryptError(f"{what}: gpg could not encrypt: {result.status}")
+        fingerprint = asyncio.run(run())
         os.replace(partial, destination)
-        return fingerprint
+    except GpgStreamError as e:
+        raise PgpEncryptError(f"{what}: {e}") from e
     finally:
         partial.unlink(missing_ok=True)
+    return fingerprint
 
 
 def _partial_path(destination: Path) -> Path:
     return destination.with_name(f".{destination.name}.partial")
-
-
-def _status_lines(result: object) -> str:
-    return str(getattr(result, "stderr", ""))
-
-
-def _decryption_key(status: str) -> str | None:
-    """The primary-key fingerprint from gpg's ``DECRYPTION_KEY <subkey> <primary> ...`` status line."""
-    for line in status.splitlines():
-        words = line.split()
-        if words[:2] == ["[GNUPG:]", "DECRYPTION_KEY"] and len(words) >= 4:
-            return words[3]
-    return None
-
-
-def _describe_decrypt_failure(result: object) -> str:
-    status = _status_lines(result)
-    if "NO_SECKEY" in status:
-        return "not encrypted to any of our inbound PGP keys (was it encrypted to a retired or foreign key?)"
-    if "BADMDC" in status or "integrity" in status.lower():
-        return "integrity check failed: the file was modified or corrupted"
-    if "NODATA" in status:
-        return "not PGP data (the file is plaintext or damaged)"
-    if "BEGIN_DECRYPTION" in status:
-        return "decryption failed before the integrity check completed: the file is truncated, corrupted or tampered"
-    if "DECRYPTION_FAILED" in status:
-        return "decryption failed (truncated, tampered or not encrypted to our key)"
-    return f"gpg could not decrypt it ({getattr(result, 'status', 'unknown status')})"

@@ -63,7 +63,7 @@ def test_we_encrypt_partner_decrypts(partner: PartnerGpg, tmp_path: Path):
 @pytest.mark.parametrize(
     ("damage", "reason"),
     [
-        ("plaintext", "not PGP data"),
+        ("plaintext", "not PGP-encrypted data"),
         ("truncate", "truncated, corrupted or tampered|integrity check failed"),
         ("flip", "truncated, corrupted or tampered|integrity check failed"),
         ("foreign", "not encrypted to any of our inbound PGP keys"),

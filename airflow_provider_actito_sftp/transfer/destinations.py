@@ -58,12 +58,6 @@ class Destination:
         handle = partial.open("xb")
         return handle, StagedFile(partial, final_name)
 
-    def final_uri(self, final_name: str) -> str:
-        if self._object_path is not None:
-            return str(self._object_path / final_name)
-        assert self.local_folder is not None
-        return str(self.local_folder / final_name)
-
     def publish(self, staged: StagedFile) -> str:
         """Make the staged content visible under its final name (atomic rename locally)."""
         if self._object_path is None:

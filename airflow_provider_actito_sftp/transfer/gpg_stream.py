@@ -12,6 +12,7 @@ import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 from airflow_provider_actito_sftp.exceptions import ActitoSftpError
 from airflow_provider_actito_sftp.keys.gnupg_home import GPG_BINARY, temporary_gnupg_home
@@ -30,9 +31,13 @@ class GpgOutcome:
 
     returncode: int
     status_lines: list[str] = field(default_factory=list)
+    own_key_ids: frozenset[str] = frozenset()  # long key ids of the secret keys gpg had
 
     def has(self, keyword: str) -> bool:
         return any(line.split()[1:2] == [keyword] for line in self.status_lines)
+
+    def every(self, keyword: str) -> list[list[str]]:
+        return [line.split()[2:] for line in self.status_lines if line.split()[1:2] == [keyword]]
 
     def first(self, keyword: str) -> list[str] | None:
         for line in self.status_lines:
@@ -49,6 +54,7 @@ class GpgFilter:
         self._process = process
         self._stderr_task = asyncio.ensure_future(self._collect_stderr())
         self._stderr_lines: list[str] = []
+        self.own_key_ids: frozenset[str] = frozenset()
 
     async def _collect_stderr(self) -> None:
         assert self._process.stderr is not None
@@ -76,7 +82,7 @@ class GpgFilter:
         returncode = await self._process.wait()
         await self._stderr_task
         status = [line for line in self._stderr_lines if line.startswith("[GNUPG:] ")]
-        return GpgOutcome(returncode, status)
+        return GpgOutcome(returncode, status, self.own_key_ids)
 
     async def kill(self) -> None:
         if self._process.returncode is None:
@@ -113,11 +119,15 @@ async def decrypting(secret_keys: str, *, partner_public_key: str | None = None)
     """A gpg filter that decrypts with our inbound secret keys (and can verify the partner's signature)."""
     with temporary_gnupg_home() as gpg:
         gpg.import_keys(secret_keys)
-        if not gpg.list_keys(secret=True):
+        secret = gpg.list_keys(secret=True)
+        if not secret:
             raise GpgStreamError("no inbound PGP secret key is configured (actito-sftp pgp-key generate)")
         if partner_public_key and not gpg.import_keys(partner_public_key).fingerprints:
             raise GpgStreamError("the partner's PGP key (needed to verify signatures) does not import")
         process = await _start(Path(gpg.gnupghome), "--decrypt")
+        process.own_key_ids = frozenset(
+            key_id for key in secret for key_id in [key["keyid"], *(sub[0] for sub in key.get("subkeys", []))]
+        )
         try:
             yield process
         finally:
@@ -149,12 +159,36 @@ async def encrypting(partner_public_key: str, *, armor: bool, compress: bool) ->
             await process.kill()
 
 
+async def filter_file(gpg: GpgFilter, source: IO[bytes], sink: IO[bytes]) -> GpgOutcome:
+    """Run a local file through ``gpg`` into ``sink`` (reads and writes overlap); return gpg's report."""
+
+    async def feed() -> None:
+        try:
+            while chunk := await asyncio.to_thread(source.read, PIPE_CHUNK):
+                await gpg.write(chunk)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # gpg stopped reading: its status says why
+        finally:
+            await gpg.close_input()
+
+    async def drain() -> None:
+        while chunk := await gpg.read():
+            sink.write(chunk)
+
+    await asyncio.gather(feed(), drain())
+    return await gpg.finish()
+
+
 def check_decryption(outcome: GpgOutcome, policy: SignaturePolicy, partner_fingerprint: str | None) -> str | None:
     """Accept or refuse what gpg reported for a decryption; return the decrypting primary key fingerprint.
 
     :raises GpgStreamError: not PGP, not for our keys, integrity failure, or the signature policy failed.
     """
-    if outcome.has("NO_SECKEY") and not outcome.has("DECRYPTION_OKAY"):
+    # gpg 2.2 in batch mode does not always say NO_SECKEY: compare the recipients with our key ids.
+    recipients = {words[0] for words in outcome.every("ENC_TO") if words}
+    known = bool(outcome.own_key_ids and recipients)
+    wrong_key = not recipients & outcome.own_key_ids if known else outcome.has("NO_SECKEY")
+    if wrong_key and not outcome.has("DECRYPTION_OKAY"):
         raise GpgStreamError("not encrypted to any of our inbound PGP keys (a retired or foreign key?)")
     if outcome.has("NODATA") or not outcome.has("BEGIN_DECRYPTION"):
         raise GpgStreamError("not PGP-encrypted data (plaintext or damaged)")

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
 from dataclasses import dataclass, field
@@ -198,13 +199,17 @@ class ImportJob:
         elif not (looks_encrypted and keys):
             return None
         assert keys is not None
-        partner_key = self.settings.keys.partner_pgp_public_key
         return DecryptOptions(
             secret_keys=keys,
             signature_policy=self.request.signature_policy,
-            partner_public_key=partner_key,
-            partner_fingerprint=_primary_fingerprint(partner_key),
+            partner_public_key=self.settings.keys.partner_pgp_public_key,
+            partner_fingerprint=self._partner_fingerprint,
         )
+
+    @functools.cached_property
+    def _partner_fingerprint(self) -> str | None:
+        """The partner key's primary fingerprint, looked up once per run (it needs a gpg home)."""
+        return _primary_fingerprint(self.settings.keys.partner_pgp_public_key)
 
     async def _looks_like_pgp(self, path: bytes) -> bool:
         async with self.session.sftp.open(path, "rb") as remote:

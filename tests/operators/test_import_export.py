@@ -153,6 +153,8 @@ def test_plaintext_refused_when_pgp_required_and_quarantined(
     tampered = bytearray((folders["inbound"] / "good.csv.pgp").read_bytes())
     tampered[len(tampered) // 2] ^= 0xFF
     (folders["inbound"] / "tampered.csv.pgp").write_bytes(bytes(tampered))
+    stranger = partner.generate("Stranger <stranger@example.com>")
+    partner.encrypt_to(partner.export_public(stranger), good, folders["inbound"] / "foreign.csv.pgp")
     chown_tree(folders["inbound"], sshd.user)
     landing = tmp_path / "landing"
     run = run_dag(
@@ -166,11 +168,16 @@ def test_plaintext_refused_when_pgp_required_and_quarantined(
     assert task_states(run) == {"import": "failed"}
     # The good file is imported even though others were refused.
     assert sorted(path.name for path in landing.iterdir()) == ["good.csv"]
-    assert sorted(path.name for path in folders["quarantine"].iterdir()) == ["plain.csv", "tampered.csv.pgp"]
+    assert sorted(path.name for path in folders["quarantine"].iterdir()) == [
+        "foreign.csv.pgp",
+        "plain.csv",
+        "tampered.csv.pgp",
+    ]
     assert list(folders["inbound"].iterdir()) == []
     records = {Path(record["remote_path"]).name: record for record in xcom(run, "import")}
     assert records["good.csv.pgp"]["status"] == "success"
     assert "not PGP-encrypted" in records["plain.csv"]["error"]
+    assert "not encrypted to any of our inbound PGP keys" in records["foreign.csv.pgp"]["error"]
     assert "integrity" in records["tampered.csv.pgp"]["error"] or "truncated" in records["tampered.csv.pgp"]["error"]
 
 
