@@ -90,3 +90,8 @@ class RemoteLocationError(ActitoSftpError):
         self.path = path
         self.problem = problem
         super().__init__(f"Connection {conn_id!r}, location {location!r} ({path}): {problem}")
+
+
+class ImportRefusedError(ActitoSftpError):
+    """An inbound file was refused (bad input, not retried); the message says why. The file is left
+    in place or quarantined."""

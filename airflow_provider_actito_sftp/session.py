@@ -40,6 +40,7 @@ class RemoteEntry:
     mtime: datetime
     is_file: bool
     is_dir: bool
+    mtime_ns: int = 0  # whole seconds on SFTP v3 servers (OpenSSH); finer where the server gives it
 
 
 class _PinnedHostKeyClient(asyncssh.SSHClient):
@@ -216,7 +217,13 @@ def _to_entry(folder: str, name: asyncssh.SFTPName) -> RemoteEntry:
         mtime=datetime.fromtimestamp(attrs.mtime or 0, tz=UTC),
         is_file=stat.S_ISREG(mode),
         is_dir=stat.S_ISDIR(mode),
+        mtime_ns=mtime_ns_of(attrs),
     )
+
+
+def mtime_ns_of(attrs: asyncssh.SFTPAttrs) -> int:
+    """Modification time in ns: whole seconds on SFTP v3 servers (OpenSSH), finer where the server says."""
+    return (attrs.mtime or 0) * 1_000_000_000 + (attrs.mtime_ns or 0)
 
 
 def _describe_sftp_error(error: asyncssh.SFTPError) -> str:

@@ -79,7 +79,7 @@ def main() -> None:
             f"""
             for size in ("small", "big"):
                 with DAG(f"bench_{{size}}", schedule=None, start_date=pendulum.datetime(2026, 1, 1, tz="UTC")) as sized:
-                    imported = ActitoSftpImportOperator(task_id="import", actito_sftp_conn_id="bench",
+                    imported = ActitoSftpImportOperator(min_age=0, task_id="import", actito_sftp_conn_id="bench",
                                                         location="inbound", destination={str(landing)!r},
                                                         pattern=f"{{size}}.bin.pgp", after_import="keep")
                     exported = ActitoSftpExportOperator(task_id="export", actito_sftp_conn_id="bench",

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pendulum
 from airflow.sdk import DAG, Asset, task
+from airflow.sdk.types import DagRunProtocol
 
 from airflow_provider_actito_sftp.operators import ActitoSftpExportOperator
 
@@ -38,9 +39,12 @@ with DAG(
 ) as dag:
 
     @task
-    def build_segment(ds: str | None = None) -> str:
+    def build_segment(dag_run: DagRunProtocol | None = None) -> str:
+        # A manual run has no logical date: name the file after when the run was due instead.
+        assert dag_run is not None
+        day = (dag_run.logical_date or dag_run.run_after).strftime("%Y-%m-%d")
         EXPORT_DIR.mkdir(parents=True, exist_ok=True)
-        path = EXPORT_DIR / f"segment-{ds}.csv"
+        path = EXPORT_DIR / f"segment-{day}.csv"
         with path.open("w", newline="") as handle:
             writer = csv.writer(handle)
             writer.writerow(["contact_id", "email", "segment"])

@@ -33,11 +33,13 @@ with DAG(
 ### Import customer files from the partner's SFTP server
 
 1. **wait_for_files** (deferrable): waits in the triggerer until complete `*.csv.pgp` files are in the
-   `inbound` location (files still uploading, `*.part` and friends, are ignored). If none arrive within
+   `inbound` location (files still uploading, `*.part` and friends, or modified in the last minute, are
+   ignored). If none arrive within
    25 minutes the run is skipped, not failed.
 2. **import_files**: downloads them over one SSH session, PGP-decrypts them with our inbound key,
    publishes each atomically into the landing folder and moves the remote file to `archive`. Refused
-   files (plaintext, tampered, wrong key) go to `quarantine` and fail the task, listed one by one.
+   files (plaintext, tampered, wrong key) go to `quarantine` and fail the task without retry (a retry
+   would meet the same files), listed one by one; connection errors are retried.
    Emits an Asset event for the landing folder, which triggers `actito_on_customers_imported`.
 3. **load_customers**: counts the rows of each imported CSV and logs a summary.
 
@@ -50,7 +52,6 @@ Connection: `ACTITO_SFTP_CONN_ID` (default `actito_demo`), with locations `inbou
         actito_sftp_conn_id=CONN_ID,
         location="inbound",
         pattern="*.csv.pgp",
-        min_age=30,
         poke_interval=60,
         timeout=25 * 60,
         soft_fail=True,
@@ -64,7 +65,6 @@ Connection: `ACTITO_SFTP_CONN_ID` (default `actito_demo`), with locations `inbou
         after_import="move",
         archive_location="archive",
         quarantine_location="quarantine",
-        min_age=30,
         outlets=[CUSTOMERS_LANDED],
     )
 

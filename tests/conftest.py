@@ -112,3 +112,29 @@ def make_connection(
         return conn_id
 
     return factory
+
+
+@pytest.fixture
+def folders(sshd: SshServer, request: pytest.FixtureRequest) -> dict[str, Path]:
+    base = request.node.name.replace("[", "_").replace("]", "")[:40]
+    return {name: sshd.make_folder(f"{base}/{name}") for name in ("inbound", "outbound", "archive", "quarantine")}
+
+
+@pytest.fixture
+def pgp_connection(make_connection: ConnectionFactory, folders: dict[str, Path]):
+    """A connection with inbound PGP required (our key pair) and outbound PGP to a partner key."""
+    from airflow_provider_actito_sftp.keys.pgp_keys import export_newest_public_key, generate_inbound_key
+    from tests.support.partner_gpg import PartnerGpg
+
+    secret_keys, _ = generate_inbound_key("actito_test")
+    our_public, _ = export_newest_public_key(secret_keys)
+    with PartnerGpg() as partner:
+        partner_fingerprint = partner.generate()
+        conn_id = make_connection(
+            locations={name: str(path) for name, path in folders.items()},
+            inbound_pgp_required=True,
+            inbound_pgp_private_keys=secret_keys,
+            outbound_pgp=True,
+            partner_pgp_public_key=partner.export_public(partner_fingerprint),
+        )
+        yield conn_id, partner, our_public

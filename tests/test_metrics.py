@@ -58,9 +58,9 @@ def seeded(airflow_db: Path, sshd: SshServer, client_key: str, tmp_path_factory:
         def _source_appears(context):
             Path({str(export_source)!r}).write_bytes(b"y" * 4096)
 
-        ActitoSftpImportOperator(task_id="import_ok", actito_sftp_conn_id="metrics_a", location="in",
+        ActitoSftpImportOperator(min_age=0, task_id="import_ok", actito_sftp_conn_id="metrics_a", location="in",
                                  destination={str(base / "landing-a")!r})
-        ActitoSftpImportOperator(task_id="import_refused", actito_sftp_conn_id="metrics_b", location="in",
+        ActitoSftpImportOperator(min_age=0, task_id="import_refused", actito_sftp_conn_id="metrics_b", location="in",
                                  destination={str(base / "landing-b")!r})
         ActitoSftpExportOperator(task_id="export_retry", actito_sftp_conn_id="metrics_a", location="out",
                                  source={str(export_source)!r}, retries=1, retry_delay=0,

@@ -10,6 +10,7 @@ from airflow.sdk import BaseSensorOperator, Context, PokeReturnValue
 from airflow.sdk.exceptions import AirflowException
 
 from airflow_provider_actito_sftp.get_provider_info import DEFAULT_CONN_ID
+from airflow_provider_actito_sftp.transfer.options import DEFAULT_MIN_AGE
 from airflow_provider_actito_sftp.transfer.selection import FileFilter
 
 
@@ -23,7 +24,7 @@ class ActitoSftpFileSensor(BaseSensorOperator):
     :param location: a location name of the connection.
     :param pattern: glob such as ``*.csv.pgp``; a full-match regular expression with ``regex=True``.
     :param regex: treat ``pattern`` as a regular expression.
-    :param min_age: seconds (or a timedelta) a file must be unmodified.
+    :param min_age: seconds (or a timedelta) a file must be unmodified (default 60, as the import).
     :param deferrable: wait in the triggerer instead of holding a worker slot (default True).
     """
 
@@ -36,7 +37,7 @@ class ActitoSftpFileSensor(BaseSensorOperator):
         location: str,
         pattern: str = "*",
         regex: bool = False,
-        min_age: float | timedelta = 0.0,
+        min_age: float | timedelta = DEFAULT_MIN_AGE,
         deferrable: bool = True,
         **kwargs: Any,
     ) -> None:

@@ -1,19 +1,106 @@
-"""Download one remote file, decrypting on the fly, into a staged (not yet published) local file."""
+"""Download one remote file, decrypting on the fly, into a staged (not yet published) local file.
+
+The remote file is read through one open handle: the first block is kept so the caller can decide
+(PGP or not, which local name) without a second request; after the last block the handle's
+attributes are read again, and a file whose size or modification time changed, or that gave fewer or
+more bytes than listed, is refused before anything is published (:class:`RemoteChangedError`).
+"""
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import os
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import IO, Any
 
-from airflow_provider_actito_sftp.session import AsyncSftpSession
+import asyncssh
+
+from airflow_provider_actito_sftp.exceptions import ActitoSftpError
+from airflow_provider_actito_sftp.session import mtime_ns_of
 from airflow_provider_actito_sftp.transfer.destinations import Destination, StagedFile
 from airflow_provider_actito_sftp.transfer.gpg_stream import GpgStreamError, check_decryption, decrypting
-from airflow_provider_actito_sftp.transfer.options import SignaturePolicy
+from airflow_provider_actito_sftp.transfer.options import (
+    DEFAULT_MAX_EXPANSION_RATIO,
+    DEFAULT_MAX_FILE_SIZE,
+    SignaturePolicy,
+)
 from airflow_provider_actito_sftp.transfer.progress import Progress
-from airflow_provider_actito_sftp.transfer.streams import read_in_order
+from airflow_provider_actito_sftp.transfer.streams import read_in_order, run_together
+
+EXPANSION_FLOOR = 16 << 20  # the ratio applies only past 16 MiB of output
+
+
+class RemoteChangedError(ActitoSftpError):
+    """The remote file changed while it was read (still being written?): nothing is published."""
+
+
+class OutputLimitError(ActitoSftpError):
+    """The decrypted output exceeds the size cap or the expansion ratio (a decompression bomb?)."""
+
+
+@dataclass(frozen=True)
+class OutputLimits:
+    """Caps on what one file may produce locally.
+
+    :param max_file_size: bytes of plaintext per file (None: no cap).
+    :param max_expansion_ratio: plaintext bytes per remote byte once past 16 MiB (None: no check).
+    """
+
+    max_file_size: int | None = DEFAULT_MAX_FILE_SIZE
+    max_expansion_ratio: float | None = DEFAULT_MAX_EXPANSION_RATIO
+
+    def check(self, written: int, remote_size: int) -> None:
+        if self.max_file_size is not None and written > self.max_file_size:
+            raise OutputLimitError(f"the file produces more than max_file_size={self.max_file_size} bytes; refused")
+        ratio = self.max_expansion_ratio
+        if ratio is not None and written > EXPANSION_FLOOR and written > ratio * max(remote_size, 1):
+            raise OutputLimitError(
+                f"{remote_size} bytes on the server decompress to more than {written} bytes "
+                f"(over max_expansion_ratio={ratio:g}): a decompression bomb? refused"
+            )
+
+
+@dataclass(frozen=True)
+class Expected:
+    """What the listing said about the file: the download must match it exactly."""
+
+    size: int
+    mtime_ns: int
+
+
+class RemoteSource:
+    """An open remote file read once, in order; :meth:`head` peeks at the first block."""
+
+    def __init__(self, remote: asyncssh.SFTPClientFile, expected: Expected) -> None:
+        self._remote = remote
+        self.expected = expected
+        self._blocks = read_in_order(remote, expected.size)
+        self._head: bytes | None = None
+
+    async def head(self) -> bytes:
+        """The first block (b"" for an empty file); it is still yielded by :meth:`blocks`."""
+        if self._head is None:
+            self._head = await anext(self._blocks, b"")
+        return self._head
+
+    async def blocks(self) -> AsyncIterator[bytes]:
+        head = await self.head()
+        if head:
+            yield head
+        async for block in self._blocks:
+            yield block
+
+    async def verify_unchanged(self, read_bytes: int) -> None:
+        """Raise :class:`RemoteChangedError` unless the file is still exactly as listed."""
+        attrs = await self._remote.stat()
+        now = Expected(attrs.size or 0, mtime_ns_of(attrs))
+        if read_bytes != self.expected.size or now != self.expected:
+            raise RemoteChangedError(
+                f"changed while being read (listed {self.expected.size} bytes, read {read_bytes}, "
+                f"now {now.size} bytes{', modified again' if now.mtime_ns != self.expected.mtime_ns else ''}): "
+                "still being written? It is left on the server for a later run"
+            )
 
 
 @dataclass
@@ -25,7 +112,6 @@ class Downloaded:
     plaintext_bytes: int
     sha256: str
     pgp_fingerprint: str | None
-    seconds: float
 
 
 @dataclass(frozen=True)
@@ -44,58 +130,66 @@ class DecryptOptions:
 
 
 async def download(
-    session: AsyncSftpSession,
-    remote_path: bytes,
-    size: int,
+    source: RemoteSource,
     destination: Destination,
     final_name: str,
     *,
     decrypt: DecryptOptions | None,
+    limits: OutputLimits,
     label: str,
 ) -> Downloaded:
-    """Stream ``remote_path`` into a staged file in ``destination`` (decrypting when ``decrypt`` is set).
+    """Stream ``source`` into a staged file in ``destination`` (decrypting when ``decrypt`` is set).
 
     Nothing is published here; on any failure the staged file is removed and the error propagates.
     """
     handle, staged = destination.open_partial(final_name)
-    progress = Progress(label, size)
-    digest = hashlib.sha256()
+    progress = Progress(label, source.expected.size)
+    sink = _Sink(handle, limits, source.expected.size)
     try:
         with handle:
             if decrypt is None:
                 fingerprint = None
-                async for block in read_in_order(session.sftp, remote_path):
+                async for block in source.blocks():
                     progress.advance(len(block))
-                    digest.update(block)
-                    handle.write(block)
-                plaintext_bytes = progress.done
+                    sink.write(block)
             else:
-                fingerprint, plaintext_bytes = await _download_decrypting(
-                    session, remote_path, handle, digest, progress, decrypt
-                )
+                fingerprint = await _download_decrypting(source, sink, progress, decrypt)
+            await source.verify_unchanged(progress.done)
             handle.flush()
             os.fsync(handle.fileno())
     except BaseException:
         destination.discard(staged)
         raise
     progress.finish()
-    return Downloaded(staged, progress.done, plaintext_bytes, digest.hexdigest(), fingerprint, progress.elapsed())
+    return Downloaded(staged, progress.done, sink.written, sink.digest.hexdigest(), fingerprint)
+
+
+class _Sink:
+    """The local side: hash, size cap, write."""
+
+    def __init__(self, handle: IO[bytes], limits: OutputLimits, remote_size: int) -> None:
+        self._handle = handle
+        self._limits = limits
+        self._remote_size = remote_size
+        self.digest: Any = hashlib.sha256()
+        self.written = 0
+
+    def write(self, block: bytes) -> None:
+        self.written += len(block)
+        self._limits.check(self.written, self._remote_size)
+        self.digest.update(block)
+        self._handle.write(block)
 
 
 async def _download_decrypting(
-    session: AsyncSftpSession,
-    remote_path: bytes,
-    handle: IO[bytes],
-    digest: Any,
-    progress: Progress,
-    options: DecryptOptions,
-) -> tuple[str | None, int]:
+    source: RemoteSource, sink: _Sink, progress: Progress, options: DecryptOptions
+) -> str | None:
     verify_key = options.partner_public_key if options.signature_policy is not SignaturePolicy.IGNORE else None
     async with decrypting(options.secret_keys, partner_public_key=verify_key) as gpg:
 
         async def feed() -> None:
             try:
-                async for block in read_in_order(session.sftp, remote_path):
+                async for block in source.blocks():
                     progress.advance(len(block))
                     await gpg.write(block)
             except (BrokenPipeError, ConnectionResetError):
@@ -103,19 +197,23 @@ async def _download_decrypting(
             finally:
                 await gpg.close_input()
 
-        async def drain() -> int:
-            total = 0
-            write = handle.write
+        async def drain() -> None:
             while chunk := await gpg.read():
-                digest.update(chunk)
-                write(chunk)
-                total += len(chunk)
-            return total
+                sink.write(chunk)
 
-        _, plaintext_bytes = await asyncio.gather(feed(), drain())
+        await run_together(feed(), drain())
         outcome = await gpg.finish()
-    fingerprint = check_decryption(outcome, options.signature_policy, options.partner_fingerprint)
-    return fingerprint, plaintext_bytes
+    return check_decryption(outcome, options.signature_policy, options.partner_fingerprint)
 
 
-__all__ = ["DecryptOptions", "Downloaded", "GpgStreamError", "download"]
+__all__ = [
+    "DecryptOptions",
+    "Downloaded",
+    "Expected",
+    "GpgStreamError",
+    "OutputLimitError",
+    "OutputLimits",
+    "RemoteChangedError",
+    "RemoteSource",
+    "download",
+]

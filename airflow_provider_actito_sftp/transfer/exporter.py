@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import glob
+import hashlib
 import logging
 import os
 import time
@@ -17,8 +18,10 @@ import asyncssh
 from airflow_provider_actito_sftp.exceptions import ActitoSftpError
 from airflow_provider_actito_sftp.keys.pgp_keys import PgpKeyError, validate_partner_key
 from airflow_provider_actito_sftp.session import AsyncSftpSession, remote_bytes
+from airflow_provider_actito_sftp.transfer.ledger import Delivery, DeliveryLog
 from airflow_provider_actito_sftp.transfer.names import UnsafeNameError, check_remote_name
 from airflow_provider_actito_sftp.transfer.records import Direction, Status, TransferRecord
+from airflow_provider_actito_sftp.transfer.remote_folder import describe, is_transport_error
 from airflow_provider_actito_sftp.transfer.upload import EncryptOptions, Uploaded, upload
 
 log = logging.getLogger(__name__)
@@ -79,22 +82,27 @@ def resolve_sources(sources: str | os.PathLike[str] | Any | Sequence[Any]) -> li
 
 @dataclass(frozen=True)
 class ExportRequest:
-    """:param remote_name: a format string for the remote name, ``{name}`` being the source file name."""
+    """What to upload.
+
+    :param remote_name: a format string for the remote name, ``{name}`` being the source file name.
+    :param deliveries: files this task instance delivered in earlier tries: with ``replace=False`` a
+        target that exists because of them (same source hash, same remote size) counts as done.
+    """
 
     location: str
     sources: list[SourceFile]
     remote_name: str | None = None
     replace: bool = False
+    deliveries: DeliveryLog | None = None
 
 
 @dataclass
 class ExportResult:
-    uploaded: list[TransferRecord] = field(default_factory=list)
-    failed: list[TransferRecord] = field(default_factory=list)
+    """Every source's outcome: uploaded, refused (bad input: not retried) or failed (transport: retried)."""
 
-    @property
-    def records(self) -> list[TransferRecord]:
-        return self.uploaded + self.failed
+    uploaded: list[TransferRecord] = field(default_factory=list)
+    refused: list[TransferRecord] = field(default_factory=list)
+    failed: list[TransferRecord] = field(default_factory=list)
 
 
 class ExportJob:
@@ -124,6 +132,16 @@ class ExportJob:
         await asyncio.gather(*(self._guarded(source, name, encrypt) for source, name in plan))
         return self.result
 
+    async def _delivered_before(self, source: SourceFile, name: str) -> Delivery | None:
+        """The earlier try's delivery of ``name`` if the remote file is still exactly what it sent."""
+        delivery = self.request.deliveries.get(name) if self.request.deliveries else None
+        if delivery is None:
+            return None
+        remote_size = (await self.session.sftp.stat(self._path(name))).size
+        if remote_size != delivery.wire_bytes or await asyncio.to_thread(_sha256_of, source) != delivery.sha256:
+            return None
+        return delivery
+
     def _encrypt_options(self) -> EncryptOptions | None:
         if not self.settings.outbound.pgp:
             return None
@@ -150,13 +168,22 @@ class ExportJob:
         duplicates = sorted({name for name in names if names.count(name) > 1})
         if duplicates:
             raise ExportRefusedError(f"{self._what()}: several sources map to {', '.join(duplicates)}")
-        if not self.request.replace:
-            existing = [name for name in names if await self.session.sftp.exists(self._path(name))]
-            if existing:
-                raise ExportRefusedError(
-                    f"{self._what()}: already on the server (overwrite='fail'): {', '.join(existing)}; nothing uploaded"
-                )
-        return plan
+        if self.request.replace:
+            return plan
+        to_send, existing = [], []
+        for source, name in plan:
+            if not await self.session.sftp.exists(self._path(name)):
+                to_send.append((source, name))
+            elif (delivery := await self._delivered_before(source, name)) is not None:
+                log.info("%s, file %r: already delivered by an earlier try; not sent again", self._what(), name)
+                self.result.uploaded.append(self._record(source, name, Status.SUCCESS, time.monotonic(), delivery))
+            else:
+                existing.append(name)
+        if existing:
+            raise ExportRefusedError(
+                f"{self._what()}: already on the server (overwrite='fail'): {', '.join(existing)}; nothing uploaded"
+            )
+        return to_send
 
     def _path(self, name: str) -> bytes:
         return remote_bytes(f"{self.folder.rstrip('/')}/{name}")
@@ -181,11 +208,20 @@ class ExportJob:
                     label=f"upload {self.request.location}/{name}",
                 )
         except (asyncssh.Error, OSError, ActitoSftpError) as e:
-            reason = f"{self._what()}, file {name!r}: upload failed: {e}"
+            retryable = is_transport_error(e) or isinstance(e, OSError)
+            reason = f"{self._what()}, file {name!r}: upload failed: {describe(e) if retryable else e}"
             log.error("%s", reason)
-            self.result.failed.append(self._record(source, name, Status.FAILED, started, error=reason))
+            record = self._record(source, name, Status.FAILED, started, error=reason, retryable=retryable)
+            (self.result.failed if retryable else self.result.refused).append(record)
             return
-        self.result.uploaded.append(self._record(source, name, Status.SUCCESS, started, uploaded=uploaded))
+        if self.request.deliveries is not None:
+            self.request.deliveries.put(
+                Delivery(name, uploaded.sha256, uploaded.plaintext_bytes, uploaded.wire_bytes, uploaded.pgp_fingerprint)
+            )
+        log.info(
+            "%s: %s uploaded as %s (%d bytes)", self._what(), source.uri, self._path(name).decode(), uploaded.wire_bytes
+        )
+        self.result.uploaded.append(self._record(source, name, Status.SUCCESS, started, uploaded))
 
     def _record(
         self,
@@ -193,9 +229,10 @@ class ExportJob:
         name: str,
         status: Status,
         started: float,
+        moved: Uploaded | Delivery | None = None,
         *,
-        uploaded: Uploaded | None = None,
         error: str | None = None,
+        retryable: bool = False,
     ) -> TransferRecord:
         return TransferRecord.finished(
             conn_id=self.settings.conn_id,
@@ -205,6 +242,15 @@ class ExportJob:
             direction=Direction.UPLOAD,
             status=status,
             started=started,
-            moved=uploaded,
+            moved=moved,
             error=error,
+            retryable=retryable,
         )
+
+
+def _sha256_of(source: SourceFile) -> str:
+    digest = hashlib.sha256()
+    with source.open() as handle:
+        while block := handle.read(4 << 20):
+            digest.update(block)
+    return digest.hexdigest()

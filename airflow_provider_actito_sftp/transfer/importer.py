@@ -2,61 +2,67 @@
 
 Exactly once, with the state kept where every worker sees it — on the partner's server:
 
-1. **claim**: rename ``F`` to ``.F.actito-claim-<time>-<token>``. The rename is atomic, so of two
-   concurrent runs only one gets the file.
-2. download and decrypt into a hidden local partial file; gpg must report an integrity-checked success.
-3. **stage**: rename the claim to ``.F.actito-staged-<time>-<sha256>``: the content is verified and
-   its hash is on record.
-4. **publish**: atomic local rename to the final name.
+1. **claim**: rename ``F`` to ``.F.actito-claim-<time>-<owner>-<token>``. The rename is atomic, so of
+   two concurrent runs only one gets the file. ``owner`` names the task instance (not the try), so a
+   retry resumes its own claims at once (:mod:`~.recovery`).
+2. download and decrypt into a hidden local partial file; gpg must report an integrity-checked
+   success, and the file must still have the size and modification time it was listed with.
+3. **stage**: rename the claim to ``.F.actito-staged-<time>-<owner>-<sha256>``: the content is
+   verified and its hash is on record.
+4. **publish**: atomic local link/rename to the final name, never over an existing file unless
+   ``on_conflict`` says so, then the folder is fsynced.
 5. **finish**: delete the staged file, move it to the archive, or (``keep``) record ``F`` in the
    Variable ledger and rename it back to ``F``.
 
-A run that finds markers left by a crashed run: a staged file whose content is already published
-(same sha256 at the destination) only gets step 5; other markers older than ``claim_timeout`` are
-released (renamed back) and imported again; younger ones belong to a run still working and are left.
+Every file ends in exactly one of: imported, refused (bad input: not retried), failed (transport:
+retried), or skipped (with the reason). One file's error never stops or hides the others.
+With ``claim="none"`` (read-only folders) steps 1, 3 and 5's rename are left out and the ledger alone
+makes imports happen once.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import logging
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import cast
 
 import asyncssh
 
-from airflow_provider_actito_sftp.exceptions import ActitoSftpError
-from airflow_provider_actito_sftp.session import AsyncSftpSession, RemoteEntry, remote_bytes
-from airflow_provider_actito_sftp.transfer.destinations import Destination
-from airflow_provider_actito_sftp.transfer.download import DecryptOptions, Downloaded, download
-from airflow_provider_actito_sftp.transfer.gpg_stream import GpgStreamError
-from airflow_provider_actito_sftp.transfer.ledger import Ledger, LedgerEntry
-from airflow_provider_actito_sftp.transfer.names import (
-    Marker,
-    MarkerKind,
-    UnsafeNameError,
-    check_remote_name,
-    new_claim,
-    parse_marker,
-    plaintext_name,
+from airflow_provider_actito_sftp.exceptions import ActitoSftpError, ImportRefusedError
+from airflow_provider_actito_sftp.session import AsyncSftpSession, RemoteEntry, mtime_ns_of
+from airflow_provider_actito_sftp.transfer.destinations import Destination, PublishConflictError
+from airflow_provider_actito_sftp.transfer.download import (
+    DecryptOptions,
+    Downloaded,
+    Expected,
+    OutputLimitError,
+    OutputLimits,
+    RemoteChangedError,
+    RemoteSource,
+    download,
 )
-from airflow_provider_actito_sftp.transfer.options import AfterImport, SignaturePolicy
+from airflow_provider_actito_sftp.transfer.gpg_stream import GpgStreamError
+from airflow_provider_actito_sftp.transfer.ledger import Ledger, LedgerEntry, Seen
+from airflow_provider_actito_sftp.transfer.names import Marker, check_remote_name, new_claim, plaintext_name
+from airflow_provider_actito_sftp.transfer.options import AfterImport, Claim, OnConflict, SignaturePolicy
 from airflow_provider_actito_sftp.transfer.records import Direction, Status, TransferRecord
+from airflow_provider_actito_sftp.transfer.remote_folder import RemoteFolder, describe, is_regular, is_transport_error
 from airflow_provider_actito_sftp.transfer.selection import FileFilter
+from airflow_provider_actito_sftp.transfer.sniff import decide_decryption
+from airflow_provider_actito_sftp.transfer.streams import open_for_reading
 
 log = logging.getLogger(__name__)
-
-PGP_BINARY_TAGS = {0x84, 0x85, 0x86, 0xC1, 0x8C, 0x8D, 0xC3}  # PKESK / SKESK packet headers
-PGP_ARMOR = b"-----BEGIN PGP MESSAGE-----"
 
 
 @dataclass(frozen=True)
 class ImportRequest:
-    """What to import and what to do afterwards (validated by the operator)."""
+    """What to import and what to do afterwards (validated by the operator).
+
+    :param owner: who imports (:func:`~.names.owner_id` of dag, task, run, map index): claims and
+        partial files carry it so that a retry resumes them at once.
+    """
 
     location: str
     file_filter: FileFilter
@@ -66,21 +72,31 @@ class ImportRequest:
     quarantine_location: str | None = None
     signature_policy: SignaturePolicy = SignaturePolicy.IGNORE
     claim_timeout: float = 3600.0
+    owner: str = ""
+    claim: Claim = Claim.RENAME
+    limits: OutputLimits = field(default_factory=OutputLimits)
 
 
 @dataclass
 class ImportResult:
+    """Every listed file's outcome.
+
+    :param unfinished: imported files whose remote step (delete/move/rename back) failed; they are
+        also in ``imported``. The next try finishes them.
+    """
+
     imported: list[TransferRecord] = field(default_factory=list)
     refused: list[TransferRecord] = field(default_factory=list)
+    failed: list[TransferRecord] = field(default_factory=list)
+    unfinished: list[TransferRecord] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)
 
-    @property
-    def records(self) -> list[TransferRecord]:
-        return self.imported + self.refused
+
+REFUSALS = (ImportRefusedError, GpgStreamError, OutputLimitError, PublishConflictError)
 
 
-class ImportRefusedError(ActitoSftpError):
-    """A file was refused; the message says why. The file is left in place or quarantined."""
+class _Skip(Exception):
+    """Leave the file for a later run (not an error)."""
 
 
 class ImportJob:
@@ -94,14 +110,20 @@ class ImportJob:
         self.request = request
         self.ledger = ledger
         self.settings = session.settings
-        self.folder = session.location_path(request.location)
+        self.remote = RemoteFolder(session, request.location)
+        self.folder = self.remote.path
         self.result = ImportResult()
         self._keep = request.after_import is AfterImport.KEEP
         self._slots = asyncio.Semaphore(self.settings.advanced.transfer_concurrency)
+        self._local_names: dict[str, str] = {}  # final local name -> remote name, for this run
 
     async def run(self) -> ImportResult:
+        from airflow_provider_actito_sftp.transfer.recovery import recover
+
+        self.request.destination.sweep_partials(self.request.claim_timeout)
         entries = await self.session.list_location(self.request.location)
-        entries += await self._recover(entries)
+        if self.request.claim is Claim.RENAME:
+            entries += await recover(self, entries)
         ready = self.request.file_filter.ready(entries)
         log.info(
             "Connection %r, location %r (%s): %d of %d entries ready to import",
@@ -114,199 +136,306 @@ class ImportJob:
         await asyncio.gather(*(self._guarded(entry) for entry in ready))
         return self.result
 
-    def _what(self, name: str) -> str:
+    def what(self, name: str) -> str:
         return f"Connection {self.settings.conn_id!r}, location {self.request.location!r}, file {name!r}"
-
-    def _path(self, name: str, folder: str | None = None) -> bytes:
-        return remote_bytes(f"{(folder or self.folder).rstrip('/')}/{name}")
-
-    async def _rename(self, old: str, new: str, new_folder: str | None = None) -> None:
-        await self.session.sftp.rename(self._path(old), self._path(new, new_folder))
 
     async def _guarded(self, entry: RemoteEntry) -> None:
         async with self._slots:
-            await self._import(entry)
+            started = time.monotonic()
+            try:
+                await self._import(entry, started)
+            except Exception as e:  # a bug must not stop the other files or hide this one
+                log.exception("%s: unexpected error", self.what(entry.name))
+                self.fail(entry, f"unexpected error: {describe(e)}", started)
 
     # --- one file ---------------------------------------------------------------------------------
 
-    async def _import(self, entry: RemoteEntry) -> None:
-        started = time.monotonic()
+    async def _import(self, entry: RemoteEntry, started: float) -> None:
         try:
             check_remote_name(entry.name)
-        except UnsafeNameError as e:
+        except ValueError as e:
             # Never touched: a hostile name is not renamed, moved or turned into a local path.
-            self._refuse(entry, f"unsafe remote name: {e}", started)
+            self.refuse(entry, f"unsafe remote name: {e}", started)
             return
-        if self._keep and self._in_ledger(entry):
+        seen = self._ledger_says(entry)
+        if seen is Seen.SAME:
             self.result.skipped.append((entry.name, "already imported (ledger)"))
             return
-        claim = new_claim(entry.name)
+        if self.request.claim is Claim.NONE:
+            await self._import_in_place(entry, seen, started)
+            return
+        claim = new_claim(entry.name, self.request.owner)
+        if not claim.fits():
+            self.refuse(entry, "the name is too long to claim (rename it on the server, or use claim='none')", started)
+            return
         try:
-            await self._rename(entry.name, claim.name)
+            await self.remote.rename(entry.name, claim.name)
         except asyncssh.SFTPNoSuchFile:
             self.result.skipped.append((entry.name, "claimed by another run"))
             return
-        if self._keep and self._in_ledger(entry):  # committed by a concurrent run since our listing
-            await self._release(claim)
+        except (asyncssh.Error, OSError) as e:
+            self._claim_failed(entry, e, started)
+            return
+        if self._keep and self._ledger_says(entry) is Seen.SAME:  # a concurrent run committed it meanwhile
+            await self.release(claim, entry, started)
             self.result.skipped.append((entry.name, "already imported (ledger)"))
             return
-        await self._import_claimed(entry, claim, started)
+        await self._import_claimed(entry, claim, seen, started)
 
-    def _in_ledger(self, entry: RemoteEntry) -> bool:
-        recorded = self.ledger.get(entry.name)
-        return recorded is not None and recorded.same_file(entry.size, entry.mtime.timestamp())
-
-    async def _import_claimed(self, entry: RemoteEntry, claim: Marker, started: float) -> None:
-        try:
-            decrypt = await self._decrypt_options(claim)
-            downloaded = await download(
-                self.session,
-                self._path(claim.name),
-                entry.size,
-                self.request.destination,
-                plaintext_name(entry.name) if decrypt else entry.name,
-                decrypt=decrypt,
-                label=f"download {self.request.location}/{entry.name}",
-            )
-        except (ImportRefusedError, GpgStreamError) as e:
-            await self._quarantine_or_release(claim)
-            self._refuse(entry, str(e), started)
+    def _claim_failed(self, entry: RemoteEntry, error: BaseException, started: float) -> None:
+        if is_transport_error(error):
+            self.fail(entry, f"could not claim it: {describe(error)}", started)
             return
-        except (asyncssh.Error, OSError, ActitoSftpError) as e:
-            await self._release_quietly(claim)
-            self._refuse(entry, f"transfer failed: {e}", started)
+        hint = ""
+        if isinstance(error, asyncssh.SFTPPermissionDenied):
+            hint = " (a read-only folder? import it with claim='none' and after_import='keep')"
+        self.refuse(entry, f"could not rename it to claim it: {describe(error)}{hint}", started)
+
+    def _ledger_says(self, entry: RemoteEntry) -> Seen:
+        if not self._keep:
+            return Seen.CHANGED
+        recorded = self.ledger.get(entry.name)
+        return Seen.CHANGED if recorded is None else recorded.compare(entry.size, entry.mtime_ns)
+
+    async def _import_claimed(self, entry: RemoteEntry, claim: Marker, seen: Seen, started: float) -> None:
+        try:
+            downloaded = await self._download(entry, claim.name, seen)
+        except _Skip as e:
+            await self.release(claim, entry, started)
+            self.result.skipped.append((entry.name, str(e)))
+            return
+        except REFUSALS as e:
+            await self._quarantine_or_release(claim, entry, started)
+            self.refuse(entry, str(e), started)
+            return
+        except (asyncssh.Error, OSError) as e:
+            await self.release(claim, entry, started)
+            self.fail(entry, f"transfer failed: {describe(e)}", started)
+            return
+        if seen is Seen.UNSURE and self._unchanged(entry, downloaded):
+            await self.release(claim, entry, started)
             return
         staged = claim.staged(downloaded.sha256)
         try:
-            await self._rename(claim.name, staged.name)
+            await self.remote.rename(claim.name, staged.name)
         except (asyncssh.Error, OSError) as e:
             self.request.destination.discard(downloaded.staged)
-            await self._release_quietly(claim)
-            self._refuse(entry, f"transfer failed: {e}", started)
+            await self.release(claim, entry, started)
+            self.fail(entry, f"could not stage it on the server: {describe(e)}", started)
             return
-        local = self.request.destination.publish(downloaded.staged)
-        await self._finish(staged, entry.size, entry.mtime.timestamp(), downloaded.sha256)
-        self.result.imported.append(self._record(entry, Status.SUCCESS, started, downloaded=downloaded, local=local))
+        local = await self._publish(entry, downloaded, staged, started)
+        if local is None:
+            return
+        outcome, error = await self.finish(staged, entry.size, entry.mtime_ns, downloaded.sha256)
+        self._imported(entry, downloaded, local, outcome, error, started)
 
-    async def _decrypt_options(self, claim: Marker) -> DecryptOptions | None:
-        keys = self.settings.keys.inbound_pgp_private_keys
-        looks_encrypted = await self._looks_like_pgp(self._path(claim.name))
-        if self.settings.inbound.pgp_required:
-            if not looks_encrypted:
-                raise ImportRefusedError("not PGP-encrypted, but the inbound policy requires PGP")
-            if not keys:
-                raise ImportRefusedError("inbound PGP is required but no inbound key pair is configured")
-        elif not (looks_encrypted and keys):
+    async def _import_in_place(self, entry: RemoteEntry, seen: Seen, started: float) -> None:
+        """``claim="none"``: read the file where it is; the ledger alone records the import."""
+        try:
+            downloaded = await self._download(entry, entry.name, seen)
+        except _Skip as e:
+            self.result.skipped.append((entry.name, str(e)))
+            return
+        except REFUSALS as e:
+            self.refuse(entry, str(e), started)
+            return
+        except (asyncssh.Error, OSError) as e:
+            self.fail(entry, f"transfer failed: {describe(e)}", started)
+            return
+        if seen is Seen.UNSURE and self._unchanged(entry, downloaded):
+            return
+        local = await self._publish(entry, downloaded, None, started)
+        if local is not None:
+            self._put_ledger(entry.name, entry.size, entry.mtime_ns, downloaded.sha256)
+            self._imported(entry, downloaded, local, "kept in place (claim='none')", None, started)
+
+    async def _download(self, entry: RemoteEntry, current: str, seen: Seen) -> Downloaded:
+        """Check the entry is still the regular file listed, then stream it into a staged local file."""
+        attrs = await self.remote.lstat(current)
+        if not is_regular(attrs):
+            raise ImportRefusedError("not a regular file on the server (a symlink?): never followed")
+        expected = Expected(entry.size, entry.mtime_ns)
+        if Expected(attrs.size or 0, mtime_ns_of(attrs)) != expected:
+            raise _Skip("changed since it was listed (still being written?); left for a later run")
+        async with open_for_reading(self.session.sftp, self.remote.file(current)) as handle:
+            source = RemoteSource(handle, expected)
+            decrypt = decide_decryption(
+                await source.head(),
+                entry.size,
+                pgp_required=self.settings.inbound.pgp_required,
+                options=self.decrypt_options,
+            )
+            final_name = plaintext_name(entry.name) if decrypt else entry.name
+            # An UNSURE file may be the one already published: its content decides, after the download.
+            self._reserve(final_name, entry.name, check_existing=seen is not Seen.UNSURE)
+            try:
+                return await download(
+                    source,
+                    self.request.destination,
+                    final_name,
+                    decrypt=decrypt,
+                    limits=self.request.limits,
+                    label=f"download {self.request.location}/{entry.name}",
+                )
+            except RemoteChangedError as e:
+                raise _Skip(str(e)) from e
+            finally:
+                self._local_names.pop(final_name, None)
+
+    def _reserve(self, final_name: str, remote_name: str, *, check_existing: bool) -> None:
+        """Refuse a second file of this run that would publish to the same local name."""
+        destination = self.request.destination
+        other = self._local_names.get(final_name)
+        if other is not None and destination.on_conflict is not OnConflict.RENAME:
+            raise ImportRefusedError(f"{other!r}, imported by this run too, is published as {final_name!r}")
+        if check_existing and destination.on_conflict is OnConflict.FAIL and destination.exists(final_name):
+            raise PublishConflictError(
+                f"{final_name!r} already exists in {destination.uri}; it is not replaced (on_conflict='fail')"
+            )
+        self._local_names[final_name] = remote_name
+
+    def _unchanged(self, entry: RemoteEntry, downloaded: Downloaded) -> bool:
+        """For :attr:`Seen.UNSURE`: the content is what the ledger recorded, so nothing is published."""
+        recorded = self.ledger.get(entry.name)
+        if recorded is None or recorded.sha256 != downloaded.sha256:
+            return False
+        self.request.destination.discard(downloaded.staged)
+        self._put_ledger(entry.name, entry.size, entry.mtime_ns, downloaded.sha256)
+        self.result.skipped.append((entry.name, "already imported (same content)"))
+        return True
+
+    async def _publish(
+        self, entry: RemoteEntry, downloaded: Downloaded, staged: Marker | None, started: float
+    ) -> str | None:
+        try:
+            return self.request.destination.publish(downloaded.staged)
+        except (PublishConflictError, OSError) as e:
+            self.request.destination.discard(downloaded.staged)
+            if staged is not None:
+                await self.release(staged, entry, started)
+            if isinstance(e, PublishConflictError):
+                self.refuse(entry, str(e), started)
+            else:
+                self.fail(entry, f"could not publish it locally: {e}", started)
             return None
-        assert keys is not None
+
+    @functools.cached_property
+    def partner_fingerprint(self) -> str | None:
+        """The partner key's primary fingerprint, looked up once per run (it needs a gpg home)."""
+        return _primary_fingerprint(self.settings.keys.partner_pgp_public_key)
+
+    def decrypt_options(self) -> DecryptOptions | None:
+        keys = self.settings.keys.inbound_pgp_private_keys
+        if not keys:
+            return None
         return DecryptOptions(
             secret_keys=keys,
             signature_policy=self.request.signature_policy,
             partner_public_key=self.settings.keys.partner_pgp_public_key,
-            partner_fingerprint=self._partner_fingerprint,
+            partner_fingerprint=self.partner_fingerprint,
         )
 
-    @functools.cached_property
-    def _partner_fingerprint(self) -> str | None:
-        """The partner key's primary fingerprint, looked up once per run (it needs a gpg home)."""
-        return _primary_fingerprint(self.settings.keys.partner_pgp_public_key)
+    # --- remote steps after publish -----------------------------------------------------------------
 
-    async def _looks_like_pgp(self, path: bytes) -> bool:
-        async with self.session.sftp.open(path, "rb") as remote:
-            head = cast("bytes", await remote.read(64))
-        return bool(head) and (head[0] in PGP_BINARY_TAGS or head.lstrip().startswith(PGP_ARMOR))
-
-    async def _finish(self, staged: Marker, size: int, mtime: float, sha256: str) -> None:
-        """After the local publish: delete, archive, or record and give the file its name back (keep)."""
+    async def finish(self, staged: Marker, size: int, mtime_ns: int, sha256: str) -> tuple[str, str | None]:
+        """Delete, archive, or record and rename back; return (what happened, error or None). Never raises."""
         after = self.request.after_import
-        if after is AfterImport.DELETE:
-            await self.session.sftp.remove(self._path(staged.name))
-        elif after is AfterImport.MOVE:
-            assert self.request.archive_location is not None
-            archive = self.session.location_path(self.request.archive_location)
-            await self._move_without_clobbering(staged.name, archive, staged.original)
-        else:
-            destination = self.request.destination.uri
-            self.ledger.put(LedgerEntry(staged.original, size, mtime, sha256, destination))
-            await self._rename(staged.name, staged.original)
-
-    async def _move_without_clobbering(self, current: str, folder: str, name: str) -> str:
-        target = name
-        if await self.session.sftp.exists(self._path(target, folder)):
-            target = f"{name}.{datetime.now(UTC):%Y%m%dT%H%M%S}"
-        await self._rename(current, target, folder)
-        return target
-
-    async def _release(self, marker: Marker) -> None:
-        await self._rename(marker.name, marker.original)
-
-    async def _release_quietly(self, marker: Marker) -> None:
         try:
-            await self._release(marker)
+            if after is AfterImport.DELETE:
+                await self.remote.remove(staged.name)
+                return "deleted from the server", None
+            if after is AfterImport.MOVE:
+                assert self.request.archive_location is not None
+                archive = self.session.location_path(self.request.archive_location)
+                moved = await self.remote.move_without_clobbering(staged.name, archive, staged.original)
+                return f"archived as {archive.rstrip('/')}/{moved}", None
+            self._put_ledger(staged.original, size, mtime_ns, sha256)
+            await self.remote.rename(staged.name, staged.original)
+            return "kept on the server (recorded in the ledger)", None
         except (asyncssh.Error, OSError) as e:
-            log.error(
-                "%s: could not rename %r back (%s); the next run releases it after %.0f s",
-                self._what(marker.original),
-                marker.name,
-                e,
-                self.request.claim_timeout,
-            )
+            if isinstance(e, asyncssh.SFTPNoSuchFile) and not await self._still_there(staged.name):
+                return "finished by another run's recovery", None
+            error = f"imported, but the remote step failed ({describe(e)}); it stays as {staged.name!r} until retried"
+            return "not finished", error
 
-    async def _quarantine_or_release(self, claim: Marker) -> None:
+    async def _still_there(self, name: str) -> bool:
+        try:
+            return await self.remote.exists(name)
+        except (asyncssh.Error, OSError):
+            return True
+
+    def _put_ledger(self, name: str, size: int, mtime_ns: int, sha256: str) -> None:
+        entry = LedgerEntry(
+            name,
+            size,
+            mtime_ns / 1e9,
+            sha256,
+            self.request.destination.uri,
+            mtime_ns=mtime_ns,
+            imported_at=time.time(),
+        )
+        self.ledger.put(entry)
+
+    async def release(self, marker: Marker, entry: RemoteEntry, started: float) -> bool:
+        """Rename a marker back to the file's name; a failure is recorded (the file would stay hidden)."""
+        try:
+            await self.remote.rename(marker.name, marker.original)
+        except (asyncssh.Error, OSError) as e:
+            self.fail(
+                entry,
+                f"left hidden as {marker.name!r}: could not rename it back ({describe(e)}); a retry of this "
+                f"task resumes it at once, another run after {self.request.claim_timeout:.0f} s",
+                started,
+            )
+            return False
+        return True
+
+    async def _quarantine_or_release(self, claim: Marker, entry: RemoteEntry, started: float) -> None:
         if self.request.quarantine_location is None:
-            await self._release_quietly(claim)
+            await self.release(claim, entry, started)
             return
         quarantine = self.session.location_path(self.request.quarantine_location)
         try:
-            moved = await self._move_without_clobbering(claim.name, quarantine, claim.original)
-            log.warning("%s: moved to quarantine %s/%s", self._what(claim.original), quarantine, moved)
+            moved = await self.remote.move_without_clobbering(claim.name, quarantine, claim.original)
+            log.warning("%s: moved to quarantine %s/%s", self.what(claim.original), quarantine, moved)
         except (asyncssh.Error, OSError) as e:
-            log.error("%s: could not move to quarantine (%s); leaving it in place", self._what(claim.original), e)
-            await self._release_quietly(claim)
-
-    # --- markers left by earlier runs ---------------------------------------------------------------
-
-    async def _recover(self, entries: list[RemoteEntry]) -> list[RemoteEntry]:
-        """Finish or release markers of interrupted runs; return the files released for import."""
-        released: list[RemoteEntry] = []
-        for entry in entries:
-            marker = parse_marker(entry.name)
-            if marker is None or not self.request.file_filter.matches(marker.original):
-                continue
-            if marker.kind is MarkerKind.STAGED and self._already_published(marker):
-                log.warning("%s: already published by an interrupted run; finishing it", self._what(marker.original))
-                with contextlib.suppress(asyncssh.SFTPNoSuchFile):  # another run may have finished it first
-                    await self._finish(marker, entry.size, entry.mtime.timestamp(), marker.tag)
-                self.result.skipped.append((marker.original, "already imported; completed its remote step"))
-            elif marker.age() > self.request.claim_timeout:
-                log.warning(
-                    "%s: releasing a %s marker left %.0f s ago",
-                    self._what(marker.original),
-                    marker.kind.value,
-                    marker.age(),
-                )
-                await self._release_quietly(marker)
-                released.append(
-                    RemoteEntry(
-                        marker.original, f"{self.folder}/{marker.original}", entry.size, entry.mtime, True, False
-                    )
-                )
-            else:
-                self.result.skipped.append((marker.original, "being imported by another run"))
-        return released
-
-    def _already_published(self, staged: Marker) -> bool:
-        for final_name in {staged.original, plaintext_name(staged.original)}:
-            digest = self.request.destination.sha256_of(final_name)
-            if digest is not None and digest.startswith(staged.tag):
-                return True
-        return False
+            log.error("%s: could not move to quarantine (%s); leaving it in place", self.what(claim.original), e)
+            await self.release(claim, entry, started)
 
     # --- records ------------------------------------------------------------------------------------
 
-    def _refuse(self, entry: RemoteEntry, reason: str, started: float) -> None:
-        log.error("%s: refused: %s", self._what(entry.name), reason)
+    def _imported(
+        self,
+        entry: RemoteEntry,
+        downloaded: Downloaded,
+        local: str,
+        remote_outcome: str,
+        error: str | None,
+        started: float,
+    ) -> None:
+        record = self._record(entry, Status.SUCCESS, started, downloaded=downloaded, local=local, error=error)
+        record = record.with_remote_outcome(remote_outcome)
+        log.info(
+            "%s: imported to %s (%d bytes, sha256 %s…, %s); %s",
+            self.what(entry.name),
+            local,
+            downloaded.plaintext_bytes,
+            downloaded.sha256[:12],
+            f"decrypted with {downloaded.pgp_fingerprint}" if downloaded.pgp_fingerprint else "not encrypted",
+            remote_outcome,
+        )
+        self.result.imported.append(record)
+        if error is not None:
+            log.error("%s: %s", self.what(entry.name), error)
+            self.result.unfinished.append(record)
+
+    def refuse(self, entry: RemoteEntry, reason: str, started: float) -> None:
+        log.error("%s: refused: %s", self.what(entry.name), reason)
         self.result.refused.append(self._record(entry, Status.FAILED, started, error=reason))
+
+    def fail(self, entry: RemoteEntry, reason: str, started: float) -> None:
+        log.error("%s: failed (a retry may succeed): %s", self.what(entry.name), reason)
+        self.result.failed.append(self._record(entry, Status.FAILED, started, error=reason, retryable=True))
 
     def _record(
         self,
@@ -317,6 +446,7 @@ class ImportJob:
         downloaded: Downloaded | None = None,
         local: str = "",
         error: str | None = None,
+        retryable: bool = False,
     ) -> TransferRecord:
         return TransferRecord.finished(
             conn_id=self.settings.conn_id,
@@ -328,6 +458,7 @@ class ImportJob:
             started=started,
             moved=downloaded,
             error=error,
+            retryable=retryable,
         )
 
 

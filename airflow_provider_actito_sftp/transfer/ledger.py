@@ -13,7 +13,19 @@ import hashlib
 import json
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Protocol
+
+NS = 1_000_000_000
+CLOCK_SLACK_SECONDS = 2
+
+
+class Seen(StrEnum):
+    """How a listed file compares with its ledger entry."""
+
+    CHANGED = "changed"  # another size or modification time: import it
+    SAME = "same"  # already imported
+    UNSURE = "unsure"  # same size and second, but it could have been rewritten within that second
 
 
 @dataclass(frozen=True)
@@ -26,9 +38,25 @@ class LedgerEntry:
     sha256: str
     destination: str
     updated: str = ""
+    mtime_ns: int = 0  # as precise as the server gives it (0 in entries of older versions)
+    imported_at: float = 0.0  # epoch seconds
 
-    def same_file(self, size: int, mtime: float) -> bool:
-        return self.size == size and int(self.mtime) == int(mtime)
+    def compare(self, size: int, mtime_ns: int) -> Seen:
+        """Compare with a listed file.
+
+        SFTP v3 servers (OpenSSH) give whole seconds. A file rewritten with the same size within the
+        second it was imported in cannot be told apart by its listing: that case is :attr:`Seen.UNSURE`,
+        and the importer compares content hashes instead.
+        """
+        recorded_ns = self.mtime_ns or int(self.mtime) * NS
+        if size != self.size or mtime_ns // NS != recorded_ns // NS:
+            return Seen.CHANGED
+        if self.mtime_ns and mtime_ns != recorded_ns:
+            return Seen.CHANGED
+        whole_seconds = mtime_ns % NS == 0
+        if whole_seconds and self.imported_at and mtime_ns // NS >= int(self.imported_at) - CLOCK_SLACK_SECONDS:
+            return Seen.UNSURE
+        return Seen.SAME
 
 
 class Ledger(Protocol):
@@ -70,3 +98,46 @@ class VariableLedger:
         from airflow.sdk import Variable
 
         Variable.delete(self._key(name))
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """A file an export delivered: a retry of the same task counts it as done instead of refusing it."""
+
+    name: str
+    sha256: str  # of the source (plaintext)
+    plaintext_bytes: int
+    wire_bytes: int  # the remote file's size
+    pgp_fingerprint: str | None = None
+
+
+class DeliveryLog(Protocol):
+    def get(self, name: str) -> Delivery | None: ...
+    def put(self, delivery: Delivery) -> None: ...
+
+
+class VariableDeliveryLog:
+    """Deliveries as Airflow Variables ``actito_sftp_delivered:<conn>:<location>:<hash>``, one per file.
+
+    :param owner: the exporting task instance (:func:`~.names.owner_id`), so only its own retries
+        count a file as already delivered.
+    """
+
+    def __init__(self, conn_id: str, location: str, owner: str) -> None:
+        self._prefix = f"actito_sftp_delivered:{conn_id[:100]}:{location}:"
+        self._owner = owner
+
+    def _key(self, name: str) -> str:
+        identity = f"{self._owner}\0{name}".encode("utf-8", "surrogateescape")
+        return self._prefix + hashlib.sha256(identity).hexdigest()[:40]
+
+    def get(self, name: str) -> Delivery | None:
+        from airflow.sdk import Variable
+
+        raw = Variable.get(self._key(name), default=None)
+        return None if raw is None else Delivery(**json.loads(raw))
+
+    def put(self, delivery: Delivery) -> None:
+        from airflow.sdk import Variable
+
+        Variable.set(self._key(delivery.name), json.dumps(asdict(delivery)), description="actito-sftp export log")

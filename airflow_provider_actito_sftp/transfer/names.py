@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 import secrets
 import time
@@ -10,9 +11,14 @@ from enum import StrEnum
 
 IN_PROGRESS_SUFFIXES = (".part", ".filepart", ".tmp", ".partial", ".crdownload")
 PGP_SUFFIXES = (".pgp", ".gpg", ".asc")
+MAX_NAME_BYTES = 255
+# ``.NAME.actito-KIND-EPOCH-OWNER-TAG``; markers written before owners existed have no OWNER part.
 _MARKER_PATTERN = re.compile(
-    r"\.(?P<name>.+)\.actito-(?P<kind>claim|staged)-(?P<epoch>\d{10,})-(?P<tag>[0-9a-f]{12,32})", re.S
+    r"\.(?P<name>.+)\.actito-(?P<kind>claim|staged)-(?P<epoch>\d{10,})-(?:(?P<owner>[0-9a-f]{12})-)?"
+    r"(?P<tag>[0-9a-f]{12,32})",
+    re.S,
 )
+_PARTIAL_PATTERN = re.compile(r"\.(?P<name>.+)\.actito-partial-(?:(?P<owner>[0-9a-f]{12})-)?[0-9a-f]{12}", re.S)
 
 
 class UnsafeNameError(ValueError):
@@ -35,9 +41,17 @@ def check_remote_name(name: str) -> str:
         encoded = name.encode("utf-8")
     except UnicodeEncodeError:
         raise UnsafeNameError(f"{name!r} is not valid UTF-8") from None
-    if len(encoded) > 255:
-        raise UnsafeNameError(f"{name[:40]!r}... is longer than 255 bytes")
+    if len(encoded) > MAX_NAME_BYTES:
+        raise UnsafeNameError(f"{name[:40]!r}... is longer than {MAX_NAME_BYTES} bytes")
     return name
+
+
+def owner_id(*parts: str) -> str:
+    """A 12-hex-digit id for whoever imports (``dag_id``, ``task_id``, ``run_id``, ``map_index``).
+
+    The try number is left out on purpose: a retry is the same owner and resumes its own claims at once.
+    """
+    return hashlib.sha256("\0".join(parts).encode("utf-8", "surrogateescape")).hexdigest()[:12]
 
 
 def is_in_progress(name: str, extra_suffixes: tuple[str, ...] = ()) -> bool:
@@ -66,24 +80,41 @@ class Marker:
     kind: MarkerKind
     since: float
     tag: str  # a random token for claims, the plaintext sha256 (32 hex digits) for staged files
+    owner: str = ""  # owner_id() of the run that made it ("" for markers of older versions)
 
     @property
     def name(self) -> str:
-        return f".{self.original}.actito-{self.kind.value}-{int(self.since)}-{self.tag}"
+        owner = f"{self.owner}-" if self.owner else ""
+        return f".{self.original}.actito-{self.kind.value}-{int(self.since)}-{owner}{self.tag}"
+
+    def fits(self) -> bool:
+        """Whether the marker name is short enough for the server (255 bytes)."""
+        return len(self.name.encode("utf-8", "surrogateescape")) <= MAX_NAME_BYTES
 
     def age(self, now: float | None = None) -> float:
         return (now if now is not None else time.time()) - self.since
 
     def staged(self, sha256: str) -> Marker:
-        return Marker(self.original, MarkerKind.STAGED, time.time(), sha256[:32])
+        return Marker(self.original, MarkerKind.STAGED, time.time(), sha256[:32], self.owner)
 
 
-def new_claim(name: str) -> Marker:
-    return Marker(name, MarkerKind.CLAIMED, time.time(), secrets.token_hex(6))
+def new_claim(name: str, owner: str) -> Marker:
+    return Marker(name, MarkerKind.CLAIMED, time.time(), secrets.token_hex(6), owner)
 
 
 def parse_marker(name: str) -> Marker | None:
     match = _MARKER_PATTERN.fullmatch(name)
     if match is None:
         return None
-    return Marker(match["name"], MarkerKind(match["kind"]), float(match["epoch"]), match["tag"])
+    return Marker(match["name"], MarkerKind(match["kind"]), float(match["epoch"]), match["tag"], match["owner"] or "")
+
+
+def partial_name(final_name: str, owner: str) -> str:
+    """The hidden local name content is written under before it is published."""
+    return f".{final_name}.actito-partial-{owner}-{secrets.token_hex(6)}"
+
+
+def partial_owner(name: str) -> str | None:
+    """The owner of a local partial file (``""`` for older partials), or None if ``name`` is not one."""
+    match = _PARTIAL_PATTERN.fullmatch(name)
+    return None if match is None else match["owner"] or ""

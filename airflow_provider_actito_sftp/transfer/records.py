@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any, Protocol
@@ -23,10 +23,14 @@ class Status(StrEnum):
 class Moved(Protocol):
     """What a finished download or upload reports."""
 
-    wire_bytes: int
-    plaintext_bytes: int
-    sha256: str
-    pgp_fingerprint: str | None
+    @property
+    def wire_bytes(self) -> int: ...
+    @property
+    def plaintext_bytes(self) -> int: ...
+    @property
+    def sha256(self) -> str: ...
+    @property
+    def pgp_fingerprint(self) -> str | None: ...
 
 
 @dataclass(frozen=True)
@@ -37,6 +41,9 @@ class TransferRecord:
     :param plaintext_bytes: bytes of the decrypted / unencrypted content.
     :param sha256: hex digest of the plaintext.
     :param pgp_fingerprint: the primary key that decrypted (import) or was encrypted to (export).
+    :param retryable: for a failure, whether it came from the transport (a retry may succeed) rather
+        than from the file itself (a refusal, which a retry would meet again).
+    :param remote_outcome: what happened on the server afterwards (deleted, archived as ..., kept).
     """
 
     conn_id: str
@@ -52,6 +59,8 @@ class TransferRecord:
     duration_seconds: float = 0.0
     started_at: str = ""
     error: str | None = None
+    retryable: bool = False
+    remote_outcome: str = ""
 
     @classmethod
     def finished(
@@ -66,6 +75,7 @@ class TransferRecord:
         started: float,
         moved: Moved | None = None,
         error: str | None = None,
+        retryable: bool = False,
     ) -> TransferRecord:
         """A record for a transfer that began at ``started`` (``time.monotonic()``) and ends now."""
         duration = time.monotonic() - started
@@ -83,7 +93,11 @@ class TransferRecord:
             duration_seconds=round(duration, 3),
             started_at=(datetime.now(UTC) - timedelta(seconds=duration)).isoformat(),
             error=error,
+            retryable=retryable,
         )
+
+    def with_remote_outcome(self, outcome: str) -> TransferRecord:
+        return replace(self, remote_outcome=outcome)
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)

@@ -7,7 +7,8 @@ keep a few large writes in flight. Memory is bounded by the requests in flight, 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
+from typing import Any
 
 import asyncssh
 
@@ -16,19 +17,26 @@ WRITE_CHUNK = 4 << 20
 WRITES_IN_FLIGHT = 4
 
 
-async def read_in_order(sftp: asyncssh.SFTPClient, path: bytes) -> AsyncIterator[bytes]:
-    """Yield the file's content in order, in blocks, with reads pipelined."""
-    async with sftp.open(path, "rb", max_requests=READ_REQUESTS_IN_FLIGHT) as remote:
-        pending: dict[int, bytes] = {}
-        next_offset = 0
-        async for offset, data in await remote.read_parallel():
-            pending[offset] = data
-            while next_offset in pending:
-                block = pending.pop(next_offset)
-                next_offset += len(block)
-                yield block
-        if pending:
-            raise asyncssh.SFTPFailure(f"the server returned a gap at offset {next_offset}")
+def open_for_reading(sftp: asyncssh.SFTPClient, path: bytes) -> Any:
+    """Open a remote file for :func:`read_in_order` (as an async context manager)."""
+    return sftp.open(path, "rb", max_requests=READ_REQUESTS_IN_FLIGHT)
+
+
+async def read_in_order(remote: asyncssh.SFTPClientFile, size: int) -> AsyncIterator[bytes]:
+    """Yield the first ``size`` bytes of an open file in order, in blocks, with reads pipelined.
+
+    It stops early if the file is shorter (the caller compares what it got with ``size``).
+    """
+    pending: dict[int, bytes] = {}
+    next_offset = 0
+    async for offset, data in await remote.read_parallel(size, 0):
+        pending[offset] = data
+        while next_offset in pending:
+            block = pending.pop(next_offset)
+            next_offset += len(block)
+            yield block
+    if pending:
+        raise asyncssh.SFTPFailure(f"the server returned a gap at offset {next_offset}")
 
 
 class PipelinedWriter:
@@ -70,3 +78,16 @@ class PipelinedWriter:
             task.cancel()
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
+
+
+async def run_together(*steps: Coroutine[Any, Any, Any]) -> list[Any]:
+    """Run coroutines concurrently (a producer and its consumer); if one fails, cancel the others and
+    raise that first error itself (not an ExceptionGroup)."""
+    tasks = [asyncio.ensure_future(step) for step in steps]
+    try:
+        return list(await asyncio.gather(*tasks))
+    except BaseException:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise

@@ -15,7 +15,7 @@ from airflow_provider_actito_sftp.exceptions import ActitoSftpError
 from airflow_provider_actito_sftp.session import AsyncSftpSession
 from airflow_provider_actito_sftp.transfer.gpg_stream import encrypting
 from airflow_provider_actito_sftp.transfer.progress import Progress
-from airflow_provider_actito_sftp.transfer.streams import WRITE_CHUNK, PipelinedWriter
+from airflow_provider_actito_sftp.transfer.streams import WRITE_CHUNK, PipelinedWriter, run_together
 
 log = logging.getLogger(__name__)
 
@@ -159,7 +159,7 @@ async def _upload_encrypting(
             if buffer:
                 await writer.write(bytes(buffer))
 
-        await asyncio.gather(feed(), drain())
+        await run_together(feed(), drain())
         outcome = await gpg.finish()
         if outcome.returncode != 0 or not outcome.has("END_ENCRYPTION"):
             raise ActitoSftpError(f"gpg could not encrypt (exit {outcome.returncode})")

@@ -19,24 +19,26 @@ def location(sshd: SshServer, request: pytest.FixtureRequest) -> Path:
     return sshd.make_folder(f"{request.node.name[:40]}/inbound")
 
 
-def _import_body(conn_id: str, landing: Path, after_import: str = "delete") -> str:
+def _import_body(conn_id: str, landing: Path, after_import: str = "delete", on_conflict: str = "fail") -> str:
     return f"""
-        ActitoSftpImportOperator(task_id="import", actito_sftp_conn_id={conn_id!r}, location="inbound",
-                                 destination={str(landing)!r}, after_import={after_import!r})
+        ActitoSftpImportOperator(min_age=0, task_id="import", actito_sftp_conn_id={conn_id!r}, location="inbound",
+                                 destination={str(landing)!r}, after_import={after_import!r},
+                                 on_conflict={on_conflict!r})
         """
 
 
 def test_crash_after_publish_is_finished_not_reimported(
     airflow_db: Path, make_connection: ConnectionFactory, sshd: SshServer, location: Path, tmp_path: Path
 ):
-    """A run staged and published the file, then died before deleting it: the next run only deletes it."""
+    """A run staged and published the file, then died before deleting it: once its claim timed out, the
+    next run only deletes it (an earlier try of the same task would do so at once: tests/transfer)."""
     conn_id = make_connection(conn_id="crash_commit", locations={"inbound": str(location)})
     content = b"orders\n"
     landing = tmp_path / "landing"
     landing.mkdir()
     (landing / "orders.csv").write_bytes(content)  # published by the crashed run
     sha = hashlib.sha256(content).hexdigest()
-    (location / f".orders.csv.actito-staged-{int(time.time())}-{sha[:32]}").write_bytes(content)
+    (location / f".orders.csv.actito-staged-{int(time.time()) - 7200}-{sha[:32]}").write_bytes(content)
     chown_tree(location, sshd.user)
     published_at = (landing / "orders.csv").stat().st_mtime_ns
     run = run_dag("crash_after_publish", _import_body(conn_id, landing))
@@ -97,7 +99,7 @@ def test_keep_mode_reimports_a_changed_file_only(
     source.write_text("v1\n")
     chown_tree(location, sshd.user)
     landing = tmp_path / "landing"
-    body = _import_body(conn_id, landing, "keep")
+    body = _import_body(conn_id, landing, "keep", on_conflict="replace")  # the changed file replaces the old
     assert len(xcom(run_dag("keep_changed", body), "import")) == 1
     assert xcom(run_dag("keep_changed", body), "import") == []
     source.write_text("v2 with more\n")

@@ -13,12 +13,6 @@ from tests.support.dags import run_dag, task_states, xcom
 from tests.support.sshd import SshServer, chown_tree
 
 
-@pytest.fixture
-def folders(sshd: SshServer, request: pytest.FixtureRequest) -> dict[str, Path]:
-    base = request.node.name.replace("[", "_").replace("]", "")[:40]
-    return {name: sshd.make_folder(f"{base}/{name}") for name in ("inbound", "outbound", "archive", "quarantine")}
-
-
 def test_plaintext_round_trip(
     airflow_db: Path, make_connection: ConnectionFactory, sshd: SshServer, folders: dict[str, Path], tmp_path: Path
 ):
@@ -31,7 +25,7 @@ def test_plaintext_round_trip(
     run = run_dag(
         "plaintext_round_trip",
         f"""
-        ActitoSftpImportOperator(task_id="import", actito_sftp_conn_id={conn_id!r}, location="inbound",
+        ActitoSftpImportOperator(min_age=0, task_id="import", actito_sftp_conn_id={conn_id!r}, location="inbound",
                                  destination={str(landing)!r}, pattern="*.csv")
         ActitoSftpExportOperator(task_id="export", actito_sftp_conn_id={conn_id!r}, location="outbound",
                                  source={str(source)!r})
@@ -43,26 +37,6 @@ def test_plaintext_round_trip(
     records = xcom(run, "import")
     assert [record["status"] for record in records] == ["success"]
     print(json.dumps(records, indent=1))
-
-
-@pytest.fixture
-def pgp_connection(make_connection: ConnectionFactory, folders: dict[str, Path]):
-    """A connection with inbound PGP required (our key pair) and outbound PGP to a partner key."""
-    from airflow_provider_actito_sftp.keys.pgp_keys import export_newest_public_key, generate_inbound_key
-    from tests.support.partner_gpg import PartnerGpg
-
-    secret_keys, _ = generate_inbound_key("actito_test")
-    our_public, _ = export_newest_public_key(secret_keys)
-    with PartnerGpg() as partner:
-        partner_fingerprint = partner.generate()
-        conn_id = make_connection(
-            locations={name: str(path) for name, path in folders.items()},
-            inbound_pgp_required=True,
-            inbound_pgp_private_keys=secret_keys,
-            outbound_pgp=True,
-            partner_pgp_public_key=partner.export_public(partner_fingerprint),
-        )
-        yield conn_id, partner, our_public
 
 
 def test_pgp_round_trip_with_partner_gpg_cli(
@@ -78,7 +52,7 @@ def test_pgp_round_trip_with_partner_gpg_cli(
         "pgp_round_trip",
         f"""
         imported = ActitoSftpImportOperator(task_id="import", actito_sftp_conn_id={conn_id!r}, location="inbound",
-                                            destination={str(landing)!r}, after_import="delete")
+                                            min_age=0, destination={str(landing)!r}, after_import="delete")
         exported = ActitoSftpExportOperator(task_id="export", actito_sftp_conn_id={conn_id!r}, location="outbound",
                                             source={str(landing / "*.csv")!r})
         imported >> exported
@@ -116,7 +90,7 @@ def test_after_import_modes_and_rerun_idempotency(
     chown_tree(folders["inbound"], sshd.user)
     landing = tmp_path / "landing"
     body = f"""
-        ActitoSftpImportOperator(task_id="import", actito_sftp_conn_id={conn_id!r}, location="inbound",
+        ActitoSftpImportOperator(min_age=0, task_id="import", actito_sftp_conn_id={conn_id!r}, location="inbound",
                                  destination={str(landing)!r}, after_import={after_import!r},
                                  archive_location="archive")
         """
@@ -160,7 +134,7 @@ def test_plaintext_refused_when_pgp_required_and_quarantined(
     run = run_dag(
         "quarantine",
         f"""
-        ActitoSftpImportOperator(task_id="import", actito_sftp_conn_id={conn_id!r}, location="inbound",
+        ActitoSftpImportOperator(min_age=0, task_id="import", actito_sftp_conn_id={conn_id!r}, location="inbound",
                                  destination={str(landing)!r}, quarantine_location="quarantine",
                                  after_import="delete")
         """,
@@ -190,7 +164,7 @@ def test_refused_file_without_quarantine_stays_in_place(
     run = run_dag(
         "refused_in_place",
         f"""
-        ActitoSftpImportOperator(task_id="import", actito_sftp_conn_id={conn_id!r}, location="inbound",
+        ActitoSftpImportOperator(min_age=0, task_id="import", actito_sftp_conn_id={conn_id!r}, location="inbound",
                                  destination={str(tmp_path / "landing")!r})
         """,
     )
@@ -286,7 +260,7 @@ def test_signature_policies(
         run = run_dag(
             f"signature_{policy}",
             f"""
-            ActitoSftpImportOperator(task_id="import", actito_sftp_conn_id={conn_id!r}, location="inbound",
+            ActitoSftpImportOperator(min_age=0, task_id="import", actito_sftp_conn_id={conn_id!r}, location="inbound",
                                      destination={str(tmp_path / policy)!r}, signature_policy={policy!r})
             """,
         )
@@ -321,7 +295,7 @@ def test_object_storage_destination_and_source(
         "object_storage",
         f"""
         from airflow.sdk import ObjectStoragePath
-        ActitoSftpImportOperator(task_id="import", actito_sftp_conn_id={conn_id!r}, location="inbound",
+        ActitoSftpImportOperator(min_age=0, task_id="import", actito_sftp_conn_id={conn_id!r}, location="inbound",
                                  destination=ObjectStoragePath({(tmp_path / "lake").as_uri()!r}))
         ActitoSftpExportOperator(task_id="export", actito_sftp_conn_id={conn_id!r}, location="outbound",
                                  source=[ObjectStoragePath({(tmp_path / "out.csv").as_uri()!r})])
@@ -350,7 +324,7 @@ def test_sensor_waits_for_complete_files_then_returns_names(
     run = run_dag(
         "sensor_wait",
         f"""
-        ActitoSftpFileSensor(task_id="wait", actito_sftp_conn_id={conn_id!r}, location="inbound",
+        ActitoSftpFileSensor(min_age=0, task_id="wait", actito_sftp_conn_id={conn_id!r}, location="inbound",
                              pattern="*.csv", poke_interval=1, timeout=60)
         """,
     )
@@ -379,7 +353,7 @@ def test_asset_event_remote_name_and_unlocked_armored_upload(
         run = run_dag(
             "asset_and_names",
             f"""
-            ActitoSftpImportOperator(task_id="import", actito_sftp_conn_id={conn_id!r}, location="inbound",
+            ActitoSftpImportOperator(min_age=0, task_id="import", actito_sftp_conn_id={conn_id!r}, location="inbound",
                                      destination={str(landing)!r})
             ActitoSftpExportOperator(task_id="export", actito_sftp_conn_id={conn_id!r}, location="outbound",
                                      source={str(tmp_path / "seg.csv")!r},

@@ -139,8 +139,11 @@ def chown_tree(path: Path, user: SftpUser) -> None:
             os.chown(os.path.join(root, name), user.uid, user.gid)
 
 
-def start_sshd(user: SftpUser, *, host_key_type: str = "ed25519") -> SshServer:
-    """Start a fresh sshd with its own host key on a free 127.0.0.1 port and wait until it answers."""
+def start_sshd(user: SftpUser, *, host_key_type: str = "ed25519", sftp_flags: str = "") -> SshServer:
+    """Start a fresh sshd with its own host key on a free 127.0.0.1 port and wait until it answers.
+
+    :param sftp_flags: options for ``internal-sftp``, e.g. ``"-P remove"`` to forbid deleting files.
+    """
     sshd = find_sshd()
     if sshd is None:
         raise RuntimeError("OpenSSH sshd is not installed (apt-get install openssh-server)")
@@ -172,7 +175,7 @@ def start_sshd(user: SftpUser, *, host_key_type: str = "ed25519") -> SshServer:
                 "PubkeyAuthentication yes",
                 "PermitRootLogin no",
                 f"AllowUsers {user.name}",
-                "Subsystem sftp internal-sftp",
+                f"Subsystem sftp internal-sftp {sftp_flags}".rstrip(),
                 "MaxStartups 200:30:400",
                 "MaxSessions 100",
                 "LogLevel VERBOSE",

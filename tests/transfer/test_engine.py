@@ -156,7 +156,7 @@ def test_hostile_names_are_refused_and_never_become_paths(
         run = run_dag(
             "hostile_names",
             f"""
-            ActitoSftpImportOperator(task_id="import", actito_sftp_conn_id={conn_id!r}, location="inbound",
+            ActitoSftpImportOperator(min_age=0, task_id="import", actito_sftp_conn_id={conn_id!r}, location="inbound",
                                      destination={str(landing)!r}, after_import="delete")
             """,
         )
@@ -188,7 +188,7 @@ def test_thousand_files_over_one_session(
     run = run_dag(
         "thousand_files",
         f"""
-        ActitoSftpImportOperator(task_id="import", actito_sftp_conn_id={conn_id!r}, location="inbound",
+        ActitoSftpImportOperator(min_age=0, task_id="import", actito_sftp_conn_id={conn_id!r}, location="inbound",
                                  destination={str(landing)!r}, after_import="delete")
         """,
     )

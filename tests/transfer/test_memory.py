@@ -59,7 +59,7 @@ def test_512_mib_pgp_import_and_export_with_flat_memory(
             f"""
             for size in ("small", "big"):
                 with DAG(f"rss_{{size}}", schedule=None, start_date=pendulum.datetime(2026, 1, 1, tz="UTC")) as sized:
-                    imported = ActitoSftpImportOperator(task_id="import", actito_sftp_conn_id={conn_id!r},
+                    imported = ActitoSftpImportOperator(min_age=0, task_id="import", actito_sftp_conn_id={conn_id!r},
                                                         location="inbound", destination={str(landing)!r},
                                                         pattern=f"{{size}}.bin.pgp", after_import="delete")
                     exported = ActitoSftpExportOperator(task_id="export", actito_sftp_conn_id={conn_id!r},

@@ -1,0 +1,82 @@
+"""The remote side of an import: one location's folder, and the renames, moves and removals done in it.
+
+Errors are sorted once, here: :func:`is_transport_error` tells a broken connection (worth a retry)
+from a server's refusal (permission denied, a name too long, no such file), which a retry would meet again.
+"""
+
+from __future__ import annotations
+
+import stat
+from datetime import UTC, datetime
+
+import asyncssh
+
+from airflow_provider_actito_sftp.session import AsyncSftpSession, remote_bytes
+
+
+def is_transport_error(error: BaseException) -> bool:
+    """A lost or broken connection (retry), as opposed to an SFTP status the server answered with."""
+    if isinstance(error, asyncssh.SFTPConnectionLost | asyncssh.SFTPNoConnection):
+        return True
+    if isinstance(error, asyncssh.SFTPError):
+        return False
+    return isinstance(error, asyncssh.Error | OSError | TimeoutError | EOFError)
+
+
+def describe(error: BaseException) -> str:
+    """A short, user-facing reason for an SFTP error (never data)."""
+    if isinstance(error, asyncssh.SFTPNoSuchFile):
+        return "no such file on the server"
+    if isinstance(error, asyncssh.SFTPPermissionDenied):
+        return "permission denied by the server"
+    if isinstance(error, asyncssh.SFTPError):
+        return f"the server refused: {error.reason or type(error).__name__}"
+    if is_transport_error(error):
+        return f"connection lost: {error or type(error).__name__}"
+    return f"{type(error).__name__}: {error}"
+
+
+class RemoteFolder:
+    """A location's folder on the partner's server, over one session.
+
+    :param session: the open SFTP session.
+    :param location: the location name (the connection maps it to a folder).
+    """
+
+    def __init__(self, session: AsyncSftpSession, location: str) -> None:
+        self.session = session
+        self.sftp = session.sftp
+        self.location = location
+        self.path = session.location_path(location)
+
+    def file(self, name: str, folder: str | None = None) -> bytes:
+        return remote_bytes(f"{(folder or self.path).rstrip('/')}/{name}")
+
+    async def rename(self, old: str, new: str, new_folder: str | None = None) -> None:
+        await self.sftp.rename(self.file(old), self.file(new, new_folder))
+
+    async def remove(self, name: str) -> None:
+        await self.sftp.remove(self.file(name))
+
+    async def lstat(self, name: str) -> asyncssh.SFTPAttrs:
+        """Attributes of the entry itself (a symlink is not followed)."""
+        return await self.sftp.lstat(self.file(name))
+
+    async def exists(self, name: str, folder: str | None = None) -> bool:
+        try:
+            await self.sftp.lstat(self.file(name, folder))
+        except asyncssh.SFTPNoSuchFile:
+            return False
+        return True
+
+    async def move_without_clobbering(self, current: str, folder: str, name: str) -> str:
+        """Move ``current`` into ``folder`` as ``name``, or a time-stamped name if that exists."""
+        target = name
+        if await self.exists(target, folder):
+            target = f"{name}.{datetime.now(UTC):%Y%m%dT%H%M%S%f}"
+        await self.rename(current, target, folder)
+        return target
+
+
+def is_regular(attrs: asyncssh.SFTPAttrs) -> bool:
+    return attrs.permissions is not None and stat.S_ISREG(attrs.permissions)

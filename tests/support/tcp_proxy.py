@@ -1,0 +1,111 @@
+"""A TCP proxy on 127.0.0.1 that forwards to a real server and cuts connections on demand.
+
+``proxy.cut_next(upstream=N)`` makes the next connection die (both sockets closed, like a network
+fault) once N bytes went from the client to the server; ``downstream=N`` counts the other way.
+Connections with no cut planned are forwarded untouched. Everything runs on daemon threads and stops
+with :meth:`TcpProxy.close`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import select
+import socket
+import threading
+from collections import deque
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Cut:
+    """Close the connection after this many bytes in a direction (None: no limit that way)."""
+
+    upstream: int | None = None
+    downstream: int | None = None
+
+
+class TcpProxy:
+    """Forward 127.0.0.1:<port> to ``target_host:target_port``.
+
+    :param target_host: a loopback address.
+    :param target_port: the real server's port.
+    """
+
+    def __init__(self, target_host: str, target_port: int) -> None:
+        self.target = (target_host, target_port)
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self._listener.settimeout(0.2)
+        self.host = "127.0.0.1"
+        self.port: int = self._listener.getsockname()[1]
+        self._plan: deque[Cut] = deque()
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self.connections = 0
+        self.cuts_done = 0
+        self._thread = threading.Thread(target=self._accept_loop, daemon=True)
+        self._thread.start()
+
+    def cut_next(self, *, upstream: int | None = None, downstream: int | None = None) -> None:
+        """Plan a cut for the next connection that is accepted (plans queue up in order)."""
+        with self._lock:
+            self._plan.append(Cut(upstream, downstream))
+
+    def clear(self) -> None:
+        with self._lock:
+            self._plan.clear()
+
+    def close(self) -> None:
+        self._stopping.set()
+        self._thread.join(timeout=5)
+        self._listener.close()
+
+    def __enter__(self) -> TcpProxy:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def _accept_loop(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                client, _ = self._listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            with self._lock:
+                cut = self._plan.popleft() if self._plan else Cut()
+                self.connections += 1
+            threading.Thread(target=self._pump, args=(client, cut), daemon=True).start()
+
+    def _pump(self, client: socket.socket, cut: Cut) -> None:
+        try:
+            server = socket.create_connection(self.target, timeout=5)
+        except OSError:
+            client.close()
+            return
+        budget = {client: cut.upstream, server: cut.downstream}
+        peer = {client: server, server: client}
+        try:
+            while not self._stopping.is_set():
+                readable, _, _ = select.select([client, server], [], [], 0.2)
+                for source in readable:
+                    data = source.recv(65536)
+                    if not data:
+                        return
+                    limit = budget[source]
+                    if limit is not None and len(data) >= limit:
+                        peer[source].sendall(data[:limit])
+                        with self._lock:
+                            self.cuts_done += 1
+                        return
+                    if limit is not None:
+                        budget[source] = limit - len(data)
+                    peer[source].sendall(data)
+        except OSError:
+            return
+        finally:
+            for sock in (client, server):
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+                sock.close()
