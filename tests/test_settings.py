@@ -127,6 +127,19 @@ class TestInvalidFields:
         assert (error.conn_id, error.field) == ("partner", "port")
         assert str(error) == f"Connection 'partner', field 'port': expected an integer from 1 to 65535, got {port}"
 
+    @pytest.mark.parametrize("port", [0, "0"])
+    def test_port_zero_is_an_error_not_the_default(self, port: object):
+        """Port 0 is refused like any out-of-range port; only a missing port means 22."""
+        error = _error(port=port)
+        assert (error.conn_id, error.field) == ("partner", "port")
+        assert str(error) == f"Connection 'partner', field 'port': expected an integer from 1 to 65535, got {port!r}"
+        assert parse_connection(_connection(port=None)).port == 22
+
+    def test_port_zero_in_a_connection_uri_is_an_error(self):
+        uri_port = Connection.from_uri("actito-sftp://actito@sftp.partner.example:0", conn_id="partner").port
+        assert uri_port == 0  # Airflow keeps it: it must not become 22 on our side either
+        assert _error(port=uri_port).field == "port"
+
     def test_unknown_auth_type(self):
         error = _error({"auth_type": "kerberos"})
         assert str(error) == (

@@ -105,6 +105,8 @@ async def _start(home: Path, *args: str) -> GpgFilter:
         "2",
         "--no-auto-key-retrieve",
         "--no-auto-key-locate",
+        "--pinentry-mode",
+        "error",  # our keys have no passphrase: never let gpg-agent ask anyone for one
         *args,
         stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE,
@@ -182,10 +184,21 @@ async def filter_file(gpg: GpgFilter, source: IO[bytes], sink: IO[bytes]) -> Gpg
 def check_decryption(outcome: GpgOutcome, policy: SignaturePolicy, partner_fingerprint: str | None) -> str | None:
     """Accept or refuse what gpg reported for a decryption; return the decrypting primary key fingerprint.
 
-    :raises GpgStreamError: not PGP, not for our keys, integrity failure, or the signature policy failed.
+    :param outcome: what gpg reported for a :func:`decrypting` run.
+    :param policy: what to require of the partner's signature.
+    :param partner_fingerprint: the partner's signing key, if configured.
+    :raises GpgStreamError: not PGP, encrypted with a passphrase, not for our keys, integrity failure, or
+        the signature policy failed.
     """
     # gpg 2.2 in batch mode does not always say NO_SECKEY: compare the recipients with our key ids.
     recipients = {words[0] for words in outcome.every("ENC_TO") if words}
+    # A passphrase (SKESK) packet that none of our keys could bypass: gpg asked for the passphrase, was
+    # refused (batch, no pinentry) and then reports DECRYPTION_FAILED, which reads like tampering.
+    passphrase_only = not recipients & outcome.own_key_ids and not outcome.has("DECRYPTION_OKAY")
+    if outcome.has("NEED_PASSPHRASE_SYM") and passphrase_only:
+        raise GpgStreamError(
+            "encrypted with a passphrase (symmetric), not to our PGP key: ask the partner to encrypt to our public key"
+        )
     known = bool(outcome.own_key_ids and recipients)
     wrong_key = not recipients & outcome.own_key_ids if known else outcome.has("NO_SECKEY")
     if wrong_key and not outcome.has("DECRYPTION_OKAY"):

@@ -1,0 +1,230 @@
+"""Temporary GNUPGHOMEs live in one private folder; homes left by killed processes are swept, agents stopped."""
+
+from __future__ import annotations
+
+import os
+import selectors
+import shutil
+import signal
+import stat
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from airflow_provider_actito_sftp.exceptions import ActitoSftpError
+from airflow_provider_actito_sftp.keys import gnupg_home
+from airflow_provider_actito_sftp.keys.gnupg_home import (
+    UnsafeTempDirError,
+    provider_temp_root,
+    sweep_dead_process_dirs,
+    temporary_gnupg_home,
+)
+
+REPO = Path(__file__).resolve().parents[2]
+
+# A task that makes a home, starts its gpg-agent, says where, and then waits to be killed.
+CHILD = """
+import subprocess, time
+from airflow_provider_actito_sftp.keys.gnupg_home import temporary_gnupg_home
+with temporary_gnupg_home() as gpg:
+    subprocess.run(["gpg-connect-agent", "--homedir", gpg.gnupghome, "/bye"], check=True, capture_output=True,
+                   timeout=30)
+    print(gpg.gnupghome, flush=True)
+    time.sleep(120)
+"""
+
+
+@pytest.fixture
+def temp_base(monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A private stand-in for the system temp folder (short: gpg-agent socket paths must fit 107 bytes)."""
+    base = Path(tempfile.mkdtemp(prefix="gh-", dir=tempfile.gettempdir()))
+    monkeypatch.setattr(tempfile, "tempdir", str(base))
+    yield base
+    for pid in _processes_mentioning(base):
+        os.kill(pid, signal.SIGKILL)
+    shutil.rmtree(base, ignore_errors=True)
+
+
+def _processes_mentioning(path: Path) -> list[int]:
+    """Pids whose command line mentions ``path`` (gpg-agent is started with ``--homedir HOME``)."""
+    found = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit() or int(name) == os.getpid():
+            continue
+        try:
+            cmdline = (Path("/proc") / name / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if str(path).encode() in cmdline:
+            found.append(int(name))
+    return found
+
+
+def _wait_until(condition: Callable[[], bool], timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.1)
+    return condition()
+
+
+def _read_line(process: subprocess.Popen[bytes], timeout: float) -> str:
+    assert process.stdout is not None
+    with selectors.DefaultSelector() as selector:
+        selector.register(process.stdout, selectors.EVENT_READ)
+        if not selector.select(timeout):
+            raise AssertionError(f"the child said nothing within {timeout}s")
+    return process.stdout.readline().decode().strip()
+
+
+def _dead_pid() -> int:
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait(timeout=30)
+    return child.pid
+
+
+def _mode(path: Path) -> int:
+    return stat.S_IMODE(os.lstat(path).st_mode)
+
+
+def test_home_of_a_killed_task_is_swept_and_its_agent_stopped(temp_base: Path, monkeypatch: pytest.MonkeyPatch):
+    child = subprocess.Popen(
+        [sys.executable, "-c", CHILD],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "TMPDIR": str(temp_base)},
+        cwd=REPO,
+    )
+    try:
+        stale = Path(_read_line(child, timeout=60))
+    finally:
+        child.kill()  # SIGKILL: the child's cleanup never runs
+        child.wait(timeout=30)
+    assert child.returncode == -signal.SIGKILL
+    assert stale.parent == temp_base / f"actito-sftp-{os.getuid()}" / "gnupg"
+    assert stale.is_dir()  # left behind, as a kill -9 does
+    assert _processes_mentioning(stale), "the killed task's gpg-agent should still run"
+
+    # gpg-agent also quits by itself soon after its home is deleted: check it was stopped before that.
+    stopped_first: list[bool] = []
+    stop_agent = gnupg_home._stop_agent
+
+    def spying_stop_agent(home: Path) -> None:
+        stop_agent(home)
+        if home == stale:
+            stopped_first.append(home.is_dir() and _wait_until(lambda: not _processes_mentioning(stale), 10))
+
+    monkeypatch.setattr(gnupg_home, "_stop_agent", spying_stop_agent)
+    with temporary_gnupg_home() as gpg:
+        fresh = Path(gpg.gnupghome)
+        assert not stale.exists()
+        assert fresh.parent == stale.parent
+    assert stopped_first == [True]
+    assert _wait_until(lambda: not _processes_mentioning(stale), timeout=15), "the stale gpg-agent still runs"
+    assert not fresh.exists()
+
+
+def test_every_folder_is_private(temp_base: Path):
+    with temporary_gnupg_home() as gpg:
+        home = Path(gpg.gnupghome)
+        assert home.name.startswith(f"{os.getpid()}-")
+        assert home.parent == temp_base / f"actito-sftp-{os.getuid()}" / "gnupg"
+        assert [_mode(home), _mode(home.parent), _mode(home.parent.parent)] == [0o700, 0o700, 0o700]
+        assert gpg.import_keys("not a key").count == 0  # the home works
+    assert not home.exists()
+
+
+def test_a_too_open_root_is_tightened(temp_base: Path):
+    root = temp_base / f"actito-sftp-{os.getuid()}"
+    root.mkdir()
+    root.chmod(0o755)
+    assert provider_temp_root() == root
+    assert _mode(root) == 0o700
+
+
+@pytest.mark.parametrize("where", ["root", "gnupg"])
+@pytest.mark.parametrize("planted", ["symlink", "file"])
+def test_a_planted_symlink_or_file_is_refused(temp_base: Path, where: str, planted: str):
+    root = temp_base / f"actito-sftp-{os.getuid()}"
+    target = temp_base / "elsewhere"
+    target.mkdir(mode=0o700)
+    if where == "gnupg":
+        root.mkdir(mode=0o700)
+    path = root if where == "root" else root / "gnupg"
+    if planted == "symlink":
+        path.symlink_to(target, target_is_directory=True)
+    else:
+        path.write_text("")
+    with pytest.raises(UnsafeTempDirError, match="not a real directory") as raised, temporary_gnupg_home():
+        pass
+    assert isinstance(raised.value, ActitoSftpError)
+    assert str(path) in str(raised.value)
+    assert list(target.iterdir()) == []  # nothing was created through the link
+
+
+def test_a_root_owned_by_another_user_is_refused(temp_base: Path, monkeypatch: pytest.MonkeyPatch):
+    real_uid = os.getuid()
+    other_uid = real_uid + 4242
+    (temp_base / f"actito-sftp-{other_uid}").mkdir(mode=0o700)  # owned by real_uid
+    monkeypatch.setattr(gnupg_home.os, "getuid", lambda: other_uid)
+    with pytest.raises(UnsafeTempDirError, match=f"belongs to uid {real_uid}, not to us"):
+        provider_temp_root()
+
+
+def test_only_dead_processes_folders_are_swept(temp_base: Path):
+    parent = provider_temp_root() / "gnupg"
+    parent.mkdir(mode=0o700)
+    outside = temp_base / "outside"
+    outside.mkdir()
+    (outside / "keep.txt").write_text("x")
+    live = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        dead = _dead_pid()
+        kept = [
+            parent / f"{live.pid}-abcdefgh",
+            parent / f"{os.getpid()}-mine",
+            parent / "notes",
+            parent / "0-zero",
+            parent / f"{dead}",
+        ]
+        for path in kept:
+            path.mkdir()
+        link = parent / f"{dead}-link"
+        link.symlink_to(outside, target_is_directory=True)
+        stale = parent / f"{dead}-stale"
+        (stale / "private-keys-v1.d").mkdir(parents=True)
+        (stale / "private-keys-v1.d" / "key").write_text("secret")
+
+        with temporary_gnupg_home() as gpg:
+            fresh = Path(gpg.gnupghome)
+            assert not stale.exists()
+            assert all(path.is_dir() for path in kept)
+            assert link.is_symlink()
+            assert (outside / "keep.txt").read_text() == "x"
+            assert sorted(parent.iterdir()) == sorted([*kept, link, fresh])
+    finally:
+        live.kill()
+        live.wait(timeout=30)
+
+
+def test_sweep_calls_on_remove_first_and_deletes_even_if_it_fails(tmp_path: Path):
+    dead = _dead_pid()
+    first, second = tmp_path / f"{dead}-one", tmp_path / f"{dead}-two"
+    first.mkdir()
+    second.mkdir()
+    seen: list[tuple[Path, bool]] = []
+
+    def on_remove(path: Path) -> None:
+        seen.append((path, path.is_dir()))
+        raise RuntimeError("agent would not stop")
+
+    assert sorted(sweep_dead_process_dirs(tmp_path, on_remove)) == [first, second]
+    assert sorted(seen) == [(first, True), (second, True)]
+    assert list(tmp_path.iterdir()) == []
+    assert sweep_dead_process_dirs(tmp_path / "missing") == []
