@@ -12,7 +12,6 @@ import errno
 import hashlib
 import logging
 import os
-import secrets
 import shutil
 import stat
 import time
@@ -22,6 +21,12 @@ from pathlib import Path
 from typing import IO, Any
 
 from airflow_provider_actito_sftp.exceptions import ActitoSftpError
+from airflow_provider_actito_sftp.private_tmp import (
+    new_process_dir,
+    private_directory,
+    provider_temp_root,
+    sweep_dead_process_dirs,
+)
 from airflow_provider_actito_sftp.transfer.names import partial_name, partial_owner
 from airflow_provider_actito_sftp.transfer.options import OnConflict
 
@@ -68,14 +73,12 @@ class Destination:
         self._object_path: Any | None = None
         local = _as_local_path(target)
         if local is None:
-            from airflow_provider_actito_sftp.keys.gnupg_home import provider_temp_root, sweep_dead_process_dirs
-
-            parent = provider_temp_root() / "staging"
-            parent.mkdir(mode=0o700, exist_ok=True)
+            # Plaintext staged for object storage: in the provider's private temp folder, where the
+            # folders of killed processes are removed by the next one.
+            parent = private_directory(provider_temp_root() / "staging")
             sweep_dead_process_dirs(parent)
             self._object_path = target
-            self._staging = parent / f"{os.getpid()}-{secrets.token_hex(6)}"
-            self._staging.mkdir(mode=0o700)
+            self._staging = new_process_dir(parent)
         else:
             local.mkdir(parents=True, exist_ok=True)
             self._staging = local

@@ -16,14 +16,11 @@ from pathlib import Path
 
 import pytest
 
+from airflow_provider_actito_sftp import private_tmp
 from airflow_provider_actito_sftp.exceptions import ActitoSftpError
 from airflow_provider_actito_sftp.keys import gnupg_home
-from airflow_provider_actito_sftp.keys.gnupg_home import (
-    UnsafeTempDirError,
-    provider_temp_root,
-    sweep_dead_process_dirs,
-    temporary_gnupg_home,
-)
+from airflow_provider_actito_sftp.keys.gnupg_home import temporary_gnupg_home
+from airflow_provider_actito_sftp.private_tmp import UnsafeTempDirError, provider_temp_root, sweep_dead_process_dirs
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -172,7 +169,7 @@ def test_a_root_owned_by_another_user_is_refused(temp_base: Path, monkeypatch: p
     real_uid = os.getuid()
     other_uid = real_uid + 4242
     (temp_base / f"actito-sftp-{other_uid}").mkdir(mode=0o700)  # owned by real_uid
-    monkeypatch.setattr(gnupg_home.os, "getuid", lambda: other_uid)
+    monkeypatch.setattr(private_tmp.os, "getuid", lambda: other_uid)
     with pytest.raises(UnsafeTempDirError, match=f"belongs to uid {real_uid}, not to us"):
         provider_temp_root()
 
