@@ -13,6 +13,7 @@ A request is one file transfer (a download in an import, an upload in an export)
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -88,6 +89,7 @@ def overview(
     session: Session,
     *,
     conn_id: str | None = None,
+    conn_ids: Collection[str] | None = None,
     entity: str | None = None,
     days: int = 30,
     now: datetime | None = None,
@@ -95,6 +97,7 @@ def overview(
     """Compute the overview for the ``days`` days up to ``now`` (UTC), all in SQL.
 
     :param conn_id: one connection, or None for every connection.
+    :param conn_ids: only these connections (those a user may read), or None for no restriction.
     :param entity: only connections of this entity.
     """
     from airflow.models.taskinstancehistory import TaskInstanceHistory
@@ -113,6 +116,8 @@ def overview(
         conditions = [XComModel.key == SUMMARY_XCOM_KEY]
         if conn_id is not None:
             conditions.append(conn_value == conn_id)
+        if conn_ids is not None:
+            conditions.append(conn_value.in_(sorted(conn_ids)))
         if entity is not None:
             conditions.append(entity_value == entity)
         return conditions

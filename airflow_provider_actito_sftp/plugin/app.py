@@ -1,7 +1,10 @@
 """HTTP endpoints of the plugin (HTML and JSON), each behind Airflow's own authentication.
 
-Reading needs a logged-in user allowed to read connections; key regeneration needs edit rights on the
-connection. No endpoint ever returns secret material.
+Reading needs a logged-in user allowed to read connections; lists and aggregates cover only the
+connections the auth manager lets that user read, and per-connection routes check that very connection
+(Airflow's ``requires_access_connection`` reads the ``connection_id`` path parameter). Key regeneration
+needs edit rights on the connection, a JSON body and no foreign ``Origin`` (cookies alone do not
+authorize a state change). No endpoint ever returns secret material.
 """
 
 from __future__ import annotations
@@ -9,10 +12,12 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
+from airflow.api_fastapi.app import get_auth_manager
 from airflow.api_fastapi.common.db.common import SessionDep
-from airflow.api_fastapi.core_api.security import requires_access_connection
-from fastapi import Depends, FastAPI, HTTPException, Query
+from airflow.api_fastapi.core_api.security import GetUserDep, requires_access_connection
+from fastapi import Depends, FastAPI, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse
 from fastapi.staticfiles import StaticFiles
 
@@ -22,6 +27,31 @@ from airflow_provider_actito_sftp.get_provider_info import CONNECTION_TYPE
 STATIC = Path(__file__).parent / "static"
 CanRead = Depends(requires_access_connection(method="GET"))
 CanEdit = Depends(requires_access_connection(method="PUT"))
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def readable_conn_ids(user: GetUserDep, session: SessionDep) -> set[str]:
+    """The conn_ids the auth manager lets the current user read, each checked on its own (and its team)."""
+    return set(get_auth_manager().get_authorized_connections(user=user, method="GET", session=session))
+
+
+def same_origin_json(request: Request) -> None:
+    """Guard of every state-changing route: refuse what another site's page can make a browser send.
+
+    A foreign ``Origin`` is refused (403); so is any body but JSON (415): a cross-site form or "simple"
+    fetch cannot send ``Content-Type: application/json`` without a CORS preflight, and a cross-site request
+    that does (or any fetch by a foreign page) carries its foreign ``Origin``.
+    """
+    origin = request.headers.get("origin")
+    if origin is not None and _origin(origin) not in _own_origins(request):
+        raise HTTPException(403, "cross-origin request refused")
+    media_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if media_type != "application/json":
+        raise HTTPException(415, "send a JSON body with Content-Type: application/json")
+
+
+Readable = Annotated[set[str], Depends(readable_conn_ids)]
+SameOriginJson = Depends(same_origin_json)
 
 
 def create_app() -> FastAPI:
@@ -33,19 +63,20 @@ def create_app() -> FastAPI:
         return (STATIC / "index.html").read_text()
 
     @app.get("/api/connections", dependencies=[CanRead])
-    def connections(session: SessionDep) -> list[dict[str, Any]]:
-        return [public_view(record) for record in _records(session)]
+    def connections(session: SessionDep, readable: Readable) -> list[dict[str, Any]]:
+        return [public_view(record) for record in _records(session, readable)]
 
     @app.get("/api/overview", dependencies=[CanRead])
     def overview_all(
         session: SessionDep,
+        readable: Readable,
         entity: Annotated[str | None, Query()] = None,
         days: Annotated[int, Query(ge=1, le=366)] = 30,
         until: Annotated[date | None, Query(description="last day of the range, default today")] = None,
     ) -> dict[str, Any]:
         from airflow_provider_actito_sftp.metrics import overview
 
-        return overview(session, entity=entity, days=days, now=_end_of(until)).as_dict()
+        return overview(session, conn_ids=readable, entity=entity, days=days, now=_end_of(until)).as_dict()
 
     @app.get("/api/connections/{connection_id}/overview", dependencies=[CanRead])
     def overview_one(
@@ -78,7 +109,7 @@ def create_app() -> FastAPI:
             raise HTTPException(404, str(e)) from e
         return _download(armored, f"{connection_id}-inbound.asc")
 
-    @app.post("/api/connections/{connection_id}/ssh-key/rotate", dependencies=[CanEdit])
+    @app.post("/api/connections/{connection_id}/ssh-key/rotate", dependencies=[SameOriginJson, CanEdit])
     def rotate_ssh_key(connection_id: str, session: SessionDep) -> dict[str, str]:
         """Start an SSH key rotation: a pending key, offered beside the active one until activated."""
         from airflow_provider_actito_sftp.keys.ssh_keys import SshKeyType
@@ -89,7 +120,7 @@ def create_app() -> FastAPI:
         _save(session, record)
         return {"state": "pending", "public_key": pair.public_line, "fingerprint": pair.fingerprint}
 
-    @app.post("/api/connections/{connection_id}/pgp-key/rotate", dependencies=[CanEdit])
+    @app.post("/api/connections/{connection_id}/pgp-key/rotate", dependencies=[SameOriginJson, CanEdit])
     def rotate_pgp_key(connection_id: str, session: SessionDep) -> dict[str, Any]:
         """Add a new inbound PGP key (handed out from now on); older keys keep decrypting."""
         from airflow_provider_actito_sftp.keys.pgp_keys import PgpKeyType
@@ -124,12 +155,16 @@ def public_view(record: Any) -> dict[str, Any]:
     }
 
 
-def _records(session: Any) -> list[Any]:
+def _records(session: Any, conn_ids: set[str]) -> list[Any]:
     from airflow.models import Connection
 
     from airflow_provider_actito_sftp.store import ConnectionStore
 
-    rows = session.query(Connection).filter(Connection.conn_type == CONNECTION_TYPE).order_by(Connection.conn_id)
+    rows = (
+        session.query(Connection)
+        .filter(Connection.conn_type == CONNECTION_TYPE, Connection.conn_id.in_(sorted(conn_ids)))
+        .order_by(Connection.conn_id)
+    )
     return [ConnectionStore.to_record(row) for row in rows]
 
 
@@ -157,6 +192,27 @@ def _save(session: Any, record: Any) -> None:
     row = session.query(Connection).filter(Connection.conn_id == record.conn_id).one()
     row.set_extra(record.extra_json())
     session.commit()
+
+
+def _own_origins(request: Request) -> set[str]:
+    """This server's origin as the client addressed it, and the configured ``[api] base_url`` (proxies)."""
+    from airflow.configuration import conf
+
+    candidates = [str(request.base_url), conf.get("api", "base_url", fallback="") or ""]
+    return {origin for origin in map(_origin, candidates) if origin is not None}
+
+
+def _origin(url: str) -> str | None:
+    """``scheme://host[:port]`` (default port dropped, lower case), or None for ``null`` or garbage."""
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError:
+        return None
+    scheme, host = parts.scheme.lower(), parts.hostname
+    if scheme not in DEFAULT_PORTS or not host:
+        return None
+    return f"{scheme}://{host}" if port in (None, DEFAULT_PORTS[scheme]) else f"{scheme}://{host}:{port}"
 
 
 def _end_of(day: date | None) -> datetime | None:

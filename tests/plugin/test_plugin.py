@@ -9,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -18,11 +19,15 @@ from tests.support.dags import write_dag
 from tests.support.sshd import SshServer, chown_tree
 
 REPO = Path(__file__).parents[2]
+BETA_BYTES = 700
 
 
 @pytest.fixture(scope="module")
 def ui(sshd: SshServer, tmp_path_factory: pytest.TempPathFactory):
-    """An API server with the plugin, one connection with keys, and real task runs to show."""
+    """An API server with the plugin, two connections with keys, and real task runs to show.
+
+    "partner" may read only ``acme_*`` connections (tests.support.auth_manager), so not ``beta_ui``.
+    """
     base = tmp_path_factory.mktemp("ui")
     dags = base / "dags"
     dags.mkdir()
@@ -31,50 +36,42 @@ def ui(sshd: SshServer, tmp_path_factory: pytest.TempPathFactory):
         dags,
         {
             "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "False",
-            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin,reader:user,viewer:viewer",
+            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin,reader:user,viewer:viewer,partner:user",
             "AIRFLOW__CORE__AUTH_MANAGER": "tests.support.auth_manager.ReadOnlyConnectionsAuthManager",
             "PYTHONPATH": str(REPO),
         },
     )
     inbound, outbound = sshd.make_folder("ui/in"), sshd.make_folder("ui/out")
+    beta_inbound = sshd.make_folder("ui/beta_in")
     for index in range(3):
         (inbound / f"customers-{index}.csv").write_bytes(b"id;email\n" * (1000 * (index + 1)))
+    (beta_inbound / "beta.csv").write_bytes(b"x" * BETA_BYTES)
     chown_tree(sshd.data_root / "ui", sshd.user)
-    created = json.loads(
-        stack.actito_sftp(
-            "connection",
-            "create",
-            "acme_ui",
-            "--entity",
-            "acme",
-            "--display-name",
-            "ACME Europe",
-            "--host",
-            sshd.host,
-            "--port",
-            str(sshd.port),
-            "--username",
-            sshd.user.name,
-            "--location",
-            f"inbound={inbound}",
-            "--location",
-            f"outbound={outbound}",
-            "--trust-on-first-use",
-            "--json",
+    for conn_id, entity, name, locations in (
+        ("acme_ui", "acme", "ACME Europe", [f"inbound={inbound}", f"outbound={outbound}"]),
+        ("beta_ui", "beta", "Beta Partner", [f"inbound={beta_inbound}"]),
+    ):
+        options = [f"--location={location}" for location in locations]
+        created = json.loads(
+            stack.actito_sftp(
+                *("connection", "create", conn_id, "--entity", entity, "--display-name", name, "--host", sshd.host),
+                *("--port", str(sshd.port), "--username", sshd.user.name, *options, "--trust-on-first-use", "--json"),
+            )
         )
-    )
-    sshd.add_authorized_key(created["ssh_public_key"])
-    stack.actito_sftp("pgp-key", "generate", "acme_ui")
+        sshd.add_authorized_key(created["ssh_public_key"])
+        stack.actito_sftp("pgp-key", "generate", conn_id)
     (base / "segment.csv").write_bytes(b"id\n" * 5000)
     dag_file = write_dag(
         "ui_seed",
         f"""
-        ActitoSftpImportOperator(task_id="import", actito_sftp_conn_id="acme_ui", location="inbound",
+        ActitoSftpImportOperator(min_age=0, task_id="import", actito_sftp_conn_id="acme_ui", location="inbound",
                                  destination={str(base / "landing")!r})
         ActitoSftpExportOperator(task_id="export", actito_sftp_conn_id="acme_ui", location="outbound",
                                  source={str(base / "segment.csv")!r})
         ActitoSftpExportOperator(task_id="export_missing", actito_sftp_conn_id="acme_ui", location="outbound",
                                  source={str(base / "missing.csv")!r})
+        ActitoSftpImportOperator(min_age=0, task_id="import_beta", actito_sftp_conn_id="beta_ui", location="inbound",
+                                 destination={str(base / "landing_beta")!r})
         """,
     )
     shutil.move(dag_file, dags / dag_file.name)
@@ -90,7 +87,8 @@ def ui(sshd: SshServer, tmp_path_factory: pytest.TempPathFactory):
         "import": "success",
         "export": "success",
         "export_missing": "failed",
-    }
+        "import_beta": "success",
+    }, seed.stdout[-3000:] + seed.stderr[-3000:]
     stack.start(["api-server"])
     base_url = stack.env["AIRFLOW__API__BASE_URL"]
     deadline = time.monotonic() + 120
@@ -108,7 +106,7 @@ def ui(sshd: SshServer, tmp_path_factory: pytest.TempPathFactory):
         user: httpx.post(f"{base_url}/auth/token", json={"username": user, "password": passwords[user]}).json()[
             "access_token"
         ]
-        for user in ("admin", "reader", "viewer")
+        for user in ("admin", "reader", "viewer", "partner")
     }
     yield {"url": base_url, "tokens": tokens, "stack": stack, "base": base}
     stack.stop()
@@ -119,9 +117,15 @@ def _get(ui: dict[str, Any], path: str, user: str | None = None) -> httpx.Respon
     return httpx.get(f"{ui['url']}/actito{path}", headers=headers, timeout=30)
 
 
-def _post(ui: dict[str, Any], path: str, user: str | None = None) -> httpx.Response:
+def _post(
+    ui: dict[str, Any], path: str, user: str | None = None, origin: str | None = None, form: bool = False
+) -> httpx.Response:
+    """POST like the page would (JSON), or like another site's form would (``form=True``)."""
     headers = {"Authorization": f"Bearer {ui['tokens'][user]}"} if user else {}
-    return httpx.post(f"{ui['url']}/actito{path}", headers=headers, timeout=60)
+    if origin is not None:
+        headers["Origin"] = origin
+    body: dict[str, Any] = {"data": {"confirm": "yes"}} if form else {"json": {}}
+    return httpx.post(f"{ui['url']}/actito{path}", headers=headers, timeout=60, **body)
 
 
 READ_ROUTES = [
@@ -150,12 +154,14 @@ def test_key_regeneration_needs_edit_rights(ui, path: str):
     assert _post(ui, path).status_code == 401
     assert _post(ui, path, "viewer").status_code == 403
     assert _post(ui, path, "reader").status_code == 403  # may read connections, may not edit them
+    assert _post(ui, path, "partner").status_code == 403  # may read acme_ui, may not edit it
 
 
 def test_reader_sees_connections_without_secrets(ui):
     response = _get(ui, "/api/connections", "reader")
     assert response.status_code == 200
-    [connection] = response.json()
+    assert [row["technical_name"] for row in response.json()] == ["acme_ui", "beta_ui"]
+    connection = response.json()[0]
     assert connection["technical_name"] == "acme_ui"
     assert connection["display_name"] == "ACME Europe"
     assert connection["entity"] == "acme"
@@ -194,6 +200,81 @@ def test_admin_can_start_a_key_rotation(ui):
     assert len(rotated.json()["fingerprint"]) == 40
     newest = _get(ui, "/api/connections/acme_ui/pgp-public-key", "admin").text
     assert newest.startswith("-----BEGIN PGP PUBLIC KEY BLOCK-----")
+
+
+OVERVIEW_NUMBERS = ("total_requests", "succeeded", "failed", "bytes_down", "bytes_up", "by_type_status", "per_day")
+BETA_ROUTES = [
+    "/api/connections/beta_ui/overview",
+    "/api/connections/beta_ui/ssh-public-key",
+    "/api/connections/beta_ui/pgp-public-key",
+]
+
+
+def test_list_shows_only_connections_the_user_may_read(ui):
+    response = _get(ui, "/api/connections", "partner")
+    assert response.status_code == 200
+    assert [row["technical_name"] for row in response.json()] == ["acme_ui"]
+    assert "Beta Partner" not in response.text
+
+
+def test_overview_aggregates_only_connections_the_user_may_read(ui):
+    acme = _get(ui, "/api/connections/acme_ui/overview", "reader").json()
+    everything = _get(ui, "/api/overview", "reader").json()
+    assert everything["total_requests"] == acme["total_requests"] + 1
+    assert everything["bytes_down"] == acme["bytes_down"] + BETA_BYTES
+    partner = _get(ui, "/api/overview", "partner").json()
+    assert {key: partner[key] for key in OVERVIEW_NUMBERS} == {key: acme[key] for key in OVERVIEW_NUMBERS}
+    assert _get(ui, "/api/overview?entity=beta", "reader").json()["total_requests"] == 1
+    assert _get(ui, "/api/overview?entity=beta", "partner").json()["total_requests"] == 0
+
+
+@pytest.mark.parametrize("path", BETA_ROUTES)
+def test_per_connection_routes_check_that_connection(ui, path: str):
+    assert _get(ui, path, "partner").status_code == 403
+    assert _get(ui, path, "reader").status_code == 200
+    assert _get(ui, path.replace("beta_ui", "acme_ui"), "partner").status_code == 200
+
+
+def _state(ui: dict[str, Any]) -> dict[str, Any]:
+    """Everything the CLI shows about acme_ui: the pending SSH key and the inbound PGP keys among it."""
+    state: dict[str, Any] = json.loads(ui["stack"].actito_sftp("connection", "show", "acme_ui", "--json"))
+    return state
+
+
+def test_form_encoded_posts_are_refused_and_change_nothing(ui):
+    before = _state(ui)
+    for path in EDIT_ROUTES:
+        refused = _post(ui, path, "admin", form=True)
+        assert refused.status_code == 415, refused.text
+        assert _post(ui, path, "admin", origin=_own_origin(ui), form=True).status_code == 415
+    assert _state(ui) == before
+
+
+@pytest.mark.parametrize("origin", ["http://evil.example", "null", "https://127.0.0.1.evil.example"])
+def test_cross_origin_posts_are_refused_and_change_nothing(ui, origin: str):
+    before = _state(ui)
+    for path in EDIT_ROUTES:
+        refused = _post(ui, path, "admin", origin=origin)
+        assert refused.status_code == 403, refused.text
+        assert "cross-origin" in refused.text
+    assert _state(ui) == before
+
+
+@pytest.mark.parametrize("same_origin", [False, True])
+def test_json_posts_from_the_page_still_rotate(ui, same_origin: bool):
+    origin = _own_origin(ui) if same_origin else None
+    ssh = _post(ui, "/api/connections/acme_ui/ssh-key/rotate", "admin", origin=origin)
+    assert ssh.status_code == 200, ssh.text
+    pgp = _post(ui, "/api/connections/acme_ui/pgp-key/rotate", "admin", origin=origin)
+    assert pgp.status_code == 200, pgp.text
+    state = _state(ui)
+    assert state["ssh_pending_public_key"] == ssh.json()["public_key"]
+    assert state["inbound"]["pgp_keys"][0]["fingerprint"] == pgp.json()["fingerprint"]
+
+
+def _own_origin(ui: dict[str, Any]) -> str:
+    parts = urlsplit(ui["url"])
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 def test_page_renders_charts_in_headless_chromium(ui, tmp_path: Path):

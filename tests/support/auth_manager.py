@@ -2,6 +2,10 @@
 
 It separates "may read connections" from "may edit connections", which the simple auth manager does not
 (it requires role "op" for both), so the plugin's edit-only refusals can be shown.
+
+Users named in ``PREFIX_READERS`` may read only the connections whose conn_id starts with their prefix
+(and "connections" in general, ``details.conn_id`` None, as a per-resource auth manager would answer),
+and edit none, whatever their role: they show the plugin's per-connection filtering.
 """
 
 from __future__ import annotations
@@ -10,9 +14,15 @@ from typing import Any
 
 from airflow.api_fastapi.auth.managers.simple.simple_auth_manager import SimpleAuthManager
 
+PREFIX_READERS = {"partner": "acme_"}
+
 
 class ReadOnlyConnectionsAuthManager(SimpleAuthManager):
     def is_authorized_connection(self, *, method: Any, user: Any, details: Any = None) -> bool:
+        prefix = PREFIX_READERS.get(user.get_name())
+        if prefix is not None:
+            conn_id = details.conn_id if details is not None else None
+            return method == "GET" and (conn_id is None or conn_id.startswith(prefix))
         if method == "GET" and user.role and user.role.upper() == "USER":
             return True
         return super().is_authorized_connection(method=method, user=user, details=details)
