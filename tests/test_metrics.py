@@ -174,6 +174,7 @@ def test_postgresql_gives_the_same_numbers(sshd: SshServer, tmp_path: Path):
     import json
     import os
     import secrets
+    import shutil
     import subprocess
     import sys
 
@@ -184,6 +185,9 @@ def test_postgresql_gives_the_same_numbers(sshd: SshServer, tmp_path: Path):
     dag_file = Path(os.environ["AIRFLOW__CORE__DAGS_FOLDER"]) / "metrics_seed.py"
     source = next(line for line in dag_file.read_text().splitlines() if "write_bytes" in line)
     Path(source.split("Path(")[1].split(")")[0].strip("'\"")).unlink(missing_ok=True)  # fail the first try again
+    for line in dag_file.read_text().splitlines():  # the SQLite run's imports: on_conflict="fail" would refuse
+        if "destination=" in line:
+            shutil.rmtree(line.split("destination=")[1].split(")")[0].strip("'\""), ignore_errors=True)
     with temporary_database(f"actito_metrics_{secrets.token_hex(4)}") as url:
         env = {**os.environ, "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": url, "AIRFLOW_HOME": str(tmp_path)}
         child = subprocess.run(

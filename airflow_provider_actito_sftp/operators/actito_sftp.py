@@ -341,8 +341,8 @@ class ActitoSftpExportOperator(_TransferOperator):
         hook.settings.location_path(self.location)
         try:
             sources = resolve_sources(self.source)
-        except ExportRefusedError as e:
-            raise AirflowFailException(f"{self.what()}: {e}") from e
+        except ExportRefusedError as e:  # a source not there (yet): retried, it may be written meanwhile
+            raise AirflowException(f"{self.what()}: {e}") from e
         request = ExportRequest(
             location=self.location,
             sources=sources,

@@ -208,7 +208,7 @@ class ExportJob:
                     label=f"upload {self.request.location}/{name}",
                 )
         except (asyncssh.Error, OSError, ActitoSftpError) as e:
-            retryable = is_transport_error(e) or isinstance(e, OSError)
+            retryable = is_transport_error(e)
             reason = f"{self._what()}, file {name!r}: upload failed: {describe(e) if retryable else e}"
             log.error("%s", reason)
             record = self._record(source, name, Status.FAILED, started, error=reason, retryable=retryable)

@@ -44,10 +44,10 @@ from airflow_provider_actito_sftp.transfer.download import (
     download,
 )
 from airflow_provider_actito_sftp.transfer.gpg_stream import GpgStreamError
+from airflow_provider_actito_sftp.transfer.import_report import ImportReport, ImportResult
 from airflow_provider_actito_sftp.transfer.ledger import Ledger, LedgerEntry, Seen
 from airflow_provider_actito_sftp.transfer.names import Marker, check_remote_name, new_claim, plaintext_name
 from airflow_provider_actito_sftp.transfer.options import AfterImport, Claim, OnConflict, SignaturePolicy
-from airflow_provider_actito_sftp.transfer.records import Direction, Status, TransferRecord
 from airflow_provider_actito_sftp.transfer.remote_folder import RemoteFolder, describe, is_regular, is_transport_error
 from airflow_provider_actito_sftp.transfer.selection import FileFilter
 from airflow_provider_actito_sftp.transfer.sniff import decide_decryption
@@ -77,21 +77,6 @@ class ImportRequest:
     limits: OutputLimits = field(default_factory=OutputLimits)
 
 
-@dataclass
-class ImportResult:
-    """Every listed file's outcome.
-
-    :param unfinished: imported files whose remote step (delete/move/rename back) failed; they are
-        also in ``imported``. The next try finishes them.
-    """
-
-    imported: list[TransferRecord] = field(default_factory=list)
-    refused: list[TransferRecord] = field(default_factory=list)
-    failed: list[TransferRecord] = field(default_factory=list)
-    unfinished: list[TransferRecord] = field(default_factory=list)
-    skipped: list[tuple[str, str]] = field(default_factory=list)
-
-
 REFUSALS = (ImportRefusedError, GpgStreamError, OutputLimitError, PublishConflictError)
 
 
@@ -112,7 +97,7 @@ class ImportJob:
         self.settings = session.settings
         self.remote = RemoteFolder(session, request.location)
         self.folder = self.remote.path
-        self.result = ImportResult()
+        self.report = ImportReport(self.settings.conn_id, request.location)
         self._keep = request.after_import is AfterImport.KEEP
         self._slots = asyncio.Semaphore(self.settings.advanced.transfer_concurrency)
         self._local_names: dict[str, str] = {}  # final local name -> remote name, for this run
@@ -134,10 +119,7 @@ class ImportJob:
             len(entries),
         )
         await asyncio.gather(*(self._guarded(entry) for entry in ready))
-        return self.result
-
-    def what(self, name: str) -> str:
-        return f"Connection {self.settings.conn_id!r}, location {self.request.location!r}, file {name!r}"
+        return self.report.result
 
     async def _guarded(self, entry: RemoteEntry) -> None:
         async with self._slots:
@@ -145,8 +127,8 @@ class ImportJob:
             try:
                 await self._import(entry, started)
             except Exception as e:  # a bug must not stop the other files or hide this one
-                log.exception("%s: unexpected error", self.what(entry.name))
-                self.fail(entry, f"unexpected error: {describe(e)}", started)
+                log.exception("%s: unexpected error", self.report.what(entry.name))
+                self.report.fail(entry, f"unexpected error: {describe(e)}", started)
 
     # --- one file ---------------------------------------------------------------------------------
 
@@ -155,41 +137,49 @@ class ImportJob:
             check_remote_name(entry.name)
         except ValueError as e:
             # Never touched: a hostile name is not renamed, moved or turned into a local path.
-            self.refuse(entry, f"unsafe remote name: {e}", started)
+            self.report.refuse(entry, f"unsafe remote name: {e}", started)
             return
         seen = self._ledger_says(entry)
         if seen is Seen.SAME:
-            self.result.skipped.append((entry.name, "already imported (ledger)"))
+            self.report.skip(entry.name, "already imported (ledger)")
             return
         if self.request.claim is Claim.NONE:
             await self._import_in_place(entry, seen, started)
             return
         claim = new_claim(entry.name, self.request.owner)
         if not claim.fits():
-            self.refuse(entry, "the name is too long to claim (rename it on the server, or use claim='none')", started)
+            self.report.refuse(
+                entry, "the name is too long to claim (rename it on the server, or use claim='none')", started
+            )
             return
         try:
             await self.remote.rename(entry.name, claim.name)
         except asyncssh.SFTPNoSuchFile:
-            self.result.skipped.append((entry.name, "claimed by another run"))
+            self.report.skip(entry.name, "claimed by another run")
             return
         except (asyncssh.Error, OSError) as e:
             self._claim_failed(entry, e, started)
             return
         if self._keep and self._ledger_says(entry) is Seen.SAME:  # a concurrent run committed it meanwhile
             await self.release(claim, entry, started)
-            self.result.skipped.append((entry.name, "already imported (ledger)"))
+            self.report.skip(entry.name, "already imported (ledger)")
             return
         await self._import_claimed(entry, claim, seen, started)
 
     def _claim_failed(self, entry: RemoteEntry, error: BaseException, started: float) -> None:
         if is_transport_error(error):
-            self.fail(entry, f"could not claim it: {describe(error)}", started)
+            self.report.fail(entry, f"could not claim it: {describe(error)}", started)
             return
         hint = ""
         if isinstance(error, asyncssh.SFTPPermissionDenied):
             hint = " (a read-only folder? import it with claim='none' and after_import='keep')"
-        self.refuse(entry, f"could not rename it to claim it: {describe(error)}{hint}", started)
+        self.report.refuse(entry, f"could not rename it to claim it: {describe(error)}{hint}", started)
+
+    def _transfer_failed(self, entry: RemoteEntry, error: BaseException, started: float) -> None:
+        if isinstance(error, asyncssh.SFTPError) and not is_transport_error(error):
+            self.report.refuse(entry, f"could not read it: {describe(error)}", started)  # a retry would too
+        else:
+            self.report.fail(entry, f"transfer failed: {describe(error)}", started)
 
     def _ledger_says(self, entry: RemoteEntry) -> Seen:
         if not self._keep:
@@ -202,15 +192,15 @@ class ImportJob:
             downloaded = await self._download(entry, claim.name, seen)
         except _Skip as e:
             await self.release(claim, entry, started)
-            self.result.skipped.append((entry.name, str(e)))
+            self.report.skip(entry.name, str(e))
             return
         except REFUSALS as e:
             await self._quarantine_or_release(claim, entry, started)
-            self.refuse(entry, str(e), started)
+            self.report.refuse(entry, str(e), started)
             return
         except (asyncssh.Error, OSError) as e:
             await self.release(claim, entry, started)
-            self.fail(entry, f"transfer failed: {describe(e)}", started)
+            self._transfer_failed(entry, e, started)
             return
         if seen is Seen.UNSURE and self._unchanged(entry, downloaded):
             await self.release(claim, entry, started)
@@ -221,33 +211,33 @@ class ImportJob:
         except (asyncssh.Error, OSError) as e:
             self.request.destination.discard(downloaded.staged)
             await self.release(claim, entry, started)
-            self.fail(entry, f"could not stage it on the server: {describe(e)}", started)
+            self.report.fail(entry, f"could not stage it on the server: {describe(e)}", started)
             return
         local = await self._publish(entry, downloaded, staged, started)
         if local is None:
             return
         outcome, error = await self.finish(staged, entry.size, entry.mtime_ns, downloaded.sha256)
-        self._imported(entry, downloaded, local, outcome, error, started)
+        self.report.imported(entry, downloaded, local, outcome, error, started)
 
     async def _import_in_place(self, entry: RemoteEntry, seen: Seen, started: float) -> None:
         """``claim="none"``: read the file where it is; the ledger alone records the import."""
         try:
             downloaded = await self._download(entry, entry.name, seen)
         except _Skip as e:
-            self.result.skipped.append((entry.name, str(e)))
+            self.report.skip(entry.name, str(e))
             return
         except REFUSALS as e:
-            self.refuse(entry, str(e), started)
+            self.report.refuse(entry, str(e), started)
             return
         except (asyncssh.Error, OSError) as e:
-            self.fail(entry, f"transfer failed: {describe(e)}", started)
+            self._transfer_failed(entry, e, started)
             return
         if seen is Seen.UNSURE and self._unchanged(entry, downloaded):
             return
         local = await self._publish(entry, downloaded, None, started)
         if local is not None:
             self._put_ledger(entry.name, entry.size, entry.mtime_ns, downloaded.sha256)
-            self._imported(entry, downloaded, local, "kept in place (claim='none')", None, started)
+            self.report.imported(entry, downloaded, local, "kept in place (claim='none')", None, started)
 
     async def _download(self, entry: RemoteEntry, current: str, seen: Seen) -> Downloaded:
         """Check the entry is still the regular file listed, then stream it into a staged local file."""
@@ -301,7 +291,7 @@ class ImportJob:
             return False
         self.request.destination.discard(downloaded.staged)
         self._put_ledger(entry.name, entry.size, entry.mtime_ns, downloaded.sha256)
-        self.result.skipped.append((entry.name, "already imported (same content)"))
+        self.report.skip(entry.name, "already imported (same content)")
         return True
 
     async def _publish(
@@ -314,9 +304,9 @@ class ImportJob:
             if staged is not None:
                 await self.release(staged, entry, started)
             if isinstance(e, PublishConflictError):
-                self.refuse(entry, str(e), started)
+                self.report.refuse(entry, str(e), started)
             else:
-                self.fail(entry, f"could not publish it locally: {e}", started)
+                self.report.fail(entry, f"could not publish it locally: {e}", started)
             return None
 
     @functools.cached_property
@@ -381,7 +371,7 @@ class ImportJob:
         try:
             await self.remote.rename(marker.name, marker.original)
         except (asyncssh.Error, OSError) as e:
-            self.fail(
+            self.report.fail(
                 entry,
                 f"left hidden as {marker.name!r}: could not rename it back ({describe(e)}); a retry of this "
                 f"task resumes it at once, another run after {self.request.claim_timeout:.0f} s",
@@ -397,69 +387,10 @@ class ImportJob:
         quarantine = self.session.location_path(self.request.quarantine_location)
         try:
             moved = await self.remote.move_without_clobbering(claim.name, quarantine, claim.original)
-            log.warning("%s: moved to quarantine %s/%s", self.what(claim.original), quarantine, moved)
+            log.warning("%s: moved to quarantine %s/%s", self.report.what(claim.original), quarantine, moved)
         except (asyncssh.Error, OSError) as e:
-            log.error("%s: could not move to quarantine (%s); leaving it in place", self.what(claim.original), e)
+            log.error("%s: could not move to quarantine (%s); leaving it in place", self.report.what(claim.original), e)
             await self.release(claim, entry, started)
-
-    # --- records ------------------------------------------------------------------------------------
-
-    def _imported(
-        self,
-        entry: RemoteEntry,
-        downloaded: Downloaded,
-        local: str,
-        remote_outcome: str,
-        error: str | None,
-        started: float,
-    ) -> None:
-        record = self._record(entry, Status.SUCCESS, started, downloaded=downloaded, local=local, error=error)
-        record = record.with_remote_outcome(remote_outcome)
-        log.info(
-            "%s: imported to %s (%d bytes, sha256 %s…, %s); %s",
-            self.what(entry.name),
-            local,
-            downloaded.plaintext_bytes,
-            downloaded.sha256[:12],
-            f"decrypted with {downloaded.pgp_fingerprint}" if downloaded.pgp_fingerprint else "not encrypted",
-            remote_outcome,
-        )
-        self.result.imported.append(record)
-        if error is not None:
-            log.error("%s: %s", self.what(entry.name), error)
-            self.result.unfinished.append(record)
-
-    def refuse(self, entry: RemoteEntry, reason: str, started: float) -> None:
-        log.error("%s: refused: %s", self.what(entry.name), reason)
-        self.result.refused.append(self._record(entry, Status.FAILED, started, error=reason))
-
-    def fail(self, entry: RemoteEntry, reason: str, started: float) -> None:
-        log.error("%s: failed (a retry may succeed): %s", self.what(entry.name), reason)
-        self.result.failed.append(self._record(entry, Status.FAILED, started, error=reason, retryable=True))
-
-    def _record(
-        self,
-        entry: RemoteEntry,
-        status: Status,
-        started: float,
-        *,
-        downloaded: Downloaded | None = None,
-        local: str = "",
-        error: str | None = None,
-        retryable: bool = False,
-    ) -> TransferRecord:
-        return TransferRecord.finished(
-            conn_id=self.settings.conn_id,
-            location=self.request.location,
-            remote_path=entry.path,
-            local_path=local,
-            direction=Direction.DOWNLOAD,
-            status=status,
-            started=started,
-            moved=downloaded,
-            error=error,
-            retryable=retryable,
-        )
 
 
 def _primary_fingerprint(armored: str | None) -> str | None:

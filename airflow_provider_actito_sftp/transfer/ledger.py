@@ -14,7 +14,7 @@ import json
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Protocol
+from typing import Any, Protocol
 
 NS = 1_000_000_000
 CLOCK_SLACK_SECONDS = 2
@@ -65,6 +65,38 @@ class Ledger(Protocol):
     def remove(self, name: str) -> None: ...
 
 
+class _VariableRecords:
+    """JSON records in Airflow Variables ``actito_sftp_<kind>:<conn>:<location>:<hash of scope and name>``.
+
+    One Variable per name, so concurrent tasks never overwrite each other's records.
+    """
+
+    def __init__(self, kind: str, conn_id: str, location: str, scope: str, description: str) -> None:
+        self._prefix = f"actito_sftp_{kind}:{conn_id[:100]}:{location}:"
+        self._scope = scope
+        self._description = description
+
+    def key(self, name: str) -> str:
+        identity = f"{self._scope}\0{name}".encode("utf-8", "surrogateescape")
+        return self._prefix + hashlib.sha256(identity).hexdigest()[:40]
+
+    def get(self, name: str) -> dict[str, Any] | None:
+        from airflow.sdk import Variable
+
+        raw = Variable.get(self.key(name), default=None)
+        return None if raw is None else dict(json.loads(raw))
+
+    def put(self, name: str, record: dict[str, Any]) -> None:
+        from airflow.sdk import Variable
+
+        Variable.set(self.key(name), json.dumps(record), description=self._description)
+
+    def delete(self, name: str) -> None:
+        from airflow.sdk import Variable
+
+        Variable.delete(self.key(name))
+
+
 class VariableLedger:
     """Ledger entries as Airflow Variables ``actito_sftp_ledger:<conn>:<location>:<hash>``.
 
@@ -73,31 +105,17 @@ class VariableLedger:
     """
 
     def __init__(self, conn_id: str, location: str, consumer: str) -> None:
-        self._prefix = f"actito_sftp_ledger:{conn_id[:100]}:{location}:"
-        self._consumer = consumer
-
-    def _key(self, name: str) -> str:
-        identity = f"{self._consumer}\0{name}".encode("utf-8", "surrogateescape")
-        return self._prefix + hashlib.sha256(identity).hexdigest()[:40]
+        self._records = _VariableRecords("ledger", conn_id, location, consumer, "actito-sftp import ledger")
 
     def get(self, name: str) -> LedgerEntry | None:
-        from airflow.sdk import Variable
-
-        raw = Variable.get(self._key(name), default=None)
-        if raw is None:
-            return None
-        return LedgerEntry(**json.loads(raw))
+        raw = self._records.get(name)
+        return None if raw is None else LedgerEntry(**raw)
 
     def put(self, entry: LedgerEntry) -> None:
-        from airflow.sdk import Variable
-
-        stamped = LedgerEntry(**{**asdict(entry), "updated": datetime.now(UTC).isoformat()})
-        Variable.set(self._key(entry.name), json.dumps(asdict(stamped)), description="actito-sftp import ledger")
+        self._records.put(entry.name, {**asdict(entry), "updated": datetime.now(UTC).isoformat()})
 
     def remove(self, name: str) -> None:
-        from airflow.sdk import Variable
-
-        Variable.delete(self._key(name))
+        self._records.delete(name)
 
 
 @dataclass(frozen=True)
@@ -124,20 +142,11 @@ class VariableDeliveryLog:
     """
 
     def __init__(self, conn_id: str, location: str, owner: str) -> None:
-        self._prefix = f"actito_sftp_delivered:{conn_id[:100]}:{location}:"
-        self._owner = owner
-
-    def _key(self, name: str) -> str:
-        identity = f"{self._owner}\0{name}".encode("utf-8", "surrogateescape")
-        return self._prefix + hashlib.sha256(identity).hexdigest()[:40]
+        self._records = _VariableRecords("delivered", conn_id, location, owner, "actito-sftp export log")
 
     def get(self, name: str) -> Delivery | None:
-        from airflow.sdk import Variable
-
-        raw = Variable.get(self._key(name), default=None)
-        return None if raw is None else Delivery(**json.loads(raw))
+        raw = self._records.get(name)
+        return None if raw is None else Delivery(**raw)
 
     def put(self, delivery: Delivery) -> None:
-        from airflow.sdk import Variable
-
-        Variable.set(self._key(delivery.name), json.dumps(asdict(delivery)), description="actito-sftp export log")
+        self._records.put(delivery.name, asdict(delivery))

@@ -180,6 +180,8 @@ def _walk(data: bytes, size: int | None, where: str, depth: int = 0) -> _Verdict
             raise _NotPgp(f"{what} starts with a partial length of {header.body} (at least 512 required)")
         if end is not None and size is not None and end > size:
             raise _NotPgp(f"{what} is {header.body} octets long, past the end of the file")
+        if header.tag in (1, 3) and (header.body or 0) > _MAX_SESSION_KEY_PACKET:
+            raise _NotPgp(f"{what} is {header.body} octets long, more than any session key packet")
         complete = end is not None and not header.partial and end <= len(data)
         body = _Body(data[pos + header.length : end], complete, what)
         esk = bool(key_ids) or skesks > 0
@@ -220,6 +222,11 @@ def _walk(data: bytes, size: int | None, where: str, depth: int = 0) -> _Verdict
         assert end is not None  # only data packets lack a definite length, and they return above
         pos = end
     raise _NotPgp(f"{where}more than {_MAX_PACKETS} packets before the message data")
+
+
+# An RSA-16384 PKESK is about 2.1 KB; so bounded, a session key packet always lies whole within the head,
+# and all of its fields are checked (random data with a plausible first octet no longer passes).
+_MAX_SESSION_KEY_PACKET = 4000
 
 
 def _at_end(file_ended: bool, key_ids: list[str], skesks: int, signed: bool, where: str, note: str = "") -> _Verdict:

@@ -34,12 +34,12 @@ async def recover(job: ImportJob, entries: list[RemoteEntry]) -> list[RemoteEntr
         if marker is None or not job.request.file_filter.matches(marker.original):
             continue
         if not entry.is_file:
-            log.warning("%s: %r is not a regular file; ignored", job.what(marker.original), entry.name)
-            job.result.skipped.append((entry.name, "named like a marker but not a regular file: ignored"))
+            log.warning("%s: %r is not a regular file; ignored", job.report.what(marker.original), entry.name)
+            job.report.skip(entry.name, "named like a marker but not a regular file: ignored")
             continue
         ours = bool(job.request.owner) and marker.owner == job.request.owner
         if not ours and marker.age() <= job.request.claim_timeout:
-            job.result.skipped.append((marker.original, "being imported by another run"))
+            job.report.skip(marker.original, "being imported by another run")
             continue
         why = "an earlier try of this task" if ours else f"a run that stopped {marker.age():.0f} s ago"
         if marker.kind is MarkerKind.STAGED and _already_published(job, marker):
@@ -50,16 +50,16 @@ async def recover(job: ImportJob, entries: list[RemoteEntry]) -> list[RemoteEntr
 
 
 async def _finish(job: ImportJob, marker: Marker, entry: RemoteEntry, why: str) -> None:
-    log.warning("%s: already published by %s; completing its remote step", job.what(marker.original), why)
+    log.warning("%s: already published by %s; completing its remote step", job.report.what(marker.original), why)
     outcome, error = await job.finish(marker, entry.size, entry.mtime_ns, marker.tag)
     if error is not None:
-        job.fail(_as_released(job, marker, entry), error, time.monotonic())
+        job.report.fail(_as_released(job, marker, entry), error, time.monotonic())
     else:
-        job.result.skipped.append((marker.original, f"already imported; {outcome}"))
+        job.report.skip(marker.original, f"already imported; {outcome}")
 
 
 async def _release(job: ImportJob, marker: Marker, entry: RemoteEntry, why: str) -> bool:
-    log.warning("%s: resuming a %s marker left by %s", job.what(marker.original), marker.kind.value, why)
+    log.warning("%s: resuming a %s marker left by %s", job.report.what(marker.original), marker.kind.value, why)
     return await job.release(marker, _as_released(job, marker, entry), time.monotonic())
 
 

@@ -31,8 +31,10 @@ def describe(error: BaseException) -> str:
         return "permission denied by the server"
     if isinstance(error, asyncssh.SFTPError):
         return f"the server refused: {error.reason or type(error).__name__}"
-    if is_transport_error(error):
+    if isinstance(error, asyncssh.Error | ConnectionError | TimeoutError | EOFError):
         return f"connection lost: {error or type(error).__name__}"
+    if isinstance(error, OSError):
+        return f"local I/O error: {error}"
     return f"{type(error).__name__}: {error}"
 
 

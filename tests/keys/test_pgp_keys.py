@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from airflow_provider_actito_sftp.keys import gnupg_home
+from airflow_provider_actito_sftp import private_tmp
 from airflow_provider_actito_sftp.keys.pgp_keys import (
     PgpKeyError,
     PgpKeyType,
@@ -65,14 +65,14 @@ def test_retiring_the_newest_key_is_refused():
 
 def test_every_operation_uses_a_fresh_home_that_is_removed(monkeypatch: pytest.MonkeyPatch):
     homes: list[Path] = []
-    original = gnupg_home.tempfile.mkdtemp
+    original = private_tmp.tempfile.mkdtemp
 
     def recording_mkdtemp(*args: object, **kwargs: object) -> str:
         path = original(*args, **kwargs)  # type: ignore[arg-type]
         homes.append(Path(path))
         return path
 
-    monkeypatch.setattr(gnupg_home.tempfile, "mkdtemp", recording_mkdtemp)
+    monkeypatch.setattr(private_tmp.tempfile, "mkdtemp", recording_mkdtemp)
     armored, _ = generate_inbound_key("partner")
     describe_secret_keys(armored)
     assert len(homes) == 2
