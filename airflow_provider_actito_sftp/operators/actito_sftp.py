@@ -126,8 +126,8 @@ class _TransferOperator(BaseOperator):
         finally:
             context["ti"].xcom_push(key=SUMMARY_XCOM_KEY, value=summary.as_dict())
         records = [record.as_dict() for record in outcome.records]
-        self._announce(context, succeeded)
         if not (outcome.refused or outcome.failed or outcome.unfinished):
+            self._announce(context, succeeded)
             return records
         context["ti"].xcom_push(key="return_value", value=records)
         message = (
@@ -140,7 +140,8 @@ class _TransferOperator(BaseOperator):
         raise AirflowException(message)
 
     def _announce(self, context: Context, succeeded: list[TransferRecord]) -> None:
-        """Asset events for what moved; none at all when nothing did (no downstream run for nothing)."""
+        """On success, Asset events for what moved; none at all when nothing did (no downstream run for
+        nothing). A failed try emits none anyway."""
         if not succeeded:
             self.outlets = []
             return
