@@ -189,11 +189,12 @@ async def _download_decrypting(
 
         async def feed() -> None:
             try:
-                async for block in source.blocks():
+                async for block in source.blocks():  # a cut connection raises here and fails the file
                     progress.advance(len(block))
-                    await gpg.write(block)
-            except (BrokenPipeError, ConnectionResetError):
-                pass  # gpg stopped reading: its status says why
+                    try:
+                        await gpg.write(block)
+                    except (BrokenPipeError, ConnectionResetError):
+                        return  # gpg stopped reading: its status says why
             finally:
                 await gpg.close_input()
 

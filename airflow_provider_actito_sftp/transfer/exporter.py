@@ -206,6 +206,7 @@ class ExportJob:
                     replace=self.request.replace,
                     encrypt=encrypt,
                     label=f"upload {self.request.location}/{name}",
+                    on_verified=lambda verified: self._note_delivery(name, verified),
                 )
         except (asyncssh.Error, OSError, ActitoSftpError) as e:
             retryable = is_transport_error(e)
@@ -214,14 +215,17 @@ class ExportJob:
             record = self._record(source, name, Status.FAILED, started, error=reason, retryable=retryable)
             (self.result.failed if retryable else self.result.refused).append(record)
             return
-        if self.request.deliveries is not None:
-            self.request.deliveries.put(
-                Delivery(name, uploaded.sha256, uploaded.plaintext_bytes, uploaded.wire_bytes, uploaded.pgp_fingerprint)
-            )
         log.info(
             "%s: %s uploaded as %s (%d bytes)", self._what(), source.uri, self._path(name).decode(), uploaded.wire_bytes
         )
         self.result.uploaded.append(self._record(source, name, Status.SUCCESS, started, uploaded))
+
+    def _note_delivery(self, name: str, uploaded: Uploaded) -> None:
+        """Noted before the final rename: if its reply is lost, the retry still knows the file is ours."""
+        if self.request.deliveries is not None:
+            self.request.deliveries.put(
+                Delivery(name, uploaded.sha256, uploaded.plaintext_bytes, uploaded.wire_bytes, uploaded.pgp_fingerprint)
+            )
 
     def _record(
         self,

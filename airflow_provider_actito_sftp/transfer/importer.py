@@ -161,8 +161,8 @@ class ImportJob:
             self._claim_failed(entry, e, started)
             return
         if self._keep and self._ledger_says(entry) is Seen.SAME:  # a concurrent run committed it meanwhile
-            await self.release(claim, entry, started)
-            self.report.skip(entry.name, "already imported (ledger)")
+            if await self.release(claim, entry, started, "already imported (ledger)"):
+                self.report.skip(entry.name, "already imported (ledger)")
             return
         await self._import_claimed(entry, claim, seen, started)
 
@@ -191,27 +191,28 @@ class ImportJob:
         try:
             downloaded = await self._download(entry, claim.name, seen)
         except _Skip as e:
-            await self.release(claim, entry, started)
-            self.report.skip(entry.name, str(e))
+            if await self.release(claim, entry, started, str(e)):
+                self.report.skip(entry.name, str(e))
             return
         except REFUSALS as e:
-            await self._quarantine_or_release(claim, entry, started)
-            self.report.refuse(entry, str(e), started)
+            if await self._quarantine_or_release(claim, entry, started, str(e)):
+                self.report.refuse(entry, str(e), started)
             return
         except (asyncssh.Error, OSError) as e:
-            await self.release(claim, entry, started)
-            self._transfer_failed(entry, e, started)
+            if await self.release(claim, entry, started, f"transfer failed: {describe(e)}"):
+                self._transfer_failed(entry, e, started)
             return
         if seen is Seen.UNSURE and self._unchanged(entry, downloaded):
-            await self.release(claim, entry, started)
+            await self.release(claim, entry, started, "already imported (same content)")
             return
         staged = claim.staged(downloaded.sha256)
         try:
             await self.remote.rename(claim.name, staged.name)
         except (asyncssh.Error, OSError) as e:
             self.request.destination.discard(downloaded.staged)
-            await self.release(claim, entry, started)
-            self.report.fail(entry, f"could not stage it on the server: {describe(e)}", started)
+            reason = f"could not stage it on the server: {describe(e)}"
+            if await self.release(claim, entry, started, reason):
+                self.report.fail(entry, reason, started)
             return
         local = await self._publish(entry, downloaded, staged, started)
         if local is None:
@@ -247,30 +248,43 @@ class ImportJob:
         expected = Expected(entry.size, entry.mtime_ns)
         if Expected(attrs.size or 0, mtime_ns_of(attrs)) != expected:
             raise _Skip("changed since it was listed (still being written?); left for a later run")
-        async with open_for_reading(self.session.sftp, self.remote.file(current)) as handle:
-            source = RemoteSource(handle, expected)
-            decrypt = decide_decryption(
-                await source.head(),
-                entry.size,
-                pgp_required=self.settings.inbound.pgp_required,
-                options=self.decrypt_options,
+        downloaded: Downloaded | None = None
+        try:
+            async with open_for_reading(self.session.sftp, self.remote.file(current)) as handle:
+                downloaded = await self._read(entry, handle, expected, seen)
+        except BaseException:
+            if downloaded is not None:  # complete, but closing the remote file failed (a cut): not kept
+                self.request.destination.discard(downloaded.staged)
+            raise
+        return downloaded
+
+    async def _read(
+        self, entry: RemoteEntry, handle: asyncssh.SFTPClientFile, expected: Expected, seen: Seen
+    ) -> Downloaded:
+        """Decide (PGP? which local name?) from the first block, then stream the rest into a partial file."""
+        source = RemoteSource(handle, expected)
+        decrypt = decide_decryption(
+            await source.head(),
+            entry.size,
+            pgp_required=self.settings.inbound.pgp_required,
+            options=self.decrypt_options,
+        )
+        final_name = plaintext_name(entry.name) if decrypt else entry.name
+        # An UNSURE file may be the one already published: its content decides, after the download.
+        self._reserve(final_name, entry.name, check_existing=seen is not Seen.UNSURE)
+        try:
+            return await download(
+                source,
+                self.request.destination,
+                final_name,
+                decrypt=decrypt,
+                limits=self.request.limits,
+                label=f"download {self.request.location}/{entry.name}",
             )
-            final_name = plaintext_name(entry.name) if decrypt else entry.name
-            # An UNSURE file may be the one already published: its content decides, after the download.
-            self._reserve(final_name, entry.name, check_existing=seen is not Seen.UNSURE)
-            try:
-                return await download(
-                    source,
-                    self.request.destination,
-                    final_name,
-                    decrypt=decrypt,
-                    limits=self.request.limits,
-                    label=f"download {self.request.location}/{entry.name}",
-                )
-            except RemoteChangedError as e:
-                raise _Skip(str(e)) from e
-            finally:
-                self._local_names.pop(final_name, None)
+        except RemoteChangedError as e:
+            raise _Skip(str(e)) from e
+        finally:
+            self._local_names.pop(final_name, None)
 
     def _reserve(self, final_name: str, remote_name: str, *, check_existing: bool) -> None:
         """Refuse a second file of this run that would publish to the same local name."""
@@ -301,8 +315,8 @@ class ImportJob:
             return self.request.destination.publish(downloaded.staged)
         except (PublishConflictError, OSError) as e:
             self.request.destination.discard(downloaded.staged)
-            if staged is not None:
-                await self.release(staged, entry, started)
+            if staged is not None and not await self.release(staged, entry, started, str(e)):
+                return None
             if isinstance(e, PublishConflictError):
                 self.report.refuse(entry, str(e), started)
             else:
@@ -366,31 +380,33 @@ class ImportJob:
         )
         self.ledger.put(entry)
 
-    async def release(self, marker: Marker, entry: RemoteEntry, started: float) -> bool:
-        """Rename a marker back to the file's name; a failure is recorded (the file would stay hidden)."""
+    async def release(self, marker: Marker, entry: RemoteEntry, started: float, why: str = "") -> bool:
+        """Rename a marker back to the file's name. If that fails the file would stay hidden: that is its
+        one outcome (a retryable failure, saying ``why`` it was being released); return False then."""
         try:
             await self.remote.rename(marker.name, marker.original)
         except (asyncssh.Error, OSError) as e:
             self.report.fail(
                 entry,
-                f"left hidden as {marker.name!r}: could not rename it back ({describe(e)}); a retry of this "
-                f"task resumes it at once, another run after {self.request.claim_timeout:.0f} s",
+                f"{why + '; ' if why else ''}left hidden as {marker.name!r}: could not rename it back "
+                f"({describe(e)}); a retry of this task resumes it at once, another run after "
+                f"{self.request.claim_timeout:.0f} s",
                 started,
             )
             return False
         return True
 
-    async def _quarantine_or_release(self, claim: Marker, entry: RemoteEntry, started: float) -> None:
+    async def _quarantine_or_release(self, claim: Marker, entry: RemoteEntry, started: float, why: str) -> bool:
         if self.request.quarantine_location is None:
-            await self.release(claim, entry, started)
-            return
+            return await self.release(claim, entry, started, why)
         quarantine = self.session.location_path(self.request.quarantine_location)
         try:
             moved = await self.remote.move_without_clobbering(claim.name, quarantine, claim.original)
             log.warning("%s: moved to quarantine %s/%s", self.report.what(claim.original), quarantine, moved)
+            return True
         except (asyncssh.Error, OSError) as e:
             log.error("%s: could not move to quarantine (%s); leaving it in place", self.report.what(claim.original), e)
-            await self.release(claim, entry, started)
+            return await self.release(claim, entry, started, why)
 
 
 def _primary_fingerprint(armored: str | None) -> str | None:

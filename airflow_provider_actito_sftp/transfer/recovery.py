@@ -42,16 +42,17 @@ async def recover(job: ImportJob, entries: list[RemoteEntry]) -> list[RemoteEntr
             job.report.skip(marker.original, "being imported by another run")
             continue
         why = "an earlier try of this task" if ours else f"a run that stopped {marker.age():.0f} s ago"
-        if marker.kind is MarkerKind.STAGED and _already_published(job, marker):
-            await _finish(job, marker, entry, why)
+        published_sha256 = _published_sha256(job, marker) if marker.kind is MarkerKind.STAGED else None
+        if published_sha256 is not None:
+            await _finish(job, marker, entry, why, published_sha256)
         elif await _release(job, marker, entry, why):
             released.append(_as_released(job, marker, entry))
     return released
 
 
-async def _finish(job: ImportJob, marker: Marker, entry: RemoteEntry, why: str) -> None:
+async def _finish(job: ImportJob, marker: Marker, entry: RemoteEntry, why: str, sha256: str) -> None:
     log.warning("%s: already published by %s; completing its remote step", job.report.what(marker.original), why)
-    outcome, error = await job.finish(marker, entry.size, entry.mtime_ns, marker.tag)
+    outcome, error = await job.finish(marker, entry.size, entry.mtime_ns, sha256)
     if error is not None:
         job.report.fail(_as_released(job, marker, entry), error, time.monotonic())
     else:
@@ -75,11 +76,12 @@ def _as_released(job: ImportJob, marker: Marker, entry: RemoteEntry) -> RemoteEn
     )
 
 
-def _already_published(job: ImportJob, staged: Marker) -> bool:
+def _published_sha256(job: ImportJob, staged: Marker) -> str | None:
+    """The full sha256 of the staged file's published copy, if one is at the destination."""
     destination = job.request.destination
     for final_name in dict.fromkeys((staged.original, plaintext_name(staged.original))):
         for candidate in destination.published_candidates(final_name):
             digest = destination.sha256_of(candidate)
             if digest is not None and digest.startswith(staged.tag):
-                return True
-    return False
+                return digest
+    return None

@@ -25,6 +25,8 @@ def is_transport_error(error: BaseException) -> bool:
 
 def describe(error: BaseException) -> str:
     """A short, user-facing reason for an SFTP error (never data)."""
+    if isinstance(error, asyncssh.SFTPConnectionLost | asyncssh.SFTPNoConnection):
+        return f"connection lost: {error.reason or type(error).__name__}"
     if isinstance(error, asyncssh.SFTPNoSuchFile):
         return "no such file on the server"
     if isinstance(error, asyncssh.SFTPPermissionDenied):

@@ -6,6 +6,7 @@ import asyncio
 import hashlib
 import logging
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import IO, Any
 
@@ -84,10 +85,13 @@ async def upload(
     replace: bool,
     encrypt: EncryptOptions | None,
     label: str,
+    on_verified: Callable[[Uploaded], None] | None = None,
 ) -> Uploaded:
     """Write ``source`` to ``final_path``; with a lock suffix the partner never sees a partial file there.
 
     :param replace: overwrite an existing remote file (atomically with ``posix-rename@openssh.com``).
+    :param on_verified: called once the server holds every byte, before the final rename: a rename whose
+        reply is lost still leaves a record of what was delivered.
     :raises RemoteExistsError: the target exists and ``replace`` is false.
     """
     sftp = session.sftp
@@ -116,6 +120,9 @@ async def upload(
         remote_size = (await sftp.stat(write_path)).size
         if remote_size != written:
             raise ActitoSftpError(f"the server stored {remote_size} bytes but {written} were sent")
+        uploaded = Uploaded(written, progress.done, digest.hexdigest(), fingerprint, progress.elapsed())
+        if on_verified is not None:
+            on_verified(uploaded)
         if lock_suffix:
             await _rename_into_place(sftp, write_path, final_path, replace=replace)
     except BaseException:
@@ -123,7 +130,7 @@ async def upload(
             await _remove_quietly(sftp, write_path)
         raise
     progress.finish()
-    return Uploaded(written, progress.done, digest.hexdigest(), fingerprint, progress.elapsed())
+    return uploaded
 
 
 async def _upload_encrypting(
