@@ -803,64 +803,42 @@ class ByteCounter:
 def test_export_retry_after_the_reply_to_the_final_rename_was_lost(
     airflow_db: Path,
     make_connection: ConnectionFactory,
-    sshd: SshServer,
     places: dict[str, Path],
-    proxy: TcpProxy,
     tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ):
-    """The cut the random rounds hit by chance, made deterministic: the server renamed ``a.csv.part`` to
-    ``a.csv`` but its reply never came back, so the try failed (a transport error: retried). The retry of
-    the same task instance (same delivery log, overwrite='fail') finds ``a.csv``, exactly what it sent:
-    it must count it as delivered, not refuse the batch for good."""
+    """The cut the random rounds hit by chance, made deterministic: the real server renames
+    ``a.csv.part`` to ``a.csv`` but the reply never comes back (the connection drops right after), so
+    the try fails with a transport error. The retry of the same task instance (same delivery log,
+    overwrite='fail') finds ``a.csv``, exactly what it sent: it counts it as delivered instead of
+    refusing the batch for good."""
+    from airflow_provider_actito_sftp.transfer import upload as upload_module
+
     outbound = places["outbound"]
     sources = tmp_path / LOCAL
     sources.mkdir()
     data = os.urandom(64 * KiB)
     (sources / "a.csv").write_bytes(data)
-    locations = {name: str(path) for name, path in places.items()}
-    with ByteCounter(sshd.host, sshd.port) as counter:
-        counting = make_connection(
-            conn_id="actito_count", host=counter.host, port=counter.port, locations=locations, transfer_concurrency=1
-        )
-        _export_once(counting, sources, MemoryDeliveries())
-        counter.wait_closed()
-        total_down = counter.downstream
-    (outbound / "a.csv").unlink()
-    # The reply to the rename is among the last bytes the server sends (then only the session's close).
-    conn_id = make_connection(host=proxy.host, port=proxy.port, locations=locations, transfer_concurrency=1)
-    reached = []
-    for back in (8, 24, 40, 56, 72, 88):
-        for path in outbound.iterdir():
-            path.unlink()
-        deliveries = MemoryDeliveries()
-        proxy.cut_next(downstream=total_down - back)
-        cut_try: ExportResult | None = None
-        with contextlib.suppress(*CUT_ERRORS):
-            cut_try = _export_once(conn_id, sources, deliveries)
-        proxy.clear()
-        listing = sorted(path.name for path in outbound.iterdir())
-        print(
-            f"cut downstream {back} bytes before the end ({total_down}): server {listing}, "
-            f"delivery log {sorted(deliveries.entries)}"
-        )
-        if listing != ["a.csv"] or (cut_try is not None and cut_try.uploaded):
-            continue  # the cut fell before the rename (a.csv.part left), or after its reply
-        reached.append(back)
-        try:
-            retry = _export_once(conn_id, sources, deliveries)
-        except ExportRefusedError as e:
-            pytest.fail(
-                f"cut downstream {back} bytes before the end of a clean single-file export ({total_down} bytes "
-                f"downstream): the server renamed a.csv.part to a.csv, the reply was lost, the try failed with a "
-                f"transport error and recorded no delivery; the retry then refused the batch: {e}"
-            )
-        assert [Path(record.remote_path).name for record in retry.uploaded] == ["a.csv"]
-        assert not retry.failed
-        assert not retry.refused
-        assert sorted(os.listdir(outbound)) == ["a.csv"]
-        assert (outbound / "a.csv").read_bytes() == data
-    print(f"lost rename reply reproduced with cuts {reached} bytes before the end")
-    assert reached, "no cut fell between the rename and its reply: recalibrate the offsets"
+    conn_id = make_connection(locations={name: str(path) for name, path in places.items()})
+    real_rename = upload_module._rename_into_place
+
+    async def rename_then_lose_the_reply(sftp: asyncssh.SFTPClient, *args: object, **kwargs: object) -> None:
+        await real_rename(sftp, *args, **kwargs)  # type: ignore[arg-type]
+        raise asyncssh.SFTPConnectionLost("Connection lost (the reply to the rename never came)")
+
+    deliveries = MemoryDeliveries()
+    monkeypatch.setattr(upload_module, "_rename_into_place", rename_then_lose_the_reply)
+    cut_try = _export_once(conn_id, sources, deliveries)
+    monkeypatch.setattr(upload_module, "_rename_into_place", real_rename)
+    assert [record.retryable for record in cut_try.failed] == [True]  # a transport error: Airflow retries
+    assert not cut_try.uploaded
+    assert sorted(os.listdir(outbound)) == ["a.csv"]  # the server did rename it
+    retry = _export_once(conn_id, sources, deliveries)
+    assert [Path(record.remote_path).name for record in retry.uploaded] == ["a.csv"]
+    assert not retry.failed
+    assert not retry.refused
+    assert sorted(os.listdir(outbound)) == ["a.csv"]
+    assert (outbound / "a.csv").read_bytes() == data
 
 
 # --- kill -9 ------------------------------------------------------------------------------------------
