@@ -23,18 +23,16 @@ makes imports happen once.
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 import time
 from dataclasses import dataclass, field
 
 import asyncssh
 
-from airflow_provider_actito_sftp.exceptions import ActitoSftpError, ImportRefusedError
+from airflow_provider_actito_sftp.exceptions import ImportRefusedError
 from airflow_provider_actito_sftp.session import AsyncSftpSession, RemoteEntry, mtime_ns_of
 from airflow_provider_actito_sftp.transfer.destinations import Destination, PublishConflictError
 from airflow_provider_actito_sftp.transfer.download import (
-    DecryptOptions,
     Downloaded,
     Expected,
     OutputLimitError,
@@ -50,7 +48,7 @@ from airflow_provider_actito_sftp.transfer.names import Marker, check_remote_nam
 from airflow_provider_actito_sftp.transfer.options import AfterImport, Claim, OnConflict, SignaturePolicy
 from airflow_provider_actito_sftp.transfer.remote_folder import RemoteFolder, describe, is_regular, is_transport_error
 from airflow_provider_actito_sftp.transfer.selection import FileFilter
-from airflow_provider_actito_sftp.transfer.sniff import decide_decryption
+from airflow_provider_actito_sftp.transfer.sniff import DecryptionKeys, decide_decryption
 from airflow_provider_actito_sftp.transfer.streams import open_for_reading
 
 log = logging.getLogger(__name__)
@@ -101,6 +99,7 @@ class ImportJob:
         self._keep = request.after_import is AfterImport.KEEP
         self._slots = asyncio.Semaphore(self.settings.advanced.transfer_concurrency)
         self._local_names: dict[str, str] = {}  # final local name -> remote name, for this run
+        self._decryption = DecryptionKeys(self.settings.keys, request.signature_policy)
 
     async def run(self) -> ImportResult:
         from airflow_provider_actito_sftp.transfer.recovery import recover
@@ -267,7 +266,7 @@ class ImportJob:
             await source.head(),
             entry.size,
             pgp_required=self.settings.inbound.pgp_required,
-            options=self.decrypt_options,
+            options=self._decryption,
         )
         final_name = plaintext_name(entry.name) if decrypt else entry.name
         # An UNSURE file may be the one already published: its content decides, after the download.
@@ -322,22 +321,6 @@ class ImportJob:
             else:
                 self.report.fail(entry, f"could not publish it locally: {e}", started)
             return None
-
-    @functools.cached_property
-    def partner_fingerprint(self) -> str | None:
-        """The partner key's primary fingerprint, looked up once per run (it needs a gpg home)."""
-        return _primary_fingerprint(self.settings.keys.partner_pgp_public_key)
-
-    def decrypt_options(self) -> DecryptOptions | None:
-        keys = self.settings.keys.inbound_pgp_private_keys
-        if not keys:
-            return None
-        return DecryptOptions(
-            secret_keys=keys,
-            signature_policy=self.request.signature_policy,
-            partner_public_key=self.settings.keys.partner_pgp_public_key,
-            partner_fingerprint=self.partner_fingerprint,
-        )
 
     # --- remote steps after publish -----------------------------------------------------------------
 
@@ -407,14 +390,3 @@ class ImportJob:
         except (asyncssh.Error, OSError) as e:
             log.error("%s: could not move to quarantine (%s); leaving it in place", self.report.what(claim.original), e)
             return await self.release(claim, entry, started, why)
-
-
-def _primary_fingerprint(armored: str | None) -> str | None:
-    if not armored:
-        return None
-    from airflow_provider_actito_sftp.keys.pgp_keys import validate_partner_key
-
-    try:
-        return validate_partner_key(armored).fingerprint
-    except ActitoSftpError:
-        return None

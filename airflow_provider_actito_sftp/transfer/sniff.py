@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from airflow_provider_actito_sftp.exceptions import ImportRefusedError
+from airflow_provider_actito_sftp.exceptions import ActitoSftpError, ImportRefusedError
 from airflow_provider_actito_sftp.transfer.pgp_packets import PgpKind, sniff
 
 if TYPE_CHECKING:
     from airflow_provider_actito_sftp.transfer.download import DecryptOptions
+    from airflow_provider_actito_sftp.transfer.options import SignaturePolicy
 
 _ENCRYPTED_TO_A_KEY = (PgpKind.PUBLIC_KEY_ENCRYPTED, PgpKind.ARMORED)
 
@@ -45,3 +47,43 @@ def decide_decryption(
             f"not PGP-encrypted{f' ({what})' if what else ''}, but the inbound policy requires PGP"
         )
     return None
+
+
+class DecryptionKeys:
+    """Our inbound keys and the signature policy, as :func:`decide_decryption` asks for them: built on
+    first use only, and the partner key's fingerprint looked up once per run (it needs a gpg home).
+
+    :param keys: the connection's key material (``ConnectionSettings.keys``).
+    :param signature_policy: what to require of the partner's signature.
+    """
+
+    def __init__(self, keys: Any, signature_policy: SignaturePolicy) -> None:
+        self._keys = keys
+        self._policy = signature_policy
+
+    def __call__(self) -> DecryptOptions | None:
+        return self._options
+
+    @functools.cached_property
+    def _options(self) -> DecryptOptions | None:
+        from airflow_provider_actito_sftp.transfer.download import DecryptOptions
+
+        if not self._keys.inbound_pgp_private_keys:
+            return None
+        return DecryptOptions(
+            secret_keys=self._keys.inbound_pgp_private_keys,
+            signature_policy=self._policy,
+            partner_public_key=self._keys.partner_pgp_public_key,
+            partner_fingerprint=_primary_fingerprint(self._keys.partner_pgp_public_key),
+        )
+
+
+def _primary_fingerprint(armored: str | None) -> str | None:
+    if not armored:
+        return None
+    from airflow_provider_actito_sftp.keys.pgp_keys import validate_partner_key
+
+    try:
+        return validate_partner_key(armored).fingerprint
+    except ActitoSftpError:
+        return None
