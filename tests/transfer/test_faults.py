@@ -54,11 +54,12 @@ from airflow_provider_actito_sftp.transfer.exporter import (
     resolve_sources,
 )
 from airflow_provider_actito_sftp.transfer.importer import ImportJob, ImportRequest, ImportResult
-from airflow_provider_actito_sftp.transfer.ledger import Delivery, LedgerEntry
+from airflow_provider_actito_sftp.transfer.ledger import LedgerEntry
 from airflow_provider_actito_sftp.transfer.names import owner_id, parse_marker, partial_owner
 from airflow_provider_actito_sftp.transfer.options import AfterImport
 from airflow_provider_actito_sftp.transfer.selection import FileFilter
 from tests.conftest import ConnectionFactory
+from tests.support.memory_stores import MemoryDeliveries, MemoryLedger
 from tests.support.partner_gpg import PartnerGpg
 from tests.support.sshd import SftpUser, SshServer, chown_tree
 from tests.support.tcp_proxy import TcpProxy
@@ -83,35 +84,6 @@ def _sha(data: bytes) -> str:
 
 def _file_sha(path: Path) -> str:
     return _sha(path.read_bytes())
-
-
-class MemoryLedger:
-    """The keep-mode ledger, in memory (the operator keeps it in Airflow Variables)."""
-
-    def __init__(self) -> None:
-        self.entries: dict[str, LedgerEntry] = {}
-
-    def get(self, name: str) -> LedgerEntry | None:
-        return self.entries.get(name)
-
-    def put(self, entry: LedgerEntry) -> None:
-        self.entries[entry.name] = entry
-
-    def remove(self, name: str) -> None:
-        self.entries.pop(name, None)
-
-
-class MemoryDeliveries:
-    """The export delivery log, in memory, shared by the tries of one task instance."""
-
-    def __init__(self) -> None:
-        self.entries: dict[str, Delivery] = {}
-
-    def get(self, name: str) -> Delivery | None:
-        return self.entries.get(name)
-
-    def put(self, delivery: Delivery) -> None:
-        self.entries[delivery.name] = delivery
 
 
 @dataclass(frozen=True)

@@ -22,12 +22,12 @@ import pytest
 from airflow_provider_actito_sftp.hooks import ActitoSftpHook
 from airflow_provider_actito_sftp.transfer.destinations import Destination
 from airflow_provider_actito_sftp.transfer.importer import ImportJob, ImportRequest, ImportResult
-from airflow_provider_actito_sftp.transfer.ledger import LedgerEntry
 from airflow_provider_actito_sftp.transfer.names import owner_id, parse_marker
 from airflow_provider_actito_sftp.transfer.options import AfterImport, OnConflict
 from airflow_provider_actito_sftp.transfer.selection import FileFilter
 from tests.conftest import ConnectionFactory
 from tests.support.dags import run_dag, task_states, xcom
+from tests.support.memory_stores import MemoryLedger
 from tests.support.sshd import SftpUser, SshServer, chown_tree, running_as_root
 
 needs_root = pytest.mark.skipif(not running_as_root(), reason="needs a second local user (CI runs as root)")
@@ -54,19 +54,6 @@ def _markers(folder: Path) -> list[str]:
 
 def _sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
-
-
-class MemoryLedger:
-    """The keep-mode ledger in memory, for engine-level tests."""
-
-    def __init__(self) -> None:
-        self.entries: dict[str, LedgerEntry] = {}
-
-    def get(self, name: str) -> LedgerEntry | None:
-        return self.entries.get(name)
-
-    def put(self, entry: LedgerEntry) -> None:
-        self.entries[entry.name] = entry
 
 
 def _run_job(
