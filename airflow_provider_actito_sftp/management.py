@@ -1,6 +1,6 @@
 """Configuration operations shared by the CLI and the UI plugin: keys, locations, policies, description.
 
-Each function changes a :class:`~airflow_provider_actito_sftp.store.ConnectionRecord` in memory and
+Each function changes a :class:`~airflow_provider_actito_sftp.connection.store.ConnectionRecord` in memory and
 validates the result with the same parser the hook uses; the caller saves it with the store. Results
 carry public material only (public keys, fingerprints, expiry dates), never a secret.
 """
@@ -13,9 +13,15 @@ from typing import Any
 
 import asyncssh
 
+from airflow_provider_actito_sftp.connection.settings import (
+    AuthType,
+    ConnectionSettings,
+    parse_connection,
+    parse_locations,
+)
+from airflow_provider_actito_sftp.connection.store import ConnectionRecord
 from airflow_provider_actito_sftp.exceptions import ActitoSftpError, AuthenticationError, ConnectionConfigError
-from airflow_provider_actito_sftp.host_keys import export_host_key, fetch_host_key, fingerprint
-from airflow_provider_actito_sftp.keys.pgp_keys import (
+from airflow_provider_actito_sftp.pgp.keys import (
     PgpKeyInfo,
     PgpKeyType,
     add_inbound_key,
@@ -26,15 +32,9 @@ from airflow_provider_actito_sftp.keys.pgp_keys import (
     retire_inbound_keys,
     validate_partner_key,
 )
-from airflow_provider_actito_sftp.keys.ssh_keys import SshKeyPair, SshKeyType, describe_ssh_key, generate_ssh_key
-from airflow_provider_actito_sftp.session import open_session
-from airflow_provider_actito_sftp.settings import (
-    AuthType,
-    ConnectionSettings,
-    parse_connection,
-    parse_locations,
-)
-from airflow_provider_actito_sftp.store import ConnectionRecord
+from airflow_provider_actito_sftp.ssh.host_keys import export_host_key, fetch_host_key, fingerprint
+from airflow_provider_actito_sftp.ssh.keys import SshKeyPair, SshKeyType, describe_ssh_key, generate_ssh_key
+from airflow_provider_actito_sftp.ssh.session import open_session
 
 
 class RefusedError(ActitoSftpError):

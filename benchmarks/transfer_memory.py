@@ -28,7 +28,7 @@ def main() -> None:
     os.environ.update(
         AIRFLOW_HOME=str(home), AIRFLOW__CORE__LOAD_EXAMPLES="False", AIRFLOW__CORE__DAGS_FOLDER=str(home / "dags")
     )
-    from airflow_provider_actito_sftp.keys.pgp_keys import export_newest_public_key, generate_inbound_key
+    from airflow_provider_actito_sftp.pgp.keys import export_newest_public_key, generate_inbound_key
     from tests.support.dags import write_dag
     from tests.support.partner_gpg import PartnerGpg
     from tests.support.sshd import chown_tree, ensure_test_user, generate_ssh_key, remove_server, start_sshd

@@ -101,7 +101,7 @@ def build_world() -> DemoWorld:
 
 
 def configure_connection(world: DemoWorld) -> None:
-    from airflow_provider_actito_sftp.store import ConnectionStore
+    from airflow_provider_actito_sftp.connection.store import ConnectionStore
 
     server = world.server
     say("3. Create the connection (pins the server's host key, generates our SSH key pair)")

@@ -123,7 +123,7 @@ def folders(sshd: SshServer, request: pytest.FixtureRequest) -> dict[str, Path]:
 @pytest.fixture
 def pgp_connection(make_connection: ConnectionFactory, folders: dict[str, Path]):
     """A connection with inbound PGP required (our key pair) and outbound PGP to a partner key."""
-    from airflow_provider_actito_sftp.keys.pgp_keys import export_newest_public_key, generate_inbound_key
+    from airflow_provider_actito_sftp.pgp.keys import export_newest_public_key, generate_inbound_key
     from tests.support.partner_gpg import PartnerGpg
 
     secret_keys, _ = generate_inbound_key("actito_test")

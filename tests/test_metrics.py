@@ -18,7 +18,7 @@ def seeded(airflow_db: Path, sshd: SshServer, client_key: str, tmp_path_factory:
     import json
     import os
 
-    from airflow_provider_actito_sftp.keys.pgp_keys import generate_inbound_key
+    from airflow_provider_actito_sftp.pgp.keys import generate_inbound_key
 
     base = tmp_path_factory.mktemp("metrics")
     plain_in = sshd.make_folder("metrics/plain-in")

@@ -10,10 +10,10 @@ from typing import Any
 from airflow.sdk import BaseHook
 
 from airflow_provider_actito_sftp._event_loop import BackgroundLoop
+from airflow_provider_actito_sftp.connection.settings import ConnectionSettings, parse_connection
 from airflow_provider_actito_sftp.exceptions import ActitoSftpError
 from airflow_provider_actito_sftp.get_provider_info import DEFAULT_CONN_ID
-from airflow_provider_actito_sftp.session import AsyncSftpSession, RemoteEntry, open_session
-from airflow_provider_actito_sftp.settings import ConnectionSettings, parse_connection
+from airflow_provider_actito_sftp.ssh.session import AsyncSftpSession, RemoteEntry, open_session
 
 
 class SftpSession:

@@ -112,8 +112,8 @@ def create_app() -> FastAPI:
     @app.post("/api/connections/{connection_id}/ssh-key/rotate", dependencies=[SameOriginJson, CanEdit])
     def rotate_ssh_key(connection_id: str, session: SessionDep) -> dict[str, str]:
         """Start an SSH key rotation: a pending key, offered beside the active one until activated."""
-        from airflow_provider_actito_sftp.keys.ssh_keys import SshKeyType
         from airflow_provider_actito_sftp.management import ssh_key_rotate_begin
+        from airflow_provider_actito_sftp.ssh.keys import SshKeyType
 
         record = _record(session, connection_id)
         pair = ssh_key_rotate_begin(record, SshKeyType.ED25519)
@@ -123,8 +123,8 @@ def create_app() -> FastAPI:
     @app.post("/api/connections/{connection_id}/pgp-key/rotate", dependencies=[SameOriginJson, CanEdit])
     def rotate_pgp_key(connection_id: str, session: SessionDep) -> dict[str, Any]:
         """Add a new inbound PGP key (handed out from now on); older keys keep decrypting."""
-        from airflow_provider_actito_sftp.keys.pgp_keys import PgpKeyType
         from airflow_provider_actito_sftp.management import pgp_key_rotate
+        from airflow_provider_actito_sftp.pgp.keys import PgpKeyType
 
         record = _record(session, connection_id)
         info = pgp_key_rotate(record, PgpKeyType.ED25519, expires="2y")
@@ -158,7 +158,7 @@ def public_view(record: Any) -> dict[str, Any]:
 def _records(session: Any, conn_ids: set[str]) -> list[Any]:
     from airflow.models import Connection
 
-    from airflow_provider_actito_sftp.store import ConnectionStore
+    from airflow_provider_actito_sftp.connection.store import ConnectionStore
 
     rows = (
         session.query(Connection)
@@ -171,7 +171,7 @@ def _records(session: Any, conn_ids: set[str]) -> list[Any]:
 def _record(session: Any, connection_id: str) -> Any:
     from airflow.models import Connection
 
-    from airflow_provider_actito_sftp.store import ConnectionStore
+    from airflow_provider_actito_sftp.connection.store import ConnectionStore
 
     row = (
         session.query(Connection)

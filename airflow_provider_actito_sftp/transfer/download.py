@@ -17,9 +17,9 @@ from typing import IO, Any
 import asyncssh
 
 from airflow_provider_actito_sftp.exceptions import ActitoSftpError
-from airflow_provider_actito_sftp.session import mtime_ns_of
+from airflow_provider_actito_sftp.pgp.stream import GpgStreamError, check_decryption, decrypting
+from airflow_provider_actito_sftp.ssh.session import mtime_ns_of
 from airflow_provider_actito_sftp.transfer.destinations import Destination, StagedFile
-from airflow_provider_actito_sftp.transfer.gpg_stream import GpgStreamError, check_decryption, decrypting
 from airflow_provider_actito_sftp.transfer.options import (
     DEFAULT_MAX_EXPANSION_RATIO,
     DEFAULT_MAX_FILE_SIZE,

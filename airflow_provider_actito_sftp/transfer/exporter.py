@@ -16,8 +16,8 @@ from typing import IO, Any
 import asyncssh
 
 from airflow_provider_actito_sftp.exceptions import ActitoSftpError
-from airflow_provider_actito_sftp.keys.pgp_keys import PgpKeyError, validate_partner_key
-from airflow_provider_actito_sftp.session import AsyncSftpSession, remote_bytes
+from airflow_provider_actito_sftp.pgp.keys import PgpKeyError, validate_partner_key
+from airflow_provider_actito_sftp.ssh.session import AsyncSftpSession, remote_bytes
 from airflow_provider_actito_sftp.transfer.ledger import Delivery, DeliveryLog
 from airflow_provider_actito_sftp.transfer.names import UnsafeNameError, check_remote_name
 from airflow_provider_actito_sftp.transfer.records import Direction, Status, TransferRecord

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from airflow_provider_actito_sftp.transfer.records import Direction, Status, TransferRecord
 
 if TYPE_CHECKING:
-    from airflow_provider_actito_sftp.session import RemoteEntry
+    from airflow_provider_actito_sftp.ssh.session import RemoteEntry
     from airflow_provider_actito_sftp.transfer.download import Downloaded
 
 log = logging.getLogger("airflow_provider_actito_sftp.transfer.importer")

@@ -30,7 +30,9 @@ from dataclasses import dataclass, field
 import asyncssh
 
 from airflow_provider_actito_sftp.exceptions import ImportRefusedError
-from airflow_provider_actito_sftp.session import AsyncSftpSession, RemoteEntry, mtime_ns_of
+from airflow_provider_actito_sftp.pgp.sniff import DecryptionKeys, decide_decryption
+from airflow_provider_actito_sftp.pgp.stream import GpgStreamError
+from airflow_provider_actito_sftp.ssh.session import AsyncSftpSession, RemoteEntry, mtime_ns_of
 from airflow_provider_actito_sftp.transfer.destinations import Destination, PublishConflictError
 from airflow_provider_actito_sftp.transfer.download import (
     Downloaded,
@@ -41,14 +43,12 @@ from airflow_provider_actito_sftp.transfer.download import (
     RemoteSource,
     download,
 )
-from airflow_provider_actito_sftp.transfer.gpg_stream import GpgStreamError
 from airflow_provider_actito_sftp.transfer.import_report import ImportReport, ImportResult
 from airflow_provider_actito_sftp.transfer.ledger import Ledger, LedgerEntry, Seen
 from airflow_provider_actito_sftp.transfer.names import Marker, check_remote_name, new_claim, plaintext_name
 from airflow_provider_actito_sftp.transfer.options import AfterImport, Claim, OnConflict, SignaturePolicy
 from airflow_provider_actito_sftp.transfer.remote_folder import RemoteFolder, describe, is_regular, is_transport_error
 from airflow_provider_actito_sftp.transfer.selection import FileFilter
-from airflow_provider_actito_sftp.transfer.sniff import DecryptionKeys, decide_decryption
 from airflow_provider_actito_sftp.transfer.streams import open_for_reading
 
 log = logging.getLogger(__name__)

@@ -17,7 +17,7 @@ import logging
 import time
 from typing import TYPE_CHECKING
 
-from airflow_provider_actito_sftp.session import RemoteEntry
+from airflow_provider_actito_sftp.ssh.session import RemoteEntry
 from airflow_provider_actito_sftp.transfer.names import Marker, MarkerKind, parse_marker, plaintext_name
 
 if TYPE_CHECKING:

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 
 import asyncssh
 
-from airflow_provider_actito_sftp.session import AsyncSftpSession, remote_bytes
+from airflow_provider_actito_sftp.ssh.session import AsyncSftpSession, remote_bytes
 
 
 def is_transport_error(error: BaseException) -> bool:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from airflow_provider_actito_sftp.transfer.names import is_in_progress
 
 if TYPE_CHECKING:
-    from airflow_provider_actito_sftp.session import RemoteEntry
+    from airflow_provider_actito_sftp.ssh.session import RemoteEntry
 
 
 @dataclass(frozen=True)

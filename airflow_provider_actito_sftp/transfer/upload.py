@@ -13,8 +13,8 @@ from typing import IO, Any
 import asyncssh
 
 from airflow_provider_actito_sftp.exceptions import ActitoSftpError
-from airflow_provider_actito_sftp.session import AsyncSftpSession
-from airflow_provider_actito_sftp.transfer.gpg_stream import encrypting
+from airflow_provider_actito_sftp.pgp.stream import encrypting
+from airflow_provider_actito_sftp.ssh.session import AsyncSftpSession
 from airflow_provider_actito_sftp.transfer.progress import Progress
 from airflow_provider_actito_sftp.transfer.streams import WRITE_CHUNK, PipelinedWriter, run_together
 

@@ -21,7 +21,7 @@ def example_env(airflow_db: Path, sshd: SshServer, client_key: str, tmp_path_fac
     """The demo connection (inbound PGP required, outbound PGP on) and the example DAGs' folders."""
     import json
 
-    from airflow_provider_actito_sftp.keys.pgp_keys import export_newest_public_key, generate_inbound_key
+    from airflow_provider_actito_sftp.pgp.keys import export_newest_public_key, generate_inbound_key
 
     base = tmp_path_factory.mktemp("examples")
     folders = {name: sshd.make_folder(f"examples/{name}") for name in ("inbound", "archive", "quarantine", "outbound")}

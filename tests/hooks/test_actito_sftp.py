@@ -17,7 +17,7 @@ from airflow_provider_actito_sftp.exceptions import (
     UnknownLocationError,
 )
 from airflow_provider_actito_sftp.hooks import ActitoSftpHook
-from airflow_provider_actito_sftp.host_keys import fingerprint
+from airflow_provider_actito_sftp.ssh.host_keys import fingerprint
 from tests.conftest import ConnectionFactory
 from tests.support.sshd import SshServer, chown_tree, running_as_root
 

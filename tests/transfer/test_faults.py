@@ -43,7 +43,7 @@ import pytest
 
 from airflow_provider_actito_sftp.exceptions import RemoteConnectError, RemoteLocationError
 from airflow_provider_actito_sftp.hooks import ActitoSftpHook
-from airflow_provider_actito_sftp.keys.pgp_keys import export_newest_public_key, generate_inbound_key
+from airflow_provider_actito_sftp.pgp.keys import export_newest_public_key, generate_inbound_key
 from airflow_provider_actito_sftp.private_tmp import provider_temp_root
 from airflow_provider_actito_sftp.transfer.destinations import Destination
 from airflow_provider_actito_sftp.transfer.exporter import (

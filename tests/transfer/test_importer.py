@@ -431,7 +431,7 @@ def test_binary_data_that_starts_like_pgp_is_not_taken_for_pgp(
 ):
     """Issue 9.12: with PGP optional, a plaintext whose first byte is a packet tag is imported as it is;
     a passphrase-encrypted file is refused as such, not as tampered."""
-    from airflow_provider_actito_sftp.keys.pgp_keys import generate_inbound_key
+    from airflow_provider_actito_sftp.pgp.keys import generate_inbound_key
 
     secret_keys, _ = generate_inbound_key("sniffing")
     conn_id = make_connection(

@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from airflow_provider_actito_sftp.keys.pgp_keys import export_newest_public_key, generate_inbound_key
+from airflow_provider_actito_sftp.pgp.keys import export_newest_public_key, generate_inbound_key
 from tests.conftest import ConnectionFactory
 from tests.support.dags import write_dag
 from tests.support.partner_gpg import PartnerGpg

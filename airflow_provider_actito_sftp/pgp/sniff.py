@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_actito_sftp.exceptions import ActitoSftpError, ImportRefusedError
-from airflow_provider_actito_sftp.transfer.pgp_packets import PgpKind, sniff
+from airflow_provider_actito_sftp.pgp.packets import PgpKind, sniff
 
 if TYPE_CHECKING:
     from airflow_provider_actito_sftp.transfer.download import DecryptOptions
@@ -81,7 +81,7 @@ class DecryptionKeys:
 def _primary_fingerprint(armored: str | None) -> str | None:
     if not armored:
         return None
-    from airflow_provider_actito_sftp.keys.pgp_keys import validate_partner_key
+    from airflow_provider_actito_sftp.pgp.keys import validate_partner_key
 
     try:
         return validate_partner_key(armored).fingerprint

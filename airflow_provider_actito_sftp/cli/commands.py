@@ -20,8 +20,8 @@ from typing import Any, NoReturn
 import click
 
 from airflow_provider_actito_sftp.exceptions import ActitoSftpError
-from airflow_provider_actito_sftp.keys.pgp_keys import PgpKeyInfo, PgpKeyType
-from airflow_provider_actito_sftp.keys.ssh_keys import SshKeyPair, SshKeyType
+from airflow_provider_actito_sftp.pgp.keys import PgpKeyInfo, PgpKeyType
+from airflow_provider_actito_sftp.ssh.keys import SshKeyPair, SshKeyType
 
 log = logging.getLogger("airflow_provider_actito_sftp.cli")
 
@@ -63,7 +63,7 @@ class _Group(click.Group):
 
 
 def _store() -> Any:
-    from airflow_provider_actito_sftp.store import ConnectionStore
+    from airflow_provider_actito_sftp.connection.store import ConnectionStore
 
     return ConnectionStore()
 
@@ -72,7 +72,7 @@ def _store() -> Any:
 def _editing(conn_id: str, secrets_file: Path | None = None) -> Iterator[Any]:
     """Load a connection, let the command change it, validate and save it (or export it if read-only)."""
     from airflow_provider_actito_sftp import management
-    from airflow_provider_actito_sftp.store import export_for_external_store
+    from airflow_provider_actito_sftp.connection.store import export_for_external_store
 
     record = _store().get(conn_id)
     target = secrets_file or Path(f"{conn_id}.connection.json")
@@ -126,7 +126,7 @@ def _pin_from_server(
     record: Any, host: str, port: int, accept_host_key: str | None, trust_on_first_use: bool, timeout: float
 ) -> str:
     from airflow_provider_actito_sftp import management
-    from airflow_provider_actito_sftp.host_keys import fingerprint
+    from airflow_provider_actito_sftp.ssh.host_keys import fingerprint
 
     key = management.fetch_server_host_key(host, port, timeout=timeout)
     offered = fingerprint(key)
@@ -181,7 +181,7 @@ def connection_create(
 ) -> None:
     """Create connection NAME, pin the server's host key and (ssh_key auth) generate our key pair."""
     from airflow_provider_actito_sftp import management
-    from airflow_provider_actito_sftp.store import ConnectionRecord
+    from airflow_provider_actito_sftp.connection.store import ConnectionRecord
 
     store = _store()
     if store.exists(name):
@@ -559,7 +559,7 @@ def partner_key_set(name: str, file: Any, as_json: bool, secrets_file: Path | No
 def partner_key_show(name: str, as_json: bool) -> None:
     """Show the partner key's fingerprint and expiry."""
     from airflow_provider_actito_sftp import management
-    from airflow_provider_actito_sftp.keys.pgp_keys import expiry_warning
+    from airflow_provider_actito_sftp.pgp.keys import expiry_warning
 
     info = management.partner_key_info(_store().get(name))
     if info is None:

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from airflow_provider_actito_sftp.keys.pgp_keys import generate_inbound_key
-from airflow_provider_actito_sftp.pgp import PgpDecryptError, decrypt_file, encrypt_file
+from airflow_provider_actito_sftp.pgp.keys import generate_inbound_key
 from tests.support.partner_gpg import PartnerGpg
+from tests.support.pgp_files import PgpDecryptError, decrypt_file, encrypt_file
 
 WHAT = "connection 'partner', location 'inbound', file 'customers.csv.pgp'"
 
@@ -27,7 +27,7 @@ def partner():
 
 
 def _public(armored_secret: str) -> str:
-    from airflow_provider_actito_sftp.keys.pgp_keys import export_newest_public_key
+    from airflow_provider_actito_sftp.pgp.keys import export_newest_public_key
 
     return export_newest_public_key(armored_secret)[0]
 

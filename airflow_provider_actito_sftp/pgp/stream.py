@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import IO
 
 from airflow_provider_actito_sftp.exceptions import ActitoSftpError
-from airflow_provider_actito_sftp.keys.gnupg_home import GPG_BINARY, temporary_gnupg_home
+from airflow_provider_actito_sftp.pgp.home import GPG_BINARY, temporary_gnupg_home
 from airflow_provider_actito_sftp.transfer.options import SignaturePolicy
 
 PIPE_CHUNK = 1 << 20

@@ -2,7 +2,7 @@
 
 A connection pins one or more OpenSSH public keys (``ssh-ed25519 AAAA...`` lines, optionally prefixed by
 a ``known_hosts`` host pattern). The session refuses any server whose key is not among them; see
-:mod:`airflow_provider_actito_sftp.session`.
+:mod:`airflow_provider_actito_sftp.ssh.session`.
 """
 
 from __future__ import annotations

@@ -17,10 +17,10 @@ import pytest
 from click.testing import CliRunner, Result
 
 from airflow_provider_actito_sftp.cli import cli
+from airflow_provider_actito_sftp.connection.store import SECRET_EXTRA_FIELDS, ConnectionStore
 from airflow_provider_actito_sftp.hooks import ActitoSftpHook
-from airflow_provider_actito_sftp.pgp import PgpDecryptError, decrypt_file
-from airflow_provider_actito_sftp.store import SECRET_EXTRA_FIELDS, ConnectionStore
 from tests.support.partner_gpg import PartnerGpg
+from tests.support.pgp_files import PgpDecryptError, decrypt_file
 from tests.support.sshd import SshServer
 
 TRANSCRIPT: list[str] = []
@@ -90,7 +90,7 @@ def run_cli(airflow_db: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.Lo
 def _fingerprint(line: str) -> str:
     import asyncssh
 
-    from airflow_provider_actito_sftp.host_keys import fingerprint
+    from airflow_provider_actito_sftp.ssh.host_keys import fingerprint
 
     return fingerprint(asyncssh.import_public_key(line))
 
@@ -277,7 +277,7 @@ def _decrypt_with_stored_keys(conn_id: str, source: Path, destination: Path) -> 
 
 
 def _encrypt_with_stored_partner_key(conn_id: str, source: Path, destination: Path) -> None:
-    from airflow_provider_actito_sftp.pgp import encrypt_file
+    from tests.support.pgp_files import encrypt_file
 
     record = ConnectionStore().get(conn_id)
     encrypt_file(source, destination, record.extra["partner_pgp_public_key"], what=f"file {source.name!r}")

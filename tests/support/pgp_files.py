@@ -1,7 +1,7 @@
 """PGP encryption and decryption of local files with exactly the configured keys.
 
 A thin synchronous wrapper over the transfer engine's gpg filter
-(:mod:`~airflow_provider_actito_sftp.transfer.gpg_stream`), so files on disk get the same checks as
+(:mod:`~airflow_provider_actito_sftp.pgp.stream`), so files on disk get the same checks as
 files streamed over SFTP: a fresh GNUPGHOME per call, success only on an integrity-checked decryption,
 and output moved into place only after gpg reports success.
 """
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from airflow_provider_actito_sftp.exceptions import ActitoSftpError
-from airflow_provider_actito_sftp.transfer.gpg_stream import (
+from airflow_provider_actito_sftp.pgp.stream import (
     GpgStreamError,
     check_decryption,
     decrypting,

@@ -9,13 +9,13 @@ import asyncssh
 import pytest
 from airflow.sdk import Connection
 
-from airflow_provider_actito_sftp.exceptions import ConnectionConfigError, UnknownLocationError
-from airflow_provider_actito_sftp.settings import (
+from airflow_provider_actito_sftp.connection.settings import (
     DEFAULT_CIPHERS,
     AuthType,
     ConnectionSettings,
     parse_connection,
 )
+from airflow_provider_actito_sftp.exceptions import ConnectionConfigError, UnknownLocationError
 
 PRIVATE_KEY = asyncssh.generate_private_key("ssh-ed25519").export_private_key().decode()
 HOST_KEY = asyncssh.generate_private_key("ssh-ed25519").export_public_key().decode().strip()

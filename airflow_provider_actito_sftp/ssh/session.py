@@ -18,14 +18,14 @@ from typing import Any
 
 import asyncssh
 
+from airflow_provider_actito_sftp.connection.settings import AuthType, ConnectionSettings
 from airflow_provider_actito_sftp.exceptions import (
     AuthenticationError,
     HostKeyError,
     RemoteConnectError,
     RemoteLocationError,
 )
-from airflow_provider_actito_sftp.host_keys import fetch_host_key, fingerprint
-from airflow_provider_actito_sftp.settings import AuthType, ConnectionSettings
+from airflow_provider_actito_sftp.ssh.host_keys import fetch_host_key, fingerprint
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from airflow_provider_actito_sftp.transfer.pgp_packets import PgpKind, PgpSniff, sniff
+from airflow_provider_actito_sftp.pgp.packets import PgpKind, PgpSniff, sniff
 
 HEAD = 4096
 PLAINTEXT = b"id;email\n" + b"".join(b"%d;user%d@example.com\n" % (n, n) for n in range(3000))

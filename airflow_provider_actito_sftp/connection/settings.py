@@ -21,7 +21,7 @@ from typing import Any, Protocol
 import asyncssh
 
 from airflow_provider_actito_sftp.exceptions import ConnectionConfigError, UnknownLocationError
-from airflow_provider_actito_sftp.host_keys import parse_host_keys
+from airflow_provider_actito_sftp.ssh.host_keys import parse_host_keys
 
 DEFAULT_PORT = 22
 DEFAULT_LOCK_SUFFIX = ".part"

@@ -10,7 +10,7 @@ from enum import StrEnum
 
 import asyncssh
 
-from airflow_provider_actito_sftp.host_keys import fingerprint
+from airflow_provider_actito_sftp.ssh.host_keys import fingerprint
 
 
 class SshKeyType(StrEnum):

@@ -18,8 +18,8 @@ import pytest
 
 from airflow_provider_actito_sftp import private_tmp
 from airflow_provider_actito_sftp.exceptions import ActitoSftpError
-from airflow_provider_actito_sftp.keys import gnupg_home
-from airflow_provider_actito_sftp.keys.gnupg_home import temporary_gnupg_home
+from airflow_provider_actito_sftp.pgp import home as gnupg_home
+from airflow_provider_actito_sftp.pgp.home import temporary_gnupg_home
 from airflow_provider_actito_sftp.private_tmp import UnsafeTempDirError, provider_temp_root, sweep_dead_process_dirs
 
 REPO = Path(__file__).resolve().parents[2]
@@ -27,7 +27,7 @@ REPO = Path(__file__).resolve().parents[2]
 # A task that makes a home, starts its gpg-agent, says where, and then waits to be killed.
 CHILD = """
 import subprocess, time
-from airflow_provider_actito_sftp.keys.gnupg_home import temporary_gnupg_home
+from airflow_provider_actito_sftp.pgp.home import temporary_gnupg_home
 with temporary_gnupg_home() as gpg:
     subprocess.run(["gpg-connect-agent", "--homedir", gpg.gnupghome, "/bye"], check=True, capture_output=True,
                    timeout=30)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from airflow_provider_actito_sftp import private_tmp
-from airflow_provider_actito_sftp.keys.pgp_keys import (
+from airflow_provider_actito_sftp.pgp.keys import (
     PgpKeyError,
     PgpKeyType,
     add_inbound_key,
@@ -129,7 +129,7 @@ class TestPartnerKeyValidation:
             validate_partner_key(garbage)
 
     def test_key_expiring_soon_is_accepted_with_a_warning(self, partner: PartnerGpg):
-        from airflow_provider_actito_sftp.keys.pgp_keys import expiry_warning
+        from airflow_provider_actito_sftp.pgp.keys import expiry_warning
 
         fingerprint = partner.generate(expires="10d")
         info = validate_partner_key(partner.export_public(fingerprint))
@@ -143,7 +143,7 @@ def test_python_gnupg_debug_logging_never_carries_key_material(caplog: pytest.Lo
     """python-gnupg logs imported key data at DEBUG; our filter drops those records."""
     import logging
 
-    from airflow_provider_actito_sftp.pgp import decrypt_file
+    from tests.support.pgp_files import decrypt_file
 
     caplog.set_level(logging.DEBUG)
     armored, _ = generate_inbound_key("partner")

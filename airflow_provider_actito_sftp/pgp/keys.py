@@ -2,7 +2,7 @@
 
 Inbound secret keys are kept as one armored block holding every key that may still decrypt files in
 flight; the newest one is the key handed out. All gpg work happens in a temporary GNUPGHOME
-(:func:`~airflow_provider_actito_sftp.keys.gnupg_home.temporary_gnupg_home`).
+(:func:`~airflow_provider_actito_sftp.pgp.home.temporary_gnupg_home`).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Any
 import gnupg
 
 from airflow_provider_actito_sftp.exceptions import ActitoSftpError
-from airflow_provider_actito_sftp.keys.gnupg_home import temporary_gnupg_home
+from airflow_provider_actito_sftp.pgp.home import temporary_gnupg_home
 
 EXPIRY_WARNING_DAYS = 30
 

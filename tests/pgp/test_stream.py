@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from airflow_provider_actito_sftp.keys.pgp_keys import export_newest_public_key, generate_inbound_key
-from airflow_provider_actito_sftp.transfer.gpg_stream import (
+from airflow_provider_actito_sftp.pgp.keys import export_newest_public_key, generate_inbound_key
+from airflow_provider_actito_sftp.pgp.stream import (
     GpgStreamError,
     check_decryption,
     decrypting,

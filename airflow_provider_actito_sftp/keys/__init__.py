@@ -1,1 +1,0 @@
-"""Key material: SSH client keys and PGP keys, generated and inspected without leaking secrets."""

@@ -1,0 +1,1 @@
+"""SSH: pinned host keys, our client key pairs, and the one place a session is opened."""
