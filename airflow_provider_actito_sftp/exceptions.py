@@ -1,12 +1,27 @@
-"""Errors raised by the provider.
+"""Every error the provider raises on purpose: all are :class:`ActitoSftpError`.
 
 Every message names the connection (and, where it applies, the field, location and file) and says what
 was expected. No message ever carries key material, a password or file contents.
+
+- Configuration (fix the connection): :class:`ConnectionConfigError`, :class:`UnknownLocationError`,
+  :class:`ConnectionNotFoundError`, :class:`ConnectionExistsError`, :class:`ConnectionNotWritableError`,
+  :class:`RefusedError` (a management operation refused), :class:`PgpKeyError`.
+- Server (fix the server or the pin): :class:`HostKeyError`, :class:`AuthenticationError`,
+  :class:`RemoteConnectError`, :class:`RemoteLocationError`.
+- One file refused (bad input, not retried): :class:`ImportRefusedError`, :class:`ExportRefusedError`,
+  :class:`GpgStreamError`, :class:`OutputLimitError`, :class:`UnsafeNameError`,
+  :class:`PublishConflictError`, :class:`RemoteExistsError`.
+- One file skipped for a later run: :class:`RemoteChangedError`.
+- This machine: :class:`GpgUnavailableError`, :class:`UnsafeTempDirError`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from airflow_provider_actito_sftp.connection.store import ConnectionRecord
 
 
 class ActitoSftpError(Exception):
@@ -95,3 +110,66 @@ class RemoteLocationError(ActitoSftpError):
 class ImportRefusedError(ActitoSftpError):
     """An inbound file was refused (bad input, not retried); the message says why. The file is left
     in place or quarantined."""
+
+
+class UnsafeTempDirError(ActitoSftpError):
+    """A provider temp folder exists but is not ours alone (a symlink, a file, or another user's)."""
+
+
+class RefusedError(ActitoSftpError):
+    """An operation was refused; nothing was changed."""
+
+
+class PgpKeyError(ActitoSftpError, ValueError):
+    """A PGP key was refused or a key operation failed. Messages never quote key material."""
+
+
+class GpgUnavailableError(ActitoSftpError):
+    """The ``gpg`` command is not installed."""
+
+
+class ConnectionNotWritableError(ActitoSftpError):
+    """The connection is defined outside the metadata DB (environment variable or secrets backend)."""
+
+    def __init__(self, record: ConnectionRecord) -> None:
+        self.record = record
+        super().__init__(
+            f"Connection {record.conn_id!r} is defined outside the Airflow metadata DB "
+            "(an environment variable or a secrets backend), so it cannot be changed here"
+        )
+
+
+class ConnectionExistsError(ActitoSftpError):
+    """A connection with that id already exists."""
+
+
+class ConnectionNotFoundError(ActitoSftpError, LookupError):
+    """No connection with that id anywhere Airflow looks."""
+
+
+class ExportRefusedError(ActitoSftpError):
+    """Nothing was uploaded: the export cannot be done as configured."""
+
+
+class UnsafeNameError(ActitoSftpError, ValueError):
+    """A remote name that must not become a local path."""
+
+
+class RemoteExistsError(ActitoSftpError):
+    """The remote file exists and ``overwrite`` is ``"fail"``."""
+
+
+class PublishConflictError(ActitoSftpError):
+    """The final local name is taken and the ``on_conflict`` policy forbids replacing it."""
+
+
+class GpgStreamError(ActitoSftpError):
+    """gpg refused the data; the message says why in user terms (never quotes data or keys)."""
+
+
+class OutputLimitError(ActitoSftpError):
+    """The decrypted output exceeds the size cap or the expansion ratio (a decompression bomb?)."""
+
+
+class RemoteChangedError(ActitoSftpError):
+    """The remote file changed while it was read (still being written?): nothing is published."""

@@ -20,7 +20,12 @@ from airflow_provider_actito_sftp.connection.settings import (
     parse_locations,
 )
 from airflow_provider_actito_sftp.connection.store import ConnectionRecord
-from airflow_provider_actito_sftp.exceptions import ActitoSftpError, AuthenticationError, ConnectionConfigError
+from airflow_provider_actito_sftp.exceptions import (
+    ActitoSftpError,
+    AuthenticationError,
+    ConnectionConfigError,
+    RefusedError,
+)
 from airflow_provider_actito_sftp.pgp.keys import (
     PgpKeyInfo,
     PgpKeyType,
@@ -35,10 +40,6 @@ from airflow_provider_actito_sftp.pgp.keys import (
 from airflow_provider_actito_sftp.ssh.host_keys import export_host_key, fetch_host_key, fingerprint
 from airflow_provider_actito_sftp.ssh.keys import SshKeyPair, SshKeyType, describe_ssh_key, generate_ssh_key
 from airflow_provider_actito_sftp.ssh.session import open_session
-
-
-class RefusedError(ActitoSftpError):
-    """An operation was refused; nothing was changed."""
 
 
 @dataclass(frozen=True)

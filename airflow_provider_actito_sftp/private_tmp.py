@@ -18,17 +18,13 @@ from collections.abc import Callable
 from contextlib import suppress
 from pathlib import Path
 
-from airflow_provider_actito_sftp.exceptions import ActitoSftpError
+from airflow_provider_actito_sftp.exceptions import UnsafeTempDirError
 
 log = logging.getLogger(__name__)
 
 PRIVATE_MODE = 0o700
 # ``<pid>-<anything>``: the name :func:`new_process_dir` gives; pid 0 or a leading zero never matches.
 _PROCESS_DIR_NAME = re.compile(r"([1-9][0-9]{0,9})-.+")
-
-
-class UnsafeTempDirError(ActitoSftpError):
-    """A provider temp folder exists but is not ours alone (a symlink, a file, or another user's)."""
 
 
 def provider_temp_root() -> Path:

@@ -13,7 +13,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from airflow_provider_actito_sftp.exceptions import ActitoSftpError
+from airflow_provider_actito_sftp.exceptions import (
+    ConnectionExistsError,
+    ConnectionNotFoundError,
+    ConnectionNotWritableError,
+)
 from airflow_provider_actito_sftp.get_provider_info import CONNECTION_TYPE
 
 SECRET_EXTRA_FIELDS = (
@@ -22,25 +26,6 @@ SECRET_EXTRA_FIELDS = (
     "ssh_private_key_pending",
     "inbound_pgp_private_keys",
 )
-
-
-class ConnectionNotFoundError(ActitoSftpError, LookupError):
-    """No connection with that id anywhere Airflow looks."""
-
-
-class ConnectionExistsError(ActitoSftpError):
-    """A connection with that id already exists."""
-
-
-class ConnectionNotWritableError(ActitoSftpError):
-    """The connection is defined outside the metadata DB (environment variable or secrets backend)."""
-
-    def __init__(self, record: ConnectionRecord) -> None:
-        self.record = record
-        super().__init__(
-            f"Connection {record.conn_id!r} is defined outside the Airflow metadata DB "
-            "(an environment variable or a secrets backend), so it cannot be changed here"
-        )
 
 
 @dataclass

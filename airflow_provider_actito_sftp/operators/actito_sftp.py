@@ -331,12 +331,8 @@ class ActitoSftpExportOperator(_TransferOperator):
         return f"Connection {self.actito_sftp_conn_id!r}, location {self.location!r}"
 
     def transfer(self, context: Context, hook: ActitoSftpHook) -> TransferOutcome:
-        from airflow_provider_actito_sftp.transfer.exporter import (
-            ExportJob,
-            ExportRefusedError,
-            ExportRequest,
-            resolve_sources,
-        )
+        from airflow_provider_actito_sftp.exceptions import ExportRefusedError
+        from airflow_provider_actito_sftp.transfer.exporter import ExportJob, ExportRequest, resolve_sources
         from airflow_provider_actito_sftp.transfer.ledger import VariableDeliveryLog
 
         hook.settings.location_path(self.location)

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import gnupg
 
-from airflow_provider_actito_sftp.exceptions import ActitoSftpError
+from airflow_provider_actito_sftp.exceptions import GpgUnavailableError
 from airflow_provider_actito_sftp.private_tmp import (
     new_process_dir,
     private_directory,
@@ -40,10 +40,6 @@ logging.getLogger("gnupg").addFilter(_drop_debug)
 
 GPG_BINARY = "gpg"
 GNUPG_FOLDER = "gnupg"
-
-
-class GpgUnavailableError(ActitoSftpError):
-    """The ``gpg`` command is not installed."""
 
 
 @contextmanager

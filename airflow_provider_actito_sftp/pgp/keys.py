@@ -16,14 +16,10 @@ from typing import Any
 
 import gnupg
 
-from airflow_provider_actito_sftp.exceptions import ActitoSftpError
+from airflow_provider_actito_sftp.exceptions import PgpKeyError
 from airflow_provider_actito_sftp.pgp.home import temporary_gnupg_home
 
 EXPIRY_WARNING_DAYS = 30
-
-
-class PgpKeyError(ActitoSftpError, ValueError):
-    """A PGP key was refused or a key operation failed. Messages never quote key material."""
 
 
 class PgpKeyType(StrEnum):

@@ -14,15 +14,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
-from airflow_provider_actito_sftp.exceptions import ActitoSftpError
+from airflow_provider_actito_sftp.exceptions import GpgStreamError
 from airflow_provider_actito_sftp.pgp.home import GPG_BINARY, temporary_gnupg_home
 from airflow_provider_actito_sftp.transfer.options import SignaturePolicy
 
 PIPE_CHUNK = 1 << 20
-
-
-class GpgStreamError(ActitoSftpError):
-    """gpg refused the data; the message says why in user terms (never quotes data or keys)."""
 
 
 @dataclass

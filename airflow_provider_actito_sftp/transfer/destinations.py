@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from airflow_provider_actito_sftp.exceptions import ActitoSftpError
+from airflow_provider_actito_sftp.exceptions import PublishConflictError
 from airflow_provider_actito_sftp.private_tmp import (
     new_process_dir,
     private_directory,
@@ -35,10 +35,6 @@ log = logging.getLogger(__name__)
 DEFAULT_FILE_MODE = 0o600
 _NO_FOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _MAX_RENAMES = 10_000
-
-
-class PublishConflictError(ActitoSftpError):
-    """The final local name is taken and the ``on_conflict`` policy forbids replacing it."""
 
 
 @dataclass

@@ -16,8 +16,8 @@ from typing import IO, Any
 
 import asyncssh
 
-from airflow_provider_actito_sftp.exceptions import ActitoSftpError
-from airflow_provider_actito_sftp.pgp.stream import GpgStreamError, check_decryption, decrypting
+from airflow_provider_actito_sftp.exceptions import GpgStreamError, OutputLimitError, RemoteChangedError
+from airflow_provider_actito_sftp.pgp.stream import check_decryption, decrypting
 from airflow_provider_actito_sftp.ssh.session import mtime_ns_of
 from airflow_provider_actito_sftp.transfer.destinations import Destination, StagedFile
 from airflow_provider_actito_sftp.transfer.options import (
@@ -29,14 +29,6 @@ from airflow_provider_actito_sftp.transfer.progress import Progress
 from airflow_provider_actito_sftp.transfer.streams import read_in_order, run_together
 
 EXPANSION_FLOOR = 16 << 20  # the ratio applies only past 16 MiB of output
-
-
-class RemoteChangedError(ActitoSftpError):
-    """The remote file changed while it was read (still being written?): nothing is published."""
-
-
-class OutputLimitError(ActitoSftpError):
-    """The decrypted output exceeds the size cap or the expansion ratio (a decompression bomb?)."""
 
 
 @dataclass(frozen=True)

@@ -15,20 +15,16 @@ from typing import IO, Any
 
 import asyncssh
 
-from airflow_provider_actito_sftp.exceptions import ActitoSftpError
-from airflow_provider_actito_sftp.pgp.keys import PgpKeyError, validate_partner_key
+from airflow_provider_actito_sftp.exceptions import ActitoSftpError, ExportRefusedError, PgpKeyError, UnsafeNameError
+from airflow_provider_actito_sftp.pgp.keys import validate_partner_key
 from airflow_provider_actito_sftp.ssh.session import AsyncSftpSession, remote_bytes
 from airflow_provider_actito_sftp.transfer.ledger import Delivery, DeliveryLog
-from airflow_provider_actito_sftp.transfer.names import UnsafeNameError, check_remote_name
+from airflow_provider_actito_sftp.transfer.names import check_remote_name
 from airflow_provider_actito_sftp.transfer.records import Direction, Status, TransferRecord
 from airflow_provider_actito_sftp.transfer.remote_folder import describe, is_transport_error
 from airflow_provider_actito_sftp.transfer.upload import EncryptOptions, Uploaded, upload
 
 log = logging.getLogger(__name__)
-
-
-class ExportRefusedError(ActitoSftpError):
-    """Nothing was uploaded: the export cannot be done as configured."""
 
 
 @dataclass(frozen=True)

@@ -29,20 +29,17 @@ from dataclasses import dataclass, field
 
 import asyncssh
 
-from airflow_provider_actito_sftp.exceptions import ImportRefusedError
-from airflow_provider_actito_sftp.pgp.sniff import DecryptionKeys, decide_decryption
-from airflow_provider_actito_sftp.pgp.stream import GpgStreamError
-from airflow_provider_actito_sftp.ssh.session import AsyncSftpSession, RemoteEntry, mtime_ns_of
-from airflow_provider_actito_sftp.transfer.destinations import Destination, PublishConflictError
-from airflow_provider_actito_sftp.transfer.download import (
-    Downloaded,
-    Expected,
+from airflow_provider_actito_sftp.exceptions import (
+    GpgStreamError,
+    ImportRefusedError,
     OutputLimitError,
-    OutputLimits,
+    PublishConflictError,
     RemoteChangedError,
-    RemoteSource,
-    download,
 )
+from airflow_provider_actito_sftp.pgp.sniff import DecryptionKeys, decide_decryption
+from airflow_provider_actito_sftp.ssh.session import AsyncSftpSession, RemoteEntry, mtime_ns_of
+from airflow_provider_actito_sftp.transfer.destinations import Destination
+from airflow_provider_actito_sftp.transfer.download import Downloaded, Expected, OutputLimits, RemoteSource, download
 from airflow_provider_actito_sftp.transfer.import_report import ImportReport, ImportResult
 from airflow_provider_actito_sftp.transfer.ledger import Ledger, LedgerEntry, Seen
 from airflow_provider_actito_sftp.transfer.names import Marker, check_remote_name, new_claim, plaintext_name

@@ -9,6 +9,8 @@ import time
 from dataclasses import dataclass
 from enum import StrEnum
 
+from airflow_provider_actito_sftp.exceptions import UnsafeNameError
+
 IN_PROGRESS_SUFFIXES = (".part", ".filepart", ".tmp", ".partial", ".crdownload")
 PGP_SUFFIXES = (".pgp", ".gpg", ".asc")
 MAX_NAME_BYTES = 255
@@ -19,10 +21,6 @@ _MARKER_PATTERN = re.compile(
     re.S,
 )
 _PARTIAL_PATTERN = re.compile(r"\.(?P<name>.+)\.actito-partial-(?:(?P<owner>[0-9a-f]{12})-)?[0-9a-f]{12}", re.S)
-
-
-class UnsafeNameError(ValueError):
-    """A remote name that must not become a local path."""
 
 
 def check_remote_name(name: str) -> str:

@@ -12,7 +12,7 @@ from typing import IO, Any
 
 import asyncssh
 
-from airflow_provider_actito_sftp.exceptions import ActitoSftpError
+from airflow_provider_actito_sftp.exceptions import ActitoSftpError, RemoteExistsError
 from airflow_provider_actito_sftp.pgp.stream import encrypting
 from airflow_provider_actito_sftp.ssh.session import AsyncSftpSession
 from airflow_provider_actito_sftp.transfer.progress import Progress
@@ -43,10 +43,6 @@ COMPRESSED_SUFFIXES = (
     ".avro",
     ".orc",
 )
-
-
-class RemoteExistsError(ActitoSftpError):
-    """The remote file exists and ``overwrite`` is ``"fail"``."""
 
 
 @dataclass(frozen=True)

@@ -17,10 +17,10 @@ from pathlib import Path
 import pytest
 
 from airflow_provider_actito_sftp import private_tmp
-from airflow_provider_actito_sftp.exceptions import ActitoSftpError
+from airflow_provider_actito_sftp.exceptions import ActitoSftpError, UnsafeTempDirError
 from airflow_provider_actito_sftp.pgp import home as gnupg_home
 from airflow_provider_actito_sftp.pgp.home import temporary_gnupg_home
-from airflow_provider_actito_sftp.private_tmp import UnsafeTempDirError, provider_temp_root, sweep_dead_process_dirs
+from airflow_provider_actito_sftp.private_tmp import provider_temp_root, sweep_dead_process_dirs
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from airflow_provider_actito_sftp import private_tmp
+from airflow_provider_actito_sftp.exceptions import PgpKeyError
 from airflow_provider_actito_sftp.pgp.keys import (
-    PgpKeyError,
     PgpKeyType,
     add_inbound_key,
     describe_secret_keys,

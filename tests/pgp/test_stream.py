@@ -11,13 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from airflow_provider_actito_sftp.exceptions import GpgStreamError
 from airflow_provider_actito_sftp.pgp.keys import export_newest_public_key, generate_inbound_key
-from airflow_provider_actito_sftp.pgp.stream import (
-    GpgStreamError,
-    check_decryption,
-    decrypting,
-    filter_file,
-)
+from airflow_provider_actito_sftp.pgp.stream import check_decryption, decrypting, filter_file
 from airflow_provider_actito_sftp.transfer.options import SignaturePolicy
 from tests.support.partner_gpg import PartnerGpg
 

@@ -13,14 +13,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from airflow_provider_actito_sftp.exceptions import ActitoSftpError
-from airflow_provider_actito_sftp.pgp.stream import (
-    GpgStreamError,
-    check_decryption,
-    decrypting,
-    encrypting,
-    filter_file,
-)
+from airflow_provider_actito_sftp.exceptions import ActitoSftpError, GpgStreamError
+from airflow_provider_actito_sftp.pgp.stream import check_decryption, decrypting, encrypting, filter_file
 from airflow_provider_actito_sftp.transfer.options import SignaturePolicy
 
 

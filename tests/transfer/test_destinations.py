@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from airflow_provider_actito_sftp.transfer.destinations import Destination, PublishConflictError, numbered_name
+from airflow_provider_actito_sftp.exceptions import PublishConflictError
+from airflow_provider_actito_sftp.transfer.destinations import Destination, numbered_name
 from airflow_provider_actito_sftp.transfer.names import owner_id
 from airflow_provider_actito_sftp.transfer.options import OnConflict
 

@@ -41,18 +41,12 @@ from pathlib import Path
 import asyncssh
 import pytest
 
-from airflow_provider_actito_sftp.exceptions import RemoteConnectError, RemoteLocationError
+from airflow_provider_actito_sftp.exceptions import ExportRefusedError, RemoteConnectError, RemoteLocationError
 from airflow_provider_actito_sftp.hooks import ActitoSftpHook
 from airflow_provider_actito_sftp.pgp.keys import export_newest_public_key, generate_inbound_key
 from airflow_provider_actito_sftp.private_tmp import provider_temp_root
 from airflow_provider_actito_sftp.transfer.destinations import Destination
-from airflow_provider_actito_sftp.transfer.exporter import (
-    ExportJob,
-    ExportRefusedError,
-    ExportRequest,
-    ExportResult,
-    resolve_sources,
-)
+from airflow_provider_actito_sftp.transfer.exporter import ExportJob, ExportRequest, ExportResult, resolve_sources
 from airflow_provider_actito_sftp.transfer.importer import ImportJob, ImportRequest, ImportResult
 from airflow_provider_actito_sftp.transfer.ledger import LedgerEntry
 from airflow_provider_actito_sftp.transfer.names import owner_id, parse_marker, partial_owner
