@@ -13,11 +13,14 @@ from typing import Any
 
 import asyncssh
 
+from airflow_provider_actito_sftp.connection.schema import FIELDS
 from airflow_provider_actito_sftp.connection.settings import (
     AuthType,
     ConnectionSettings,
     parse_connection,
     parse_locations,
+    raw_values,
+    read_fields,
 )
 from airflow_provider_actito_sftp.connection.store import ConnectionRecord
 from airflow_provider_actito_sftp.exceptions import (
@@ -37,7 +40,7 @@ from airflow_provider_actito_sftp.pgp.keys import (
     retire_inbound_keys,
     validate_partner_key,
 )
-from airflow_provider_actito_sftp.ssh.host_keys import export_host_key, fetch_host_key, fingerprint
+from airflow_provider_actito_sftp.ssh.host_keys import export_host_key, fetch_host_key, fingerprint, parse_host_keys
 from airflow_provider_actito_sftp.ssh.keys import SshKeyPair, SshKeyType, describe_ssh_key, generate_ssh_key
 from airflow_provider_actito_sftp.ssh.session import open_session
 
@@ -53,19 +56,14 @@ class _RecordConnection:
     password: str | None
     extra: str | None
 
+    @classmethod
+    def of(cls, record: ConnectionRecord) -> _RecordConnection:
+        return cls(record.conn_id, record.host, record.port, record.login, record.password, record.extra_json())
+
 
 def validate(record: ConnectionRecord) -> ConnectionSettings:
     """Parse the record exactly as the hook will; raises ``ConnectionConfigError`` if anything is invalid."""
-    return parse_connection(
-        _RecordConnection(
-            conn_id=record.conn_id,
-            host=record.host,
-            port=record.port,
-            login=record.login,
-            password=record.password,
-            extra=record.extra_json(),
-        )
-    )
+    return parse_connection(_RecordConnection.of(record))
 
 
 # --- host keys -----------------------------------------------------------------------------------
@@ -285,54 +283,59 @@ def set_policy(
 # --- description ----------------------------------------------------------------------------------
 
 
-def describe(record: ConnectionRecord) -> dict[str, Any]:
-    """Everything worth showing about a connection, without secrets."""
-    settings = validate(record)
-    active, pending = ssh_public_keys(record) if settings.auth_type is AuthType.SSH_KEY else (None, None)
-    inbound_keys = pgp_inbound_keys(record)
-    warnings = [text for text in [expiry_warning(inbound_keys[0]) if inbound_keys else None] if text]
+def describe(record: ConnectionRecord, *, key_details: bool = True) -> dict[str, Any]:
+    """A connection without its secrets: the one view the CLI, the UI plugin and the API show.
+
+    Every non-secret schema field appears under its own name with its parsed value (a pinned host key as
+    its fingerprints, the partner key as its description); secret fields appear only by name in
+    ``secrets_set``. ``key_details=False`` skips the gpg calls (the partner key is then only
+    ``{"configured": True}``; no inbound key list), for lists of many connections.
+
+    :raises ConnectionConfigError: the connection does not validate.
+    """
+    validate(record)
+    values = read_fields(record.conn_id, raw_values(record.conn_id, _RecordConnection.of(record)))
+    view: dict[str, Any] = {"conn_id": record.conn_id}
+    for item in FIELDS:
+        if not item.secret:
+            view[item.name] = _public_value(item.name, values[item.name], key_details)
+    view["display_name"] = values["display_name"] or record.conn_id
+    view["secrets_set"] = [item.name for item in FIELDS if item.secret and values[item.name]]
+    view["stored_in"] = "metadata DB" if record.in_metadata_db else "environment/secrets backend (read only)"
+    active, pending = ssh_public_keys(record) if values["auth_type"] == AuthType.SSH_KEY else (None, None)
+    view["ssh_key"] = {"public_key": active.public_line, "fingerprint": active.fingerprint} if active else None
+    view["ssh_pending_key"] = (
+        {"public_key": pending.public_line, "fingerprint": pending.fingerprint} if pending else None
+    )
+    inbound_keys = pgp_inbound_keys(record) if key_details else []
+    view["inbound_pgp_keys"] = [info.as_dict() for info in inbound_keys]
+    view["warnings"] = _warnings(inbound_keys, view["partner_pgp_public_key"])
+    return view
+
+
+def _public_value(name: str, value: Any, key_details: bool) -> Any:
+    if value is None:
+        return None
+    if name == "host_key":
+        return [fingerprint(key) for key in parse_host_keys(value)]
+    if name == "partner_pgp_public_key":
+        return _partner_key_view(value) if key_details else {"configured": True}
+    return list(value) if isinstance(value, tuple) else dict(value) if isinstance(value, dict) else value
+
+
+def _partner_key_view(armored: str) -> dict[str, Any]:
     try:
-        partner_info = partner_key_info(record)
+        info = validate_partner_key(armored)
     except ActitoSftpError as e:
-        partner: dict[str, Any] | None = {"error": str(e)}
-    else:
-        partner = partner_info.as_dict() if partner_info else None
-        if partner_info and (text := expiry_warning(partner_info)):
-            warnings.append(f"partner {text}")
-    return {
-        "technical_name": settings.conn_id,
-        "display_name": settings.display_name,
-        "entity": settings.entity,
-        "host": settings.host,
-        "port": settings.port,
-        "username": settings.username,
-        "auth_type": settings.auth_type.value,
-        "stored_in": "metadata DB" if record.in_metadata_db else "environment/secrets backend (read only)",
-        "host_keys": [fingerprint(key) for key in settings.host_keys],
-        "ssh_public_key": active.public_line if active else None,
-        "ssh_key_fingerprint": active.fingerprint if active else None,
-        "ssh_pending_public_key": pending.public_line if pending else None,
-        "locations": dict(settings.locations),
-        "inbound": {
-            "pgp_required": settings.inbound.pgp_required,
-            "pgp_keys": [info.as_dict() for info in inbound_keys],
-        },
-        "outbound": {
-            "lock": settings.outbound.lock,
-            "lock_suffix": settings.outbound.lock_suffix,
-            "pgp": settings.outbound.pgp,
-            "pgp_armor": settings.outbound.pgp_armor,
-            "partner_key": partner,
-        },
-        "advanced": {
-            "connect_timeout": settings.advanced.connect_timeout,
-            "keepalive_interval": settings.advanced.keepalive_interval,
-            "transfer_concurrency": settings.advanced.transfer_concurrency,
-            "ciphers": list(settings.advanced.ciphers),
-            "compression": settings.advanced.compression,
-        },
-        "warnings": warnings,
-    }
+        return {"error": str(e)}
+    return {**info.as_dict(), "warning": expiry_warning(info)}
+
+
+def _warnings(inbound_keys: list[PgpKeyInfo], partner: dict[str, Any] | None) -> list[str]:
+    warnings = [text for text in [expiry_warning(inbound_keys[0]) if inbound_keys else None] if text]
+    if partner and (problem := partner.get("error") or partner.get("warning")):
+        warnings.append(f"partner {problem}")
+    return warnings
 
 
 __all__ = [

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from airflow_provider_actito_sftp.get_provider_info import CONNECTION_FIELDS, get_provider_info
+from airflow_provider_actito_sftp.connection.schema import form_fields
+from airflow_provider_actito_sftp.get_provider_info import get_provider_info
 
 SECRET_FIELDS = {
     "ssh_private_key",
@@ -63,7 +64,7 @@ def test_form_fields_reach_the_providers_manager():
         for name, info in manager.connection_form_widgets.items()
         if name.startswith("extra__actito_sftp__")
     }
-    assert set(widgets) == set(CONNECTION_FIELDS)
+    assert set(widgets) == set(form_fields())
     assert widgets["auth_type"].field["schema"]["enum"] == ["ssh_key", "password"]
     assert widgets["auth_type"].field["value"] == "ssh_key"
     assert widgets["inbound_pgp_required"].field["schema"]["type"] == ["boolean", "null"]

@@ -1,7 +1,7 @@
 """The connection model: an Airflow connection of type ``actito_sftp`` parsed once into typed settings.
 
 Fields live in the Airflow columns (host, port, login, password) and in ``extra`` under bare names, as
-declared in :func:`airflow_provider_actito_sftp.get_provider_info.get_provider_info`. Secret material is
+declared once in :mod:`airflow_provider_actito_sftp.connection.schema`. Secret material is
 kept only in extra keys whose names the Airflow secrets masker hides (``*private_key*``, ``*passphrase*``).
 Every invalid value raises :class:`~airflow_provider_actito_sftp.exceptions.ConnectionConfigError`
 naming the connection and the field.
@@ -9,37 +9,24 @@ naming the connection and the field.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from enum import StrEnum
 from pathlib import PurePosixPath
 from types import MappingProxyType
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import asyncssh
 
+from airflow_provider_actito_sftp.connection.schema import FIELDS, AuthType
 from airflow_provider_actito_sftp.exceptions import ConnectionConfigError, UnknownLocationError
 from airflow_provider_actito_sftp.ssh.host_keys import parse_host_keys
 
-DEFAULT_PORT = 22
-DEFAULT_LOCK_SUFFIX = ".part"
-DEFAULT_CIPHERS = (
-    "aes128-gcm@openssh.com",
-    "aes256-gcm@openssh.com",
-    "chacha20-poly1305@openssh.com",
-    "aes128-ctr",
-    "aes256-ctr",
-)
+__all__ = ["AuthType", "ConnectionSettings", "parse_connection", "parse_locations"]
+
 LOCATION_NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
-
-
-class AuthType(StrEnum):
-    """How we authenticate to the partner's server."""
-
-    SSH_KEY = "ssh_key"
-    PASSWORD = "password"  # noqa: S105 - the name of an auth type, not a secret
 
 
 class ConnectionLike(Protocol):
@@ -59,19 +46,22 @@ class ConnectionLike(Protocol):
     def extra(self) -> str | None: ...
 
 
+_Group = TypeVar("_Group")
+
+
 @dataclass(frozen=True)
 class InboundPolicy:
-    """Rules for files we download.
+    """Rules for files we download (fields ``inbound_*``; defaults in the schema).
 
     :param pgp_required: every downloaded file must be PGP-encrypted to our inbound key.
     """
 
-    pgp_required: bool = False
+    pgp_required: bool
 
 
 @dataclass(frozen=True)
 class OutboundPolicy:
-    """Rules for files we upload.
+    """Rules for files we upload (fields ``outbound_*``; defaults in the schema).
 
     :param lock: upload under ``<name><lock_suffix>`` and rename when complete.
     :param lock_suffix: the temporary suffix used while an upload is in progress.
@@ -79,15 +69,15 @@ class OutboundPolicy:
     :param pgp_armor: write ASCII-armored PGP instead of binary.
     """
 
-    lock: bool = True
-    lock_suffix: str = DEFAULT_LOCK_SUFFIX
-    pgp: bool = False
-    pgp_armor: bool = False
+    lock: bool
+    lock_suffix: str
+    pgp: bool
+    pgp_armor: bool
 
 
 @dataclass(frozen=True)
 class AdvancedSettings:
-    """Transport tuning, all with safe defaults.
+    """Transport tuning (the advanced fields; safe defaults in the schema).
 
     :param connect_timeout: seconds allowed to connect and authenticate.
     :param keepalive_interval: seconds between SSH keepalives (0 disables them).
@@ -96,11 +86,11 @@ class AdvancedSettings:
     :param compression: enable SSH compression (helps only on slow links with compressible data).
     """
 
-    connect_timeout: int = 30
-    keepalive_interval: int = 30
-    transfer_concurrency: int = 8
-    ciphers: tuple[str, ...] = DEFAULT_CIPHERS
-    compression: bool = False
+    connect_timeout: int
+    keepalive_interval: int
+    transfer_concurrency: int
+    ciphers: tuple[str, ...]
+    compression: bool
 
 
 @dataclass(frozen=True)
@@ -165,22 +155,18 @@ class ConnectionSettings:
 def parse_connection(conn: ConnectionLike) -> ConnectionSettings:
     """Validate an Airflow connection and return its settings.
 
+    Every field of :data:`~airflow_provider_actito_sftp.connection.schema.FIELDS` is read through
+    :meth:`~airflow_provider_actito_sftp.connection.schema.Field.read`; the checks that need more than a
+    type (locations, host keys, ciphers, the lock suffix, key material) follow.
+
     :param conn: an Airflow connection of type ``actito_sftp``.
     :raises ConnectionConfigError: a field is missing or invalid.
     """
     conn_id = conn.conn_id
-    extra = _parse_extra(conn_id, conn.extra)
-    reader = _ExtraReader(conn_id, extra)
-    auth_type = _parse_auth_type(conn_id, extra.get("auth_type"))
-    password = conn.password or None
-    keys = KeyMaterial(
-        ssh_private_key=reader.text("ssh_private_key"),
-        ssh_private_key_passphrase=reader.text("ssh_private_key_passphrase"),
-        ssh_private_key_pending=reader.text("ssh_private_key_pending"),
-        inbound_pgp_private_keys=reader.text("inbound_pgp_private_keys"),
-        partner_pgp_public_key=reader.text("partner_pgp_public_key"),
-    )
-    if auth_type is AuthType.PASSWORD and not password:
+    values = read_fields(conn_id, raw_values(conn_id, conn))
+    auth_type = AuthType(values["auth_type"])
+    keys = _group(KeyMaterial, values)
+    if auth_type is AuthType.PASSWORD and not values["password"]:
         raise ConnectionConfigError(conn_id, "password", "auth_type 'password' needs a password")
     if auth_type is AuthType.SSH_KEY:
         if not keys.ssh_private_key:
@@ -193,33 +179,43 @@ def parse_connection(conn: ConnectionLike) -> ConnectionSettings:
         _import_private_key(conn_id, keys.ssh_private_key, keys.ssh_private_key_passphrase)
         if keys.ssh_private_key_pending:
             _import_private_key(conn_id, keys.ssh_private_key_pending, None, "ssh_private_key_pending")
+    values["locations"] = parse_locations(conn_id, values["locations"])
+    values["host_key"] = _parse_host_key_field(conn_id, values["host_key"])
+    values["ciphers"] = _check_ciphers(conn_id, values["ciphers"])
+    values["outbound_lock_suffix"] = _check_lock_suffix(conn_id, values["outbound_lock_suffix"])
     return ConnectionSettings(
         conn_id=conn_id,
-        display_name=reader.text("display_name") or conn_id,
-        entity=_required(conn_id, "entity", reader.text("entity")),
-        host=_required(conn_id, "host", (conn.host or "").strip() or None),
-        port=_parse_port(conn_id, conn.port),
-        username=_required(conn_id, "login", (conn.login or "").strip() or None),
+        display_name=values["display_name"] or conn_id,
+        entity=values["entity"],
+        host=values["host"],
+        port=values["port"],
+        username=values["username"],
         auth_type=auth_type,
-        password=password,
-        host_keys=_parse_host_key_field(conn_id, reader.text("host_key")),
-        locations=parse_locations(conn_id, extra.get("locations")),
-        inbound=InboundPolicy(pgp_required=reader.boolean("inbound_pgp_required", False)),
-        outbound=OutboundPolicy(
-            lock=reader.boolean("outbound_lock", True),
-            lock_suffix=_parse_lock_suffix(conn_id, reader.text("outbound_lock_suffix")),
-            pgp=reader.boolean("outbound_pgp", False),
-            pgp_armor=reader.boolean("outbound_pgp_armor", False),
-        ),
-        advanced=AdvancedSettings(
-            connect_timeout=reader.integer("connect_timeout", 30, 1, 3600),
-            keepalive_interval=reader.integer("keepalive_interval", 30, 0, 3600),
-            transfer_concurrency=reader.integer("transfer_concurrency", 8, 1, 64),
-            ciphers=_parse_ciphers(conn_id, extra.get("ciphers")),
-            compression=reader.boolean("compression", False),
-        ),
+        password=values["password"],
+        host_keys=values["host_key"],
+        locations=values["locations"],
+        inbound=_group(InboundPolicy, values, "inbound_"),
+        outbound=_group(OutboundPolicy, values, "outbound_"),
+        advanced=_group(AdvancedSettings, values),
         keys=keys,
     )
+
+
+def raw_values(conn_id: str, conn: ConnectionLike) -> dict[str, Any]:
+    """Each field's stored value, by field name: Airflow columns and ``extra`` keys alike."""
+    extra = _parse_extra(conn_id, conn.extra)
+    columns = {"host": conn.host, "port": conn.port, "login": conn.login, "password": conn.password}
+    return {field.name: columns[field.column] if field.column else extra.get(field.name) for field in FIELDS}
+
+
+def read_fields(conn_id: str, raw: Mapping[str, Any]) -> dict[str, Any]:
+    """Each field's typed value (or default), by field name; raises on the first invalid field."""
+    return {field.name: field.read(conn_id, raw.get(field.name)) for field in FIELDS}
+
+
+def _group(cls: type[_Group], values: Mapping[str, Any], prefix: str = "") -> _Group:
+    """Build one settings group from the fields named ``<prefix><attribute>``."""
+    return cls(**{item.name: values[prefix + item.name] for item in dataclasses.fields(cls)})  # type: ignore[arg-type]
 
 
 def parse_locations(conn_id: str, value: object) -> Mapping[str, str]:
@@ -291,83 +287,6 @@ def _to_dict_keep_locations(pairs: _PairList) -> dict[str, Any]:
     return result
 
 
-class _ExtraReader:
-    """Typed access to extra fields with errors that name the field."""
-
-    def __init__(self, conn_id: str, extra: Mapping[str, Any]) -> None:
-        self._conn_id = conn_id
-        self._extra = extra
-
-    def text(self, name: str) -> str | None:
-        value = self._extra.get(name)
-        if value is None:
-            return None
-        if not isinstance(value, str):
-            raise ConnectionConfigError(self._conn_id, name, f"expected text, got {type(value).__name__}")
-        return value.strip() or None
-
-    def boolean(self, name: str, default: bool) -> bool:
-        value = self._extra.get(name)
-        if value is None or value == "":
-            return default
-        if isinstance(value, bool):
-            return value
-        if isinstance(value, str) and value.strip().lower() in _BOOLEAN_WORDS:
-            return _BOOLEAN_WORDS[value.strip().lower()]
-        raise ConnectionConfigError(self._conn_id, name, f"expected true or false, got {value!r}")
-
-    def integer(self, name: str, default: int, minimum: int, maximum: int) -> int:
-        value = self._extra.get(name)
-        if value is None or value == "":
-            return default
-        return _bounded_int(self._conn_id, name, value, minimum, maximum)
-
-
-_BOOLEAN_WORDS = {
-    "true": True,
-    "yes": True,
-    "on": True,
-    "1": True,
-    "false": False,
-    "no": False,
-    "off": False,
-    "0": False,
-}
-
-
-def _bounded_int(conn_id: str, name: str, value: object, minimum: int, maximum: int) -> int:
-    number: int | None = None
-    if isinstance(value, int) and not isinstance(value, bool):
-        number = value
-    elif isinstance(value, str) and re.fullmatch(r"-?[0-9]+", value.strip()):
-        number = int(value)
-    if number is None or not minimum <= number <= maximum:
-        raise ConnectionConfigError(conn_id, name, f"expected an integer from {minimum} to {maximum}, got {value!r}")
-    return number
-
-
-def _parse_port(conn_id: str, port: object) -> int:
-    if port is None or port == "":
-        return DEFAULT_PORT
-    return _bounded_int(conn_id, "port", port, 1, 65535)
-
-
-def _parse_auth_type(conn_id: str, value: object) -> AuthType:
-    if value is None or value == "":
-        return AuthType.SSH_KEY
-    try:
-        return AuthType(str(value).strip())
-    except ValueError:
-        choices = " or ".join(repr(member.value) for member in AuthType)
-        raise ConnectionConfigError(conn_id, "auth_type", f"expected {choices}, got {value!r}") from None
-
-
-def _required(conn_id: str, name: str, value: str | None) -> str:
-    if not value:
-        raise ConnectionConfigError(conn_id, name, "is required")
-    return value
-
-
 def _parse_host_key_field(conn_id: str, text: str | None) -> tuple[asyncssh.SSHKey, ...]:
     if not text:
         return ()
@@ -377,9 +296,7 @@ def _parse_host_key_field(conn_id: str, text: str | None) -> tuple[asyncssh.SSHK
         raise ConnectionConfigError(conn_id, "host_key", str(e)) from e
 
 
-def _parse_lock_suffix(conn_id: str, suffix: str | None) -> str:
-    if suffix is None:
-        return DEFAULT_LOCK_SUFFIX
+def _check_lock_suffix(conn_id: str, suffix: str) -> str:
     if "/" in suffix or "\x00" in suffix or suffix in {".", ".."}:
         raise ConnectionConfigError(
             conn_id, "outbound_lock_suffix", f"expected a file-name suffix such as '.part', got {suffix!r}"
@@ -387,13 +304,7 @@ def _parse_lock_suffix(conn_id: str, suffix: str | None) -> str:
     return suffix
 
 
-def _parse_ciphers(conn_id: str, value: object) -> tuple[str, ...]:
-    if value is None or value == "" or value == []:
-        return DEFAULT_CIPHERS
-    names = value.split(",") if isinstance(value, str) else value
-    if not isinstance(names, list | tuple) or not all(isinstance(name, str) for name in names):
-        raise ConnectionConfigError(conn_id, "ciphers", "expected a comma-separated list of cipher names")
-    ciphers = tuple(name.strip() for name in names if name.strip())
+def _check_ciphers(conn_id: str, ciphers: tuple[str, ...]) -> tuple[str, ...]:
     supported = {name.decode("ascii") for name in asyncssh.encryption.get_encryption_algs()}
     unknown = [name for name in ciphers if name not in supported]
     if unknown:

@@ -13,19 +13,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from airflow_provider_actito_sftp.connection.schema import SECRET_EXTRA_KEYS
 from airflow_provider_actito_sftp.exceptions import (
     ConnectionExistsError,
     ConnectionNotFoundError,
     ConnectionNotWritableError,
 )
 from airflow_provider_actito_sftp.get_provider_info import CONNECTION_TYPE
-
-SECRET_EXTRA_FIELDS = (
-    "ssh_private_key",
-    "ssh_private_key_passphrase",
-    "ssh_private_key_pending",
-    "inbound_pgp_private_keys",
-)
 
 
 @dataclass
@@ -45,11 +39,11 @@ class ConnectionRecord:
 
     def public_extra(self) -> dict[str, Any]:
         """Extra fields without secret ones."""
-        return {key: value for key, value in self.extra.items() if key not in SECRET_EXTRA_FIELDS}
+        return {key: value for key, value in self.extra.items() if key not in SECRET_EXTRA_KEYS}
 
     def secret_fields(self) -> dict[str, Any]:
         """Secret columns and extra fields that are set."""
-        secrets = {key: value for key, value in self.extra.items() if key in SECRET_EXTRA_FIELDS and value}
+        secrets = {key: value for key, value in self.extra.items() if key in SECRET_EXTRA_KEYS and value}
         if self.password:
             secrets["password"] = self.password
         return secrets

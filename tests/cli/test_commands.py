@@ -17,7 +17,8 @@ import pytest
 from click.testing import CliRunner, Result
 
 from airflow_provider_actito_sftp.cli import cli
-from airflow_provider_actito_sftp.connection.store import SECRET_EXTRA_FIELDS, ConnectionStore
+from airflow_provider_actito_sftp.connection.schema import SECRET_EXTRA_KEYS
+from airflow_provider_actito_sftp.connection.store import ConnectionStore
 from airflow_provider_actito_sftp.hooks import ActitoSftpHook
 from tests.support.partner_gpg import PartnerGpg
 from tests.support.pgp_files import PgpDecryptError, decrypt_file
@@ -56,7 +57,7 @@ def _collect_db_secrets() -> None:
         for conn in session.query(Connection).filter(Connection.conn_type == "actito_sftp"):
             if conn.password:
                 SEEN_SECRETS.update(_secret_fragments(conn.password))
-            for field in SECRET_EXTRA_FIELDS:
+            for field in SECRET_EXTRA_KEYS:
                 value = conn.extra_dejson.get(field)
                 if value:
                     SEEN_SECRETS.update(_secret_fragments(value))

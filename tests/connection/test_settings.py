@@ -9,8 +9,8 @@ import asyncssh
 import pytest
 from airflow.sdk import Connection
 
+from airflow_provider_actito_sftp.connection.schema import DEFAULT_CIPHERS
 from airflow_provider_actito_sftp.connection.settings import (
-    DEFAULT_CIPHERS,
     AuthType,
     ConnectionSettings,
     parse_connection,
@@ -173,7 +173,7 @@ class TestInvalidFields:
         assert _error(host="").field == "host"
 
     def test_missing_username(self):
-        assert _error(login=None).field == "login"
+        assert _error(login=None).field == "username"
 
     def test_missing_entity(self):
         assert str(_error({"entity": None})) == "Connection 'partner', field 'entity': is required"

@@ -1,0 +1,320 @@
+"""The connection's fields, each declared once.
+
+Everything else is derived from :data:`FIELDS`: Airflow's connection form (``conn-fields`` and
+``ui-field-behaviour`` in :mod:`~airflow_provider_actito_sftp.get_provider_info`), the parser
+(:func:`~airflow_provider_actito_sftp.connection.settings.parse_connection` reads every field through
+:meth:`Field.read`), the store's list of secret fields, the secret-free description, the CLI's flags and
+the README's field table (:func:`markdown_table`, checked by a test).
+
+One name per concept: a field's ``name`` is its extra key (or its name in this provider when it lives in
+an Airflow column), its attribute in the settings, its CLI flag (``--outbound-lock-suffix``) and its key in
+JSON output. This module stays import-light: Airflow reads the form while it configures itself.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from airflow_provider_actito_sftp.exceptions import ConnectionConfigError
+
+
+class Kind(StrEnum):
+    """What a field holds, which decides how it is read, shown and offered as a CLI flag."""
+
+    TEXT = "text"
+    MULTILINE = "multiline"
+    CHOICE = "choice"
+    BOOLEAN = "boolean"
+    INTEGER = "integer"
+    LOCATIONS = "locations"  # a JSON object name -> absolute folder
+    LIST = "list"  # comma-separated words
+
+
+class Screen(StrEnum):
+    """The configuration screen a field belongs to (the reference's sections)."""
+
+    GENERAL = "general"
+    SERVER = "server"
+    ADVANCED = "advanced"
+    LOCATIONS = "locations"
+    INBOUND = "inbound"
+    OUTBOUND = "outbound"
+    KEYS = "keys"
+
+
+@dataclass(frozen=True)
+class Field:
+    """One connection field.
+
+    :param name: the one name of the field (extra key, settings attribute, JSON key; CLI flag with dashes).
+    :param label: the short label of forms and tables.
+    :param help: one sentence for forms, ``--help`` and the README.
+    :param screen: the configuration screen it belongs to.
+    :param kind: how the value is read and shown.
+    :param column: the Airflow connection column holding it (``host``, ``port``, ``login``, ``password``);
+        None: an ``extra`` key of the same name.
+    :param default: the value when unset (None: no value).
+    :param minimum: smallest integer accepted.
+    :param maximum: largest integer accepted.
+    :param choices: the values a ``CHOICE`` accepts.
+    :param required: the connection is invalid without it.
+    :param secret: key material or a password: hidden by Airflow's masker, never shown or logged.
+    :param generated: set by the provider (key generation), never typed in by a user.
+    :param placeholder: an example value for forms.
+    """
+
+    name: str
+    label: str
+    help: str
+    screen: Screen
+    kind: Kind = Kind.TEXT
+    column: str | None = None
+    default: Any = None
+    minimum: int | None = None
+    maximum: int | None = None
+    choices: tuple[str, ...] = ()
+    required: bool = False
+    secret: bool = False
+    generated: bool = False
+    placeholder: str | None = None
+
+    @property
+    def flag(self) -> str:
+        """The CLI flag: ``--`` and the name with dashes."""
+        return "--" + self.name.replace("_", "-")
+
+    @property
+    def in_extra(self) -> bool:
+        return self.column is None
+
+    def read(self, conn_id: str, value: object) -> Any:
+        """Check a stored value and return it typed (the default when unset).
+
+        :param conn_id: for the error message.
+        :param value: what the connection holds (JSON value, form text or column value).
+        :raises ConnectionConfigError: naming the connection and this field.
+        """
+        if value is None or (isinstance(value, str) and not value.strip()):
+            if self.required:
+                raise ConnectionConfigError(conn_id, self.name, "is required")
+            return self.default
+        reader = _READERS.get(self.kind)
+        return reader(self, conn_id, value) if reader else value
+
+    def to_form_field(self) -> dict[str, Any]:
+        """The field in Airflow's ``conn-fields`` form format (JSON schema)."""
+        schema: dict[str, Any] = {"type": [_JSON_TYPES[self.kind], "null"]}
+        if self.default is not None and self.kind is not Kind.LIST:
+            schema["default"] = self.default
+        if self.kind is Kind.INTEGER:
+            schema.update(minimum=self.minimum, maximum=self.maximum)
+        if self.kind is Kind.CHOICE:
+            schema["enum"] = list(self.choices)
+        if self.kind is Kind.MULTILINE:
+            schema["format"] = "multiline"
+        if self.kind is Kind.LOCATIONS:
+            schema["additionalProperties"] = {"type": "string"}
+        if self.secret:
+            schema["format"] = "password"
+        label = self.label + (" (required)" if self.required else "")
+        return {"label": label, "description": self.help, "schema": schema}
+
+
+def _read_text(field: Field, conn_id: str, value: object) -> str:
+    if not isinstance(value, str):
+        raise ConnectionConfigError(conn_id, field.name, f"expected text, got {type(value).__name__}")
+    return value.strip()
+
+
+def _read_choice(field: Field, conn_id: str, value: object) -> str:
+    text = str(value).strip()
+    if text not in field.choices:
+        choices = " or ".join(repr(choice) for choice in field.choices)
+        raise ConnectionConfigError(conn_id, field.name, f"expected {choices}, got {value!r}")
+    return text
+
+
+_BOOLEAN_WORDS = {
+    "true": True,
+    "yes": True,
+    "on": True,
+    "1": True,
+    "false": False,
+    "no": False,
+    "off": False,
+    "0": False,
+}
+
+
+def _read_boolean(field: Field, conn_id: str, value: object) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str | int) and str(value).strip().lower() in _BOOLEAN_WORDS:
+        return _BOOLEAN_WORDS[str(value).strip().lower()]
+    raise ConnectionConfigError(conn_id, field.name, f"expected true or false, got {value!r}")
+
+
+def _read_integer(field: Field, conn_id: str, value: object) -> int:
+    number: int | None = None
+    if isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    elif isinstance(value, str) and re.fullmatch(r"-?[0-9]+", value.strip()):
+        number = int(value)
+    low, high = field.minimum, field.maximum
+    if number is None or (low is not None and number < low) or (high is not None and number > high):
+        raise ConnectionConfigError(conn_id, field.name, f"expected an integer from {low} to {high}, got {value!r}")
+    return number
+
+
+def _read_list(field: Field, conn_id: str, value: object) -> tuple[str, ...]:
+    words = value.split(",") if isinstance(value, str) else value
+    if not isinstance(words, list | tuple) or not all(isinstance(word, str) for word in words):
+        raise ConnectionConfigError(conn_id, field.name, "expected a comma-separated list")
+    return tuple(word.strip() for word in words if word.strip()) or field.default
+
+
+_READERS = {
+    Kind.TEXT: _read_text,
+    Kind.MULTILINE: _read_text,
+    Kind.CHOICE: _read_choice,
+    Kind.BOOLEAN: _read_boolean,
+    Kind.INTEGER: _read_integer,
+    Kind.LIST: _read_list,
+}
+_JSON_TYPES = {
+    Kind.TEXT: "string",
+    Kind.MULTILINE: "string",
+    Kind.CHOICE: "string",
+    Kind.BOOLEAN: "boolean",
+    Kind.INTEGER: "integer",
+    Kind.LOCATIONS: "object",
+    Kind.LIST: "string",
+}
+
+DEFAULT_CIPHERS = (
+    "aes128-gcm@openssh.com",
+    "aes256-gcm@openssh.com",
+    "chacha20-poly1305@openssh.com",
+    "aes128-ctr",
+    "aes256-ctr",
+)
+
+
+class AuthType(StrEnum):
+    """How we authenticate to the partner's server: the ``auth_type`` field's choices."""
+
+    SSH_KEY = "ssh_key"
+    PASSWORD = "password"  # noqa: S105 - the name of an auth type, not a secret
+
+
+FIELDS: tuple[Field, ...] = (
+    # general
+    Field("display_name", "Display name", "Human-friendly name shown in the overview; editable at any time "
+          "(default: the technical name).", Screen.GENERAL, placeholder="Partner exchange"),
+    Field("entity", "Entity", "The entity (business unit) this integration belongs to.", Screen.GENERAL,
+          required=True, placeholder="marketing"),
+    # server
+    Field("host", "Host", "The partner's SFTP server.", Screen.SERVER, column="host", required=True,
+          placeholder="sftp.partner.example"),
+    Field("port", "Port", "The server's SSH port.", Screen.SERVER, Kind.INTEGER, column="port", default=22,
+          minimum=1, maximum=65535, placeholder="22"),
+    Field("username", "Username", "The account on the partner's server.", Screen.SERVER, column="login",
+          required=True, placeholder="actito"),
+    Field("auth_type", "Authentication", "ssh_key (recommended: the provider generates the key pair and hands "
+          "out the public key) or password.", Screen.SERVER, Kind.CHOICE, default="ssh_key",
+          choices=tuple(member.value for member in AuthType)),
+    Field("password", "Password", "The account's password, with auth_type password.", Screen.SERVER,
+          column="password", secret=True),
+    Field("host_key", "Pinned host key", "The server's public host key ('ssh-ed25519 AAAA...'), one per line; "
+          "a server presenting any other key is refused. Fetched and pinned on creation.", Screen.SERVER,
+          Kind.MULTILINE, generated=True),
+    # locations
+    Field("locations", "Locations", 'Named folders on the server, e.g. {"inbound": "/in", "outbound": "/out"}; '
+          "absolute paths without '..'.", Screen.LOCATIONS, Kind.LOCATIONS, placeholder='{"inbound": "/in"}'),
+    # inbound
+    Field("inbound_pgp_required", "Inbound: require PGP", "Every downloaded file must be PGP-encrypted to our "
+          "inbound public key.", Screen.INBOUND, Kind.BOOLEAN, default=False),
+    # outbound
+    Field("outbound_lock", "Outbound: partial-upload locking", "Upload under a temporary suffix and rename when "
+          "complete, so the partner never reads half a file.", Screen.OUTBOUND, Kind.BOOLEAN, default=True),
+    Field("outbound_lock_suffix", "Outbound: lock suffix", "The temporary suffix used while uploading.",
+          Screen.OUTBOUND, default=".part", placeholder=".part"),
+    Field("outbound_pgp", "Outbound: PGP-encrypt uploads", "Encrypt every uploaded file to the partner's "
+          "public key.", Screen.OUTBOUND, Kind.BOOLEAN, default=False),
+    Field("outbound_pgp_armor", "Outbound: ASCII-armored PGP", "Write ASCII-armored PGP instead of binary "
+          "(larger files).", Screen.OUTBOUND, Kind.BOOLEAN, default=False),
+    Field("partner_pgp_public_key", "Partner PGP public key", "The partner's PGP public key, used to encrypt "
+          "outbound files and check their signatures.", Screen.OUTBOUND, Kind.MULTILINE),
+    # keys (generated by the provider)
+    Field("ssh_private_key", "SSH private key", "Our SSH key; generated by the provider, never shown.",
+          Screen.KEYS, Kind.MULTILINE, secret=True, generated=True),
+    Field("ssh_private_key_passphrase", "SSH private key passphrase", "Only for a passphrase-protected key "
+          "of your own.", Screen.KEYS, secret=True),
+    Field("ssh_private_key_pending", "SSH private key (rotation)", "The next SSH key during a rotation; "
+          "offered beside the active key until the server accepts it.", Screen.KEYS, Kind.MULTILINE,
+          secret=True, generated=True),
+    Field("inbound_pgp_private_keys", "Inbound PGP secret keys", "Our inbound PGP keys, newest first handed "
+          "out; generated by the provider, never shown.", Screen.KEYS, Kind.MULTILINE, secret=True, generated=True),
+    # advanced
+    Field("connect_timeout", "Connect timeout (s)", "Seconds to connect and authenticate.", Screen.ADVANCED,
+          Kind.INTEGER, default=30, minimum=1, maximum=3600),
+    Field("keepalive_interval", "Keepalive interval (s)", "Seconds between SSH keepalives; 0 disables them.",
+          Screen.ADVANCED, Kind.INTEGER, default=30, minimum=0, maximum=3600),
+    Field("transfer_concurrency", "Transfer concurrency", "Files moved at once over the one SSH session.",
+          Screen.ADVANCED, Kind.INTEGER, default=8, minimum=1, maximum=64),
+    Field("ciphers", "Preferred ciphers", "Comma-separated SSH ciphers in order of preference (default: "
+          "AES-GCM first, fastest with AES-NI).", Screen.ADVANCED, Kind.LIST, default=DEFAULT_CIPHERS,
+          placeholder="aes128-gcm@openssh.com,chacha20-poly1305@openssh.com"),
+    Field("compression", "SSH compression", "Compress the SSH stream; helps only on slow links with text "
+          "data.", Screen.ADVANCED, Kind.BOOLEAN, default=False),
+)  # fmt: skip
+
+BY_NAME: Mapping[str, Field] = {field.name: field for field in FIELDS}
+COLUMN_FIELDS: Mapping[str, Field] = {field.column: field for field in FIELDS if field.column}
+SECRET_EXTRA_KEYS: tuple[str, ...] = tuple(field.name for field in FIELDS if field.secret and field.in_extra)
+
+
+def fields_of(*screens: Screen) -> Iterator[Field]:
+    """The fields of these screens, in declaration order."""
+    return (field for field in FIELDS if field.screen in screens)
+
+
+def form_fields() -> dict[str, dict[str, Any]]:
+    """Airflow's ``conn-fields``: every extra field in form format."""
+    return {field.name: field.to_form_field() for field in FIELDS if field.in_extra}
+
+
+def form_behaviour() -> dict[str, Any]:
+    """Airflow's ``ui-field-behaviour``: column fields relabeled, with placeholders; unused columns hidden."""
+    columns = COLUMN_FIELDS.values()
+    return {
+        "hidden-fields": ["schema", "extra"],
+        "relabeling": {field.column: field.label for field in columns if field.column != field.label.lower()},
+        "placeholders": {field.column: field.placeholder for field in columns if field.placeholder and field.column},
+    }
+
+
+def markdown_table() -> str:
+    """The README's table of fields (a test keeps the README equal to it)."""
+    rows = ["| Field | Stored in | Default | Description |", "|---|---|---|---|"]
+    for field in FIELDS:
+        stored = f"`{field.column}` column" if field.column else "`extra`"
+        if field.secret:
+            stored += ", secret"
+        default = "required" if field.required else _shown_default(field)
+        rows.append(f"| `{field.name}` | {stored} | {default} | {field.help} |")
+    return "\n".join(rows)
+
+
+def _shown_default(field: Field) -> str:
+    if field.default is None:
+        return "generated" if field.generated else ""
+    if isinstance(field.default, tuple):
+        return "AES-GCM first"
+    if isinstance(field.default, bool):
+        return "on" if field.default else "off"
+    return f"`{field.default}`"
