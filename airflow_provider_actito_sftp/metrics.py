@@ -41,18 +41,26 @@ class TransferSummary:
         return asdict(self)
 
 
-@dataclass
-class DayPoint:
-    day: str
-    requests: int = 0
+@dataclass(kw_only=True)
+class Counts:
+    """Requests that succeeded and failed, and bytes each way (plaintext)."""
+
     succeeded: int = 0
     failed: int = 0
     bytes_down: int = 0
     bytes_up: int = 0
 
 
-@dataclass
-class Overview:
+@dataclass(kw_only=True)
+class DayPoint(Counts):
+    """One day of the three charts."""
+
+    day: str
+    requests: int = 0
+
+
+@dataclass(kw_only=True)
+class Overview(Counts):
     """The numbers and the three chart series of one connection (or all) over a date range."""
 
     conn_id: str | None
@@ -60,12 +68,8 @@ class Overview:
     since: str
     until: str
     total_requests: int = 0
-    succeeded: int = 0
-    failed: int = 0
     downloads: int = 0
     uploads: int = 0
-    bytes_down: int = 0
-    bytes_up: int = 0
     by_type_status: dict[str, dict[str, int]] = field(default_factory=dict)
     per_day: list[DayPoint] = field(default_factory=list)
 
@@ -172,7 +176,7 @@ def _assemble(rows: Any, conn_id: str | None, entity: str | None, first_day: dat
     result = Overview(conn_id=conn_id, entity=entity, since=first_day.isoformat(), until=end.isoformat())
     result.by_type_status = {direction: {"succeeded": 0, "failed": 0} for direction in DIRECTIONS}
     points = {
-        (first_day + timedelta(days=offset)).isoformat(): DayPoint((first_day + timedelta(days=offset)).isoformat())
+        (first_day + timedelta(days=offset)).isoformat(): DayPoint(day=(first_day + timedelta(days=offset)).isoformat())
         for offset in range((end.date() - first_day).days + 1)
     }
     for day, direction, succeeded, failed, wire_bytes in rows:
