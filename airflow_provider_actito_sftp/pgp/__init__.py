@@ -1,1 +1,21 @@
-"""OpenPGP: our inbound keys, the partner's key, temporary GNUPGHOMEs, gpg as a streaming filter, packet sniffing."""
+"""OpenPGP, all of it: read this map, then the module you need.
+
+- :mod:`.home`: a fresh 0700 GNUPGHOME per gpg operation, deleted (agent stopped) afterwards; homes
+  left by killed processes are swept. No key ever enters a user's keyring.
+- :mod:`.keys`: our inbound key pairs (generate, rotate, retire, export the public key handed out) and
+  the partner's public key (refused if secret, expired, revoked, not encrypting, or several keys).
+- :mod:`.stream`: gpg as a stdin -> stdout filter (:func:`~.stream.decrypting`,
+  :func:`~.stream.encrypting`), :func:`~.stream.pump`, the one loop that feeds it blocks while draining
+  its output, and :func:`~.stream.decrypt_stream` / :func:`~.stream.encrypt_stream`, what the transfer
+  engine calls (with :class:`~.stream.DecryptOptions` / :class:`~.stream.EncryptOptions`).
+- :mod:`.verdict`: what gpg's status lines mean (:class:`~.verdict.GpgOutcome`): a decryption is
+  accepted only with an integrity check and the :class:`~.verdict.SignaturePolicy` met; an
+  encryption only when gpg completed it.
+- :mod:`.packets`: is the start of a file an OpenPGP message, and which kind (encrypted to a key, to a
+  passphrase, armored, signed only), from its packet headers; :mod:`.packet_fields` checks each
+  packet's fields for it.
+- :mod:`.sniff`: from that and the inbound policy, decrypt, import as it is, or refuse a file.
+
+Nothing here imports the transfer engine: ``transfer/download.py`` and ``transfer/upload.py`` call
+:func:`~.stream.decrypt_stream` and :func:`~.stream.encrypt_stream`.
+"""

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from airflow_provider_actito_sftp.exceptions import ActitoSftpError, ImportRefusedError
+from airflow_provider_actito_sftp.pgp.keys import validate_partner_key
 from airflow_provider_actito_sftp.pgp.packets import PgpKind, sniff
-
-if TYPE_CHECKING:
-    from airflow_provider_actito_sftp.transfer.download import DecryptOptions
-    from airflow_provider_actito_sftp.transfer.options import SignaturePolicy
+from airflow_provider_actito_sftp.pgp.stream import DecryptOptions
+from airflow_provider_actito_sftp.pgp.verdict import SignaturePolicy
 
 _ENCRYPTED_TO_A_KEY = (PgpKind.PUBLIC_KEY_ENCRYPTED, PgpKind.ARMORED)
 
@@ -66,8 +65,6 @@ class DecryptionKeys:
 
     @functools.cached_property
     def _options(self) -> DecryptOptions | None:
-        from airflow_provider_actito_sftp.transfer.download import DecryptOptions
-
         if not self._keys.inbound_pgp_private_keys:
             return None
         return DecryptOptions(
@@ -81,8 +78,6 @@ class DecryptionKeys:
 def _primary_fingerprint(armored: str | None) -> str | None:
     if not armored:
         return None
-    from airflow_provider_actito_sftp.pgp.keys import validate_partner_key
-
     try:
         return validate_partner_key(armored).fingerprint
     except ActitoSftpError:

@@ -1,56 +1,151 @@
-"""gpg as a streaming filter (stdin -> stdout) inside a temporary GNUPGHOME, for the transfer engine.
+"""gpg as a streaming filter (stdin -> stdout) in a temporary GNUPGHOME, and the one pump that drives it.
 
-Data never passes through python-gnupg result objects: the engine feeds gpg's stdin and reads its stdout
-in chunks, so memory stays flat whatever the file size. gpg's ``--status-fd`` lines decide success; the
-caller publishes output only after :meth:`GpgFilter.finish` accepted them.
+Data never passes through python-gnupg result objects: :func:`pump` feeds gpg's stdin and drains its
+stdout at the same time, in chunks, so memory stays flat whatever the file size. gpg's status lines
+(:mod:`~airflow_provider_actito_sftp.pgp.verdict`) decide success; the sink receives output before the
+verdict, so callers publish it only once :func:`decrypt_stream` or :func:`encrypt_stream` returned.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+import inspect
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Coroutine
+from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import Any
 
 from airflow_provider_actito_sftp.exceptions import GpgStreamError
 from airflow_provider_actito_sftp.pgp.home import GPG_BINARY, temporary_gnupg_home
-from airflow_provider_actito_sftp.transfer.options import SignaturePolicy
+from airflow_provider_actito_sftp.pgp.verdict import GpgOutcome, SignaturePolicy, check_decryption, check_encryption
 
 PIPE_CHUNK = 1 << 20
 
+Sink = Callable[[bytes], object]
+"""Where gpg's output goes: a function of one chunk, awaited if it returns an awaitable (``file.write``,
+an async writer's ``write``)."""
 
-@dataclass
-class GpgOutcome:
-    """What gpg reported."""
 
-    returncode: int
-    status_lines: list[str] = field(default_factory=list)
-    own_key_ids: frozenset[str] = frozenset()  # long key ids of the secret keys gpg had
+@dataclass(frozen=True)
+class DecryptOptions:
+    """How to decrypt inbound files.
 
-    def has(self, keyword: str) -> bool:
-        return any(line.split()[1:2] == [keyword] for line in self.status_lines)
+    :param secret_keys: our armored inbound secret keys.
+    :param signature_policy: what to require of the partner's signature.
+    :param partner_public_key: the partner's key, for signature checks.
+    :param partner_fingerprint: its primary fingerprint.
+    """
 
-    def every(self, keyword: str) -> list[list[str]]:
-        return [line.split()[2:] for line in self.status_lines if line.split()[1:2] == [keyword]]
+    secret_keys: str
+    signature_policy: SignaturePolicy = SignaturePolicy.IGNORE
+    partner_public_key: str | None = None
+    partner_fingerprint: str | None = None
 
-    def first(self, keyword: str) -> list[str] | None:
-        for line in self.status_lines:
-            words = line.split()
-            if words[1:2] == [keyword]:
-                return words[2:]
-        return None
+
+@dataclass(frozen=True)
+class EncryptOptions:
+    """Outbound PGP.
+
+    :param partner_public_key: the partner's armored public key, the only recipient.
+    :param armor: ASCII-armored output instead of binary.
+    """
+
+    partner_public_key: str
+    armor: bool = False
+
+
+async def decrypt_stream(blocks: AsyncIterable[bytes], sink: Sink, options: DecryptOptions) -> str | None:
+    """Decrypt ``blocks`` into ``sink`` with our inbound keys; return the decrypting key's fingerprint.
+
+    :param blocks: the encrypted data; its errors (a cut connection) propagate as they are.
+    :param sink: receives the plaintext, before the verdict: discard it unless this returns.
+    :param options: our keys and the signature policy.
+    :raises GpgStreamError: the verdict of :func:`~airflow_provider_actito_sftp.pgp.verdict.check_decryption`.
+    """
+    policy = options.signature_policy
+    verify_with = options.partner_public_key if policy is not SignaturePolicy.IGNORE else None
+    async with decrypting(options.secret_keys, partner_public_key=verify_with) as gpg:
+        outcome = await pump(gpg, blocks, sink)
+    return check_decryption(outcome, policy, options.partner_fingerprint)
+
+
+async def encrypt_stream(blocks: AsyncIterable[bytes], sink: Sink, options: EncryptOptions, *, compress: bool) -> str:
+    """Encrypt ``blocks`` into ``sink`` to the partner's key only; return that key's fingerprint.
+
+    :param blocks: the plaintext; its errors propagate as they are.
+    :param sink: receives the encrypted data, before the verdict: discard it unless this returns.
+    :param options: the partner's key and the armor choice.
+    :param compress: zlib-compress first (leave off for data that is already compressed).
+    :raises GpgStreamError: gpg did not complete the encryption.
+    """
+    async with encrypting(options.partner_public_key, armor=options.armor, compress=compress) as (gpg, fingerprint):
+        outcome = await pump(gpg, blocks, sink)
+    check_encryption(outcome)
+    return fingerprint
+
+
+async def pump(gpg: GpgFilter, blocks: AsyncIterable[bytes], sink: Sink) -> GpgOutcome:
+    """Run ``blocks`` through ``gpg`` into ``sink``, feeding and draining at once; return gpg's report.
+
+    If gpg stops reading (a broken pipe), feeding stops quietly: gpg's status says why. An error from
+    ``blocks`` or ``sink`` cancels the other side, kills gpg and propagates: a cut connection is reported
+    as such, not hidden behind gpg's verdict on a truncated message.
+
+    :param gpg: a filter from :func:`decrypting` or :func:`encrypting`.
+    :param blocks: the input, in order.
+    :param sink: called with each chunk of output, in order (awaited if it returns an awaitable).
+    """
+    try:
+        await _run_together(_feed(gpg, blocks), _drain(gpg, sink))
+    except BaseException:
+        await gpg.kill()
+        raise
+    return await gpg.finish()
+
+
+async def _feed(gpg: GpgFilter, blocks: AsyncIterable[bytes]) -> None:
+    """Write every block, then close gpg's input; on an error of ``blocks``, gpg never sees an end."""
+    async for block in blocks:
+        try:
+            await gpg.write(block)
+        except (BrokenPipeError, ConnectionResetError):
+            break  # gpg stopped reading: its status says why
+    await gpg.close_input()
+
+
+async def _drain(gpg: GpgFilter, sink: Sink) -> None:
+    while chunk := await gpg.read():
+        written = sink(chunk)
+        if inspect.isawaitable(written):
+            await written
+
+
+async def _run_together(*steps: Coroutine[Any, Any, Any]) -> list[Any]:
+    """Run coroutines concurrently (a producer and its consumer); if one fails, cancel the others and
+    raise that first error itself (not an ExceptionGroup)."""
+    tasks = [asyncio.ensure_future(step) for step in steps]
+    try:
+        return list(await asyncio.gather(*tasks))
+    except BaseException:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
 
 
 class GpgFilter:
-    """A running ``gpg`` reading stdin and writing stdout. Use :func:`decrypting` or :func:`encrypting`."""
+    """A running ``gpg`` reading stdin and writing stdout. Use :func:`decrypting` or :func:`encrypting`.
 
-    def __init__(self, process: asyncio.subprocess.Process) -> None:
+    :param process: gpg, started with pipes for stdin, stdout and stderr (its status lines).
+    :param own_key_ids: long key ids of the secret keys in gpg's home (reported in the outcome).
+    """
+
+    def __init__(self, process: asyncio.subprocess.Process, own_key_ids: frozenset[str] = frozenset()) -> None:
         self._process = process
         self._stderr_task = asyncio.ensure_future(self._collect_stderr())
         self._stderr_lines: list[str] = []
-        self.own_key_ids: frozenset[str] = frozenset()
+        self.own_key_ids = own_key_ids
 
     async def _collect_stderr(self) -> None:
         assert self._process.stderr is not None
@@ -75,12 +170,14 @@ class GpgFilter:
         return await self._process.stdout.read(PIPE_CHUNK)
 
     async def finish(self) -> GpgOutcome:
+        """Wait for gpg to exit; return its exit code and status lines."""
         returncode = await self._process.wait()
         await self._stderr_task
         status = [line for line in self._stderr_lines if line.startswith("[GNUPG:] ")]
         return GpgOutcome(returncode, status, self.own_key_ids)
 
     async def kill(self) -> None:
+        """Kill gpg if it still runs (idempotent)."""
         if self._process.returncode is None:
             self._process.kill()
             await self._process.wait()
@@ -88,7 +185,7 @@ class GpgFilter:
             await self._stderr_task
 
 
-async def _start(home: Path, *args: str) -> GpgFilter:
+async def _start(home: Path, *args: str, own_key_ids: frozenset[str] = frozenset()) -> GpgFilter:
     process = await asyncio.create_subprocess_exec(
         GPG_BINARY,
         "--homedir",
@@ -109,12 +206,17 @@ async def _start(home: Path, *args: str) -> GpgFilter:
         stderr=asyncio.subprocess.PIPE,
         limit=PIPE_CHUNK * 2,
     )
-    return GpgFilter(process)
+    return GpgFilter(process, own_key_ids)
 
 
 @contextlib.asynccontextmanager
 async def decrypting(secret_keys: str, *, partner_public_key: str | None = None) -> AsyncIterator[GpgFilter]:
-    """A gpg filter that decrypts with our inbound secret keys (and can verify the partner's signature)."""
+    """A gpg filter that decrypts with our inbound secret keys (and can verify the partner's signature).
+
+    :param secret_keys: our armored inbound secret keys.
+    :param partner_public_key: the partner's key, imported to verify signatures (None: not imported).
+    :raises GpgStreamError: no secret key, or a partner key that does not import.
+    """
     with temporary_gnupg_home() as gpg:
         gpg.import_keys(secret_keys)
         secret = gpg.list_keys(secret=True)
@@ -122,10 +224,10 @@ async def decrypting(secret_keys: str, *, partner_public_key: str | None = None)
             raise GpgStreamError("no inbound PGP secret key is configured (actito-sftp pgp-key generate)")
         if partner_public_key and not gpg.import_keys(partner_public_key).fingerprints:
             raise GpgStreamError("the partner's PGP key (needed to verify signatures) does not import")
-        process = await _start(Path(gpg.gnupghome), "--decrypt")
-        process.own_key_ids = frozenset(
+        own_key_ids = frozenset(
             key_id for key in secret for key_id in [key["keyid"], *(sub[0] for sub in key.get("subkeys", []))]
         )
+        process = await _start(Path(gpg.gnupghome), "--decrypt", own_key_ids=own_key_ids)
         try:
             yield process
         finally:
@@ -134,7 +236,13 @@ async def decrypting(secret_keys: str, *, partner_public_key: str | None = None)
 
 @contextlib.asynccontextmanager
 async def encrypting(partner_public_key: str, *, armor: bool, compress: bool) -> AsyncIterator[tuple[GpgFilter, str]]:
-    """A gpg filter that encrypts to the partner's key only; yields it with the key's fingerprint."""
+    """A gpg filter that encrypts to the partner's key only; yields it with the key's fingerprint.
+
+    :param partner_public_key: the partner's armored public key.
+    :param armor: ASCII-armored output.
+    :param compress: zlib level 1 (else no compression).
+    :raises GpgStreamError: the key block does not hold exactly one key.
+    """
     with temporary_gnupg_home() as gpg:
         fingerprints = list(dict.fromkeys(gpg.import_keys(partner_public_key).fingerprints))
         if len(fingerprints) != 1:
@@ -155,80 +263,3 @@ async def encrypting(partner_public_key: str, *, armor: bool, compress: bool) ->
             yield process, fingerprint
         finally:
             await process.kill()
-
-
-async def filter_file(gpg: GpgFilter, source: IO[bytes], sink: IO[bytes]) -> GpgOutcome:
-    """Run a local file through ``gpg`` into ``sink`` (reads and writes overlap); return gpg's report."""
-
-    async def feed() -> None:
-        try:
-            while chunk := await asyncio.to_thread(source.read, PIPE_CHUNK):
-                await gpg.write(chunk)
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # gpg stopped reading: its status says why
-        finally:
-            await gpg.close_input()
-
-    async def drain() -> None:
-        while chunk := await gpg.read():
-            sink.write(chunk)
-
-    await asyncio.gather(feed(), drain())
-    return await gpg.finish()
-
-
-def check_decryption(outcome: GpgOutcome, policy: SignaturePolicy, partner_fingerprint: str | None) -> str | None:
-    """Accept or refuse what gpg reported for a decryption; return the decrypting primary key fingerprint.
-
-    :param outcome: what gpg reported for a :func:`decrypting` run.
-    :param policy: what to require of the partner's signature.
-    :param partner_fingerprint: the partner's signing key, if configured.
-    :raises GpgStreamError: not PGP, encrypted with a passphrase, not for our keys, integrity failure, or
-        the signature policy failed.
-    """
-    # gpg 2.2 in batch mode does not always say NO_SECKEY: compare the recipients with our key ids.
-    recipients = {words[0] for words in outcome.every("ENC_TO") if words}
-    # A passphrase (SKESK) packet that none of our keys could bypass: gpg asked for the passphrase, was
-    # refused (batch, no pinentry) and then reports DECRYPTION_FAILED, which reads like tampering.
-    passphrase_only = not recipients & outcome.own_key_ids and not outcome.has("DECRYPTION_OKAY")
-    if outcome.has("NEED_PASSPHRASE_SYM") and passphrase_only:
-        raise GpgStreamError(
-            "encrypted with a passphrase (symmetric), not to our PGP key: ask the partner to encrypt to our public key"
-        )
-    known = bool(outcome.own_key_ids and recipients)
-    wrong_key = not recipients & outcome.own_key_ids if known else outcome.has("NO_SECKEY")
-    if wrong_key and not outcome.has("DECRYPTION_OKAY"):
-        raise GpgStreamError("not encrypted to any of our inbound PGP keys (a retired or foreign key?)")
-    if outcome.has("NODATA") or not outcome.has("BEGIN_DECRYPTION"):
-        raise GpgStreamError("not PGP-encrypted data (plaintext or damaged)")
-    if outcome.has("BADMDC") or outcome.has("DECRYPTION_FAILED"):
-        raise GpgStreamError("integrity check failed: the file is truncated, corrupted or tampered")
-    integrity = outcome.has("GOODMDC") or _is_aead(outcome)
-    # gpg exits non-zero when it cannot check a signature (no key imported under the "ignore" policy);
-    # that is the signature policy's call, not a decryption failure.
-    signature_only = outcome.has("ERRSIG") or outcome.has("BADSIG")
-    failed = outcome.returncode != 0 and not signature_only
-    if failed or not outcome.has("DECRYPTION_OKAY") or not outcome.has("END_DECRYPTION") or not integrity:
-        raise GpgStreamError("decryption did not complete with an integrity check: truncated, corrupted or tampered")
-    _check_signature(outcome, policy, partner_fingerprint)
-    key = outcome.first("DECRYPTION_KEY")
-    return key[1] if key and len(key) >= 2 else None
-
-
-def _is_aead(outcome: GpgOutcome) -> bool:
-    info = outcome.first("DECRYPTION_INFO")
-    return bool(info and len(info) >= 3 and info[2] != "0")
-
-
-def _check_signature(outcome: GpgOutcome, policy: SignaturePolicy, partner_fingerprint: str | None) -> None:
-    if policy is SignaturePolicy.IGNORE:
-        return
-    signed = outcome.has("NEWSIG") or outcome.has("GOODSIG") or outcome.has("BADSIG") or outcome.has("ERRSIG")
-    valid = outcome.first("VALIDSIG")
-    signer = valid[-1] if valid else None
-    if outcome.has("BADSIG"):
-        raise GpgStreamError("the signature is BAD: the file was altered after signing")
-    if signed and (signer is None or signer != partner_fingerprint):
-        raise GpgStreamError("signed, but not with the partner's configured key")
-    if policy is SignaturePolicy.REQUIRE and signer is None:
-        raise GpgStreamError("unsigned, but the signature policy requires the partner's signature")

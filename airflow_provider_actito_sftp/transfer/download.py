@@ -17,16 +17,12 @@ from typing import IO, Any
 import asyncssh
 
 from airflow_provider_actito_sftp.exceptions import GpgStreamError, OutputLimitError, RemoteChangedError
-from airflow_provider_actito_sftp.pgp.stream import check_decryption, decrypting
+from airflow_provider_actito_sftp.pgp.stream import DecryptOptions, decrypt_stream
 from airflow_provider_actito_sftp.ssh.session import mtime_ns_of
 from airflow_provider_actito_sftp.transfer.destinations import Destination, StagedFile
-from airflow_provider_actito_sftp.transfer.options import (
-    DEFAULT_MAX_EXPANSION_RATIO,
-    DEFAULT_MAX_FILE_SIZE,
-    SignaturePolicy,
-)
+from airflow_provider_actito_sftp.transfer.options import DEFAULT_MAX_EXPANSION_RATIO, DEFAULT_MAX_FILE_SIZE
 from airflow_provider_actito_sftp.transfer.progress import Progress
-from airflow_provider_actito_sftp.transfer.streams import read_in_order, run_together
+from airflow_provider_actito_sftp.transfer.streams import read_in_order
 
 EXPANSION_FLOOR = 16 << 20  # the ratio applies only past 16 MiB of output
 
@@ -106,21 +102,6 @@ class Downloaded:
     pgp_fingerprint: str | None
 
 
-@dataclass(frozen=True)
-class DecryptOptions:
-    """How to decrypt inbound files.
-
-    :param secret_keys: our armored inbound secret keys.
-    :param partner_public_key: the partner's key, for signature checks.
-    :param partner_fingerprint: its primary fingerprint.
-    """
-
-    secret_keys: str
-    signature_policy: SignaturePolicy = SignaturePolicy.IGNORE
-    partner_public_key: str | None = None
-    partner_fingerprint: str | None = None
-
-
 async def download(
     source: RemoteSource,
     destination: Destination,
@@ -139,13 +120,13 @@ async def download(
     sink = _Sink(handle, limits, source.expected.size)
     try:
         with handle:
+            blocks = _counted(source.blocks(), progress)  # a cut connection raises from it: the file fails
             if decrypt is None:
                 fingerprint = None
-                async for block in source.blocks():
-                    progress.advance(len(block))
+                async for block in blocks:
                     sink.write(block)
             else:
-                fingerprint = await _download_decrypting(source, sink, progress, decrypt)
+                fingerprint = await decrypt_stream(blocks, sink.write, decrypt)
             await source.verify_unchanged(progress.done)
             handle.flush()
             os.fsync(handle.fileno())
@@ -173,30 +154,11 @@ class _Sink:
         self._handle.write(block)
 
 
-async def _download_decrypting(
-    source: RemoteSource, sink: _Sink, progress: Progress, options: DecryptOptions
-) -> str | None:
-    verify_key = options.partner_public_key if options.signature_policy is not SignaturePolicy.IGNORE else None
-    async with decrypting(options.secret_keys, partner_public_key=verify_key) as gpg:
-
-        async def feed() -> None:
-            try:
-                async for block in source.blocks():  # a cut connection raises here and fails the file
-                    progress.advance(len(block))
-                    try:
-                        await gpg.write(block)
-                    except (BrokenPipeError, ConnectionResetError):
-                        return  # gpg stopped reading: its status says why
-            finally:
-                await gpg.close_input()
-
-        async def drain() -> None:
-            while chunk := await gpg.read():
-                sink.write(chunk)
-
-        await run_together(feed(), drain())
-        outcome = await gpg.finish()
-    return check_decryption(outcome, options.signature_policy, options.partner_fingerprint)
+async def _counted(blocks: AsyncIterator[bytes], progress: Progress) -> AsyncIterator[bytes]:
+    """Pass ``blocks`` on, counting them in ``progress``."""
+    async for block in blocks:
+        progress.advance(len(block))
+        yield block
 
 
 __all__ = [

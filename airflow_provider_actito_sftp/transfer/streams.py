@@ -1,13 +1,14 @@
 """Fast ordered reads from and pipelined writes to an SFTP file over one asyncssh session.
 
 Reads keep many SFTP requests in flight (``read_parallel``) and hand blocks on in file order; writes
-keep a few large writes in flight. Memory is bounded by the requests in flight, not the file size.
+gather data into large pieces and keep a few in flight. Memory is bounded by the requests in flight,
+not the file size.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Coroutine
+from collections.abc import AsyncIterator
 from typing import Any
 
 import asyncssh
@@ -40,18 +41,40 @@ async def read_in_order(remote: asyncssh.SFTPClientFile, size: int) -> AsyncIter
 
 
 class PipelinedWriter:
-    """Writes sequential chunks to an open SFTP file with a bounded number of writes in flight."""
+    """Writes sequential data to an open SFTP file in :data:`WRITE_CHUNK` pieces (smaller writes are
+    gathered), with a bounded number of writes in flight.
+
+    :param remote: the file, open for writing.
+    """
 
     def __init__(self, remote: asyncssh.SFTPClientFile) -> None:
         self._remote = remote
         self._slots = asyncio.Semaphore(WRITES_IN_FLIGHT)
         self._tasks: set[asyncio.Task[None]] = set()
         self._errors: list[BaseException] = []
-        self.offset = 0
+        self._pending = bytearray()
+        self.offset = 0  # bytes handed to the server so far
 
     async def write(self, data: bytes) -> None:
+        """Append ``data``; raise the error of an earlier write, if any.
+
+        :param data: the next bytes of the file.
+        """
         if self._errors:
             raise self._errors[0]
+        if not self._pending and len(data) >= WRITE_CHUNK:
+            await self._send(data)  # a full piece already: no copy
+            return
+        self._pending += data
+        if len(self._pending) >= WRITE_CHUNK:
+            await self._send_pending()
+
+    async def _send_pending(self) -> None:
+        data = bytes(self._pending)
+        self._pending.clear()
+        await self._send(data)
+
+    async def _send(self, data: bytes) -> None:
         await self._slots.acquire()
         task = asyncio.ensure_future(self._write_at(data, self.offset))
         self._tasks.add(task)
@@ -67,27 +90,18 @@ class PipelinedWriter:
             self._slots.release()
 
     async def flush(self) -> None:
-        """Wait for every write; raise the first error."""
+        """Send what is gathered, wait for every write; raise the first error."""
+        if self._pending and not self._errors:
+            await self._send_pending()
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
         if self._errors:
             raise self._errors[0]
 
     async def abort(self) -> None:
+        """Cancel the writes in flight and drop what is gathered."""
+        self._pending.clear()
         for task in list(self._tasks):
             task.cancel()
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
-
-
-async def run_together(*steps: Coroutine[Any, Any, Any]) -> list[Any]:
-    """Run coroutines concurrently (a producer and its consumer); if one fails, cancel the others and
-    raise that first error itself (not an ExceptionGroup)."""
-    tasks = [asyncio.ensure_future(step) for step in steps]
-    try:
-        return list(await asyncio.gather(*tasks))
-    except BaseException:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        raise

@@ -6,19 +6,21 @@ import asyncio
 import hashlib
 import logging
 import zlib
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import IO, Any
 
 import asyncssh
 
 from airflow_provider_actito_sftp.exceptions import ActitoSftpError, RemoteExistsError
-from airflow_provider_actito_sftp.pgp.stream import encrypting
+from airflow_provider_actito_sftp.pgp.stream import EncryptOptions, encrypt_stream
 from airflow_provider_actito_sftp.ssh.session import AsyncSftpSession
 from airflow_provider_actito_sftp.transfer.progress import Progress
-from airflow_provider_actito_sftp.transfer.streams import WRITE_CHUNK, PipelinedWriter, run_together
+from airflow_provider_actito_sftp.transfer.streams import WRITE_CHUNK, PipelinedWriter
 
 log = logging.getLogger(__name__)
+
+COMPRESSION_SAMPLE = 256 * 1024  # bytes of the file tried with zlib to decide whether gpg compresses
 
 COMPRESSED_SUFFIXES = (
     ".gz",
@@ -45,25 +47,22 @@ COMPRESSED_SUFFIXES = (
 )
 
 
-@dataclass(frozen=True)
-class EncryptOptions:
-    """Outbound PGP: the partner's armored public key, ASCII armor or binary, compression choice."""
-
-    partner_public_key: str
-    armor: bool = False
-
-
 @dataclass
 class Uploaded:
+    """A file the server holds in full (under its lock name until renamed)."""
+
     wire_bytes: int
     plaintext_bytes: int
     sha256: str
     pgp_fingerprint: str | None
-    seconds: float
 
 
 def should_compress(name: str, sample: bytes) -> bool:
-    """Compress only data that compresses: skip known compressed formats and incompressible samples."""
+    """Compress only data that compresses: skip known compressed formats and incompressible samples.
+
+    :param name: the file's name (or a label ending with it).
+    :param sample: the start of the file.
+    """
     if name.lower().endswith(COMPRESSED_SUFFIXES):
         return False
     if not sample:
@@ -100,14 +99,9 @@ async def upload(
         async with sftp.open(write_path, "wb") as remote:
             writer = PipelinedWriter(remote)
             try:
-                if encrypt is None:
-                    fingerprint = None
-                    while chunk := await _read(source):
-                        digest.update(chunk)
-                        progress.advance(len(chunk))
-                        await writer.write(chunk)
-                else:
-                    fingerprint = await _upload_encrypting(source, writer, digest, progress, encrypt, label)
+                first = await _read(source)
+                blocks = _hashed_blocks(source, first, digest, progress)
+                fingerprint = await _write(blocks, writer, encrypt, sample=first, label=label)
                 await writer.flush()
             except BaseException:
                 await writer.abort()
@@ -116,7 +110,7 @@ async def upload(
         remote_size = (await sftp.stat(write_path)).size
         if remote_size != written:
             raise ActitoSftpError(f"the server stored {remote_size} bytes but {written} were sent")
-        uploaded = Uploaded(written, progress.done, digest.hexdigest(), fingerprint, progress.elapsed())
+        uploaded = Uploaded(written, progress.done, digest.hexdigest(), fingerprint)
         if on_verified is not None:
             on_verified(uploaded)
         if lock_suffix:
@@ -129,44 +123,30 @@ async def upload(
     return uploaded
 
 
-async def _upload_encrypting(
-    source: IO[bytes],
-    writer: PipelinedWriter,
-    digest: Any,
-    progress: Progress,
-    options: EncryptOptions,
-    label: str,
-) -> str:
-    first = await _read(source)
-    compress = should_compress(label, first[: 256 * 1024])
-    async with encrypting(options.partner_public_key, armor=options.armor, compress=compress) as (gpg, fingerprint):
+async def _write(
+    blocks: AsyncIterator[bytes], writer: PipelinedWriter, encrypt: EncryptOptions | None, *, sample: bytes, label: str
+) -> str | None:
+    """Send ``blocks``, encrypted when ``encrypt`` is set; return the fingerprint encrypted to.
 
-        async def feed() -> None:
-            chunk = first
-            try:
-                while chunk:
-                    digest.update(chunk)
-                    progress.advance(len(chunk))
-                    await gpg.write(chunk)
-                    chunk = await _read(source)
-            finally:
-                await gpg.close_input()
+    :param sample: the first block, to decide whether gpg compresses.
+    :param label: the file's name, ditto (known compressed formats are not compressed again).
+    """
+    if encrypt is None:
+        async for block in blocks:
+            await writer.write(block)
+        return None
+    compress = should_compress(label, sample[:COMPRESSION_SAMPLE])
+    return await encrypt_stream(blocks, writer.write, encrypt, compress=compress)
 
-        async def drain() -> None:
-            buffer = bytearray()
-            while block := await gpg.read():
-                buffer += block
-                if len(buffer) >= WRITE_CHUNK:
-                    await writer.write(bytes(buffer))
-                    buffer.clear()
-            if buffer:
-                await writer.write(bytes(buffer))
 
-        await run_together(feed(), drain())
-        outcome = await gpg.finish()
-        if outcome.returncode != 0 or not outcome.has("END_ENCRYPTION"):
-            raise ActitoSftpError(f"gpg could not encrypt (exit {outcome.returncode})")
-    return fingerprint
+async def _hashed_blocks(source: IO[bytes], first: bytes, digest: Any, progress: Progress) -> AsyncIterator[bytes]:
+    """Yield ``first``, then the rest of ``source``, each block hashed and counted."""
+    block = first
+    while block:
+        digest.update(block)
+        progress.advance(len(block))
+        yield block
+        block = await _read(source)
 
 
 async def _read(source: IO[bytes]) -> bytes:
@@ -194,3 +174,6 @@ async def _remove_quietly(sftp: asyncssh.SFTPClient, path: bytes) -> None:
         return
     except (asyncssh.Error, OSError) as e:
         log.error("Could not remove the partial upload %s: %s; remove it by hand", path.decode(errors="replace"), e)
+
+
+__all__ = ["COMPRESSED_SUFFIXES", "EncryptOptions", "Uploaded", "should_compress", "upload"]

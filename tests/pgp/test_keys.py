@@ -18,7 +18,7 @@ from airflow_provider_actito_sftp.pgp.keys import (
     retire_inbound_keys,
     validate_partner_key,
 )
-from tests.support.partner_gpg import PartnerGpg
+from partner_sandbox.gpg import PartnerGpg
 
 
 @pytest.fixture

@@ -1,21 +1,30 @@
-"""What the streaming gpg filter reports for files we cannot decrypt, checked with the real gpg."""
+"""gpg as a streaming filter, with the real gpg: the pump's error handling, a round trip, and what the
+stream reports for files we cannot decrypt."""
 
 from __future__ import annotations
 
 import asyncio
 import io
 import os
+import signal
 import subprocess
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 
 from airflow_provider_actito_sftp.exceptions import GpgStreamError
 from airflow_provider_actito_sftp.pgp.keys import export_newest_public_key, generate_inbound_key
-from airflow_provider_actito_sftp.pgp.stream import check_decryption, decrypting, filter_file
-from airflow_provider_actito_sftp.transfer.options import SignaturePolicy
-from tests.support.partner_gpg import PartnerGpg
+from airflow_provider_actito_sftp.pgp.stream import (
+    DecryptOptions,
+    EncryptOptions,
+    GpgFilter,
+    decrypt_stream,
+    encrypt_stream,
+    encrypting,
+    pump,
+)
+from partner_sandbox.gpg import PartnerGpg
 
 SYMMETRIC = (
     r"^encrypted with a passphrase \(symmetric\), not to our PGP key: ask the partner to encrypt to our public key$"
@@ -61,17 +70,96 @@ def _partner_encrypts(partner: PartnerGpg, tmp_path: Path, *options: str, recipi
     return destination
 
 
+async def _blocks(data: bytes, size: int = 16_384) -> AsyncIterator[bytes]:
+    for start in range(0, len(data), size):
+        yield data[start : start + size]
+
+
+class Cut(Exception):
+    """A transport error of the source, as a cut connection raises it."""
+
+
+async def _cut_after(data: bytes) -> AsyncIterator[bytes]:
+    yield data
+    raise Cut("connection lost")
+
+
 def _decrypt(secret_keys: str, message: Path) -> tuple[str | None, bytes]:
-    """Decrypt through :func:`decrypting`; return the decrypting key's fingerprint and the plaintext."""
+    """Decrypt through :func:`decrypt_stream`; return the decrypting key's fingerprint and the plaintext."""
 
     async def run() -> tuple[str | None, bytes]:
         sink = io.BytesIO()
-        async with decrypting(secret_keys) as gpg:
-            with message.open("rb") as source:
-                outcome = await asyncio.wait_for(filter_file(gpg, source, sink), timeout=120)
-        return check_decryption(outcome, SignaturePolicy.IGNORE, None), sink.getvalue()
+        decrypting = decrypt_stream(_blocks(message.read_bytes()), sink.write, DecryptOptions(secret_keys))
+        return await asyncio.wait_for(decrypting, timeout=120), sink.getvalue()
 
     return asyncio.run(run())
+
+
+def test_round_trip_through_the_pump_with_an_async_sink(inbound: tuple[str, str, str]):
+    """Encrypt to our own public key, decrypt with our secret key: many blocks in, an awaited sink out."""
+    plaintext = os.urandom(3 << 20)
+
+    async def run() -> tuple[str, str | None, bytes]:
+        encrypted, decrypted = bytearray(), bytearray()
+
+        async def slow_sink(chunk: bytes) -> None:
+            await asyncio.sleep(0)
+            encrypted.extend(chunk)
+
+        used = await encrypt_stream(_blocks(plaintext), slow_sink, EncryptOptions(inbound[1]), compress=False)
+        key = await decrypt_stream(_blocks(bytes(encrypted)), decrypted.extend, DecryptOptions(inbound[0]))
+        return used, key, bytes(decrypted)
+
+    used, key, decrypted = asyncio.run(run())
+    assert used == key == inbound[2]
+    assert decrypted == plaintext
+
+
+def test_a_source_error_propagates_and_kills_gpg(inbound: tuple[str, str, str]):
+    """A cut connection is reported as such (not as gpg's verdict on a truncated message), and gpg is
+    killed before it sees an end of input."""
+
+    async def run() -> int:
+        async with encrypting(inbound[1], armor=False, compress=False) as (gpg, _):
+            with pytest.raises(Cut, match="connection lost"):
+                await pump(gpg, _cut_after(PLAINTEXT), lambda _chunk: None)
+            return (await gpg.finish()).returncode
+
+    assert asyncio.run(run()) == -signal.SIGKILL
+
+
+def test_a_sink_error_propagates(inbound: tuple[str, str, str]):
+    def full(_chunk: bytes) -> None:
+        raise OSError(28, "No space left on device")
+
+    async def run() -> None:
+        async with encrypting(inbound[1], armor=False, compress=False) as (gpg, _):
+            await pump(gpg, _blocks(PLAINTEXT), full)
+
+    with pytest.raises(OSError, match="No space left"):
+        asyncio.run(run())
+
+
+def test_when_gpg_stops_reading_the_pump_stops_feeding_and_returns_its_report():
+    """A broken pipe is not an error of its own: gpg's exit code and status lines say what went wrong."""
+    fed = 0
+
+    async def endless() -> AsyncIterator[bytes]:
+        nonlocal fed
+        for _ in range(1000):
+            fed += 1
+            yield bytes(1 << 20)
+
+    async def run() -> tuple[int, bool]:
+        gives_up = "head -c 100 >/dev/null; echo '[GNUPG:] NODATA 1' >&2; exit 2"
+        process = await asyncio.create_subprocess_exec(
+            "sh", "-c", gives_up, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
+        outcome = await asyncio.wait_for(pump(GpgFilter(process), endless(), lambda _chunk: None), timeout=60)
+        return outcome.returncode, outcome.has("NODATA")
+
+    assert asyncio.run(run()) == (2, True)
+    assert fed < 1000
 
 
 @pytest.mark.parametrize("armor", [False, True])

@@ -1,4 +1,5 @@
-"""File encryption/decryption with exactly the configured keys; output only after gpg reports success."""
+"""We and the partner's own gpg read each other's files (through the engine's stream, on local files);
+output only after gpg reports success."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from airflow_provider_actito_sftp.pgp.keys import generate_inbound_key
-from tests.support.partner_gpg import PartnerGpg
+from partner_sandbox.gpg import PartnerGpg
 from tests.support.pgp_files import PgpDecryptError, decrypt_file, encrypt_file
 
 WHAT = "connection 'partner', location 'inbound', file 'customers.csv.pgp'"
@@ -38,8 +39,7 @@ def test_partner_encrypts_we_decrypt(inbound_keys: tuple[str, str], partner: Par
     encrypted = tmp_path / "customers.csv.pgp"
     partner.encrypt_to(_public(inbound_keys[0]), plaintext, encrypted)
     output = tmp_path / "out.csv"
-    result = decrypt_file(encrypted, output, inbound_keys[0], what=WHAT)
-    assert result.key_fingerprint == inbound_keys[1]
+    assert decrypt_file(encrypted, output, inbound_keys[0], what=WHAT) == inbound_keys[1]
     assert output.read_bytes() == plaintext.read_bytes()
     assert sorted(path.name for path in tmp_path.iterdir()) == ["customers.csv", "customers.csv.pgp", "out.csv"]
 

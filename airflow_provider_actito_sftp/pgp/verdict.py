@@ -1,0 +1,139 @@
+"""What gpg's ``--status-fd`` lines mean: accept or refuse a decryption, an encryption, a signature.
+
+Only the status lines decide: gpg's exit code alone says too little (it is non-zero for a signature it
+could not check, and it does not tell a passphrase-encrypted file from a tampered one). Import-light on
+purpose: operators import :class:`SignaturePolicy` when a DAG file is parsed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from airflow_provider_actito_sftp.exceptions import GpgStreamError
+
+
+class SignaturePolicy(StrEnum):
+    """What to do with signatures on inbound files."""
+
+    IGNORE = "ignore"  # decrypt; signatures are not checked
+    ACCEPT = "accept"  # unsigned is fine; a signature must be valid and by the partner's key
+    REQUIRE = "require"  # a valid signature by the partner's key is required
+
+
+@dataclass
+class GpgOutcome:
+    """What gpg reported.
+
+    :param returncode: gpg's exit code.
+    :param status_lines: its ``[GNUPG:] KEYWORD args...`` lines, in order.
+    :param own_key_ids: long key ids of the secret keys gpg had (primary keys and subkeys).
+    """
+
+    returncode: int
+    status_lines: list[str] = field(default_factory=list)
+    own_key_ids: frozenset[str] = frozenset()
+
+    def has(self, keyword: str) -> bool:
+        """Whether any status line has this keyword.
+
+        :param keyword: e.g. ``"DECRYPTION_OKAY"``.
+        """
+        return self.first(keyword) is not None
+
+    def every(self, keyword: str) -> list[list[str]]:
+        """The arguments of every status line with this keyword, in order.
+
+        :param keyword: e.g. ``"ENC_TO"``.
+        """
+        return [words[2:] for words in map(str.split, self.status_lines) if words[1:2] == [keyword]]
+
+    def first(self, keyword: str) -> list[str] | None:
+        """The arguments of the first status line with this keyword, or None if there is none.
+
+        :param keyword: e.g. ``"VALIDSIG"``.
+        """
+        return next(iter(self.every(keyword)), None)
+
+
+def check_encryption(outcome: GpgOutcome) -> None:
+    """Accept what gpg reported for an encryption.
+
+    :param outcome: what gpg reported for an encrypting run.
+    :raises GpgStreamError: gpg failed or did not finish the encryption.
+    """
+    if outcome.returncode != 0 or not outcome.has("END_ENCRYPTION"):
+        raise GpgStreamError(f"gpg could not encrypt (exit {outcome.returncode})")
+
+
+def check_decryption(outcome: GpgOutcome, policy: SignaturePolicy, partner_fingerprint: str | None) -> str | None:
+    """Accept or refuse what gpg reported for a decryption; return the decrypting primary key fingerprint.
+
+    Accepted only with ``DECRYPTION_OKAY``, an integrity check (MDC or AEAD) and the signature policy met.
+
+    :param outcome: what gpg reported for a decrypting run.
+    :param policy: what to require of the partner's signature.
+    :param partner_fingerprint: the partner's signing key, if configured.
+    :raises GpgStreamError: not PGP, encrypted with a passphrase, not for our keys, integrity failure, or
+        the signature policy failed.
+    """
+    _check_recipients(outcome)
+    if outcome.has("NODATA") or not outcome.has("BEGIN_DECRYPTION"):
+        raise GpgStreamError("not PGP-encrypted data (plaintext or damaged)")
+    if outcome.has("BADMDC") or outcome.has("DECRYPTION_FAILED"):
+        raise GpgStreamError("integrity check failed: the file is truncated, corrupted or tampered")
+    if not _completed_with_integrity(outcome):
+        raise GpgStreamError("decryption did not complete with an integrity check: truncated, corrupted or tampered")
+    check_signature(outcome, policy, partner_fingerprint)
+    key = outcome.first("DECRYPTION_KEY")
+    return key[1] if key and len(key) >= 2 else None
+
+
+def check_signature(outcome: GpgOutcome, policy: SignaturePolicy, partner_fingerprint: str | None) -> None:
+    """Apply the signature policy to what gpg reported.
+
+    :param outcome: what gpg reported for a decrypting run (with the partner's key imported to verify).
+    :param policy: what to require of the partner's signature.
+    :param partner_fingerprint: the partner's signing key, if configured.
+    :raises GpgStreamError: a bad signature, one by another key, or none where one is required.
+    """
+    if policy is SignaturePolicy.IGNORE:
+        return
+    signed = any(outcome.has(keyword) for keyword in ("NEWSIG", "GOODSIG", "BADSIG", "ERRSIG"))
+    valid = outcome.first("VALIDSIG")
+    signer = valid[-1] if valid else None
+    if outcome.has("BADSIG"):
+        raise GpgStreamError("the signature is BAD: the file was altered after signing")
+    if signed and (signer is None or signer != partner_fingerprint):
+        raise GpgStreamError("signed, but not with the partner's configured key")
+    if policy is SignaturePolicy.REQUIRE and signer is None:
+        raise GpgStreamError("unsigned, but the signature policy requires the partner's signature")
+
+
+def _check_recipients(outcome: GpgOutcome) -> None:
+    """Refuse a message that none of our keys could open: passphrase-only, or for someone else's key."""
+    # gpg 2.2 in batch mode does not always say NO_SECKEY: compare the recipients with our key ids.
+    recipients = {words[0] for words in outcome.every("ENC_TO") if words}
+    decrypted = outcome.has("DECRYPTION_OKAY")
+    # A passphrase (SKESK) packet that none of our keys could bypass: gpg asked for the passphrase, was
+    # refused (batch, no pinentry) and then reports DECRYPTION_FAILED, which reads like tampering.
+    if outcome.has("NEED_PASSPHRASE_SYM") and not recipients & outcome.own_key_ids and not decrypted:
+        raise GpgStreamError(
+            "encrypted with a passphrase (symmetric), not to our PGP key: ask the partner to encrypt to our public key"
+        )
+    known = bool(outcome.own_key_ids and recipients)
+    wrong_key = not recipients & outcome.own_key_ids if known else outcome.has("NO_SECKEY")
+    if wrong_key and not decrypted:
+        raise GpgStreamError("not encrypted to any of our inbound PGP keys (a retired or foreign key?)")
+
+
+def _completed_with_integrity(outcome: GpgOutcome) -> bool:
+    """Whether gpg decrypted everything and checked its integrity (MDC, or an AEAD mode)."""
+    info = outcome.first("DECRYPTION_INFO")
+    aead = bool(info and len(info) >= 3 and info[2] != "0")
+    integrity = outcome.has("GOODMDC") or aead
+    # gpg exits non-zero when it cannot check a signature (no key imported under the "ignore" policy);
+    # that is the signature policy's call, not a decryption failure.
+    signature_only = outcome.has("ERRSIG") or outcome.has("BADSIG")
+    failed = outcome.returncode != 0 and not signature_only
+    return not failed and outcome.has("DECRYPTION_OKAY") and outcome.has("END_DECRYPTION") and integrity
