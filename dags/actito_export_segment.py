@@ -54,7 +54,7 @@ with DAG(
 
     upload_segment = ActitoSftpExportOperator(
         task_id="upload_segment",
-        actito_sftp_conn_id=CONN_ID,
+        conn_id=CONN_ID,
         location="outbound",
         source="{{ ti.xcom_pull(task_ids='build_segment') }}",
         overwrite="fail",

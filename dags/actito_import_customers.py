@@ -49,7 +49,7 @@ Connection: `ACTITO_SFTP_CONN_ID` (default `actito_demo`), with locations `inbou
 ) as dag:
     wait_for_files = ActitoSftpFileSensor(
         task_id="wait_for_files",
-        actito_sftp_conn_id=CONN_ID,
+        conn_id=CONN_ID,
         location="inbound",
         pattern="*.csv.pgp",
         poke_interval=60,
@@ -58,7 +58,7 @@ Connection: `ACTITO_SFTP_CONN_ID` (default `actito_demo`), with locations `inbou
     )
     import_files = ActitoSftpImportOperator(
         task_id="import_files",
-        actito_sftp_conn_id=CONN_ID,
+        conn_id=CONN_ID,
         location="inbound",
         pattern="*.csv.pgp",
         destination=str(LANDING_DIR),

@@ -28,16 +28,24 @@ with DAG(
 
 Scheduled by the Asset `actito_customers_landed`: each time `actito_import_customers` publishes files,
 this DAG runs and reads what the import recorded in the Asset event (file count, bytes, names).
+
+**announce** is also a TaskFlow task calling the hook directly: `ActitoSftpHook(CONN_ID).list_location("archive")`
+shows what the partner's `archive` location holds now. `import_files`, `export_files`, `find_files` and
+`wait_for_files` are called the same way (see the README).
 """,
 ) as dag:
 
     @task
     def announce(triggering_asset_events=None) -> int:  # type: ignore[no-untyped-def]
+        from airflow_provider_actito_sftp.hooks import ActitoSftpHook  # at run time: DAG parsing stays light
+
         files = 0
         for events in (triggering_asset_events or {}).values():
             for event in events:
                 files += int(event.extra.get("files", 0))
                 print(f"New customer files landed: {event.extra}")
+        archived = [entry.name for entry in ActitoSftpHook(CONN_ID).list_location("archive")]
+        print(f"The partner's archive holds {len(archived)} file(s): {', '.join(archived)}")
         return files
 
     announce()

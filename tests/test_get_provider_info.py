@@ -48,7 +48,7 @@ def test_connection_type_is_listed_with_its_hook():
         {
             "connection_type": "actito_sftp",
             "class": "airflow_provider_actito_sftp.hooks.actito_sftp.ActitoSftpHook",
-            "conn_id_attribute_name": "actito_sftp_conn_id",
+            "conn_id_attribute_name": "conn_id",
             "package_name": "airflow-provider-actito-sftp",
             "hook_name": "Actito SFTP",
         }

@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from airflow_provider_actito_sftp.hooks.actito_sftp import ActitoSftpHook, SftpSession
+from airflow_provider_actito_sftp.hooks.actito_sftp import ActitoSftpHook
 
-__all__ = ["ActitoSftpHook", "SftpSession"]
+__all__ = ["ActitoSftpHook"]

@@ -1,151 +1,288 @@
-"""The Airflow hook for ``actito_sftp`` connections."""
+"""The Airflow hook for ``actito_sftp`` connections: the provider's service API.
+
+Every method opens one pinned, authenticated SSH + SFTP session, does its work and closes it. The
+``a``-prefixed methods are the async originals; each has a synchronous twin without the ``a``
+(``aimport_files`` → ``import_files``), with the same parameters and docstring, which runs it through
+:meth:`ActitoSftpHook._run`: the provider's one bridge from synchronous code to asyncio.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
-from collections.abc import AsyncIterator
-from types import TracebackType
-from typing import Any
+import functools
+from collections.abc import AsyncIterator, Callable, Coroutine
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar, Unpack
 
 from airflow.sdk import BaseHook
 
-from airflow_provider_actito_sftp._event_loop import BackgroundLoop
 from airflow_provider_actito_sftp.connection.settings import ConnectionSettings, parse_connection
 from airflow_provider_actito_sftp.exceptions import ActitoSftpError
 from airflow_provider_actito_sftp.get_provider_info import DEFAULT_CONN_ID
 from airflow_provider_actito_sftp.ssh.session import AsyncSftpSession, RemoteEntry, open_session
+from airflow_provider_actito_sftp.transfer.options import DEFAULT_MIN_AGE, ImportArgs, seconds
+from airflow_provider_actito_sftp.transfer.selection import FileFilter
+
+if TYPE_CHECKING:
+    from airflow_provider_actito_sftp.transfer.exporter import ExportResult
+    from airflow_provider_actito_sftp.transfer.import_report import ImportResult
+
+P = ParamSpec("P")
+T = TypeVar("T")
 
 
-class SftpSession:
-    """Synchronous view of one open session, returned by ``with ActitoSftpHook(...) as session``.
+async def ready_files(
+    session: AsyncSftpSession, location: str, pattern: str, regex: bool, min_age: float | timedelta
+) -> list[RemoteEntry]:
+    """List a location and keep the files an import would take now: the one check behind the sensor's
+    poke (:meth:`ActitoSftpHook.find_files`) and its trigger (:meth:`ActitoSftpHook.await_for_files`)."""
+    file_filter = FileFilter(pattern, regex, seconds(min_age), session.settings.outbound.lock_suffix)
+    return file_filter.ready(await session.list_location(location))
 
-    Every call reuses the same SSH connection and SFTP channel.
-    """
 
-    def __init__(self, session: AsyncSftpSession, loop: BackgroundLoop) -> None:
-        self._session = session
-        self._loop = loop
+def _sync(
+    method: Callable[Concatenate[ActitoSftpHook, P], Coroutine[Any, Any, T]],
+) -> Callable[Concatenate[ActitoSftpHook, P], T]:
+    """The synchronous twin of an async hook method: same parameters and docstring, name without the ``a``."""
 
-    @property
-    def settings(self) -> ConnectionSettings:
-        """The connection's validated settings."""
-        return self._session.settings
+    @functools.wraps(method)
+    def twin(self: ActitoSftpHook, /, *args: P.args, **kwargs: P.kwargs) -> T:
+        return self._run(method, self, *args, **kwargs)
 
-    @property
-    def host_key_fingerprint(self) -> str:
-        """SHA256 fingerprint of the (pinned) host key the server presented."""
-        return self._session.host_key_fingerprint
-
-    @property
-    def async_session(self) -> AsyncSftpSession:
-        """The underlying asyncio session (for code that runs on this session's loop)."""
-        return self._session
-
-    def location_path(self, location: str) -> str:
-        """Return the remote folder of a named location.
-
-        :param location: a location name from the connection's ``locations``.
-        :raises UnknownLocationError: with the list of known names.
-        """
-        return self._session.location_path(location)
-
-    def list_location(self, location: str) -> list[RemoteEntry]:
-        """List a location: name, size and mtime per entry, sorted by name.
-
-        :param location: a location name from the connection's ``locations``.
-        """
-        return self._loop.run(self._session.list_location(location))
-
-    def check_location(self, location: str) -> None:
-        """Check that a location's folder exists and can be listed.
-
-        :raises RemoteLocationError: with what is wrong.
-        """
-        self._loop.run(self._session.check_location(location))
+    twin.__name__ = method.__name__.removeprefix("a")
+    twin.__qualname__ = f"ActitoSftpHook.{twin.__name__}"
+    return twin
 
 
 class ActitoSftpHook(BaseHook):
-    """Open pinned, authenticated SFTP sessions to a partner's server.
+    """Exchange files with a partner's SFTP server: import, export, list and wait for files.
 
-    Use it as a context manager; one SSH + SFTP session is opened on entry and closed on exit::
+    Each call opens one SSH + SFTP session (host key pinned, key or password auth), does its work over it
+    and closes it. From a TaskFlow task::
 
-        with ActitoSftpHook("partner_sftp") as session:
-            for entry in session.list_location("inbound"):
-                print(entry.name, entry.size, entry.mtime)
+        @task
+        def fetch() -> list[str]:
+            result = ActitoSftpHook("partner_sftp").import_files("inbound", "/data/landing", pattern="*.csv.pgp")
+            return [record.local_path for record in result.imported]
 
-    Async code (triggers, the transfer engine) uses :meth:`open_async_session` instead.
+    Synchronous code calls :meth:`import_files`, :meth:`export_files`, :meth:`list_location`,
+    :meth:`find_files` and :meth:`wait_for_files`; async code (triggers, other async hooks) awaits their
+    twins :meth:`aimport_files`, :meth:`aexport_files`, :meth:`alist_location`, :meth:`afind_files` and
+    :meth:`await_for_files`, or opens its own session with :meth:`open_async_session`.
 
-    :param actito_sftp_conn_id: the connection's technical name (an ``actito_sftp`` connection).
+    :param conn_id: the connection's technical name (an ``actito_sftp`` connection).
     """
 
-    conn_name_attr = "actito_sftp_conn_id"
+    conn_name_attr = "conn_id"
     default_conn_name = DEFAULT_CONN_ID
     conn_type = "actito_sftp"
     hook_name = "Actito SFTP"
 
-    def __init__(self, actito_sftp_conn_id: str = default_conn_name, **kwargs: Any) -> None:
+    def __init__(self, conn_id: str = default_conn_name, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.actito_sftp_conn_id = actito_sftp_conn_id
+        self.conn_id = conn_id
         self._settings: ConnectionSettings | None = None
-        self._loop: BackgroundLoop | None = None
-        self._session: AsyncSftpSession | None = None
-        self._session_context: contextlib.AbstractAsyncContextManager[AsyncSftpSession] | None = None
+
+    # --- the connection and the one sync/async bridge -------------------------------------------------
 
     @property
     def settings(self) -> ConnectionSettings:
         """The connection, fetched and validated once per hook."""
         if self._settings is None:
-            self._settings = parse_connection(self.get_connection(self.actito_sftp_conn_id))
+            self._settings = parse_connection(self.get_connection(self.conn_id))
         return self._settings
-
-    def get_conn(self) -> SftpSession:
-        """Open the session (same as entering the context manager); close it with :meth:`close`."""
-        if self._loop is not None:
-            raise RuntimeError(f"a session for connection {self.actito_sftp_conn_id!r} is already open")
-        settings = self.settings
-        loop = BackgroundLoop(name=f"actito-sftp-{self.actito_sftp_conn_id}")
-        context = open_session(settings)
-        try:
-            session = loop.run(context.__aenter__())
-        except BaseException:
-            loop.close()
-            raise
-        self._loop, self._session_context, self._session = loop, context, session
-        return SftpSession(session, loop)
-
-    def close(self) -> None:
-        """Close the session opened by :meth:`get_conn` (safe to call twice)."""
-        loop, context = self._loop, self._session_context
-        self._loop = self._session_context = self._session = None
-        if loop is None or context is None:
-            return
-        try:
-            loop.run(context.__aexit__(None, None, None))
-        finally:
-            loop.close()
-
-    def __enter__(self) -> SftpSession:
-        return self.get_conn()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
 
     async def aget_settings(self) -> ConnectionSettings:
         """The connection, fetched without blocking the event loop (for triggers)."""
         if self._settings is None:
-            self._settings = parse_connection(await self.aget_connection(self.actito_sftp_conn_id))
+            self._settings = parse_connection(await self.aget_connection(self.conn_id))
         return self._settings
 
     @contextlib.asynccontextmanager
     async def open_async_session(self) -> AsyncIterator[AsyncSftpSession]:
-        """Open one session on the running event loop (for triggers and the transfer engine)."""
-        async with open_session(await self.aget_settings() if self._settings is None else self._settings) as session:
+        """Open one session on the running event loop, closed on exit (for custom async work)."""
+        async with open_session(await self.aget_settings()) as session:
             yield session
+
+    def _run(self, function: Callable[P, Coroutine[Any, Any, T]], /, *args: P.args, **kwargs: P.kwargs) -> T:
+        """Run an async method to completion for a synchronous caller: the provider's one bridge.
+
+        The connection is fetched here, synchronously (a task reads it through the supervisor), then the
+        coroutine runs on a fresh event loop (so this cannot be called from a running one); the session
+        it opens is closed before this returns.
+        """
+        _ = self.settings
+        return asyncio.run(function(*args, **kwargs))
+
+    # --- listing and waiting ------------------------------------------------------------------------
+
+    async def alist_location(self, location: str) -> list[RemoteEntry]:
+        """List a location: name, size, mtime and kind of every entry, sorted by name.
+
+        :param location: a location name of the connection.
+        :raises UnknownLocationError: with the list of known names.
+        :raises RemoteLocationError: the folder is missing or cannot be read.
+        """
+        async with self.open_async_session() as session:
+            return await session.list_location(location)
+
+    async def afind_files(
+        self, location: str, *, pattern: str = "*", regex: bool = False, min_age: float | timedelta = DEFAULT_MIN_AGE
+    ) -> list[RemoteEntry]:
+        """Look once for complete files: the files an import would take now (the sensor's poke).
+
+        Ignored, as the import ignores them: entries that are not regular files, temporary names
+        (``*.part``, ``*.filepart``, ``*.tmp``, the connection's lock suffix, our own markers) and files
+        modified within ``min_age``.
+
+        :param location: a location name of the connection.
+        :param pattern: glob such as ``*.csv.pgp``; a full-match regular expression with ``regex=True``.
+        :param regex: treat ``pattern`` as a regular expression.
+        :param min_age: seconds (or a timedelta) a file must be unmodified (default 60, as the import).
+        :return: the ready files, sorted by name (empty if none).
+        """
+        async with self.open_async_session() as session:
+            return await ready_files(session, location, pattern, regex, min_age)
+
+    async def await_for_files(
+        self,
+        location: str,
+        *,
+        pattern: str = "*",
+        regex: bool = False,
+        min_age: float | timedelta = DEFAULT_MIN_AGE,
+        poke_interval: float | timedelta = 60.0,
+        timeout: float | timedelta | None = None,
+    ) -> list[RemoteEntry]:
+        """Wait, over one session, until complete files are in a location (:meth:`afind_files`'s rules).
+
+        :param location: a location name of the connection.
+        :param pattern: glob such as ``*.csv.pgp``; a full-match regular expression with ``regex=True``.
+        :param regex: treat ``pattern`` as a regular expression.
+        :param min_age: seconds (or a timedelta) a file must be unmodified (default 60, as the import).
+        :param poke_interval: seconds (or a timedelta) between two listings.
+        :param timeout: give up after this many seconds (or a timedelta); None: wait as long as it takes.
+        :return: the ready files, sorted by name (never empty).
+        :raises TimeoutError: no file was ready within ``timeout``.
+        """
+        loop = asyncio.get_running_loop()
+        interval = seconds(poke_interval)
+        limit = None if timeout is None else seconds(timeout)
+        deadline = None if limit is None else loop.time() + limit
+        async with self.open_async_session() as session:
+            while not (ready := await ready_files(session, location, pattern, regex, min_age)):
+                delay = interval if deadline is None else min(interval, deadline - loop.time())
+                if delay <= 0:
+                    raise TimeoutError(
+                        f"Connection {self.conn_id!r}, location {location!r}: no complete file matching "
+                        f"{pattern!r} within {limit:.0f} s"
+                    )
+                self.log.info("No complete file matching %r in %r yet; next look in %.0f s", pattern, location, delay)
+                await asyncio.sleep(delay)
+            return ready
+
+    # --- transfers ----------------------------------------------------------------------------------
+
+    async def aimport_files(
+        self,
+        location: str,
+        destination: Any,
+        *,
+        owner: str | None = None,
+        ledger_name: str | None = None,
+        **options: Unpack[ImportArgs],
+    ) -> ImportResult:
+        """Import the complete files of a location: download, PGP-decrypt, publish each atomically.
+
+        Every file ends imported, refused (bad input: a retry would meet it again), failed (transport
+        or local I/O: a retry may succeed) or skipped (with the reason); one file's error never stops the
+        others, and nothing is raised for them: look at the result.
+
+        :param location: the location to import from.
+        :param destination: a local folder or an ``ObjectStoragePath``.
+        :param owner: the id claims and partial files carry (a retry with the same owner resumes them at
+            once); default: the running task instance's (:mod:`~.task_identity`); required outside a task.
+        :param ledger_name: the ``after_import="keep"`` ledger (files it lists are not imported again);
+            default ``<dag_id>.<task_id>`` of the running task. It lives in Airflow Variables, which only a
+            running task can write: outside a task, import with ``"delete"`` or ``"move"``.
+        :param pattern: glob of the files to import (default ``*``); with ``regex=True`` a full-match regex.
+        :param regex: treat ``pattern`` as a regular expression.
+        :param after_import: ``"keep"`` (default; the ledger prevents re-imports), ``"delete"`` or ``"move"``.
+        :param archive_location: the location files are moved to with ``after_import="move"``.
+        :param quarantine_location: where refused files are moved (else they stay in place).
+        :param signature_policy: ``"ignore"`` (default), ``"accept"`` or ``"require"`` a valid signature
+            by the partner's key.
+        :param min_age: seconds (or timedelta) a file must be unmodified before it is imported (default 60).
+        :param claim_timeout: seconds (or timedelta) after which another run's claim is taken over
+            (default 3600; the same owner takes over its own claims at once).
+        :param on_conflict: when the local name is taken: ``"fail"`` (default: refuse the file),
+            ``"rename"`` (``x-1.csv``...) or ``"replace"`` (an earlier run's file).
+        :param claim: ``"rename"`` (default) or ``"none"`` for read-only folders (needs ``after_import="keep"``).
+        :param file_mode: permissions of the local files (default ``0o600``).
+        :param max_file_size: bytes of plaintext one file may produce (default 64 GiB; None: no cap).
+        :param max_expansion_ratio: plaintext bytes per encrypted byte past 16 MiB (default 200; None: off).
+        :return: the outcome of every listed file (``imported``, ``refused``, ``failed``, ``unfinished``,
+            ``skipped``).
+        :raises ValueError: an invalid option (before connecting).
+        :raises UnknownLocationError: a location the connection does not have (before connecting).
+        :raises NoTaskContextError: outside a task, no ``owner`` given, or ``after_import="keep"``.
+        :raises ActitoSftpError: the session could not be opened or the location listed.
+        """
+        from airflow_provider_actito_sftp.hooks.transfers import ImportRun
+
+        run = ImportRun.plan(await self.aget_settings(), location, destination, owner, ledger_name, options)
+        try:
+            async with self.open_async_session() as session:
+                return await run.execute(session)
+        finally:
+            run.close()
+
+    async def aexport_files(
+        self,
+        location: str,
+        source: Any,
+        *,
+        remote_name: str | None = None,
+        overwrite: str = "fail",
+        owner: str | None = None,
+    ) -> ExportResult:
+        """Export files to a location: PGP-encrypt to the partner's key and upload under a lock, per the
+        connection's outbound policy.
+
+        Everything is checked before the first byte moves: the partner key (present, valid) and, with
+        ``overwrite="fail"``, that no target exists except one this owner delivered in an earlier try.
+
+        :param location: the location to upload to.
+        :param source: a path, a glob, an ``ObjectStoragePath``, or a list of them.
+        :param remote_name: remote name format with ``{name}`` = source file name; default: the source
+            name, plus ``.pgp`` (or ``.asc``) when outbound PGP is on.
+        :param overwrite: ``"fail"`` (default) or ``"replace"``.
+        :param owner: whose delivery log to keep (a retry with the same owner counts the files it already
+            delivered as done); default: the running task instance's (:mod:`~.task_identity`). The log
+            lives in Airflow Variables, which only a running task can write: outside a task none is kept
+            (leave ``owner`` out) and ``overwrite="fail"`` refuses every existing target.
+        :return: every source's outcome (``uploaded``, ``refused``, ``failed``).
+        :raises ValueError: an invalid ``overwrite`` (before connecting).
+        :raises UnknownLocationError: a location the connection does not have (before connecting).
+        :raises SourceUnavailableError: a source matches no file (before connecting; it may appear later).
+        :raises ExportRefusedError: the batch was refused before anything was uploaded (partner key,
+            names, existing targets).
+        :raises NoTaskContextError: ``owner`` given outside a task.
+        """
+        from airflow_provider_actito_sftp.hooks.transfers import ExportRun
+
+        run = ExportRun.plan(await self.aget_settings(), location, source, remote_name, overwrite, owner)
+        async with self.open_async_session() as session:
+            return await run.execute(session)
+
+    list_location = _sync(alist_location)
+    find_files = _sync(afind_files)
+    wait_for_files = _sync(await_for_files)
+    import_files = _sync(aimport_files)
+    export_files = _sync(aexport_files)
+
+    # --- the UI "Test" button -----------------------------------------------------------------------
 
     def test_connection(self) -> tuple[bool, str]:
         """Connect, authenticate and check every location: the Airflow UI "Test" button.
@@ -154,23 +291,27 @@ class ActitoSftpHook(BaseHook):
             ``(False, reason)`` naming what failed.
         """
         try:
-            with self as session:
-                problems = []
-                for location in session.settings.locations:
-                    try:
-                        session.check_location(location)
-                    except ActitoSftpError as e:
-                        problems.append(str(e))
-                fingerprint = session.host_key_fingerprint
+            fingerprint, problems = self._run(self._acheck_locations)
         except ActitoSftpError as e:
             return False, str(e)
         except Exception as e:  # the UI shows this text; keep the type for diagnosis
-            return False, f"Connection {self.actito_sftp_conn_id!r}: unexpected {type(e).__name__}: {e}"
-        settings = self.settings
+            return False, f"Connection {self.conn_id!r}: unexpected {type(e).__name__}: {e}"
         if problems:
             return False, "; ".join(problems)
+        settings = self.settings
         locations = ", ".join(f"{name} ({path})" for name, path in settings.locations.items())
         return True, (
             f"Connected to {settings.address} with {settings.auth_type.value} auth; host key {fingerprint} "
             f"matches the pin; locations OK: {locations or 'none configured'}"
         )
+
+    async def _acheck_locations(self) -> tuple[str, list[str]]:
+        """The host key's fingerprint, and what is wrong with each location (nothing when all is well)."""
+        problems = []
+        async with self.open_async_session() as session:
+            for location in session.settings.locations:
+                try:
+                    await session.check_location(location)
+                except ActitoSftpError as e:
+                    problems.append(str(e))
+            return session.host_key_fingerprint, problems

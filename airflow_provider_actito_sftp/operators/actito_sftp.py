@@ -1,12 +1,10 @@
-"""Import and export operators: thin wrappers that validate arguments and run the transfer engine."""
+"""Import and export operators: thin wrappers that validate arguments, call the hook and report."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
-from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import Asset, BaseOperator, Context
@@ -16,32 +14,20 @@ from airflow_provider_actito_sftp.get_provider_info import DEFAULT_CONN_ID
 from airflow_provider_actito_sftp.metrics import SUMMARY_XCOM_KEY, TransferSummary
 from airflow_provider_actito_sftp.transfer.destinations import Destination
 from airflow_provider_actito_sftp.transfer.options import (
+    DEFAULT_CLAIM_TIMEOUT,
     DEFAULT_MAX_EXPANSION_RATIO,
     DEFAULT_MAX_FILE_SIZE,
     DEFAULT_MIN_AGE,
-    AfterImport,
-    Claim,
-    OnConflict,
-    SignaturePolicy,
+    ImportArgs,
+    ImportOptions,
+    Overwrite,
+    choice,
 )
 from airflow_provider_actito_sftp.transfer.records import Direction, TransferRecord
-from airflow_provider_actito_sftp.transfer.selection import FileFilter
 
 # The SSH/gpg machinery is imported when a task runs, not when a DAG file is parsed.
 if TYPE_CHECKING:
     from airflow_provider_actito_sftp.hooks.actito_sftp import ActitoSftpHook
-
-
-def _choice(name: str, value: str, enum: type[StrEnum]) -> Any:
-    try:
-        return enum(value)
-    except ValueError:
-        choices = ", ".join(repr(member.value) for member in enum)
-        raise ValueError(f"{name} must be one of {choices}, got {value!r}") from None
-
-
-def _seconds(value: float | timedelta) -> float:
-    return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 
 def _default_outlets(target: Any) -> list[Asset]:
@@ -58,14 +44,6 @@ def _summary(records: list[TransferRecord]) -> dict[str, Any]:
         "bytes": sum(record.plaintext_bytes for record in records),
         "names": [record.remote_path.rsplit("/", 1)[-1] for record in records][:100],
     }
-
-
-def task_owner(context: Context) -> str:
-    """The id claims and partial files carry: this task instance, the same for each of its tries."""
-    from airflow_provider_actito_sftp.transfer.names import owner_id
-
-    ti = context["ti"]
-    return owner_id(ti.dag_id, ti.task_id, ti.run_id, str(getattr(ti, "map_index", -1)))
 
 
 @dataclass
@@ -98,20 +76,21 @@ class _TransferOperator(BaseOperator):
     retry when a file was refused (a retry would meet the same file), with retry for transport errors."""
 
     direction: Direction
-    actito_sftp_conn_id: str
+    conn_id: str
+    location: str
 
     def transfer(self, context: Context, hook: ActitoSftpHook) -> TransferOutcome:
         """Move the files; say what happened to each."""
         raise NotImplementedError
 
     def what(self) -> str:
-        raise NotImplementedError
+        return f"Connection {self.conn_id!r}, location {self.location!r}"
 
     def execute(self, context: Context) -> list[dict[str, Any]]:
         from airflow_provider_actito_sftp.hooks.actito_sftp import ActitoSftpHook
 
-        hook = ActitoSftpHook(self.actito_sftp_conn_id)
-        summary = TransferSummary(conn_id=self.actito_sftp_conn_id, direction=self.direction.value)
+        hook = ActitoSftpHook(self.conn_id)
+        summary = TransferSummary(conn_id=self.conn_id, direction=self.direction.value)
         try:
             summary.entity = hook.settings.entity
             outcome = self.transfer(context, hook)
@@ -160,7 +139,7 @@ class ActitoSftpImportOperator(_TransferOperator):
     after its local copy is complete, verified and durable; a file that changed while it was read is
     never published and stays on the server.
 
-    :param actito_sftp_conn_id: the connection's technical name.
+    :param conn_id: the connection's technical name.
     :param location: the location to import from.
     :param destination: a local folder or an ``ObjectStoragePath`` (templated).
     :param pattern: glob of the files to import (``*.csv.pgp``); with ``regex=True`` a full-match regex.
@@ -191,7 +170,7 @@ class ActitoSftpImportOperator(_TransferOperator):
     def __init__(
         self,
         *,
-        actito_sftp_conn_id: str = DEFAULT_CONN_ID,
+        conn_id: str = DEFAULT_CONN_ID,
         location: str,
         destination: Any,
         pattern: str = "*",
@@ -201,7 +180,7 @@ class ActitoSftpImportOperator(_TransferOperator):
         quarantine_location: str | None = None,
         signature_policy: str = "ignore",
         min_age: float | timedelta = DEFAULT_MIN_AGE,
-        claim_timeout: float | timedelta = 3600.0,
+        claim_timeout: float | timedelta = DEFAULT_CLAIM_TIMEOUT,
         on_conflict: str = "fail",
         claim: str = "rename",
         file_mode: int = 0o600,
@@ -211,78 +190,53 @@ class ActitoSftpImportOperator(_TransferOperator):
     ) -> None:
         kwargs.setdefault("outlets", _default_outlets(destination))
         super().__init__(**kwargs)
-        self.actito_sftp_conn_id = actito_sftp_conn_id
+        self.conn_id = conn_id
         self.location = location
         self.destination = destination
         self.pattern = pattern
         self.regex = regex
-        self.after_import = _choice("after_import", after_import, AfterImport)
+        self.after_import = after_import
         self.archive_location = archive_location
         self.quarantine_location = quarantine_location
-        self.signature_policy = _choice("signature_policy", signature_policy, SignaturePolicy)
-        self.min_age = _seconds(min_age)
-        self.claim_timeout = _seconds(claim_timeout)
-        self.on_conflict = _choice("on_conflict", on_conflict, OnConflict)
-        self.claim = _choice("claim", claim, Claim)
+        self.signature_policy = signature_policy
+        self.min_age = min_age
+        self.claim_timeout = claim_timeout
+        self.on_conflict = on_conflict
+        self.claim = claim
         self.file_mode = file_mode
         self.max_file_size = max_file_size
         self.max_expansion_ratio = max_expansion_ratio
-        if self.after_import is AfterImport.MOVE and not archive_location:
-            raise ValueError("after_import='move' needs archive_location")
-        if self.claim is Claim.NONE and (self.after_import is not AfterImport.KEEP or quarantine_location):
-            raise ValueError("claim='none' (read-only folders) needs after_import='keep' and no quarantine_location")
+        ImportOptions.parse(**self._import_args())  # invalid choices and combinations fail at parse time
 
     direction = Direction.DOWNLOAD
 
-    def what(self) -> str:
-        return f"Connection {self.actito_sftp_conn_id!r}, location {self.location!r}"
+    def _import_args(self) -> ImportArgs:
+        """The hook's import options, from this operator's (rendered) arguments."""
+        return {
+            "pattern": self.pattern,
+            "regex": self.regex,
+            "after_import": self.after_import,
+            "archive_location": self.archive_location,
+            "quarantine_location": self.quarantine_location,
+            "signature_policy": self.signature_policy,
+            "min_age": self.min_age,
+            "claim_timeout": self.claim_timeout,
+            "on_conflict": self.on_conflict,
+            "claim": self.claim,
+            "file_mode": self.file_mode,
+            "max_file_size": self.max_file_size,
+            "max_expansion_ratio": self.max_expansion_ratio,
+        }
 
     def transfer(self, context: Context, hook: ActitoSftpHook) -> TransferOutcome:
-        from airflow_provider_actito_sftp.transfer.download import OutputLimits
-        from airflow_provider_actito_sftp.transfer.importer import ImportJob, ImportRequest
-        from airflow_provider_actito_sftp.transfer.ledger import VariableLedger
+        from airflow_provider_actito_sftp.hooks.task_identity import task_ledger_name, task_owner
 
-        settings = hook.settings
-        for name in (self.location, self.archive_location, self.quarantine_location):
-            if name:
-                settings.location_path(name)  # unknown names fail before connecting
-        owner = task_owner(context)
-        destination = Destination(self.destination, owner=owner, file_mode=self.file_mode, on_conflict=self.on_conflict)
-        request = ImportRequest(
-            location=self.location,
-            file_filter=FileFilter(self.pattern, self.regex, self.min_age, settings.outbound.lock_suffix),
-            destination=destination,
-            after_import=self.after_import,
-            archive_location=self.archive_location,
-            quarantine_location=self.quarantine_location,
-            signature_policy=self.signature_policy,
-            claim_timeout=self.claim_timeout,
-            owner=owner,
-            claim=self.claim,
-            limits=OutputLimits(self.max_file_size, self.max_expansion_ratio),
-        )
-
-        async def run() -> Any:
-            async with hook.open_async_session() as session:
-                ledger = VariableLedger(settings.conn_id, self.location, f"{self.dag_id}.{self.task_id}")
-                return await ImportJob(session, request, ledger).run()
-
-        try:
-            result = asyncio.run(run())
-        finally:
-            destination.close()
-        for name, reason in result.skipped:
-            self.log.info("Skipped %r: %s", name, reason)
-        moved = sum(record.plaintext_bytes for record in result.imported)
-        self.log.info(
-            "%s: imported %d file(s) (%d bytes) into %s; refused %d, failed %d, skipped %d",
-            self.what(),
-            len(result.imported),
-            moved,
-            destination.uri,
-            len(result.refused),
-            len(result.failed),
-            len(result.skipped),
+        result = hook.import_files(
+            self.location,
+            self.destination,
+            owner=task_owner(context),
+            ledger_name=task_ledger_name(context),
+            **self._import_args(),
         )
         return TransferOutcome(result.imported, result.refused, result.failed, result.unfinished)
 
@@ -294,7 +248,7 @@ class ActitoSftpExportOperator(_TransferOperator):
     with ``overwrite="fail"``, that no target exists. With locking on, each file is written as
     ``<name><suffix>``, its size verified, then renamed, so the partner never sees a partial file.
 
-    :param actito_sftp_conn_id: the connection's technical name.
+    :param conn_id: the connection's technical name.
     :param location: the location to upload to.
     :param source: a path, a glob, an ``ObjectStoragePath``, or a list of them (templated).
     :param remote_name: remote name format with ``{name}`` = source file name (templated); default: the
@@ -309,7 +263,7 @@ class ActitoSftpExportOperator(_TransferOperator):
     def __init__(
         self,
         *,
-        actito_sftp_conn_id: str = DEFAULT_CONN_ID,
+        conn_id: str = DEFAULT_CONN_ID,
         location: str,
         source: Any,
         remote_name: str | None = None,
@@ -317,50 +271,28 @@ class ActitoSftpExportOperator(_TransferOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        if overwrite not in ("fail", "replace"):
-            raise ValueError(f"overwrite must be 'fail' or 'replace', got {overwrite!r}")
-        self.actito_sftp_conn_id = actito_sftp_conn_id
+        self.overwrite = choice("overwrite", overwrite, Overwrite)
+        self.conn_id = conn_id
         self.location = location
         self.source = source
         self.remote_name = remote_name
-        self.overwrite = overwrite
 
     direction = Direction.UPLOAD
 
-    def what(self) -> str:
-        return f"Connection {self.actito_sftp_conn_id!r}, location {self.location!r}"
-
     def transfer(self, context: Context, hook: ActitoSftpHook) -> TransferOutcome:
-        from airflow_provider_actito_sftp.exceptions import ExportRefusedError
-        from airflow_provider_actito_sftp.transfer.exporter import ExportJob, ExportRequest, resolve_sources
-        from airflow_provider_actito_sftp.transfer.ledger import VariableDeliveryLog
+        from airflow_provider_actito_sftp.exceptions import ExportRefusedError, SourceUnavailableError
+        from airflow_provider_actito_sftp.hooks.task_identity import task_owner
 
-        hook.settings.location_path(self.location)
         try:
-            sources = resolve_sources(self.source)
-        except ExportRefusedError as e:  # a source not there (yet): retried, it may be written meanwhile
+            result = hook.export_files(
+                self.location,
+                self.source,
+                remote_name=self.remote_name,
+                overwrite=self.overwrite,
+                owner=task_owner(context),
+            )
+        except SourceUnavailableError as e:  # a source not there (yet): retried, it may be written meanwhile
             raise AirflowException(f"{self.what()}: {e}") from e
-        request = ExportRequest(
-            location=self.location,
-            sources=sources,
-            remote_name=self.remote_name,
-            replace=self.overwrite == "replace",
-            deliveries=VariableDeliveryLog(hook.settings.conn_id, self.location, task_owner(context)),
-        )
-
-        async def run() -> Any:
-            async with hook.open_async_session() as session:
-                return await ExportJob(session, request).run()
-
-        try:
-            result = asyncio.run(run())
         except ExportRefusedError as e:
             raise AirflowFailException(str(e)) from e
-        self.log.info(
-            "%s: exported %d file(s); refused %d, failed %d",
-            self.what(),
-            len(result.uploaded),
-            len(result.refused),
-            len(result.failed),
-        )
         return TransferOutcome(result.uploaded, result.refused, result.failed)

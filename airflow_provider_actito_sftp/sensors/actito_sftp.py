@@ -10,17 +10,18 @@ from airflow.sdk import BaseSensorOperator, Context, PokeReturnValue
 from airflow.sdk.exceptions import AirflowException
 
 from airflow_provider_actito_sftp.get_provider_info import DEFAULT_CONN_ID
-from airflow_provider_actito_sftp.transfer.options import DEFAULT_MIN_AGE
-from airflow_provider_actito_sftp.transfer.selection import FileFilter
+from airflow_provider_actito_sftp.transfer.options import DEFAULT_MIN_AGE, seconds
 
 
 class ActitoSftpFileSensor(BaseSensorOperator):
     """Wait until complete files matching ``pattern`` are in ``location``; return their names.
 
     Files still being written are ignored exactly as the import operator ignores them (temporary
-    suffixes, the connection's lock suffix, files modified within ``min_age``).
+    suffixes, the connection's lock suffix, files modified within ``min_age``). Each poke, and the
+    trigger's every look, is the hook's one check (:meth:`ActitoSftpHook.find_files` and
+    :meth:`ActitoSftpHook.await_for_files`).
 
-    :param actito_sftp_conn_id: the connection's technical name.
+    :param conn_id: the connection's technical name.
     :param location: a location name of the connection.
     :param pattern: glob such as ``*.csv.pgp``; a full-match regular expression with ``regex=True``.
     :param regex: treat ``pattern`` as a regular expression.
@@ -33,7 +34,7 @@ class ActitoSftpFileSensor(BaseSensorOperator):
     def __init__(
         self,
         *,
-        actito_sftp_conn_id: str = DEFAULT_CONN_ID,
+        conn_id: str = DEFAULT_CONN_ID,
         location: str,
         pattern: str = "*",
         regex: bool = False,
@@ -42,23 +43,22 @@ class ActitoSftpFileSensor(BaseSensorOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self.actito_sftp_conn_id = actito_sftp_conn_id
+        self.conn_id = conn_id
         self.location = location
         self.pattern = pattern
         self.regex = regex
-        self.min_age = min_age.total_seconds() if isinstance(min_age, timedelta) else float(min_age)
+        self.min_age = seconds(min_age)
         self.deferrable = deferrable
 
     def poke(self, context: Context) -> PokeReturnValue:
         from airflow_provider_actito_sftp.hooks.actito_sftp import ActitoSftpHook  # not at DAG parse time
 
-        hook = ActitoSftpHook(self.actito_sftp_conn_id)
-        with hook as session:
-            file_filter = FileFilter(self.pattern, self.regex, self.min_age, session.settings.outbound.lock_suffix)
-            ready = file_filter.ready(session.list_location(self.location))
+        ready = ActitoSftpHook(self.conn_id).find_files(
+            self.location, pattern=self.pattern, regex=self.regex, min_age=self.min_age
+        )
         names = [entry.name for entry in ready]
         if names:
-            self.log.info("Found %d file(s) in %r: %s", len(names), self.location, ", ".join(names))
+            self._found(names)
         return PokeReturnValue(is_done=bool(names), xcom_value=names)
 
     def execute(self, context: Context) -> Any:
@@ -71,12 +71,7 @@ class ActitoSftpFileSensor(BaseSensorOperator):
             return found.xcom_value
         self.defer(
             trigger=ActitoSftpFileTrigger(
-                actito_sftp_conn_id=self.actito_sftp_conn_id,
-                location=self.location,
-                pattern=self.pattern,
-                regex=self.regex,
-                min_age=self.min_age,
-                poke_interval=float(self.poke_interval),
+                self.conn_id, self.location, self.pattern, self.regex, self.min_age, float(self.poke_interval)
             ),
             method_name="execute_complete",
             timeout=timedelta(seconds=float(self.timeout)) if self.timeout else None,
@@ -86,5 +81,8 @@ class ActitoSftpFileSensor(BaseSensorOperator):
         if event.get("status") != "success":
             raise AirflowException(event.get("message", "the file trigger failed"))
         files: list[str] = event["files"]
-        self.log.info("Found %d file(s) in %r: %s", len(files), self.location, ", ".join(files))
+        self._found(files)
         return files
+
+    def _found(self, names: list[str]) -> None:
+        self.log.info("Found %d file(s) in %r: %s", len(names), self.location, ", ".join(names))

@@ -15,12 +15,20 @@ from typing import IO, Any
 
 import asyncssh
 
-from airflow_provider_actito_sftp.exceptions import ActitoSftpError, ExportRefusedError, PgpKeyError, UnsafeNameError
+from airflow_provider_actito_sftp.exceptions import (
+    ActitoSftpError,
+    ExportRefusedError,
+    PgpKeyError,
+    SourceUnavailableError,
+    UnsafeNameError,
+)
 from airflow_provider_actito_sftp.pgp.keys import validate_partner_key
 from airflow_provider_actito_sftp.ssh.session import AsyncSftpSession, remote_bytes
+from airflow_provider_actito_sftp.transfer.import_report import BatchRecords
 from airflow_provider_actito_sftp.transfer.ledger import Delivery, DeliveryLog
 from airflow_provider_actito_sftp.transfer.names import check_remote_name
-from airflow_provider_actito_sftp.transfer.records import Direction, Status, TransferRecord
+from airflow_provider_actito_sftp.transfer.options import Overwrite
+from airflow_provider_actito_sftp.transfer.records import Direction, TransferRecord
 from airflow_provider_actito_sftp.transfer.remote_folder import describe, is_transport_error
 from airflow_provider_actito_sftp.transfer.upload import EncryptOptions, Uploaded, upload
 
@@ -54,7 +62,7 @@ class SourceFile:
 def resolve_sources(sources: str | os.PathLike[str] | Any | Sequence[Any]) -> list[SourceFile]:
     """Expand paths, globs and ObjectStoragePaths into files, sorted by name.
 
-    :raises ExportRefusedError: a source matches nothing or is not a file.
+    :raises SourceUnavailableError: a source matches nothing or is not a file.
     """
     items = [sources] if isinstance(sources, str | os.PathLike) or not isinstance(sources, Sequence) else sources
     files: list[SourceFile] = []
@@ -63,15 +71,15 @@ def resolve_sources(sources: str | os.PathLike[str] | Any | Sequence[Any]) -> li
             text = os.fspath(item)
             matches = sorted(glob.glob(text)) if glob.has_magic(text) else [text]
             if not matches:
-                raise ExportRefusedError(f"source {text!r} matches no file")
+                raise SourceUnavailableError(f"source {text!r} matches no file")
             for match in matches:
                 path = Path(match)
                 if not path.is_file():
-                    raise ExportRefusedError(f"source {match!r} is not a file")
+                    raise SourceUnavailableError(f"source {match!r} is not a file")
                 files.append(SourceFile(path.name, path))
         else:
             if not item.is_file():
-                raise ExportRefusedError(f"source {item} is not a file")
+                raise SourceUnavailableError(f"source {item} is not a file")
             files.append(SourceFile(item.name, item))
     return files
 
@@ -81,14 +89,15 @@ class ExportRequest:
     """What to upload.
 
     :param remote_name: a format string for the remote name, ``{name}`` being the source file name.
-    :param deliveries: files this task instance delivered in earlier tries: with ``replace=False`` a
+    :param overwrite: what to do with a target that already exists on the server.
+    :param deliveries: files this task instance delivered in earlier tries: with ``overwrite="fail"`` a
         target that exists because of them (same source hash, same remote size) counts as done.
     """
 
     location: str
     sources: list[SourceFile]
     remote_name: str | None = None
-    replace: bool = False
+    overwrite: Overwrite = Overwrite.FAIL
     deliveries: DeliveryLog | None = None
 
 
@@ -110,6 +119,7 @@ class ExportJob:
         self.settings = session.settings
         self.folder = session.location_path(request.location)
         self.result = ExportResult()
+        self._records = BatchRecords(self.settings.conn_id, request.location, Direction.UPLOAD)
         self._slots = asyncio.Semaphore(self.settings.advanced.transfer_concurrency)
 
     def _what(self) -> str:
@@ -164,7 +174,7 @@ class ExportJob:
         duplicates = sorted({name for name in names if names.count(name) > 1})
         if duplicates:
             raise ExportRefusedError(f"{self._what()}: several sources map to {', '.join(duplicates)}")
-        if self.request.replace:
+        if self.request.overwrite is Overwrite.REPLACE:
             return plan
         to_send, existing = [], []
         for source, name in plan:
@@ -172,7 +182,8 @@ class ExportJob:
                 to_send.append((source, name))
             elif (delivery := await self._delivered_before(source, name)) is not None:
                 log.info("%s, file %r: already delivered by an earlier try; not sent again", self._what(), name)
-                self.result.uploaded.append(self._record(source, name, Status.SUCCESS, time.monotonic(), delivery))
+                record = self._records.succeeded(self._remote(name), source.uri, time.monotonic(), delivery)
+                self.result.uploaded.append(record)
             else:
                 existing.append(name)
         if existing:
@@ -181,8 +192,11 @@ class ExportJob:
             )
         return to_send
 
+    def _remote(self, name: str) -> str:
+        return f"{self.folder.rstrip('/')}/{name}"
+
     def _path(self, name: str) -> bytes:
-        return remote_bytes(f"{self.folder.rstrip('/')}/{name}")
+        return remote_bytes(self._remote(name))
 
     async def _guarded(self, source: SourceFile, name: str, encrypt: EncryptOptions | None) -> None:
         async with self._slots:
@@ -199,7 +213,7 @@ class ExportJob:
                     source.size(),
                     self._path(name),
                     lock_suffix=outbound.lock_suffix if outbound.lock else None,
-                    replace=self.request.replace,
+                    replace=self.request.overwrite is Overwrite.REPLACE,
                     encrypt=encrypt,
                     label=f"upload {self.request.location}/{name}",
                     on_verified=lambda verified: self._note_delivery(name, verified),
@@ -208,13 +222,13 @@ class ExportJob:
             retryable = is_transport_error(e)
             reason = f"{self._what()}, file {name!r}: upload failed: {describe(e) if retryable else e}"
             log.error("%s", reason)
-            record = self._record(source, name, Status.FAILED, started, error=reason, retryable=retryable)
+            record = self._records.failed(self._remote(name), source.uri, started, reason, retryable=retryable)
             (self.result.failed if retryable else self.result.refused).append(record)
             return
         log.info(
             "%s: %s uploaded as %s (%d bytes)", self._what(), source.uri, self._path(name).decode(), uploaded.wire_bytes
         )
-        self.result.uploaded.append(self._record(source, name, Status.SUCCESS, started, uploaded))
+        self.result.uploaded.append(self._records.succeeded(self._remote(name), source.uri, started, uploaded))
 
     def _note_delivery(self, name: str, uploaded: Uploaded) -> None:
         """Noted before the final rename: if its reply is lost, the retry still knows the file is ours."""
@@ -222,30 +236,6 @@ class ExportJob:
             self.request.deliveries.put(
                 Delivery(name, uploaded.sha256, uploaded.plaintext_bytes, uploaded.wire_bytes, uploaded.pgp_fingerprint)
             )
-
-    def _record(
-        self,
-        source: SourceFile,
-        name: str,
-        status: Status,
-        started: float,
-        moved: Uploaded | Delivery | None = None,
-        *,
-        error: str | None = None,
-        retryable: bool = False,
-    ) -> TransferRecord:
-        return TransferRecord.finished(
-            conn_id=self.settings.conn_id,
-            location=self.request.location,
-            remote_path=f"{self.folder.rstrip('/')}/{name}",
-            local_path=source.uri,
-            direction=Direction.UPLOAD,
-            status=status,
-            started=started,
-            moved=moved,
-            error=error,
-            retryable=retryable,
-        )
 
 
 def _sha256_of(source: SourceFile) -> str:

@@ -53,7 +53,7 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class ImportRequest:
-    """What to import and what to do afterwards (validated by the operator).
+    """What to import and what to do afterwards (built by the hook from validated ``ImportOptions``).
 
     :param owner: who imports (:func:`~.names.owner_id` of dag, task, run, map index): claims and
         partial files carry it so that a retry resumes them at once.

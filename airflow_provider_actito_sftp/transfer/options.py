@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import timedelta
 from enum import StrEnum
+from typing import Any, TypedDict, TypeVar, Unpack
+
+# The signature policy is decided with the rest of PGP (import-light too); operators import it from here.
+from airflow_provider_actito_sftp.pgp.verdict import SignaturePolicy as SignaturePolicy
 
 DEFAULT_MIN_AGE = 60.0  # seconds a remote file must be unmodified before it counts as complete
 DEFAULT_MAX_FILE_SIZE = 64 << 30  # bytes of plaintext one imported file may produce
 DEFAULT_MAX_EXPANSION_RATIO = 200.0  # plaintext bytes per encrypted byte (past 16 MiB)
+DEFAULT_CLAIM_TIMEOUT = 3600.0  # seconds after which another run's claim is taken over
+
+E = TypeVar("E", bound=StrEnum)
 
 
 class AfterImport(StrEnum):
@@ -15,14 +24,6 @@ class AfterImport(StrEnum):
     KEEP = "keep"
     DELETE = "delete"
     MOVE = "move"
-
-
-class SignaturePolicy(StrEnum):
-    """What to do with signatures on inbound files."""
-
-    IGNORE = "ignore"  # decrypt; signatures are not checked
-    ACCEPT = "accept"  # unsigned is fine; a signature must be valid and by the partner's key
-    REQUIRE = "require"  # a valid signature by the partner's key is required
 
 
 class OnConflict(StrEnum):
@@ -39,3 +40,105 @@ class Claim(StrEnum):
 
     RENAME = "rename"  # rename it to a claim marker on the server (needs rename rights)
     NONE = "none"  # read-only folders: no rename; needs after_import="keep" (the ledger makes it once)
+
+
+class Overwrite(StrEnum):
+    """What an export does when a target name already exists on the server."""
+
+    FAIL = "fail"  # refuse the whole batch before anything is uploaded (an earlier try's own delivery excepted)
+    REPLACE = "replace"  # replace it atomically
+
+
+def choice(name: str, value: str, enum: type[E]) -> E:
+    """Return ``value`` as a member of ``enum``.
+
+    :param name: the argument's name, for the error message.
+    :raises ValueError: naming the argument and every valid value.
+    """
+    try:
+        return enum(value)
+    except ValueError:
+        choices = ", ".join(repr(member.value) for member in enum)
+        raise ValueError(f"{name} must be one of {choices}, got {value!r}") from None
+
+
+def seconds(value: float | timedelta) -> float:
+    """A duration given as seconds or as a timedelta, in seconds."""
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+class ImportArgs(TypedDict, total=False):
+    """The import options as keyword arguments (strings or enum members, seconds or timedeltas); see
+    :meth:`~airflow_provider_actito_sftp.hooks.actito_sftp.ActitoSftpHook.import_files`."""
+
+    pattern: str
+    regex: bool
+    after_import: str
+    archive_location: str | None
+    quarantine_location: str | None
+    signature_policy: str
+    min_age: float | timedelta
+    claim_timeout: float | timedelta
+    on_conflict: str
+    claim: str
+    file_mode: int
+    max_file_size: int | None
+    max_expansion_ratio: float | None
+
+
+_CHOICES: dict[str, type[StrEnum]] = {
+    "after_import": AfterImport,
+    "signature_policy": SignaturePolicy,
+    "on_conflict": OnConflict,
+    "claim": Claim,
+}
+_DURATIONS = ("min_age", "claim_timeout")
+
+
+@dataclass(frozen=True)
+class ImportOptions:
+    """How to import: every option but where from and where to, validated.
+
+    Build it with :meth:`parse` from :class:`ImportArgs`; the fields mean what the hook's
+    ``import_files`` parameters of the same names mean.
+    """
+
+    after_import: AfterImport = AfterImport.KEEP
+    archive_location: str | None = None
+    claim: Claim = Claim.RENAME
+    quarantine_location: str | None = None
+    pattern: str = "*"
+    regex: bool = False
+    min_age: float = DEFAULT_MIN_AGE
+    signature_policy: SignaturePolicy = SignaturePolicy.IGNORE
+    claim_timeout: float = DEFAULT_CLAIM_TIMEOUT
+    on_conflict: OnConflict = OnConflict.FAIL
+    file_mode: int = 0o600
+    max_file_size: int | None = DEFAULT_MAX_FILE_SIZE
+    max_expansion_ratio: float | None = DEFAULT_MAX_EXPANSION_RATIO
+
+    def __post_init__(self) -> None:
+        if self.after_import is AfterImport.MOVE and not self.archive_location:
+            raise ValueError("after_import='move' needs archive_location")
+        if self.claim is Claim.NONE and (self.after_import is not AfterImport.KEEP or self.quarantine_location):
+            raise ValueError("claim='none' (read-only folders) needs after_import='keep' and no quarantine_location")
+
+    @classmethod
+    def parse(cls, **args: Unpack[ImportArgs]) -> ImportOptions:
+        """Validate keyword arguments (:class:`ImportArgs`): choices become enums, durations seconds.
+
+        :raises ValueError: an invalid choice, or options that do not go together.
+        :raises TypeError: an unknown option.
+        """
+        values: dict[str, Any] = dict(args)
+        for name, enum in _CHOICES.items():
+            if name in values:
+                values[name] = choice(name, values[name], enum)
+        for name in _DURATIONS:
+            if name in values:
+                values[name] = seconds(values[name])
+        return cls(**values)
+
+    def locations(self) -> list[str]:
+        """The extra locations these options name (archive, quarantine)."""
+        return [name for name in (self.archive_location, self.quarantine_location) if name]

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.partner_gpg import PartnerGpg
-from tests.support.sshd import SshServer, chown_tree
+from partner_sandbox.gpg import PartnerGpg
+from partner_sandbox.sshd import SshServer, chown_tree
 
 DAGS = Path(__file__).parents[2] / "dags"
 EXAMPLE_DAG_IDS = {"actito_import_customers", "actito_export_segment", "actito_on_customers_imported"}
@@ -70,7 +70,7 @@ def dagbag(example_env):
 
     from airflow.dag_processing.dagbag import DagBag
 
-    from tests.support.dags import dags_folder
+    from partner_sandbox.dag_files import dags_folder
 
     target = dags_folder() / "examples"
     target.mkdir(exist_ok=True)

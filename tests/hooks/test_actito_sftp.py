@@ -1,142 +1,48 @@
-"""ActitoSftpHook against real OpenSSH servers: host key pinning, both auth types, locations, Test button."""
+"""ActitoSftpHook as the service API, against a real OpenSSH server: list, find, wait, import, export (from
+plain code, async code and a TaskFlow task), the owner/ledger defaults, and the UI "Test" button."""
 
 from __future__ import annotations
 
+import asyncio
 import os
-import subprocess
+import re
+import threading
 import time
 from pathlib import Path
 
 import asyncssh
 import pytest
 
-from airflow_provider_actito_sftp.exceptions import (
-    AuthenticationError,
-    HostKeyError,
-    RemoteConnectError,
-    UnknownLocationError,
-)
+from airflow_provider_actito_sftp.exceptions import ExportRefusedError, SourceUnavailableError, UnknownLocationError
 from airflow_provider_actito_sftp.hooks import ActitoSftpHook
+from airflow_provider_actito_sftp.hooks.task_identity import NoTaskContextError
 from airflow_provider_actito_sftp.ssh.host_keys import fingerprint
+from partner_sandbox.sshd import SshServer, chown_tree, running_as_root
 from tests.conftest import ConnectionFactory
-from tests.support.sshd import SshServer, chown_tree, running_as_root
+from tests.support.dags import run_dag, task_states, xcom
 
 
 def _fingerprint_of(public_line: str) -> str:
     return fingerprint(asyncssh.import_public_key(public_line))
 
 
-def _sshd_log(server: SshServer) -> str:
-    return server.log_path.read_text(errors="replace")
+def _accepted(server: SshServer) -> int:
+    return server.log_path.read_text(errors="replace").count("Accepted publickey")
 
 
-class TestHostKeyPinning:
-    def test_pinned_key_connects_and_reports_fingerprint(self, make_connection: ConnectionFactory, sshd: SshServer):
-        with ActitoSftpHook(make_connection()) as session:
-            assert session.host_key_fingerprint == _fingerprint_of(sshd.host_key_line)
-
-    def test_changed_host_key_is_refused_before_authentication(
-        self, make_connection: ConnectionFactory, sshd: SshServer, impostor_sshd: SshServer
-    ):
-        # The connection pins the real server's key but the "network" leads to the impostor.
-        conn_id = make_connection(port=impostor_sshd.port)
-        log_before = _sshd_log(impostor_sshd)
-        with pytest.raises(HostKeyError) as refused:
-            ActitoSftpHook(conn_id).get_conn()
-        message = str(refused.value)
-        assert _fingerprint_of(impostor_sshd.host_key_line) in message
-        assert _fingerprint_of(sshd.host_key_line) in message
-        assert conn_id in message
-        # The impostor never saw an authentication attempt: we hung up during key exchange.
-        new_log = _sshd_log(impostor_sshd)[len(log_before) :]
-        assert "Accepted publickey" not in new_log
-        assert "Failed publickey" not in new_log
-        assert "Postponed publickey" not in new_log
-
-    def test_missing_pin_is_refused_and_shows_offered_fingerprint(
-        self, make_connection: ConnectionFactory, sshd: SshServer
-    ):
-        conn_id = make_connection(host_key=None)
-        with pytest.raises(HostKeyError, match="no host key is pinned") as refused:
-            ActitoSftpHook(conn_id).get_conn()
-        assert _fingerprint_of(sshd.host_key_line) in str(refused.value)
-
-    def test_pin_of_another_key_type_is_refused(self, make_connection: ConnectionFactory, tmp_path: Path):
-        rsa_path = tmp_path / "other_rsa"
-        subprocess.run(["ssh-keygen", "-q", "-t", "rsa", "-b", "2048", "-N", "", "-f", str(rsa_path)], check=True)
-        conn_id = make_connection(host_key=Path(f"{rsa_path}.pub").read_text())
-        with pytest.raises(HostKeyError, match="Refusing to connect"):
-            ActitoSftpHook(conn_id).get_conn()
-
-    def test_known_hosts_line_is_accepted_as_pin(self, make_connection: ConnectionFactory, sshd: SshServer):
-        conn_id = make_connection(host_key=f"# partner key\n[127.0.0.1]:{sshd.port} {sshd.host_key_line}\n")
-        with ActitoSftpHook(conn_id) as session:
-            assert session.host_key_fingerprint == _fingerprint_of(sshd.host_key_line)
+def _age(path: Path, seconds: float) -> None:
+    past = time.time() - seconds
+    os.utime(path, (past, past))
 
 
-class TestAuthentication:
-    def test_ssh_key_auth_against_real_sshd(self, make_connection: ConnectionFactory, sshd: SshServer):
-        with ActitoSftpHook(make_connection()) as session:
-            assert session.list_location("inbound") == []
-        assert f"Accepted publickey for {sshd.user.name}" in _sshd_log(sshd)
-
-    def test_unauthorised_key_is_refused(self, make_connection: ConnectionFactory):
-        stranger = asyncssh.generate_private_key("ssh-ed25519").export_private_key().decode()
-        conn_id = make_connection(ssh_private_key=stranger)
-        with pytest.raises(AuthenticationError, match="refused ssh_key authentication") as refused:
-            ActitoSftpHook(conn_id).get_conn()
-        assert "BEGIN OPENSSH PRIVATE KEY" not in str(refused.value)
-
-    @pytest.mark.skipif(not running_as_root(), reason="sshd checks other users' passwords only as root")
-    def test_password_auth_against_real_sshd(self, make_connection: ConnectionFactory, sshd: SshServer):
-        conn_id = make_connection(auth_type="password", password=sshd.user.password, ssh_private_key=None)
-        with ActitoSftpHook(conn_id) as session:
-            assert session.list_location("outbound") == []
-        assert f"Accepted password for {sshd.user.name}" in _sshd_log(sshd)
-
-    @pytest.mark.skipif(not running_as_root(), reason="sshd checks other users' passwords only as root")
-    def test_wrong_password_is_refused(self, make_connection: ConnectionFactory, sshd: SshServer):
-        conn_id = make_connection(auth_type="password", password="not-the-password", ssh_private_key=None)
-        with pytest.raises(AuthenticationError, match="refused password authentication") as refused:
-            ActitoSftpHook(conn_id).get_conn()
-        assert "not-the-password" not in str(refused.value)
-
-    def test_password_auth_in_process_server(self, make_connection: ConnectionFactory, tmp_path: Path):
-        """Password auth where sshd cannot check passwords (non-root runs) — runs everywhere."""
-        from tests.support.inprocess_server import start_password_server
-
-        (tmp_path / "in").mkdir()
-        server = start_password_server(tmp_path, "partner", "s3cret-pass")
-        try:
-            conn_id = make_connection(
-                host=server.host,
-                port=server.port,
-                login="partner",
-                auth_type="password",
-                password="s3cret-pass",
-                ssh_private_key=None,
-                host_key=server.host_key_line,
-                locations={"inbound": "/in"},
-            )
-            with ActitoSftpHook(conn_id) as session:
-                assert session.list_location("inbound") == []
-        finally:
-            server.stop()
-
-    def test_unreachable_server_is_a_clear_error(self, make_connection: ConnectionFactory):
-        from tests.support.sshd import free_port
-
-        conn_id = make_connection(port=free_port(), connect_timeout=5)
-        with pytest.raises(RemoteConnectError, match=f"{conn_id!r}: cannot reach 127.0.0.1:"):
-            ActitoSftpHook(conn_id).get_conn()
+@pytest.fixture
+def conn_id(make_connection: ConnectionFactory, folders: dict[str, Path]) -> str:
+    return make_connection(locations={name: str(path) for name, path in folders.items()})
 
 
-class TestLocations:
-    def test_listing_returns_name_size_mtime_and_kind(
-        self, make_connection: ConnectionFactory, sshd: SshServer, locations: dict[str, str]
-    ):
-        folder = Path(locations["inbound"]) / "listing"
-        folder.mkdir()
+class TestListLocation:
+    def test_listing_returns_name_size_mtime_and_kind(self, make_connection: ConnectionFactory, sshd: SshServer):
+        folder = sshd.make_folder("hook-listing")
         (folder / "customers.csv").write_bytes(b"id;email\n1;a@example.com\n")
         (folder / "empty.csv").write_bytes(b"")
         (folder / "sub").mkdir()
@@ -144,8 +50,7 @@ class TestLocations:
         os.utime(folder / "customers.csv", (mtime, mtime))
         chown_tree(folder, sshd.user)
         conn_id = make_connection(locations={"listing": str(folder)})
-        with ActitoSftpHook(conn_id) as session:
-            entries = session.list_location("listing")
+        entries = ActitoSftpHook(conn_id).list_location("listing")
         assert [entry.name for entry in entries] == ["customers.csv", "empty.csv", "sub"]
         customers, empty, sub = entries
         assert customers.size == 25
@@ -158,25 +63,179 @@ class TestLocations:
         assert not sub.is_file
 
     def test_unknown_location_lists_known_names(self, make_connection: ConnectionFactory):
-        with ActitoSftpHook(make_connection()) as session, pytest.raises(UnknownLocationError) as unknown:
-            session.list_location("inbox")
+        with pytest.raises(UnknownLocationError) as unknown:
+            ActitoSftpHook(make_connection()).list_location("inbox")
         assert str(unknown.value) == (
             "Connection 'actito_test': unknown location 'inbox'; known locations: 'inbound', 'outbound'"
         )
 
-    def test_session_cannot_be_used_after_close(self, make_connection: ConnectionFactory):
-        with ActitoSftpHook(make_connection()) as session:
-            session.list_location("inbound")
-        with pytest.raises(RuntimeError, match="this session is closed"):
-            session.list_location("inbound")
+    def test_each_call_opens_and_closes_its_own_session(self, conn_id: str, sshd: SshServer):
+        hook = ActitoSftpHook(conn_id)
+        before = _accepted(sshd)
+        for _ in range(3):
+            assert hook.list_location("inbound") == []
+        assert _accepted(sshd) == before + 3
+        assert asyncio.run(hook.alist_location("outbound")) == []  # the async twin, on the caller's loop
+        assert _accepted(sshd) == before + 4
 
-    def test_one_session_serves_many_calls(self, make_connection: ConnectionFactory, sshd: SshServer):
-        accepted_before = _sshd_log(sshd).count("Accepted publickey")
-        with ActitoSftpHook(make_connection()) as session:
-            for _ in range(20):
-                session.list_location("inbound")
-                session.list_location("outbound")
-        assert _sshd_log(sshd).count("Accepted publickey") == accepted_before + 1
+    def test_the_sync_api_leaves_no_thread_behind(self, conn_id: str):
+        threads_before = set(threading.enumerate())
+        ActitoSftpHook(conn_id).list_location("inbound")
+        # a call must not leave a thread of its own (an event loop, an executor) running
+        assert not set(threading.enumerate()) - threads_before
+
+
+class TestFindAndWait:
+    def test_find_files_applies_the_import_rules(self, conn_id: str, sshd: SshServer, folders: dict[str, Path]):
+        inbound = folders["inbound"]
+        for name in ("done.csv", "other.txt", "upload.csv.part", "x.csv.filepart", "fresh.csv"):
+            (inbound / name).write_text("x\n")
+        (inbound / "folder.csv").mkdir()
+        for name in ("done.csv", "other.txt", "upload.csv.part", "x.csv.filepart"):
+            _age(inbound / name, 600)
+        chown_tree(inbound, sshd.user)
+        hook = ActitoSftpHook(conn_id)
+        assert [entry.name for entry in hook.find_files("inbound", pattern="*.csv", min_age=120)] == ["done.csv"]
+        assert [entry.name for entry in hook.find_files("inbound", pattern=r".*\.(csv|txt)", regex=True)] == [
+            "done.csv",
+            "other.txt",
+        ]
+        assert hook.find_files("inbound", pattern="*.xml") == []
+
+    def test_wait_for_files_returns_once_a_file_is_complete(
+        self, conn_id: str, sshd: SshServer, folders: dict[str, Path]
+    ):
+        inbound = folders["inbound"]
+        (inbound / "late.csv.part").write_text("still uploading\n")
+        chown_tree(inbound, sshd.user)
+
+        def partner_finishes_upload() -> None:
+            time.sleep(1.5)
+            (inbound / "late.csv.part").rename(inbound / "late.csv")
+
+        threading.Thread(target=partner_finishes_upload, daemon=True).start()
+        before = _accepted(sshd)
+        ready = ActitoSftpHook(conn_id).wait_for_files("inbound", pattern="*.csv", min_age=0, poke_interval=0.2)
+        assert [entry.name for entry in ready] == ["late.csv"]
+        assert _accepted(sshd) == before + 1  # every look went over one session
+
+    def test_wait_for_files_times_out(self, conn_id: str):
+        started = time.monotonic()
+        with pytest.raises(
+            TimeoutError, match=re.escape("location 'inbound': no complete file matching '*.csv' within 1 s")
+        ):
+            ActitoSftpHook(conn_id).wait_for_files("inbound", pattern="*.csv", poke_interval=0.3, timeout=1)
+        assert time.monotonic() - started < 10
+
+
+class TestImportFiles:
+    def test_import_outside_a_task_with_an_explicit_owner(
+        self, conn_id: str, sshd: SshServer, folders: dict[str, Path], tmp_path: Path
+    ):
+        (folders["inbound"] / "a.csv").write_text("a\n")
+        (folders["inbound"] / "b.csv").write_text("b\n")
+        chown_tree(folders["inbound"], sshd.user)
+        landing = tmp_path / "landing"
+        result = ActitoSftpHook(conn_id).import_files(
+            "inbound", landing, owner="script", after_import="move", archive_location="archive", min_age=0
+        )
+        assert sorted(Path(record.local_path).name for record in result.imported) == ["a.csv", "b.csv"]
+        assert (result.refused, result.failed, result.unfinished) == ([], [], [])
+        assert (landing / "a.csv").read_text() == "a\n"
+        assert sorted(path.name for path in folders["archive"].iterdir()) == ["a.csv", "b.csv"]
+        assert list(folders["inbound"].iterdir()) == []
+
+    def test_async_twin(self, conn_id: str, sshd: SshServer, folders: dict[str, Path], tmp_path: Path):
+        (folders["inbound"] / "a.csv").write_text("a\n")
+        chown_tree(folders["inbound"], sshd.user)
+        hook = ActitoSftpHook(conn_id)
+        result = asyncio.run(hook.aimport_files("inbound", tmp_path, owner="script", after_import="delete", min_age=0))
+        assert [record.status for record in result.imported] == ["success"]
+        assert (tmp_path / "a.csv").read_text() == "a\n"
+
+    def test_invalid_options_and_unknown_locations_fail_before_connecting(
+        self, conn_id: str, sshd: SshServer, tmp_path: Path
+    ):
+        hook = ActitoSftpHook(conn_id)
+        before = _accepted(sshd)
+        with pytest.raises(ValueError, match="after_import must be one of 'keep', 'delete', 'move', got 'drop'"):
+            hook.import_files("inbound", tmp_path, owner="script", after_import="drop")
+        with pytest.raises(ValueError, match="after_import='move' needs archive_location"):
+            hook.import_files("inbound", tmp_path, owner="script", after_import="move")
+        with pytest.raises(UnknownLocationError, match="unknown location 'attic'"):
+            hook.import_files("inbound", tmp_path, owner="script", after_import="move", archive_location="attic")
+        assert _accepted(sshd) == before
+
+    def test_outside_a_task_an_owner_is_needed_and_keep_is_refused(self, conn_id: str, tmp_path: Path):
+        hook = ActitoSftpHook(conn_id)
+        with pytest.raises(NoTaskContextError, match=re.escape("pass owner=... explicitly")):
+            hook.import_files("inbound", tmp_path, after_import="delete")
+        with pytest.raises(NoTaskContextError, match="after_import='keep' records imports in Airflow Variables"):
+            hook.import_files("inbound", tmp_path, owner="script", ledger_name="script")
+        assert not list(tmp_path.iterdir())
+
+
+class TestExportFiles:
+    def test_export_outside_a_task_keeps_no_delivery_log(self, conn_id: str, folders: dict[str, Path], tmp_path: Path):
+        (tmp_path / "segment.csv").write_text("id\n1\n")
+        hook = ActitoSftpHook(conn_id)
+        result = hook.export_files("outbound", tmp_path / "*.csv")
+        assert [record.status for record in result.uploaded] == ["success"]
+        assert (folders["outbound"] / "segment.csv").read_text() == "id\n1\n"
+        # Nothing remembers that delivery: overwrite="fail" (default) refuses the same file again.
+        with pytest.raises(
+            ExportRefusedError, match=re.escape("already on the server (overwrite='fail'): segment.csv")
+        ):
+            hook.export_files("outbound", tmp_path / "segment.csv")
+        (tmp_path / "segment.csv").write_text("id\n2\n")
+        hook.export_files("outbound", tmp_path / "segment.csv", overwrite="replace")
+        assert (folders["outbound"] / "segment.csv").read_text() == "id\n2\n"
+
+    def test_refusals_before_connecting(self, conn_id: str, sshd: SshServer, tmp_path: Path):
+        hook = ActitoSftpHook(conn_id)
+        before = _accepted(sshd)
+        with pytest.raises(ValueError, match="overwrite must be one of 'fail', 'replace', got 'always'"):
+            hook.export_files("outbound", tmp_path, overwrite="always")
+        with pytest.raises(SourceUnavailableError, match="matches no file"):
+            hook.export_files("outbound", tmp_path / "*.csv")
+        (tmp_path / "a.csv").write_text("a\n")
+        with pytest.raises(NoTaskContextError, match=re.escape("leave owner out (no delivery log) outside a task")):
+            hook.export_files("outbound", tmp_path / "a.csv", owner="script")
+        assert _accepted(sshd) == before
+
+
+def test_a_taskflow_task_imports_and_exports_through_the_hook(
+    airflow_db: Path, conn_id: str, sshd: SshServer, folders: dict[str, Path], tmp_path: Path
+):
+    """In a task the owner and the keep-mode ledger default to the task's: a second run imports nothing."""
+    (folders["inbound"] / "customers.csv").write_text("id\n1\n")
+    chown_tree(folders["inbound"], sshd.user)
+    landing = tmp_path / "landing"
+    body = f"""
+        from airflow.sdk import task
+        from airflow_provider_actito_sftp.hooks import ActitoSftpHook
+
+        @task
+        def fetch() -> list[str]:
+            result = ActitoSftpHook({conn_id!r}).import_files("inbound", {str(landing)!r}, pattern="*.csv", min_age=0)
+            return [record.local_path for record in result.imported]
+
+        @task
+        def send(paths: list[str]) -> list[str]:
+            result = ActitoSftpHook({conn_id!r}).export_files("outbound", paths, remote_name="copy-{{name}}")
+            return [record.remote_path for record in result.uploaded]
+
+        send(fetch())
+        """
+    first = run_dag("taskflow_hook", body)
+    assert task_states(first) == {"fetch": "success", "send": "success"}
+    assert xcom(first, "fetch") == [str(landing / "customers.csv")]
+    assert xcom(first, "send") == [f"{folders['outbound']}/copy-customers.csv"]
+    assert (folders["outbound"] / "copy-customers.csv").read_text() == "id\n1\n"
+    assert [path.name for path in folders["inbound"].iterdir()] == ["customers.csv"]  # keep (default)
+    second = run_dag("taskflow_hook", body.replace('"outbound", paths', '"outbound", paths or []'))
+    assert task_states(second)["fetch"] == "success"
+    assert xcom(second, "fetch") == []  # the task's own ledger: already imported
 
 
 class TestTestConnection:
@@ -228,6 +287,11 @@ class TestTestConnection:
         assert not ok
         assert message == "Connection 'actito_test', field 'port': expected an integer from 1 to 65535, got 70000"
 
+    def test_unknown_connection_is_reported_not_raised(self):
+        ok, message = ActitoSftpHook("no_such_connection").test_connection()
+        assert not ok
+        assert message.startswith("Connection 'no_such_connection': unexpected ")
+
 
 class TestConnectionStoredInMetadataDb:
     def test_hook_reads_a_db_connection_whose_secrets_are_encrypted_at_rest(
@@ -271,6 +335,6 @@ class TestConnectionStoredInMetadataDb:
             ).one()
         assert encrypted
         assert "PRIVATE KEY" not in stored_extra
-        with ActitoSftpHook("actito_db_conn") as session:
-            assert session.settings.entity == "acme"
-            assert session.list_location("outbound") == []
+        hook = ActitoSftpHook("actito_db_conn")
+        assert hook.settings.entity == "acme"
+        assert hook.list_location("outbound") == []

@@ -17,10 +17,10 @@ from pathlib import Path
 
 import pytest
 
+from partner_sandbox.gpg import PartnerGpg
+from partner_sandbox.sshd import SshServer, chown_tree
 from tests.support.airflow_stack import AirflowStack, sqlite_stack
-from tests.support.partner_gpg import PartnerGpg
 from tests.support.postgres import temporary_database
-from tests.support.sshd import SshServer, chown_tree
 
 REPO = Path(__file__).parents[2]
 

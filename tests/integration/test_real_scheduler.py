@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from partner_sandbox.sshd import SshServer, chown_tree
 from tests.support.airflow_stack import sqlite_stack
-from tests.support.sshd import SshServer, chown_tree
 
 DAG = """
 from __future__ import annotations
@@ -21,7 +21,7 @@ for mode in ("delete", "keep"):
     with DAG(f"concurrent_import_{{mode}}", schedule=None, start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
              max_active_runs=2, catchup=False) as dag:
         ActitoSftpImportOperator(
-            task_id="import", actito_sftp_conn_id="real_sched", location=mode, min_age=0,
+            task_id="import", conn_id="real_sched", location=mode, min_age=0,
             destination="{landing}/" + mode + "/{{{{ run_id }}}}", after_import=mode,
         )
     globals()[dag.dag_id] = dag

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from partner_sandbox.sshd import SshServer, chown_tree
 from tests.conftest import ConnectionFactory
 from tests.support.dags import run_dag, task_states, xcom
-from tests.support.sshd import SshServer, chown_tree
 
 
 @pytest.fixture
@@ -21,7 +21,7 @@ def location(sshd: SshServer, request: pytest.FixtureRequest) -> Path:
 
 def _import_body(conn_id: str, landing: Path, after_import: str = "delete", on_conflict: str = "fail") -> str:
     return f"""
-        ActitoSftpImportOperator(min_age=0, task_id="import", actito_sftp_conn_id={conn_id!r}, location="inbound",
+        ActitoSftpImportOperator(min_age=0, task_id="import", conn_id={conn_id!r}, location="inbound",
                                  destination={str(landing)!r}, after_import={after_import!r},
                                  on_conflict={on_conflict!r})
         """

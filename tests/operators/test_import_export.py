@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from partner_sandbox.sshd import SshServer, chown_tree
 from tests.conftest import ConnectionFactory
 from tests.support.dags import run_dag, task_states, xcom
-from tests.support.sshd import SshServer, chown_tree
 
 
 def test_plaintext_round_trip(
@@ -25,9 +25,9 @@ def test_plaintext_round_trip(
     run = run_dag(
         "plaintext_round_trip",
         f"""
-        ActitoSftpImportOperator(min_age=0, task_id="import", actito_sftp_conn_id={conn_id!r}, location="inbound",
+        ActitoSftpImportOperator(min_age=0, task_id="import", conn_id={conn_id!r}, location="inbound",
                                  destination={str(landing)!r}, pattern="*.csv")
-        ActitoSftpExportOperator(task_id="export", actito_sftp_conn_id={conn_id!r}, location="outbound",
+        ActitoSftpExportOperator(task_id="export", conn_id={conn_id!r}, location="outbound",
                                  source={str(source)!r})
         """,
     )
@@ -51,9 +51,9 @@ def test_pgp_round_trip_with_partner_gpg_cli(
     run = run_dag(
         "pgp_round_trip",
         f"""
-        imported = ActitoSftpImportOperator(task_id="import", actito_sftp_conn_id={conn_id!r}, location="inbound",
+        imported = ActitoSftpImportOperator(task_id="import", conn_id={conn_id!r}, location="inbound",
                                             min_age=0, destination={str(landing)!r}, after_import="delete")
-        exported = ActitoSftpExportOperator(task_id="export", actito_sftp_conn_id={conn_id!r}, location="outbound",
+        exported = ActitoSftpExportOperator(task_id="export", conn_id={conn_id!r}, location="outbound",
                                             source={str(landing / "*.csv")!r})
         imported >> exported
         """,
@@ -90,7 +90,7 @@ def test_after_import_modes_and_rerun_idempotency(
     chown_tree(folders["inbound"], sshd.user)
     landing = tmp_path / "landing"
     body = f"""
-        ActitoSftpImportOperator(min_age=0, task_id="import", actito_sftp_conn_id={conn_id!r}, location="inbound",
+        ActitoSftpImportOperator(min_age=0, task_id="import", conn_id={conn_id!r}, location="inbound",
                                  destination={str(landing)!r}, after_import={after_import!r},
                                  archive_location="archive")
         """
@@ -134,7 +134,7 @@ def test_plaintext_refused_when_pgp_required_and_quarantined(
     run = run_dag(
         "quarantine",
         f"""
-        ActitoSftpImportOperator(min_age=0, task_id="import", actito_sftp_conn_id={conn_id!r}, location="inbound",
+        ActitoSftpImportOperator(min_age=0, task_id="import", conn_id={conn_id!r}, location="inbound",
                                  destination={str(landing)!r}, quarantine_location="quarantine",
                                  after_import="delete")
         """,
@@ -164,7 +164,7 @@ def test_refused_file_without_quarantine_stays_in_place(
     run = run_dag(
         "refused_in_place",
         f"""
-        ActitoSftpImportOperator(min_age=0, task_id="import", actito_sftp_conn_id={conn_id!r}, location="inbound",
+        ActitoSftpImportOperator(min_age=0, task_id="import", conn_id={conn_id!r}, location="inbound",
                                  destination={str(tmp_path / "landing")!r})
         """,
     )
@@ -189,7 +189,7 @@ def test_in_progress_files_are_not_imported(
     run = run_dag(
         "in_progress",
         f"""
-        ActitoSftpImportOperator(task_id="import", actito_sftp_conn_id={conn_id!r}, location="inbound",
+        ActitoSftpImportOperator(task_id="import", conn_id={conn_id!r}, location="inbound",
                                  destination={str(tmp_path / "landing")!r}, min_age=120)
         """,
     )
@@ -206,7 +206,7 @@ def test_export_refuses_to_overwrite_before_uploading_anything(
     for name in ("a.csv", "b.csv"):
         (tmp_path / name).write_text(f"new {name}\n")
     body = f"""
-        ActitoSftpExportOperator(task_id="export", actito_sftp_conn_id={conn_id!r}, location="outbound",
+        ActitoSftpExportOperator(task_id="export", conn_id={conn_id!r}, location="outbound",
                                  source={str(tmp_path / "*.csv")!r}, overwrite=OVERWRITE)
         """
     refused = run_dag("export_fail", body.replace("OVERWRITE", "'fail'"))
@@ -222,7 +222,7 @@ def test_export_refuses_to_overwrite_before_uploading_anything(
 def test_export_with_expired_partner_key_uploads_nothing(
     airflow_db: Path, make_connection: ConnectionFactory, folders: dict[str, Path], tmp_path: Path
 ):
-    from tests.support.partner_gpg import PartnerGpg
+    from partner_sandbox.gpg import PartnerGpg
 
     with PartnerGpg() as partner:
         expired = partner.export_public(partner.generate(expires="1d", faked_time="20200101T000000"))
@@ -235,7 +235,7 @@ def test_export_with_expired_partner_key_uploads_nothing(
     run = run_dag(
         "export_expired",
         f"""
-        ActitoSftpExportOperator(task_id="export", actito_sftp_conn_id={conn_id!r}, location="outbound",
+        ActitoSftpExportOperator(task_id="export", conn_id={conn_id!r}, location="outbound",
                                  source={str(tmp_path / "a.csv")!r})
         """,
     )
@@ -260,7 +260,7 @@ def test_signature_policies(
         run = run_dag(
             f"signature_{policy}",
             f"""
-            ActitoSftpImportOperator(min_age=0, task_id="import", actito_sftp_conn_id={conn_id!r}, location="inbound",
+            ActitoSftpImportOperator(min_age=0, task_id="import", conn_id={conn_id!r}, location="inbound",
                                      destination={str(tmp_path / policy)!r}, signature_policy={policy!r})
             """,
         )
@@ -295,9 +295,9 @@ def test_object_storage_destination_and_source(
         "object_storage",
         f"""
         from airflow.sdk import ObjectStoragePath
-        ActitoSftpImportOperator(min_age=0, task_id="import", actito_sftp_conn_id={conn_id!r}, location="inbound",
+        ActitoSftpImportOperator(min_age=0, task_id="import", conn_id={conn_id!r}, location="inbound",
                                  destination=ObjectStoragePath({(tmp_path / "lake").as_uri()!r}))
-        ActitoSftpExportOperator(task_id="export", actito_sftp_conn_id={conn_id!r}, location="outbound",
+        ActitoSftpExportOperator(task_id="export", conn_id={conn_id!r}, location="outbound",
                                  source=[ObjectStoragePath({(tmp_path / "out.csv").as_uri()!r})])
         """,
     )
@@ -306,36 +306,10 @@ def test_object_storage_destination_and_source(
     assert (folders["outbound"] / "out.csv").read_text() == "exported via object storage\n"
 
 
-def test_sensor_waits_for_complete_files_then_returns_names(
-    airflow_db: Path, make_connection: ConnectionFactory, sshd: SshServer, folders: dict[str, Path]
-):
-    import threading
-    import time
-
-    conn_id = make_connection(locations={name: str(path) for name, path in folders.items()})
-    (folders["inbound"] / "early.csv.part").write_text("still uploading\n")
-    chown_tree(folders["inbound"], sshd.user)
-
-    def partner_finishes_upload() -> None:
-        time.sleep(3)
-        (folders["inbound"] / "early.csv.part").rename(folders["inbound"] / "early.csv")
-
-    threading.Thread(target=partner_finishes_upload, daemon=True).start()
-    run = run_dag(
-        "sensor_wait",
-        f"""
-        ActitoSftpFileSensor(min_age=0, task_id="wait", actito_sftp_conn_id={conn_id!r}, location="inbound",
-                             pattern="*.csv", poke_interval=1, timeout=60)
-        """,
-    )
-    assert task_states(run) == {"wait": "success"}
-    assert xcom(run, "wait") == ["early.csv"]
-
-
 def test_asset_event_remote_name_and_unlocked_armored_upload(
     airflow_db: Path, make_connection: ConnectionFactory, sshd: SshServer, folders: dict[str, Path], tmp_path: Path
 ):
-    from tests.support.partner_gpg import PartnerGpg
+    from partner_sandbox.gpg import PartnerGpg
 
     with PartnerGpg() as partner:
         fingerprint = partner.generate()
@@ -353,9 +327,9 @@ def test_asset_event_remote_name_and_unlocked_armored_upload(
         run = run_dag(
             "asset_and_names",
             f"""
-            ActitoSftpImportOperator(min_age=0, task_id="import", actito_sftp_conn_id={conn_id!r}, location="inbound",
+            ActitoSftpImportOperator(min_age=0, task_id="import", conn_id={conn_id!r}, location="inbound",
                                      destination={str(landing)!r})
-            ActitoSftpExportOperator(task_id="export", actito_sftp_conn_id={conn_id!r}, location="outbound",
+            ActitoSftpExportOperator(task_id="export", conn_id={conn_id!r}, location="outbound",
                                      source={str(tmp_path / "seg.csv")!r},
                                      remote_name="{{{{ ds_nodash }}}}_{{name}}.asc")
             """,

@@ -15,9 +15,9 @@ import pytest
 
 from airflow_provider_actito_sftp.hooks import ActitoSftpHook
 from airflow_provider_actito_sftp.transfer.upload import upload
+from partner_sandbox.sshd import SshServer, chown_tree
 from tests.conftest import ConnectionFactory
 from tests.support.dags import run_dag, task_states, xcom
-from tests.support.sshd import SshServer, chown_tree
 
 
 class SlowSource(io.RawIOBase):
@@ -134,7 +134,7 @@ class HostileSFTPServer(asyncssh.SFTPServer):
 def test_hostile_names_are_refused_and_never_become_paths(
     airflow_db: Path, make_connection: ConnectionFactory, tmp_path: Path
 ):
-    from tests.support.inprocess_server import start_password_server
+    from partner_sandbox.inprocess_server import start_password_server
 
     root = tmp_path / "server"
     (root / "in").mkdir(parents=True)
@@ -156,7 +156,7 @@ def test_hostile_names_are_refused_and_never_become_paths(
         run = run_dag(
             "hostile_names",
             f"""
-            ActitoSftpImportOperator(min_age=0, task_id="import", actito_sftp_conn_id={conn_id!r}, location="inbound",
+            ActitoSftpImportOperator(min_age=0, task_id="import", conn_id={conn_id!r}, location="inbound",
                                      destination={str(landing)!r}, after_import="delete")
             """,
         )
@@ -188,7 +188,7 @@ def test_thousand_files_over_one_session(
     run = run_dag(
         "thousand_files",
         f"""
-        ActitoSftpImportOperator(min_age=0, task_id="import", actito_sftp_conn_id={conn_id!r}, location="inbound",
+        ActitoSftpImportOperator(min_age=0, task_id="import", conn_id={conn_id!r}, location="inbound",
                                  destination={str(landing)!r}, after_import="delete")
         """,
     )

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from partner_sandbox.sshd import SshServer
 from tests.conftest import ConnectionFactory
 from tests.support.dags import run_dag, task_states, xcom
-from tests.support.sshd import SshServer
 from tests.support.tcp_proxy import TcpProxy
 
 
@@ -44,7 +44,7 @@ def test_a_retry_completes_a_half_delivered_batch_with_overwrite_fail(
     run = run_dag(
         "export_retry",
         f"""
-        ActitoSftpExportOperator(task_id="export", actito_sftp_conn_id={conn_id!r}, location="outbound",
+        ActitoSftpExportOperator(task_id="export", conn_id={conn_id!r}, location="outbound",
                                  source={str(sources / "*.csv")!r}, overwrite="fail",
                                  retries=1, retry_delay=pendulum.duration(seconds=0))
         """,
@@ -72,7 +72,7 @@ def test_a_file_of_someone_else_still_refuses_the_batch(
     run = run_dag(
         "export_foreign",
         f"""
-        ActitoSftpExportOperator(task_id="export", actito_sftp_conn_id={conn_id!r}, location="outbound",
+        ActitoSftpExportOperator(task_id="export", conn_id={conn_id!r}, location="outbound",
                                  source={str(source)!r}, retries=2, retry_delay=pendulum.duration(seconds=0))
         """,
     )

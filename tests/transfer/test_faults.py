@@ -50,12 +50,12 @@ from airflow_provider_actito_sftp.transfer.exporter import ExportJob, ExportRequ
 from airflow_provider_actito_sftp.transfer.importer import ImportJob, ImportRequest, ImportResult
 from airflow_provider_actito_sftp.transfer.ledger import LedgerEntry
 from airflow_provider_actito_sftp.transfer.names import owner_id, parse_marker, partial_owner
-from airflow_provider_actito_sftp.transfer.options import AfterImport
+from airflow_provider_actito_sftp.transfer.options import AfterImport, Overwrite
 from airflow_provider_actito_sftp.transfer.selection import FileFilter
+from partner_sandbox.gpg import PartnerGpg
+from partner_sandbox.sshd import SftpUser, SshServer, chown_tree
 from tests.conftest import ConnectionFactory
 from tests.support.memory_stores import MemoryDeliveries, MemoryLedger
-from tests.support.partner_gpg import PartnerGpg
-from tests.support.sshd import SftpUser, SshServer, chown_tree
 from tests.support.tcp_proxy import TcpProxy
 
 SEED = int(os.environ.get("ACTITO_FAULTS_SEED", "20260917"))
@@ -560,7 +560,7 @@ def _export_once(conn_id: str, sources: Path, deliveries: MemoryDeliveries) -> E
             request = ExportRequest(
                 location="outbound",
                 sources=resolve_sources(str(sources / "*")),
-                replace=False,
+                overwrite=Overwrite.FAIL,
                 deliveries=deliveries,
             )
             return await ExportJob(session, request).run()

@@ -25,10 +25,10 @@ from airflow_provider_actito_sftp.transfer.importer import ImportJob, ImportRequ
 from airflow_provider_actito_sftp.transfer.names import owner_id, parse_marker
 from airflow_provider_actito_sftp.transfer.options import AfterImport, OnConflict
 from airflow_provider_actito_sftp.transfer.selection import FileFilter
+from partner_sandbox.sshd import SftpUser, SshServer, chown_tree, running_as_root
 from tests.conftest import ConnectionFactory
 from tests.support.dags import run_dag, task_states, xcom
 from tests.support.memory_stores import MemoryLedger
-from tests.support.sshd import SftpUser, SshServer, chown_tree, running_as_root
 
 needs_root = pytest.mark.skipif(not running_as_root(), reason="needs a second local user (CI runs as root)")
 
@@ -38,7 +38,7 @@ def _import(conn_id: str, landing: Path, **options: object) -> str:
     if "retries" in options:
         extra += ", retry_delay=pendulum.duration(seconds=0)"
     return f"""
-        ActitoSftpImportOperator(task_id="import", actito_sftp_conn_id={conn_id!r}, location="inbound",
+        ActitoSftpImportOperator(task_id="import", conn_id={conn_id!r}, location="inbound",
                                  destination={str(landing)!r}{extra})
         """
 
@@ -283,7 +283,7 @@ def test_a_read_only_folder_imports_once_with_claim_none(
 @pytest.fixture
 def no_delete_sshd(sftp_user: SftpUser) -> Iterator[SshServer]:
     """A partner server that forbids deleting files (``internal-sftp -P remove``)."""
-    from tests.support.sshd import generate_ssh_key, remove_server, start_sshd
+    from partner_sandbox.sshd import generate_ssh_key, remove_server, start_sshd
 
     server = start_sshd(sftp_user, sftp_flags="-P remove")
     server.add_authorized_key(generate_ssh_key(Path(server.workdir) / "client-key"))

@@ -10,10 +10,10 @@ import sys
 from pathlib import Path
 
 from airflow_provider_actito_sftp.pgp.keys import export_newest_public_key, generate_inbound_key
+from partner_sandbox.dag_files import write_dag
+from partner_sandbox.gpg import PartnerGpg
+from partner_sandbox.sshd import SshServer, chown_tree
 from tests.conftest import ConnectionFactory
-from tests.support.dags import write_dag
-from tests.support.partner_gpg import PartnerGpg
-from tests.support.sshd import SshServer, chown_tree
 
 SIZE = 512 * 1024 * 1024
 MAX_GROWTH_MB = 150  # peak RSS above the RSS after a warm-up run of the same DAG on a 1 MiB file
@@ -59,10 +59,10 @@ def test_512_mib_pgp_import_and_export_with_flat_memory(
             f"""
             for size in ("small", "big"):
                 with DAG(f"rss_{{size}}", schedule=None, start_date=pendulum.datetime(2026, 1, 1, tz="UTC")) as sized:
-                    imported = ActitoSftpImportOperator(min_age=0, task_id="import", actito_sftp_conn_id={conn_id!r},
+                    imported = ActitoSftpImportOperator(min_age=0, task_id="import", conn_id={conn_id!r},
                                                         location="inbound", destination={str(landing)!r},
                                                         pattern=f"{{size}}.bin.pgp", after_import="delete")
-                    exported = ActitoSftpExportOperator(task_id="export", actito_sftp_conn_id={conn_id!r},
+                    exported = ActitoSftpExportOperator(task_id="export", conn_id={conn_id!r},
                                                         location="outbound",
                                                         source=f"{landing!s}/{{size}}.bin")
                     imported >> exported
@@ -70,7 +70,7 @@ def test_512_mib_pgp_import_and_export_with_flat_memory(
             """,
         )
         child = subprocess.run(
-            [sys.executable, "-m", "tests.support.rss_child", str(dag_file), "rss_big", "rss_small"],
+            [sys.executable, "-m", "partner_sandbox.rss_child", str(dag_file), "rss_big", "rss_small"],
             capture_output=True,
             text=True,
             env=os.environ,

@@ -1,0 +1,147 @@
+"""The hook's imports and exports: planned (validated) before connecting, executed over one session.
+
+Imported by the hook when a transfer starts, so that listing, waiting and the UI "Test" button do not
+load the transfer engine (gpg, streams, destinations).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from airflow_provider_actito_sftp.connection.settings import ConnectionSettings
+from airflow_provider_actito_sftp.hooks.task_identity import resolve_delivery_owner, resolve_ledger_name, resolve_owner
+from airflow_provider_actito_sftp.ssh.session import AsyncSftpSession
+from airflow_provider_actito_sftp.transfer.destinations import Destination
+from airflow_provider_actito_sftp.transfer.download import OutputLimits
+from airflow_provider_actito_sftp.transfer.exporter import ExportJob, ExportRequest, ExportResult, resolve_sources
+from airflow_provider_actito_sftp.transfer.import_report import ImportResult
+from airflow_provider_actito_sftp.transfer.importer import ImportJob, ImportRequest
+from airflow_provider_actito_sftp.transfer.ledger import Ledger, LedgerEntry, VariableDeliveryLog, VariableLedger
+from airflow_provider_actito_sftp.transfer.options import AfterImport, ImportArgs, ImportOptions, Overwrite, choice
+from airflow_provider_actito_sftp.transfer.selection import FileFilter
+
+log = logging.getLogger(__name__)
+
+
+def _what(settings: ConnectionSettings, location: str) -> str:
+    return f"Connection {settings.conn_id!r}, location {location!r}"
+
+
+class NoLedger:
+    """The ledger of imports that do not keep files on the server (delete, move): never consulted."""
+
+    def get(self, name: str) -> LedgerEntry | None:
+        return None
+
+    def put(self, entry: LedgerEntry) -> None:
+        raise RuntimeError("only after_import='keep' records imports in a ledger")
+
+
+def import_request(
+    settings: ConnectionSettings, location: str, target: Any, options: ImportOptions, owner: str
+) -> ImportRequest:
+    """The engine's request for validated options; its :class:`Destination` writes to ``target`` (a local
+    folder or an ``ObjectStoragePath``) and is closed by :meth:`ImportRun.close`."""
+    return ImportRequest(
+        location=location,
+        file_filter=FileFilter(options.pattern, options.regex, options.min_age, settings.outbound.lock_suffix),
+        destination=Destination(target, owner=owner, file_mode=options.file_mode, on_conflict=options.on_conflict),
+        after_import=options.after_import,
+        archive_location=options.archive_location,
+        quarantine_location=options.quarantine_location,
+        signature_policy=options.signature_policy,
+        claim_timeout=options.claim_timeout,
+        owner=owner,
+        claim=options.claim,
+        limits=OutputLimits(options.max_file_size, options.max_expansion_ratio),
+    )
+
+
+@dataclass(frozen=True)
+class ImportRun:
+    """One import: its request (and the destination to close) and its ledger."""
+
+    settings: ConnectionSettings
+    request: ImportRequest
+    ledger: Ledger
+
+    @classmethod
+    def plan(
+        cls,
+        settings: ConnectionSettings,
+        location: str,
+        destination: Any,
+        owner: str | None,
+        ledger_name: str | None,
+        args: ImportArgs,
+    ) -> ImportRun:
+        """Validate everything that can be checked without connecting; see ``ActitoSftpHook.import_files``."""
+        options = ImportOptions.parse(**args)
+        for name in (location, *options.locations()):
+            settings.location_path(name)  # unknown names fail before connecting
+        owner = resolve_owner(owner)
+        ledger: Ledger = NoLedger()
+        if options.after_import is AfterImport.KEEP:
+            ledger = VariableLedger(settings.conn_id, location, resolve_ledger_name(ledger_name))
+        return cls(settings, import_request(settings, location, destination, options, owner), ledger)
+
+    async def execute(self, session: AsyncSftpSession) -> ImportResult:
+        """Run the import over an open session and log what it did."""
+        result = await ImportJob(session, self.request, self.ledger).run()
+        for name, reason in result.skipped:
+            log.info("Skipped %r: %s", name, reason)
+        log.info(
+            "%s: imported %d file(s) (%d bytes) into %s; refused %d, failed %d, skipped %d",
+            _what(self.settings, self.request.location),
+            len(result.imported),
+            sum(record.plaintext_bytes for record in result.imported),
+            self.request.destination.uri,
+            len(result.refused),
+            len(result.failed),
+            len(result.skipped),
+        )
+        return result
+
+    def close(self) -> None:
+        """Release the destination (once the import is over, whatever its outcome)."""
+        self.request.destination.close()
+
+
+@dataclass(frozen=True)
+class ExportRun:
+    """One export: its request, with the delivery log of its owner (none outside a task)."""
+
+    settings: ConnectionSettings
+    request: ExportRequest
+
+    @classmethod
+    def plan(
+        cls,
+        settings: ConnectionSettings,
+        location: str,
+        source: Any,
+        remote_name: str | None,
+        overwrite: str,
+        owner: str | None,
+    ) -> ExportRun:
+        """Validate everything that can be checked without connecting; see ``ActitoSftpHook.export_files``."""
+        policy = choice("overwrite", overwrite, Overwrite)
+        settings.location_path(location)
+        sources = resolve_sources(source)
+        delivery_owner = resolve_delivery_owner(owner)
+        deliveries = None if delivery_owner is None else VariableDeliveryLog(settings.conn_id, location, delivery_owner)
+        return cls(settings, ExportRequest(location, sources, remote_name, policy, deliveries))
+
+    async def execute(self, session: AsyncSftpSession) -> ExportResult:
+        """Run the export over an open session and log what it did."""
+        result = await ExportJob(session, self.request).run()
+        log.info(
+            "%s: exported %d file(s); refused %d, failed %d",
+            _what(self.settings, self.request.location),
+            len(result.uploaded),
+            len(result.refused),
+            len(result.failed),
+        )
+        return result

@@ -1,0 +1,153 @@
+"""open_session against real OpenSSH servers: host key pinning before authentication, both auth types."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import asyncssh
+import pytest
+
+from airflow_provider_actito_sftp.connection.settings import parse_connection
+from airflow_provider_actito_sftp.exceptions import AuthenticationError, HostKeyError, RemoteConnectError
+from airflow_provider_actito_sftp.ssh.host_keys import fingerprint
+from airflow_provider_actito_sftp.ssh.session import AsyncSftpSession, open_session
+from partner_sandbox.sshd import SshServer, running_as_root
+from tests.conftest import ConnectionFactory
+
+
+def _fingerprint_of(public_line: str) -> str:
+    return fingerprint(asyncssh.import_public_key(public_line))
+
+
+def _sshd_log(server: SshServer) -> str:
+    return server.log_path.read_text(errors="replace")
+
+
+def _in_session(conn_id: str, work: Callable[[AsyncSftpSession], Awaitable[Any]]) -> Any:
+    """Open one session for the connection (as the hook does), run ``work`` on it, close it."""
+    from airflow.sdk import BaseHook
+
+    settings = parse_connection(BaseHook.get_connection(conn_id))
+
+    async def run() -> Any:
+        async with open_session(settings) as session:
+            return await work(session)
+
+    return asyncio.run(run())
+
+
+async def _host_key(session: AsyncSftpSession) -> str:
+    return session.host_key_fingerprint
+
+
+class TestHostKeyPinning:
+    def test_pinned_key_connects_and_reports_fingerprint(self, make_connection: ConnectionFactory, sshd: SshServer):
+        assert _in_session(make_connection(), _host_key) == _fingerprint_of(sshd.host_key_line)
+
+    def test_changed_host_key_is_refused_before_authentication(
+        self, make_connection: ConnectionFactory, sshd: SshServer, impostor_sshd: SshServer
+    ):
+        # The connection pins the real server's key but the "network" leads to the impostor.
+        conn_id = make_connection(port=impostor_sshd.port)
+        log_before = _sshd_log(impostor_sshd)
+        with pytest.raises(HostKeyError) as refused:
+            _in_session(conn_id, _host_key)
+        message = str(refused.value)
+        assert _fingerprint_of(impostor_sshd.host_key_line) in message
+        assert _fingerprint_of(sshd.host_key_line) in message
+        assert conn_id in message
+        # The impostor never saw an authentication attempt: we hung up during key exchange.
+        new_log = _sshd_log(impostor_sshd)[len(log_before) :]
+        assert "Accepted publickey" not in new_log
+        assert "Failed publickey" not in new_log
+        assert "Postponed publickey" not in new_log
+
+    def test_missing_pin_is_refused_and_shows_offered_fingerprint(
+        self, make_connection: ConnectionFactory, sshd: SshServer
+    ):
+        conn_id = make_connection(host_key=None)
+        with pytest.raises(HostKeyError, match="no host key is pinned") as refused:
+            _in_session(conn_id, _host_key)
+        assert _fingerprint_of(sshd.host_key_line) in str(refused.value)
+
+    def test_pin_of_another_key_type_is_refused(self, make_connection: ConnectionFactory, tmp_path: Path):
+        rsa_path = tmp_path / "other_rsa"
+        subprocess.run(["ssh-keygen", "-q", "-t", "rsa", "-b", "2048", "-N", "", "-f", str(rsa_path)], check=True)
+        conn_id = make_connection(host_key=Path(f"{rsa_path}.pub").read_text())
+        with pytest.raises(HostKeyError, match="Refusing to connect"):
+            _in_session(conn_id, _host_key)
+
+    def test_known_hosts_line_is_accepted_as_pin(self, make_connection: ConnectionFactory, sshd: SshServer):
+        conn_id = make_connection(host_key=f"# partner key\n[127.0.0.1]:{sshd.port} {sshd.host_key_line}\n")
+        assert _in_session(conn_id, _host_key) == _fingerprint_of(sshd.host_key_line)
+
+
+class TestAuthentication:
+    def test_ssh_key_auth_against_real_sshd(self, make_connection: ConnectionFactory, sshd: SshServer):
+        assert _in_session(make_connection(), lambda session: session.list_location("inbound")) == []
+        assert f"Accepted publickey for {sshd.user.name}" in _sshd_log(sshd)
+
+    def test_unauthorised_key_is_refused(self, make_connection: ConnectionFactory):
+        stranger = asyncssh.generate_private_key("ssh-ed25519").export_private_key().decode()
+        conn_id = make_connection(ssh_private_key=stranger)
+        with pytest.raises(AuthenticationError, match="refused ssh_key authentication") as refused:
+            _in_session(conn_id, _host_key)
+        assert "BEGIN OPENSSH PRIVATE KEY" not in str(refused.value)
+
+    @pytest.mark.skipif(not running_as_root(), reason="sshd checks other users' passwords only as root")
+    def test_password_auth_against_real_sshd(self, make_connection: ConnectionFactory, sshd: SshServer):
+        conn_id = make_connection(auth_type="password", password=sshd.user.password, ssh_private_key=None)
+        assert _in_session(conn_id, lambda session: session.list_location("outbound")) == []
+        assert f"Accepted password for {sshd.user.name}" in _sshd_log(sshd)
+
+    @pytest.mark.skipif(not running_as_root(), reason="sshd checks other users' passwords only as root")
+    def test_wrong_password_is_refused(self, make_connection: ConnectionFactory, sshd: SshServer):
+        conn_id = make_connection(auth_type="password", password="not-the-password", ssh_private_key=None)
+        with pytest.raises(AuthenticationError, match="refused password authentication") as refused:
+            _in_session(conn_id, _host_key)
+        assert "not-the-password" not in str(refused.value)
+
+    def test_password_auth_in_process_server(self, make_connection: ConnectionFactory, tmp_path: Path):
+        """Password auth where sshd cannot check passwords (non-root runs) — runs everywhere."""
+        from partner_sandbox.inprocess_server import start_password_server
+
+        (tmp_path / "in").mkdir()
+        server = start_password_server(tmp_path, "partner", "s3cret-pass")
+        try:
+            conn_id = make_connection(
+                host=server.host,
+                port=server.port,
+                login="partner",
+                auth_type="password",
+                password="s3cret-pass",
+                ssh_private_key=None,
+                host_key=server.host_key_line,
+                locations={"inbound": "/in"},
+            )
+            assert _in_session(conn_id, lambda session: session.list_location("inbound")) == []
+        finally:
+            server.stop()
+
+    def test_unreachable_server_is_a_clear_error(self, make_connection: ConnectionFactory):
+        from partner_sandbox.sshd import free_port
+
+        conn_id = make_connection(port=free_port(), connect_timeout=5)
+        with pytest.raises(RemoteConnectError, match=f"{conn_id!r}: cannot reach 127.0.0.1:"):
+            _in_session(conn_id, _host_key)
+
+
+def test_one_session_serves_many_calls(make_connection: ConnectionFactory, sshd: SshServer):
+    """One SSH connection and SFTP channel carry every call made on a session: one authentication."""
+
+    async def many_listings(session: AsyncSftpSession) -> None:
+        for _ in range(20):
+            await session.list_location("inbound")
+            await session.list_location("outbound")
+
+    accepted_before = _sshd_log(sshd).count("Accepted publickey")
+    _in_session(make_connection(), many_listings)
+    assert _sshd_log(sshd).count("Accepted publickey") == accepted_before + 1

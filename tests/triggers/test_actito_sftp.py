@@ -1,0 +1,85 @@
+"""ActitoSftpFileTrigger run on an event loop, as the triggerer runs it, against the real sshd."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from airflow_provider_actito_sftp.triggers.actito_sftp import ActitoSftpFileTrigger
+from partner_sandbox.sshd import SshServer, chown_tree
+from tests.conftest import ConnectionFactory
+
+
+@pytest.fixture
+def conn_id(make_connection: ConnectionFactory, folders: dict[str, Path]) -> str:
+    return make_connection(locations={name: str(path) for name, path in folders.items()})
+
+
+def _first_event(trigger: ActitoSftpFileTrigger, timeout: float = 30) -> dict[str, Any]:
+    async def first() -> dict[str, Any]:
+        async for event in trigger.run():
+            return dict(event.payload)
+        raise AssertionError("the trigger ended without an event")
+
+    return asyncio.run(asyncio.wait_for(first(), timeout))
+
+
+def test_serialize_round_trip():
+    trigger = ActitoSftpFileTrigger(
+        conn_id="partner", location="inbound", pattern=r".*\.csv", regex=True, min_age=30.0, poke_interval=5.0
+    )
+    classpath, kwargs = trigger.serialize()
+    assert classpath == "airflow_provider_actito_sftp.triggers.actito_sftp.ActitoSftpFileTrigger"
+    assert kwargs == {
+        "conn_id": "partner",
+        "location": "inbound",
+        "pattern": r".*\.csv",
+        "regex": True,
+        "min_age": 30.0,
+        "poke_interval": 5.0,
+    }
+    assert ActitoSftpFileTrigger(**kwargs).serialize() == (classpath, kwargs)
+
+
+def test_fires_with_the_names_of_complete_files_only(conn_id: str, sshd: SshServer, folders: dict[str, Path]):
+    """The same rules as the sensor's poke and the import: temporary names and fresh files wait."""
+    inbound = folders["inbound"]
+    for name in ("a.csv", "b.csv.part", "fresh.csv"):
+        (inbound / name).write_text("x\n")
+    chown_tree(inbound, sshd.user)
+    old = time.time() - 600
+    os.utime(inbound / "a.csv", (old, old))
+    trigger = ActitoSftpFileTrigger(conn_id=conn_id, location="inbound", pattern="*.csv", min_age=60, poke_interval=1)
+    assert _first_event(trigger) == {"status": "success", "files": ["a.csv"]}
+
+
+def test_keeps_looking_until_a_file_is_complete(conn_id: str, sshd: SshServer, folders: dict[str, Path]):
+    inbound = folders["inbound"]
+    (inbound / "late.csv.part").write_text("x\n")
+    chown_tree(inbound, sshd.user)
+
+    async def partner_finishes_upload() -> None:
+        await asyncio.sleep(1.5)
+        (inbound / "late.csv.part").rename(inbound / "late.csv")
+
+    async def scenario() -> dict[str, Any]:
+        trigger = ActitoSftpFileTrigger(conn_id=conn_id, location="inbound", min_age=0, poke_interval=0.3)
+        finishing = asyncio.ensure_future(partner_finishes_upload())
+        async for event in trigger.run():
+            await finishing
+            return dict(event.payload)
+        raise AssertionError("the trigger ended without an event")
+
+    assert asyncio.run(asyncio.wait_for(scenario(), 30)) == {"status": "success", "files": ["late.csv"]}
+
+
+def test_a_refusal_fires_an_error_event_naming_it(conn_id: str):
+    trigger = ActitoSftpFileTrigger(conn_id=conn_id, location="inbox", poke_interval=1)
+    event = _first_event(trigger)
+    assert event["status"] == "error"
+    assert "unknown location 'inbox'" in event["message"]
