@@ -21,6 +21,7 @@ from fastapi import Depends, FastAPI, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse
 from fastapi.staticfiles import StaticFiles
 
+from airflow_provider_actito_sftp.connection.store import ConnectionRecord, ConnectionStore
 from airflow_provider_actito_sftp.exceptions import ActitoSftpError
 from airflow_provider_actito_sftp.get_provider_info import CONNECTION_TYPE
 
@@ -64,7 +65,7 @@ def create_app() -> FastAPI:
 
     @app.get("/api/connections", dependencies=[CanRead])
     def connections(session: SessionDep, readable: Readable) -> list[dict[str, Any]]:
-        return [public_view(record) for record in _records(session, readable)]
+        return [connection_view(record) for record in _records(session, readable)]
 
     @app.get("/api/overview", dependencies=[CanRead])
     def overview_all(
@@ -78,6 +79,8 @@ def create_app() -> FastAPI:
 
         return overview(session, conn_ids=readable, entity=entity, days=days, now=_end_of(until)).as_dict()
 
+    # Per-connection routes name their path parameter ``connection_id`` (not conn_id): Airflow's
+    # ``requires_access_connection`` reads the connection to authorize from that very name.
     @app.get("/api/connections/{connection_id}/overview", dependencies=[CanRead])
     def overview_one(
         connection_id: str,
@@ -92,73 +95,64 @@ def create_app() -> FastAPI:
 
     @app.get("/api/connections/{connection_id}/ssh-public-key", dependencies=[CanRead])
     def ssh_public_key(connection_id: str, session: SessionDep) -> PlainTextResponse:
-        from airflow_provider_actito_sftp.management import ssh_public_keys
+        from airflow_provider_actito_sftp import management
 
-        active, _ = ssh_public_keys(_record(session, connection_id))
+        active, _ = management.ssh_public_keys(_record(session, connection_id))
         if active is None:
             raise HTTPException(404, f"connection {connection_id!r} has no SSH key")
         return _download(active.public_line + "\n", f"{connection_id}.pub")
 
     @app.get("/api/connections/{connection_id}/pgp-public-key", dependencies=[CanRead])
     def pgp_public_key(connection_id: str, session: SessionDep) -> PlainTextResponse:
-        from airflow_provider_actito_sftp.management import pgp_public_key as newest_public_key
+        from airflow_provider_actito_sftp import management
 
         try:
-            armored, _ = newest_public_key(_record(session, connection_id))
+            armored, _ = management.pgp_public_key(_record(session, connection_id))
         except ActitoSftpError as e:
             raise HTTPException(404, str(e)) from e
         return _download(armored, f"{connection_id}-inbound.asc")
 
     @app.post("/api/connections/{connection_id}/ssh-key/rotate", dependencies=[SameOriginJson, CanEdit])
     def rotate_ssh_key(connection_id: str, session: SessionDep) -> dict[str, str]:
-        """Start an SSH key rotation: a pending key, offered beside the active one until activated."""
-        from airflow_provider_actito_sftp.management import ssh_key_rotate_begin
-        from airflow_provider_actito_sftp.ssh.keys import SshKeyType
+        """Start an SSH key rotation (afresh): a pending key, offered beside the active one until activated."""
+        from airflow_provider_actito_sftp import management
 
         record = _record(session, connection_id)
-        pair = ssh_key_rotate_begin(record, SshKeyType.ED25519)
+        rotation = management.ssh_key_rotate(record, restart=True)
         _save(session, record)
-        return {"state": "pending", "public_key": pair.public_line, "fingerprint": pair.fingerprint}
+        return rotation.as_dict()
 
     @app.post("/api/connections/{connection_id}/pgp-key/rotate", dependencies=[SameOriginJson, CanEdit])
     def rotate_pgp_key(connection_id: str, session: SessionDep) -> dict[str, Any]:
         """Add a new inbound PGP key (handed out from now on); older keys keep decrypting."""
-        from airflow_provider_actito_sftp.management import pgp_key_rotate
+        from airflow_provider_actito_sftp import management
         from airflow_provider_actito_sftp.pgp.keys import PgpKeyType
 
         record = _record(session, connection_id)
-        info = pgp_key_rotate(record, PgpKeyType.ED25519, expires="2y")
+        info = management.pgp_key_rotate(record, PgpKeyType.ED25519, expires="2y")
         _save(session, record)
         return info.as_dict()
 
     return app
 
 
-def public_view(record: Any) -> dict[str, Any]:
-    """What the page shows about a connection: never a secret, and no gpg call per row."""
-    extra = record.extra
-    return {
-        "technical_name": record.conn_id,
-        "display_name": extra.get("display_name") or record.conn_id,
-        "entity": extra.get("entity"),
-        "host": record.host,
-        "port": record.port or 22,
-        "auth_type": extra.get("auth_type") or "ssh_key",
-        "locations": extra.get("locations") or {},
-        "inbound_pgp_required": bool(extra.get("inbound_pgp_required")),
-        "outbound_lock": extra.get("outbound_lock", True) not in (False, "false"),
-        "outbound_lock_suffix": extra.get("outbound_lock_suffix") or ".part",
-        "outbound_pgp": bool(extra.get("outbound_pgp")),
-        "has_ssh_key": bool(extra.get("ssh_private_key")),
-        "has_inbound_pgp_key": bool(extra.get("inbound_pgp_private_keys")),
-        "has_partner_key": bool(extra.get("partner_pgp_public_key")),
-    }
+def connection_view(record: ConnectionRecord) -> dict[str, Any]:
+    """What the page shows about a connection: its description without gpg calls, never a secret.
+
+    A connection that does not validate is listed with the reason instead.
+
+    :param record: the connection.
+    """
+    from airflow_provider_actito_sftp import management
+
+    try:
+        return management.describe(record, key_details=False)
+    except ActitoSftpError as e:
+        return {"conn_id": record.conn_id, "error": str(e)}
 
 
-def _records(session: Any, conn_ids: set[str]) -> list[Any]:
+def _records(session: Any, conn_ids: set[str]) -> list[ConnectionRecord]:
     from airflow.models import Connection
-
-    from airflow_provider_actito_sftp.connection.store import ConnectionStore
 
     rows = (
         session.query(Connection)
@@ -168,10 +162,8 @@ def _records(session: Any, conn_ids: set[str]) -> list[Any]:
     return [ConnectionStore.to_record(row) for row in rows]
 
 
-def _record(session: Any, connection_id: str) -> Any:
+def _record(session: Any, connection_id: str) -> ConnectionRecord:
     from airflow.models import Connection
-
-    from airflow_provider_actito_sftp.connection.store import ConnectionStore
 
     row = (
         session.query(Connection)
@@ -183,12 +175,12 @@ def _record(session: Any, connection_id: str) -> Any:
     return ConnectionStore.to_record(row)
 
 
-def _save(session: Any, record: Any) -> None:
+def _save(session: Any, record: ConnectionRecord) -> None:
     from airflow.models import Connection
 
-    from airflow_provider_actito_sftp.management import validate
+    from airflow_provider_actito_sftp import management
 
-    validate(record)
+    management.validate(record)
     row = session.query(Connection).filter(Connection.conn_id == record.conn_id).one()
     row.set_extra(record.extra_json())
     session.commit()

@@ -14,9 +14,9 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
+from partner_sandbox.dag_files import write_dag
+from partner_sandbox.sshd import SshServer, chown_tree
 from tests.support.airflow_stack import sqlite_stack
-from tests.support.dags import write_dag
-from tests.support.sshd import SshServer, chown_tree
 
 REPO = Path(__file__).parents[2]
 BETA_BYTES = 700
@@ -64,19 +64,19 @@ def ui(sshd: SshServer, tmp_path_factory: pytest.TempPathFactory):
     dag_file = write_dag(
         "ui_seed",
         f"""
-        ActitoSftpImportOperator(min_age=0, task_id="import", actito_sftp_conn_id="acme_ui", location="inbound",
+        ActitoSftpImportOperator(min_age=0, task_id="import", conn_id="acme_ui", location="inbound",
                                  destination={str(base / "landing")!r})
-        ActitoSftpExportOperator(task_id="export", actito_sftp_conn_id="acme_ui", location="outbound",
+        ActitoSftpExportOperator(task_id="export", conn_id="acme_ui", location="outbound",
                                  source={str(base / "segment.csv")!r})
-        ActitoSftpExportOperator(task_id="export_missing", actito_sftp_conn_id="acme_ui", location="outbound",
+        ActitoSftpExportOperator(task_id="export_missing", conn_id="acme_ui", location="outbound",
                                  source={str(base / "missing.csv")!r})
-        ActitoSftpImportOperator(min_age=0, task_id="import_beta", actito_sftp_conn_id="beta_ui", location="inbound",
+        ActitoSftpImportOperator(min_age=0, task_id="import_beta", conn_id="beta_ui", location="inbound",
                                  destination={str(base / "landing_beta")!r})
         """,
     )
     shutil.move(dag_file, dags / dag_file.name)
     seed = subprocess.run(
-        [sys.executable, "-m", "tests.support.rss_child", str(dags / dag_file.name), "ui_seed"],
+        [sys.executable, "-m", "partner_sandbox.rss_child", str(dags / dag_file.name), "ui_seed"],
         env={**stack.env, "_AIRFLOW_PROCESS_CONTEXT": "server"},
         capture_output=True,
         text=True,
@@ -160,15 +160,50 @@ def test_key_regeneration_needs_edit_rights(ui, path: str):
 def test_reader_sees_connections_without_secrets(ui):
     response = _get(ui, "/api/connections", "reader")
     assert response.status_code == 200
-    assert [row["technical_name"] for row in response.json()] == ["acme_ui", "beta_ui"]
+    assert [row["conn_id"] for row in response.json()] == ["acme_ui", "beta_ui"]
     connection = response.json()[0]
-    assert connection["technical_name"] == "acme_ui"
+    assert connection["conn_id"] == "acme_ui"
     assert connection["display_name"] == "ACME Europe"
     assert connection["entity"] == "acme"
     assert set(connection["locations"]) == {"inbound", "outbound"}
-    assert connection["has_ssh_key"] is True
+    assert connection["ssh_key"]["public_key"].startswith("ssh-ed25519 ")
+    assert "inbound_pgp_private_keys" in connection["secrets_set"]
+    assert connection["partner_pgp_public_key"] is None
+    assert connection["inbound_pgp_keys"] == []  # no gpg call per row
     assert "PRIVATE" not in response.text
     assert "BEGIN" not in response.text
+
+
+def test_connections_are_shown_as_the_hook_reads_them(ui):
+    """Regression: extras "false" and "no" (text) showed as PGP required and lock ON; the hook reads them as off.
+
+    A connection that does not validate is listed with the reason, not a server error.
+    """
+    from airflow_provider_actito_sftp.connection.store import ConnectionRecord
+    from airflow_provider_actito_sftp.management import validate
+
+    secret = "text-values-password"
+    extra = {"entity": "acme", "auth_type": "password", "inbound_pgp_required": "false", "outbound_lock": "no"}
+    columns = {"conn_type": "actito_sftp", "host": "sftp.text.example", "login": "u", "password": secret}
+    stack = ui["stack"]
+    stack.cli("connections", "add", "text_values", "--conn-json", json.dumps({**columns, "extra": extra}))
+    invalid = {**columns, "extra": {**extra, "entity": ""}}
+    stack.cli("connections", "add", "zz_invalid", "--conn-json", json.dumps(invalid))
+    try:
+        response = _get(ui, "/api/connections", "reader")
+    finally:
+        stack.cli("connections", "delete", "text_values")
+        stack.cli("connections", "delete", "zz_invalid")
+    assert response.status_code == 200, response.text
+    rows = {row["conn_id"]: row for row in response.json()}
+    hook_reads = validate(ConnectionRecord("text_values", "sftp.text.example", None, "u", secret, extra))
+    assert (hook_reads.inbound.pgp_required, hook_reads.outbound.lock) == (False, False)
+    assert (rows["text_values"]["inbound_pgp_required"], rows["text_values"]["outbound_lock"]) == (False, False)
+    assert rows["zz_invalid"] == {
+        "conn_id": "zz_invalid",
+        "error": "Connection 'zz_invalid', field 'entity': is required",
+    }
+    assert secret not in response.text
 
 
 def test_overview_json_counts_the_seeded_runs(ui):
@@ -213,7 +248,7 @@ BETA_ROUTES = [
 def test_list_shows_only_connections_the_user_may_read(ui):
     response = _get(ui, "/api/connections", "partner")
     assert response.status_code == 200
-    assert [row["technical_name"] for row in response.json()] == ["acme_ui"]
+    assert [row["conn_id"] for row in response.json()] == ["acme_ui"]
     assert "Beta Partner" not in response.text
 
 
@@ -268,8 +303,8 @@ def test_json_posts_from_the_page_still_rotate(ui, same_origin: bool):
     pgp = _post(ui, "/api/connections/acme_ui/pgp-key/rotate", "admin", origin=origin)
     assert pgp.status_code == 200, pgp.text
     state = _state(ui)
-    assert state["ssh_pending_public_key"] == ssh.json()["public_key"]
-    assert state["inbound"]["pgp_keys"][0]["fingerprint"] == pgp.json()["fingerprint"]
+    assert state["ssh_pending_key"]["public_key"] == ssh.json()["public_key"]
+    assert state["inbound_pgp_keys"][0]["fingerprint"] == pgp.json()["fingerprint"]
 
 
 def _own_origin(ui: dict[str, Any]) -> str:

@@ -76,6 +76,42 @@ function renderOverview(overview) {
   document.body.dataset.rendered = "true";
 }
 
+function keyLinks(conn) {
+  const keys = document.createElement("td");
+  const id = encodeURIComponent(conn.conn_id);
+  if (conn.ssh_key) {
+    const link = text("a", "SSH public key");
+    link.className = "button"; link.href = `api/connections/${id}/ssh-public-key`;
+    keys.append(link);
+  }
+  if (conn.secrets_set.includes("inbound_pgp_private_keys")) {
+    const link = text("a", "PGP public key");
+    link.className = "button"; link.href = `api/connections/${id}/pgp-public-key`;
+    keys.append(link);
+  }
+  return keys;
+}
+
+// One row per connection, as the API describes it (field names of the connection schema); a connection
+// that does not validate comes as {conn_id, error} and shows the error.
+function connectionRow(conn) {
+  const row = document.createElement("tr");
+  if (conn.error) {
+    const problem = text("td", conn.error);
+    problem.colSpan = 8;
+    problem.className = "invalid";
+    row.append(text("td", conn.conn_id), problem);
+    return row;
+  }
+  row.append(text("td", conn.conn_id), text("td", conn.display_name), text("td", conn.entity || ""),
+    text("td", `${conn.host}:${conn.port}`), text("td", conn.auth_type),
+    text("td", Object.entries(conn.locations).map(([name, path]) => `${name}: ${path}`).join("\n")),
+    text("td", conn.inbound_pgp_required ? "PGP required" : "PGP optional"),
+    text("td", `${conn.outbound_lock ? `lock ${conn.outbound_lock_suffix}` : "no lock"}, PGP ${conn.outbound_pgp ? "on" : "off"}`),
+    keyLinks(conn));
+  return row;
+}
+
 function renderConnections(connections) {
   const body = document.querySelector("#connections tbody");
   body.replaceChildren();
@@ -83,28 +119,9 @@ function renderConnections(connections) {
   const connectionSelect = document.getElementById("connection");
   for (const conn of connections) {
     entities.add(conn.entity);
-    const row = document.createElement("tr");
-    row.append(text("td", conn.technical_name), text("td", conn.display_name), text("td", conn.entity || ""),
-      text("td", `${conn.host}:${conn.port}`), text("td", conn.auth_type),
-      text("td", Object.entries(conn.locations).map(([name, path]) => `${name}: ${path}`).join("\n")),
-      text("td", conn.inbound_pgp_required ? "PGP required" : "PGP optional"),
-      text("td", `${conn.outbound_lock ? `lock ${conn.outbound_lock_suffix}` : "no lock"}, PGP ${conn.outbound_pgp ? "on" : "off"}`));
-    const keys = document.createElement("td");
-    const id = encodeURIComponent(conn.technical_name);
-    if (conn.has_ssh_key) {
-      const link = text("a", "SSH public key");
-      link.className = "button"; link.href = `api/connections/${id}/ssh-public-key`;
-      keys.append(link);
-    }
-    if (conn.has_inbound_pgp_key) {
-      const link = text("a", "PGP public key");
-      link.className = "button"; link.href = `api/connections/${id}/pgp-public-key`;
-      keys.append(link);
-    }
-    row.append(keys);
-    body.append(row);
-    const option = text("option", `${conn.display_name} (${conn.technical_name})`);
-    option.value = conn.technical_name;
+    body.append(connectionRow(conn));
+    const option = text("option", conn.display_name ? `${conn.display_name} (${conn.conn_id})` : conn.conn_id);
+    option.value = conn.conn_id;
     connectionSelect.append(option);
   }
   const entitySelect = document.getElementById("entity");

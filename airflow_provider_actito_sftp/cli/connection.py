@@ -1,0 +1,167 @@
+"""``actito-sftp connection``: create, show, update, test and delete connections.
+
+The flags of the connection's own fields are generated from the schema (general and server screens;
+``update`` adds the advanced screen). The secret password is read from stdin, never from a flag.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from airflow_provider_actito_sftp import management
+from airflow_provider_actito_sftp.cli import app, render
+from airflow_provider_actito_sftp.connection.schema import AuthType, Screen
+from airflow_provider_actito_sftp.connection.store import ConnectionRecord
+from airflow_provider_actito_sftp.management import HostKeyPin
+from airflow_provider_actito_sftp.ssh.keys import SshKeyType
+
+CREATE_SCREENS = (Screen.GENERAL, Screen.SERVER)
+UPDATE_SCREENS = (Screen.GENERAL, Screen.SERVER, Screen.ADVANCED)
+
+_password_stdin_option = click.option(
+    "--password-stdin", is_flag=True, help="Read the password (auth_type password) from the first line of stdin."
+)
+
+
+def _host_key_options(verb: str) -> Callable[[app.Function], app.Function]:
+    """--accept-host-key, --trust-on-first-use and --timeout, for commands that (re-)pin the host key.
+
+    :param verb: "Pin" or "Re-pin", for the help texts.
+    """
+    accept = click.option(
+        "--accept-host-key", metavar="SHA256:...", help=f"{verb} the server's host key if it has this fingerprint."
+    )
+    trust = click.option(
+        "--trust-on-first-use", is_flag=True, help=f"{verb} whatever host key the server presents (logged)."
+    )
+    timeout = click.option(
+        "--timeout", type=float, default=30.0, show_default=True, help="Seconds to reach the server for its host key."
+    )
+    return lambda function: accept(trust(timeout(function)))
+
+
+@app.cli.group()
+def connection() -> None:
+    """Create, show, update, test and delete connections."""
+
+
+@connection.command("create")
+@app.conn_id_argument
+@app.field_options(management.editable_fields(*CREATE_SCREENS), create=True)
+@_password_stdin_option
+@click.option("--ssh-key-type", type=click.Choice([t.value for t in SshKeyType]), default="ed25519", show_default=True)
+@click.option("--location", "locations", multiple=True, metavar="NAME=/PATH", help="A location; repeatable.")
+@_host_key_options("Pin")
+@app.json_option
+def connection_create(
+    conn_id: str,
+    password_stdin: bool,
+    ssh_key_type: str,
+    locations: tuple[str, ...],
+    accept_host_key: str | None,
+    trust_on_first_use: bool,
+    timeout: float,
+    as_json: bool,
+    **values: Any,
+) -> None:
+    """Create connection CONN_ID, pin the server's host key and (ssh_key auth) generate our key pair."""
+    if app.store().exists(conn_id):
+        app.fail(f"connection {conn_id!r} already exists; use `actito-sftp connection update {conn_id}`")
+    fields = app.given(values)
+    if password_stdin:
+        fields["password"] = app.read_password()
+    if fields["auth_type"] == AuthType.PASSWORD and not fields.get("password"):
+        app.fail("--auth-type password needs --password-stdin")
+    record, update = management.new_connection(conn_id, fields, ssh_key_type=SshKeyType(ssh_key_type))
+    for spec in locations:
+        location_name, _, path = spec.partition("=")
+        management.location_set(record, location_name, path, must_exist=False)
+    pin = _pin_server_host_key(record, accept_host_key, trust_on_first_use, timeout)
+    management.validate(record)
+    app.store().create(record)
+    result = {"conn_id": conn_id, "host_key_fingerprint": pin.fingerprint}
+    if update.generated_ssh_key:
+        pair = update.generated_ssh_key
+        result.update(ssh_public_key=pair.public_line, ssh_key_fingerprint=pair.fingerprint)
+    app.emit(result, as_json, render.created)
+
+
+def _pin_server_host_key(
+    record: ConnectionRecord, expected: str | None, trust_on_first_use: bool, timeout: float
+) -> HostKeyPin:
+    """Show the key the server presents, then pin it if confirmed (management refuses otherwise)."""
+    offer = management.fetch_host_key_offer(record.host or "", record.port or 22, timeout=timeout)
+    app.note(f"Server {offer.host}:{offer.port} presents host key {offer.fingerprint} ({offer.algorithm})")
+    pin = management.pin_host_key(record, offer, expected=expected, trust_on_first_use=trust_on_first_use)
+    if pin.trusted_on_first_use:
+        app.note(f"WARNING: trusting {pin.fingerprint} on first use, without out-of-band verification")
+    return pin
+
+
+@connection.command("show")
+@app.conn_id_argument
+@app.json_option
+def connection_show(conn_id: str, as_json: bool) -> None:
+    """Show a connection (public keys, fingerprints, locations, policies; never secrets)."""
+    app.emit(management.describe(app.load(conn_id)), as_json, render.description)
+
+
+@connection.command("update")
+@app.conn_id_argument
+@app.field_options(management.editable_fields(*UPDATE_SCREENS))
+@_password_stdin_option
+@_host_key_options("Re-pin")
+@app.secrets_file_option
+def connection_update(
+    conn_id: str,
+    password_stdin: bool,
+    accept_host_key: str | None,
+    trust_on_first_use: bool,
+    timeout: float,
+    secrets_file: Path | None,
+    **values: Any,
+) -> None:
+    """Change connection details; re-pin the host key with --accept-host-key.
+
+    Switching --auth-type to ssh_key on a connection without an SSH key generates one.
+    """
+    fields = app.given(values)
+    with app.editing(conn_id, secrets_file) as record:
+        if password_stdin:
+            fields["password"] = app.read_password()
+        update = management.update_fields(record, fields)
+        if update.generated_ssh_key:
+            app.say(f"Generated an SSH key; install it in authorized_keys:\n{update.generated_ssh_key.public_line}")
+        if accept_host_key or trust_on_first_use:
+            _pin_server_host_key(record, accept_host_key, trust_on_first_use, timeout)
+        elif {"host", "port"} & set(update.changed):
+            app.say("Note: host/port changed but the pinned host key was kept; re-pin with --accept-host-key.")
+    app.say(f"Updated connection {conn_id!r}.")
+
+
+@connection.command("test")
+@app.conn_id_argument
+def connection_test(conn_id: str) -> None:
+    """Connect, check the host key, authenticate and check every location."""
+    from airflow_provider_actito_sftp.hooks import ActitoSftpHook  # imports Airflow's hook machinery
+
+    ok, message = ActitoSftpHook(conn_id).test_connection()
+    if not ok:
+        app.fail(message)
+    app.say(f"OK: {message}")
+
+
+@connection.command("delete")
+@app.conn_id_argument
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def connection_delete(conn_id: str, yes: bool) -> None:
+    """Delete a connection with all its key material."""
+    app.load(conn_id)
+    if not yes and not click.confirm(f"Delete connection {conn_id!r} and all its SSH and PGP keys?", default=False):
+        app.fail("not confirmed; nothing was deleted")
+    app.store().delete(conn_id)
+    app.say(f"Deleted connection {conn_id!r} and its key material.")

@@ -1,0 +1,72 @@
+"""Configuration operations shared by the CLI and the UI plugin: fields, keys, host key pin, locations, views.
+
+Every decision lives here, so both front ends behave alike. Each function changes a
+:class:`~airflow_provider_actito_sftp.connection.store.ConnectionRecord` in memory; the caller validates
+the result with :func:`validate` (the hook's own parser) and saves it with the store. Results carry
+public material only (public keys, fingerprints, expiry dates), never a secret.
+
+- :mod:`.config`: :func:`update_fields` (every field set by value), :func:`new_connection`, locations.
+- :mod:`.keys`: our SSH key and its rotation (:func:`ssh_key_rotate`), inbound PGP keys, the partner key.
+- :mod:`.host_keys`: fetch the server's host key, compare it, pin it or refuse.
+- :mod:`.describe`: :func:`describe`, the one secret-free view of a connection.
+"""
+
+from __future__ import annotations
+
+from airflow_provider_actito_sftp.management.config import (
+    FieldUpdate,
+    editable_fields,
+    location_remove,
+    location_set,
+    new_connection,
+    update_fields,
+)
+from airflow_provider_actito_sftp.management.describe import describe
+from airflow_provider_actito_sftp.management.host_keys import (
+    HostKeyOffer,
+    HostKeyPin,
+    fetch_host_key_offer,
+    pin_host_key,
+)
+from airflow_provider_actito_sftp.management.keys import (
+    RotationState,
+    SshKeyRotation,
+    partner_key_info,
+    partner_key_set,
+    pgp_inbound_keys,
+    pgp_key_generate,
+    pgp_key_retire,
+    pgp_key_rotate,
+    pgp_public_key,
+    ssh_key_generate,
+    ssh_key_rotate,
+    ssh_public_keys,
+)
+from airflow_provider_actito_sftp.management.validation import validate
+
+__all__ = [
+    "FieldUpdate",
+    "HostKeyOffer",
+    "HostKeyPin",
+    "RotationState",
+    "SshKeyRotation",
+    "describe",
+    "editable_fields",
+    "fetch_host_key_offer",
+    "location_remove",
+    "location_set",
+    "new_connection",
+    "partner_key_info",
+    "partner_key_set",
+    "pgp_inbound_keys",
+    "pgp_key_generate",
+    "pgp_key_retire",
+    "pgp_key_rotate",
+    "pgp_public_key",
+    "pin_host_key",
+    "ssh_key_generate",
+    "ssh_key_rotate",
+    "ssh_public_keys",
+    "update_fields",
+    "validate",
+]

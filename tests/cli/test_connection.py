@@ -1,0 +1,121 @@
+"""``actito-sftp connection``: create (host key pin, key generation), show, update, test, delete."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from airflow_provider_actito_sftp.connection.store import ConnectionStore
+from airflow_provider_actito_sftp.hooks import ActitoSftpHook
+from partner_sandbox.sshd import SshServer
+from tests.cli.support import SEEN_SECRETS, CreateConnection, RunCli, fingerprint_of
+
+
+def test_wrong_host_key_fingerprint_saves_nothing(run_cli: RunCli, sshd: SshServer):
+    result = run_cli(
+        *("connection", "create", "wrong_pin", "--entity", "e", "--host", sshd.host, "--port", str(sshd.port)),
+        *("--username", "u", "--accept-host-key", "SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"),
+        expect=1,
+    )
+    assert "host key mismatch" in result.stderr
+    assert not ConnectionStore().exists("wrong_pin")
+
+
+def test_trust_on_first_use_is_explicit_and_logged(run_cli: RunCli, sshd: SshServer, caplog: pytest.LogCaptureFixture):
+    result = run_cli(
+        *("connection", "create", "tofu", "--entity", "e", "--host", sshd.host, "--port", str(sshd.port)),
+        *("--username", sshd.user.name, "--trust-on-first-use"),
+    )
+    assert "trusting SHA256:" in result.stderr
+    assert "Trust on first use" in caplog.text
+    run_cli("connection", "delete", "tofu", "--yes")
+
+
+def test_existing_name_is_refused(run_cli: RunCli, sshd: SshServer, create_connection: CreateConnection):
+    create_connection("dup")
+    result = run_cli("connection", "create", "dup", "--entity", "e", "--host", sshd.host, "--username", "u", expect=1)
+    assert "already exists" in result.stderr
+    run_cli("connection", "delete", "dup", "--yes")
+
+
+def test_password_auth_needs_a_password(run_cli: RunCli, sshd: SshServer):
+    result = run_cli(
+        *("connection", "create", "nopw", "--entity", "e", "--host", sshd.host, "--username", "u"),
+        *("--auth-type", "password"),
+        expect=1,
+    )
+    assert "--password-stdin" in result.stderr
+
+
+def test_password_connection_from_stdin(run_cli: RunCli, sshd: SshServer):
+    if sshd.user.password is None:
+        pytest.skip("sshd checks other users' passwords only as root")
+    run_cli(
+        *("connection", "create", "pw_conn", "--entity", "e", "--host", sshd.host, "--port", str(sshd.port)),
+        *("--username", sshd.user.name, "--auth-type", "password", "--password-stdin"),
+        *("--accept-host-key", fingerprint_of(sshd.host_key_line)),
+        input_text=f"{sshd.user.password}\n",
+    )
+    SEEN_SECRETS.add(sshd.user.password)
+    run_cli("connection", "test", "pw_conn")
+    run_cli("connection", "delete", "pw_conn", "--yes")
+
+
+def test_unknown_connection(run_cli: RunCli):
+    result = run_cli("connection", "show", "nope", expect=1)
+    assert result.stderr == "actito-sftp: error: Connection 'nope' does not exist\n"
+
+
+def test_cli_key_authenticates_the_hook(run_cli: RunCli, sshd: SshServer, create_connection: CreateConnection):
+    created = json.loads(create_connection("hook_key", "--json", "--location", "in=/tmp").stdout)
+    sshd.add_authorized_key(created["ssh_public_key"])
+    hook = ActitoSftpHook("hook_key")
+    assert hook.settings.host_keys
+    assert hook.list_location("in") is not None
+    run_cli("connection", "delete", "hook_key", "--yes")
+
+
+def test_show_warns_ahead_of_inbound_key_expiry(run_cli: RunCli, create_connection: CreateConnection):
+    create_connection("expiring")
+    run_cli("pgp-key", "generate", "expiring", "--expires", "10d")
+    shown = json.loads(run_cli("connection", "show", "expiring", "--json").stdout)
+    assert len(shown["warnings"]) == 1
+    assert "less than 30 days" in shown["warnings"][0]
+    assert "WARNING:" in run_cli("connection", "show", "expiring").stdout
+    run_cli("connection", "delete", "expiring", "--yes")
+
+
+def test_update_sets_the_schema_fields(run_cli: RunCli, create_connection: CreateConnection):
+    create_connection("tuned")
+    run_cli(
+        *("connection", "update", "tuned", "--connect-timeout", "60", "--keepalive-interval", "0"),
+        *("--transfer-concurrency", "4", "--ciphers", "aes256-ctr, aes128-ctr", "--compression", "--entity", "sales"),
+    )
+    shown = json.loads(run_cli("connection", "show", "tuned", "--json").stdout)
+    assert (shown["connect_timeout"], shown["keepalive_interval"], shown["transfer_concurrency"]) == (60, 0, 4)
+    assert (shown["ciphers"], shown["compression"], shown["entity"]) == (["aes256-ctr", "aes128-ctr"], True, "sales")
+    assert "connect timeout 60 s" in run_cli("connection", "show", "tuned").stdout
+    assert run_cli("connection", "update", "tuned", "--connect-timeout", "0", expect=2).stdout == ""
+    refused = run_cli("connection", "update", "tuned", "--ciphers", "rot13", expect=1)
+    assert "unsupported cipher(s) rot13" in refused.stderr
+    note = run_cli("connection", "update", "tuned", "--port", "2222").stdout
+    assert "pinned host key was kept" in note
+    run_cli("connection", "delete", "tuned", "--yes")
+
+
+def test_switching_to_ssh_key_auth_generates_a_key(run_cli: RunCli, create_connection: CreateConnection):
+    create_connection("switch")
+    store = ConnectionStore()
+    record = store.get("switch")
+    record.extra.pop("ssh_private_key")
+    record.extra["auth_type"] = "password"
+    record.password = "a-password-for-the-switch"
+    SEEN_SECRETS.add(record.password)
+    store.save(record)
+    switched = run_cli("connection", "update", "switch", "--auth-type", "ssh_key")
+    assert "Generated an SSH key; install it in authorized_keys:\nssh-ed25519 " in switched.stdout
+    shown = json.loads(run_cli("connection", "show", "switch", "--json").stdout)
+    assert shown["auth_type"] == "ssh_key"
+    assert shown["ssh_key"]["public_key"] in switched.stdout
+    run_cli("connection", "delete", "switch", "--yes")

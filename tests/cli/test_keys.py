@@ -1,0 +1,80 @@
+"""``actito-sftp ssh-key``, ``pgp-key`` and ``partner-key``: refusals and the rotation's options."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from airflow_provider_actito_sftp.connection.store import ConnectionStore
+from partner_sandbox.gpg import PartnerGpg
+from tests.cli.support import CreateConnection, RunCli
+
+
+def test_key_generation_over_existing_keys_is_refused(run_cli: RunCli, create_connection: CreateConnection):
+    create_connection("regen")
+    assert "use `ssh-key rotate`" in run_cli("ssh-key", "generate", "regen", expect=1).stderr
+    run_cli("pgp-key", "generate", "regen")
+    assert "use `pgp-key rotate`" in run_cli("pgp-key", "generate", "regen", expect=1).stderr
+    newest = json.loads(run_cli("pgp-key", "list", "regen", "--json").stdout)[0]["fingerprint"]
+    assert "is the newest inbound key" in run_cli("pgp-key", "retire", "regen", newest, expect=1).stderr
+    run_cli("connection", "delete", "regen", "--yes")
+
+
+def test_ssh_key_rotation_restart_and_force(run_cli: RunCli, create_connection: CreateConnection):
+    active = json.loads(create_connection("rotating", "--json").stdout)["ssh_public_key"]
+    first = json.loads(run_cli("ssh-key", "rotate", "rotating", "--json").stdout)
+    restarted = json.loads(run_cli("ssh-key", "rotate", "rotating", "--restart", "--json").stdout)
+    assert (first["state"], restarted["state"]) == ("pending", "pending")
+    assert restarted["public_key"] != first["public_key"]
+    keys = json.loads(run_cli("ssh-key", "public", "rotating", "--json").stdout)
+    assert (keys["public_key"], keys["pending"]["public_key"]) == (active, restarted["public_key"])
+    pending_text = run_cli("ssh-key", "public", "rotating").stdout
+    assert pending_text.splitlines() == [active, restarted["public_key"]]
+    forced = run_cli("ssh-key", "rotate", "rotating", "--force")
+    assert f"Activated {restarted['fingerprint']}" in forced.stdout
+    keys = json.loads(run_cli("ssh-key", "public", "rotating", "--json").stdout)
+    assert (keys["public_key"], keys["pending"]) == (restarted["public_key"], None)
+    run_cli("connection", "delete", "rotating", "--yes")
+
+
+@pytest.mark.parametrize(
+    ("kind", "message"),
+    [
+        ("secret", "secret (private) key"),
+        ("sign-only", "no usable encryption"),
+        ("expired", "expired on"),
+        ("revoked", "is revoked"),
+        ("two", "expected exactly one public key, found 2"),
+        ("garbage", "no OpenPGP key found"),
+    ],
+)
+def test_partner_key_refusals(
+    kind: str, message: str, run_cli: RunCli, create_connection: CreateConnection, tmp_path: Path
+):
+    name = f"pk_{kind.replace('-', '_')}"
+    create_connection(name)
+    with PartnerGpg() as partner:
+        if kind == "secret":
+            text = partner.export_secret(partner.generate())
+        elif kind == "sign-only":
+            text = partner.export_public(partner.generate(usage="sign"))
+        elif kind == "expired":
+            text = partner.export_public(partner.generate(expires="1d", faked_time="20200101T000000"))
+        elif kind == "revoked":
+            fingerprint = partner.generate()
+            partner.revoke(fingerprint)
+            text = partner.export_public(fingerprint)
+        elif kind == "two":
+            text = partner.export_public(partner.generate("A <a@example.com>"), partner.generate("B <b@example.com>"))
+        else:
+            text = "this is not a key\n"
+    key_file = tmp_path / "partner.asc"
+    key_file.write_text(text)
+    result = run_cli("partner-key", "set", name, str(key_file), expect=1)
+    assert message in result.stderr
+    assert result.stderr.count("\n") == 1  # one line
+    assert ConnectionStore().get(name).extra.get("partner_pgp_public_key") is None
+    assert "has no partner key" in run_cli("partner-key", "show", name, expect=1).stderr
+    run_cli("connection", "delete", name, "--yes")

@@ -1,0 +1,60 @@
+"""Host key pinning against the real test sshd: pinned only when confirmed, refused otherwise."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from airflow_provider_actito_sftp.connection.store import ConnectionRecord
+from airflow_provider_actito_sftp.exceptions import RefusedError, RemoteConnectError
+from airflow_provider_actito_sftp.management import HostKeyOffer, fetch_host_key_offer, pin_host_key
+from partner_sandbox.sshd import SshServer, free_port
+from tests.cli.support import fingerprint_of
+
+
+@pytest.fixture
+def offer(sshd: SshServer) -> HostKeyOffer:
+    return fetch_host_key_offer(sshd.host, sshd.port, timeout=10)
+
+
+def test_the_offer_is_the_servers_key(offer: HostKeyOffer, sshd: SshServer):
+    assert offer.fingerprint == fingerprint_of(sshd.host_key_line)
+    assert offer.algorithm == "ssh-ed25519"
+
+
+def test_a_confirmed_key_is_pinned(offer: HostKeyOffer, sshd: SshServer):
+    record = ConnectionRecord(conn_id="pin")
+    pin = pin_host_key(record, offer, expected=f" {offer.fingerprint} ")
+    assert (pin.fingerprint, pin.trusted_on_first_use) == (offer.fingerprint, False)
+    assert record.extra["host_key"].split()[:2] == sshd.host_key_line.split()[:2]
+
+
+def test_a_different_key_is_refused(offer: HostKeyOffer):
+    record = ConnectionRecord(conn_id="pin")
+    with pytest.raises(
+        RefusedError,
+        match=re.escape(f"host key mismatch: expected SHA256:other, the server presents {offer.fingerprint};"),
+    ):
+        pin_host_key(record, offer, expected="SHA256:other", trust_on_first_use=True)
+    assert record.extra == {}
+
+
+def test_an_unconfirmed_key_is_refused(offer: HostKeyOffer):
+    record = ConnectionRecord(conn_id="pin")
+    with pytest.raises(RefusedError, match=re.escape(f"re-run with --accept-host-key {offer.fingerprint} ")):
+        pin_host_key(record, offer, expected=None)
+    assert record.extra == {}
+
+
+def test_trust_on_first_use_is_logged(offer: HostKeyOffer, caplog: pytest.LogCaptureFixture):
+    record = ConnectionRecord(conn_id="pin")
+    pin = pin_host_key(record, offer, expected=None, trust_on_first_use=True)
+    assert pin.trusted_on_first_use
+    assert f"Trust on first use: pinning host key {offer.fingerprint}" in caplog.text
+    assert record.extra["host_key"]
+
+
+def test_an_unreachable_server():
+    with pytest.raises(RemoteConnectError, match="could not fetch the host key"):
+        fetch_host_key_offer("127.0.0.1", free_port(), timeout=5)
