@@ -9,6 +9,7 @@ was expected. No message ever carries key material, a password or file contents.
 - Server (fix the server or the pin): :class:`HostKeyError`, :class:`AuthenticationError`,
   :class:`RemoteConnectError`, :class:`RemoteLocationError`.
 - One file refused (bad input, not retried): :class:`ImportRefusedError`, :class:`ExportRefusedError`,
+  :class:`SourceUnavailableError` (retried: the source may appear),
   :class:`GpgStreamError`, :class:`OutputLimitError`, :class:`UnsafeNameError`,
   :class:`PublishConflictError`, :class:`RemoteExistsError`.
 - One file skipped for a later run: :class:`RemoteChangedError`.
@@ -149,6 +150,10 @@ class ConnectionNotFoundError(ActitoSftpError, LookupError):
 
 class ExportRefusedError(ActitoSftpError):
     """Nothing was uploaded: the export cannot be done as configured."""
+
+
+class SourceUnavailableError(ExportRefusedError):
+    """A source matches no file or is not a file: it may be written meanwhile, so a retry may succeed."""
 
 
 class UnsafeNameError(ActitoSftpError, ValueError):

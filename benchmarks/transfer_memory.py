@@ -29,9 +29,9 @@ def main() -> None:
         AIRFLOW_HOME=str(home), AIRFLOW__CORE__LOAD_EXAMPLES="False", AIRFLOW__CORE__DAGS_FOLDER=str(home / "dags")
     )
     from airflow_provider_actito_sftp.pgp.keys import export_newest_public_key, generate_inbound_key
-    from tests.support.dags import write_dag
-    from tests.support.partner_gpg import PartnerGpg
-    from tests.support.sshd import chown_tree, ensure_test_user, generate_ssh_key, remove_server, start_sshd
+    from partner_sandbox.dag_files import write_dag
+    from partner_sandbox.gpg import PartnerGpg
+    from partner_sandbox.sshd import chown_tree, ensure_test_user, generate_ssh_key, remove_server, start_sshd
 
     subprocess.run([str(Path(sys.executable).with_name("airflow")), "db", "migrate"], check=True, capture_output=True)
     server = start_sshd(ensure_test_user())
@@ -79,10 +79,10 @@ def main() -> None:
             f"""
             for size in ("small", "big"):
                 with DAG(f"bench_{{size}}", schedule=None, start_date=pendulum.datetime(2026, 1, 1, tz="UTC")) as sized:
-                    imported = ActitoSftpImportOperator(min_age=0, task_id="import", actito_sftp_conn_id="bench",
+                    imported = ActitoSftpImportOperator(min_age=0, task_id="import", conn_id="bench",
                                                         location="inbound", destination={str(landing)!r},
                                                         pattern=f"{{size}}.bin.pgp", after_import="keep")
-                    exported = ActitoSftpExportOperator(task_id="export", actito_sftp_conn_id="bench",
+                    exported = ActitoSftpExportOperator(task_id="export", conn_id="bench",
                                                         location="outbound", source=f"{landing!s}/{{size}}.bin")
                     imported >> exported
                 globals()[sized.dag_id] = sized
@@ -90,7 +90,7 @@ def main() -> None:
         )
         # A warm-up run on 1 MiB first: the figures then isolate what the large file adds.
         child = subprocess.run(
-            [sys.executable, "-m", "tests.support.rss_child", str(dag_file), "bench_big", "bench_small"],
+            [sys.executable, "-m", "partner_sandbox.rss_child", str(dag_file), "bench_big", "bench_small"],
             capture_output=True,
             text=True,
             cwd=Path(__file__).parents[1],

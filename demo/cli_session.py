@@ -19,8 +19,8 @@ from pathlib import Path
 def main() -> int:
     airflow_home = Path(tempfile.mkdtemp(prefix="actito-cli-demo-"))
     os.environ.update(AIRFLOW_HOME=str(airflow_home), AIRFLOW__CORE__LOAD_EXAMPLES="False")
-    from tests.support.partner_gpg import PartnerGpg
-    from tests.support.sshd import ensure_test_user, remove_server, start_sshd
+    from partner_sandbox.gpg import PartnerGpg
+    from partner_sandbox.sshd import ensure_test_user, remove_server, start_sshd
 
     bin_dir = Path(sys.executable).parent
     subprocess.run([str(bin_dir / "airflow"), "db", "migrate"], check=True, capture_output=True)

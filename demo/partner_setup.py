@@ -77,8 +77,8 @@ def build_world() -> DemoWorld:
     home = configure_airflow(workdir)
     from airflow.utils.db import initdb
 
-    from tests.support.partner_gpg import PartnerGpg
-    from tests.support.sshd import ensure_test_user, find_sshd, start_sshd
+    from partner_sandbox.gpg import PartnerGpg
+    from partner_sandbox.sshd import ensure_test_user, find_sshd, start_sshd
 
     say("1. Airflow metadata DB (SQLite) in a throwaway AIRFLOW_HOME")
     initdb()
@@ -91,7 +91,7 @@ def build_world() -> DemoWorld:
     else:
         import getpass
 
-        from tests.support.inprocess_server import InProcessKeyServer
+        from partner_sandbox.inprocess_server import InProcessKeyServer
 
         server = InProcessKeyServer(workdir / "partner-server", getpass.getuser())
         check(True, f"no sshd here: an asyncssh SFTP server on {server.host}:{server.port} instead")
@@ -159,7 +159,7 @@ def partner_drops_customers(world: DemoWorld, rows: int = 1000) -> Path:
     world.partner.encrypt_to((world.workdir / "actito-inbound.asc").read_text(), sample, encrypted)  # type: ignore[attr-defined]
     uploaded_at = time.time() - 120  # the partner finished uploading two minutes ago (past the DAG's min_age)
     os.utime(encrypted, (uploaded_at, uploaded_at))
-    from tests.support.sshd import chown_tree
+    from partner_sandbox.sshd import chown_tree
 
     chown_tree(world.folders["inbound"], world.server.user)  # type: ignore[attr-defined]
     check(encrypted.exists(), f"{encrypted.name} ({encrypted.stat().st_size} bytes, encrypted) in inbound")
@@ -175,7 +175,7 @@ def remote_path(server: object, local: Path) -> str:
 def tear_down(world: DemoWorld) -> None:
     import shutil
 
-    from tests.support.sshd import remove_server
+    from partner_sandbox.sshd import remove_server
 
     world.partner.close()  # type: ignore[attr-defined]
     if hasattr(world.server, "remote_path"):

@@ -1,6 +1,6 @@
 """Run one DAG with ``dag.test()`` in this process and print its memory use as JSON (for RSS checks).
 
-Usage: python -m tests.support.rss_child DAG_FILE DAG_ID [WARMUP_DAG_ID]
+Usage: python -m partner_sandbox.rss_child DAG_FILE DAG_ID [WARMUP_DAG_ID]
 Prints {"baseline_rss_mb": ..., "peak_rss_mb": ..., "seconds": ..., "states": {...}} on the last line.
 With a warm-up DAG, that DAG runs first (same machinery, tiny data); the peak is then reset
 (/proc/self/clear_refs) so that the figures isolate what the measured run adds.

@@ -2,7 +2,7 @@
 
 As root, the server authenticates a dedicated local user (created once, given a fresh random password per
 run) so that both password and key authentication are real. As another user, sshd can only log that
-same user in, by key; password tests then use :mod:`tests.support.inprocess_server`.
+same user in, by key; password tests then use :mod:`partner_sandbox.inprocess_server`.
 """
 
 from __future__ import annotations

@@ -23,7 +23,7 @@ os.environ["AIRFLOW__CORE__FERNET_KEY"] = "x6o_n1ZcHMTcdYmRrGyF9i7SgEHy1s9zCMTWD
 
 import pytest  # noqa: E402
 
-from tests.support.sshd import (  # noqa: E402
+from partner_sandbox.sshd import (  # noqa: E402
     SftpUser,
     SshServer,
     ensure_test_user,
@@ -124,7 +124,7 @@ def folders(sshd: SshServer, request: pytest.FixtureRequest) -> dict[str, Path]:
 def pgp_connection(make_connection: ConnectionFactory, folders: dict[str, Path]):
     """A connection with inbound PGP required (our key pair) and outbound PGP to a partner key."""
     from airflow_provider_actito_sftp.pgp.keys import export_newest_public_key, generate_inbound_key
-    from tests.support.partner_gpg import PartnerGpg
+    from partner_sandbox.gpg import PartnerGpg
 
     secret_keys, _ = generate_inbound_key("actito_test")
     our_public, _ = export_newest_public_key(secret_keys)

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from airflow_provider_actito_sftp.metrics import overview
+from partner_sandbox.sshd import SshServer, chown_tree
 from tests.support.dags import run_dag, task_states
-from tests.support.sshd import SshServer, chown_tree
 
 
 @pytest.fixture(scope="module")
@@ -58,11 +58,11 @@ def seeded(airflow_db: Path, sshd: SshServer, client_key: str, tmp_path_factory:
         def _source_appears(context):
             Path({str(export_source)!r}).write_bytes(b"y" * 4096)
 
-        ActitoSftpImportOperator(min_age=0, task_id="import_ok", actito_sftp_conn_id="metrics_a", location="in",
+        ActitoSftpImportOperator(min_age=0, task_id="import_ok", conn_id="metrics_a", location="in",
                                  destination={str(base / "landing-a")!r})
-        ActitoSftpImportOperator(min_age=0, task_id="import_refused", actito_sftp_conn_id="metrics_b", location="in",
+        ActitoSftpImportOperator(min_age=0, task_id="import_refused", conn_id="metrics_b", location="in",
                                  destination={str(base / "landing-b")!r})
-        ActitoSftpExportOperator(task_id="export_retry", actito_sftp_conn_id="metrics_a", location="out",
+        ActitoSftpExportOperator(task_id="export_retry", conn_id="metrics_a", location="out",
                                  source={str(export_source)!r}, retries=1, retry_delay=0,
                                  on_retry_callback=_source_appears)
         """,

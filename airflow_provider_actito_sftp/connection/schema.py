@@ -127,7 +127,7 @@ class Field:
 def _read_text(field: Field, conn_id: str, value: object) -> str:
     if not isinstance(value, str):
         raise ConnectionConfigError(conn_id, field.name, f"expected text, got {type(value).__name__}")
-    return value.strip()
+    return value if field.secret else value.strip()  # a password may start or end with a space
 
 
 def _read_choice(field: Field, conn_id: str, value: object) -> str:

@@ -123,7 +123,10 @@ class ConnectionStore:
             stored.host = record.host
             stored.port = record.port
             stored.login = record.login
-            stored.password = record.password
+            if record.password:
+                stored.password = record.password
+            else:  # Airflow's password setter ignores a falsy value: clear the column itself
+                stored._password = None
             stored.description = record.extra.get("display_name")
             stored.set_extra(record.extra_json())
 

@@ -76,7 +76,7 @@ async def fetch_host_key(host: str, port: int, *, timeout: float = 30.0) -> asyn
     try:
         key = await asyncio.wait_for(asyncssh.get_server_host_key(host, port, config=None), timeout)
     except (OSError, asyncssh.Error, TimeoutError) as e:
-        raise RemoteConnectError(f"could not fetch the host key of {host}:{port}: {e or type(e).__name__}") from e
+        raise RemoteConnectError(f"could not fetch the host key of {host}:{port}: {str(e) or type(e).__name__}") from e
     if key is None:
         raise RemoteConnectError(f"{host}:{port} presented no host key")
     return key

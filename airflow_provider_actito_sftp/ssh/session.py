@@ -2,7 +2,7 @@
 
 :func:`open_session` is the only place that opens a connection. It refuses, before authenticating, any
 server whose host key is not pinned in the connection, and reports the offered key's fingerprint.
-Everything else (listing, transfers, the hook's sync facade) works on the :class:`AsyncSftpSession`
+Everything else (listing, transfers, the hook's service methods) works on the :class:`AsyncSftpSession`
 it returns.
 """
 

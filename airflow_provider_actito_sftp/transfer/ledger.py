@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import ClassVar, Generic, Protocol, TypeVar
 
 NS = 1_000_000_000
 CLOCK_SLACK_SECONDS = 2
+Record = TypeVar("Record")
 
 
 class Seen(StrEnum):
@@ -62,60 +63,52 @@ class LedgerEntry:
 class Ledger(Protocol):
     def get(self, name: str) -> LedgerEntry | None: ...
     def put(self, entry: LedgerEntry) -> None: ...
-    def remove(self, name: str) -> None: ...
 
 
-class _VariableRecords:
-    """JSON records in Airflow Variables ``actito_sftp_<kind>:<conn>:<location>:<hash of scope and name>``.
+class _VariableRecords(Generic[Record]):
+    """Records of one dataclass in Airflow Variables ``actito_sftp_<kind>:<conn>:<location>:<hash>``.
 
-    One Variable per name, so concurrent tasks never overwrite each other's records.
+    The hash covers the scope (who owns the records) and the file name. One Variable per name, so
+    concurrent tasks never overwrite each other's records.
     """
 
-    def __init__(self, kind: str, conn_id: str, location: str, scope: str, description: str) -> None:
-        self._prefix = f"actito_sftp_{kind}:{conn_id[:100]}:{location}:"
-        self._scope = scope
-        self._description = description
+    _kind: ClassVar[str]
+    _description: ClassVar[str]
+    _record_type: type[Record]
 
-    def key(self, name: str) -> str:
+    def __init__(self, conn_id: str, location: str, scope: str) -> None:
+        self._prefix = f"actito_sftp_{self._kind}:{conn_id[:100]}:{location}:"
+        self._scope = scope
+
+    def _key(self, name: str) -> str:
         identity = f"{self._scope}\0{name}".encode("utf-8", "surrogateescape")
         return self._prefix + hashlib.sha256(identity).hexdigest()[:40]
 
-    def get(self, name: str) -> dict[str, Any] | None:
+    def get(self, name: str) -> Record | None:
         from airflow.sdk import Variable
 
-        raw = Variable.get(self.key(name), default=None)
-        return None if raw is None else dict(json.loads(raw))
+        raw = Variable.get(self._key(name), default=None)
+        return None if raw is None else self._record_type(**json.loads(raw))
 
-    def put(self, name: str, record: dict[str, Any]) -> None:
+    def _store(self, name: str, record: Record) -> None:
         from airflow.sdk import Variable
 
-        Variable.set(self.key(name), json.dumps(record), description=self._description)
-
-    def delete(self, name: str) -> None:
-        from airflow.sdk import Variable
-
-        Variable.delete(self.key(name))
+        Variable.set(self._key(name), json.dumps(asdict(record)), description=self._description)  # type: ignore[call-overload]
 
 
-class VariableLedger:
+class VariableLedger(_VariableRecords[LedgerEntry]):
     """Ledger entries as Airflow Variables ``actito_sftp_ledger:<conn>:<location>:<hash>``.
 
-    :param consumer: who imports (``dag_id.task_id``): two tasks importing the same location with
-        ``keep`` are independent consumers and each imports every file once.
+    :param consumer: who imports (``dag_id.task_id``), the scope: two tasks importing the same location
+        with ``keep`` are independent consumers and each imports every file once.
     """
 
-    def __init__(self, conn_id: str, location: str, consumer: str) -> None:
-        self._records = _VariableRecords("ledger", conn_id, location, consumer, "actito-sftp import ledger")
-
-    def get(self, name: str) -> LedgerEntry | None:
-        raw = self._records.get(name)
-        return None if raw is None else LedgerEntry(**raw)
+    _kind = "ledger"
+    _description = "actito-sftp import ledger"
+    _record_type = LedgerEntry
 
     def put(self, entry: LedgerEntry) -> None:
-        self._records.put(entry.name, {**asdict(entry), "updated": datetime.now(UTC).isoformat()})
-
-    def remove(self, name: str) -> None:
-        self._records.delete(name)
+        self._store(entry.name, replace(entry, updated=datetime.now(UTC).isoformat()))
 
 
 @dataclass(frozen=True)
@@ -134,19 +127,16 @@ class DeliveryLog(Protocol):
     def put(self, delivery: Delivery) -> None: ...
 
 
-class VariableDeliveryLog:
+class VariableDeliveryLog(_VariableRecords[Delivery]):
     """Deliveries as Airflow Variables ``actito_sftp_delivered:<conn>:<location>:<hash>``, one per file.
 
-    :param owner: the exporting task instance (:func:`~.names.owner_id`), so only its own retries
-        count a file as already delivered.
+    :param owner: the exporting task instance (:func:`~.names.owner_id`), the scope: only its own
+        retries count a file as already delivered.
     """
 
-    def __init__(self, conn_id: str, location: str, owner: str) -> None:
-        self._records = _VariableRecords("delivered", conn_id, location, owner, "actito-sftp export log")
-
-    def get(self, name: str) -> Delivery | None:
-        raw = self._records.get(name)
-        return None if raw is None else Delivery(**raw)
+    _kind = "delivered"
+    _description = "actito-sftp export log"
+    _record_type = Delivery
 
     def put(self, delivery: Delivery) -> None:
-        self._records.put(delivery.name, asdict(delivery))
+        self._store(delivery.name, delivery)

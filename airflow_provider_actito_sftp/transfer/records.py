@@ -17,7 +17,6 @@ class Direction(StrEnum):
 class Status(StrEnum):
     SUCCESS = "success"
     FAILED = "failed"
-    SKIPPED = "skipped"
 
 
 class Moved(Protocol):

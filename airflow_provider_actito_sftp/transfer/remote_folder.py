@@ -34,7 +34,7 @@ def describe(error: BaseException) -> str:
     if isinstance(error, asyncssh.SFTPError):
         return f"the server refused: {error.reason or type(error).__name__}"
     if isinstance(error, asyncssh.Error | ConnectionError | TimeoutError | EOFError):
-        return f"connection lost: {error or type(error).__name__}"
+        return f"connection lost: {str(error) or type(error).__name__}"
     if isinstance(error, OSError):
         return f"local I/O error: {error}"
     return f"{type(error).__name__}: {error}"

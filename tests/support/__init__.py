@@ -1,1 +1,1 @@
-"""Real test infrastructure: OpenSSH sshd servers and an in-process asyncssh server."""
+"""Test fixtures and helpers only; the simulated partner (sshd, gpg, SFTP server) is in ``partner_sandbox``."""

@@ -17,9 +17,6 @@ class MemoryLedger:
     def put(self, entry: LedgerEntry) -> None:
         self.entries[entry.name] = entry
 
-    def remove(self, name: str) -> None:
-        self.entries.pop(name, None)
-
 
 class MemoryDeliveries:
     """The export delivery log, in memory, shared by the tries of one task instance."""

@@ -36,9 +36,6 @@ def main() -> None:
         def put(self, entry: LedgerEntry) -> None:
             raise RuntimeError("this helper runs delete/move imports only")
 
-        def remove(self, name: str) -> None:
-            return None
-
     async def run() -> ImportResult:
         hook = ActitoSftpHook(conn_id)
         async with hook.open_async_session() as session:

@@ -1,0 +1,186 @@
+"""Pinned host keys: the lines OpenSSH writes (``*.pub``, ``known_hosts``) are read, anything else refused
+without quoting it; fingerprints read as OpenSSH prints them; a real sshd's key is fetched for setup."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import asyncssh
+import pytest
+
+from airflow_provider_actito_sftp.exceptions import RemoteConnectError
+from airflow_provider_actito_sftp.ssh.host_keys import export_host_key, fetch_host_key, fingerprint, parse_host_keys
+from partner_sandbox.sshd import SshServer, generate_ssh_key
+
+KEY_TYPES = ("ed25519", "ecdsa", "rsa")
+FINGERPRINT = re.compile(r"SHA256:[A-Za-z0-9+/]{43}")  # OpenSSH's form: unpadded base64 of 32 bytes
+
+
+@pytest.fixture(scope="module")
+def pub_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """One ``.pub`` file per key type, written by ssh-keygen (comment: ``host-<type>``)."""
+    folder = tmp_path_factory.mktemp("host-keys")
+    for key_type in KEY_TYPES:
+        generate_ssh_key(folder / f"host-{key_type}", key_type)
+    return {key_type: folder / f"host-{key_type}.pub" for key_type in KEY_TYPES}
+
+
+def keygen_fingerprint(pub: Path) -> str:
+    """The fingerprint ``ssh-keygen -l`` prints for a public key file."""
+    listed = subprocess.run(["ssh-keygen", "-l", "-f", str(pub)], capture_output=True, text=True, check=True)
+    return listed.stdout.split()[1]
+
+
+def line_of(pub: Path) -> str:
+    return pub.read_text().strip()
+
+
+@pytest.mark.parametrize("key_type", KEY_TYPES)
+def test_a_pub_line_is_read_and_fingerprinted_as_openssh_does(pub_files: dict[str, Path], key_type: str) -> None:
+    line = line_of(pub_files[key_type])
+    assert line.endswith(f" host-{key_type}")  # the comment is there, and ignored
+    [key] = parse_host_keys(line)
+    assert FINGERPRINT.fullmatch(fingerprint(key))
+    assert fingerprint(key) == keygen_fingerprint(pub_files[key_type])
+
+
+def test_known_hosts_lines_plain_with_ports_and_hashed(pub_files: dict[str, Path], tmp_path: Path) -> None:
+    ed25519, rsa = line_of(pub_files["ed25519"]), line_of(pub_files["rsa"])
+    key_part = " ".join(ed25519.split()[:2])
+    known_hosts = tmp_path / "known_hosts"
+    plain_text = f"sftp.partner.example {key_part}\n[127.0.0.1]:2222,10.0.0.5 {' '.join(rsa.split()[:2])}\n"
+    known_hosts.write_text(plain_text)
+    subprocess.run(["ssh-keygen", "-H", "-f", str(known_hosts)], capture_output=True, check=True)
+    hashed = known_hosts.read_text()
+    assert hashed.startswith("|1|")  # OpenSSH hid the host names
+
+    ed25519_fingerprint = keygen_fingerprint(pub_files["ed25519"])
+    rsa_fingerprint = keygen_fingerprint(pub_files["rsa"])
+    plain = parse_host_keys(plain_text)
+    assert [fingerprint(key) for key in plain] == [ed25519_fingerprint, rsa_fingerprint]
+    # Hashed, a line per host name: two for the second key.
+    assert [fingerprint(key) for key in parse_host_keys(hashed)] == [ed25519_fingerprint, *[rsa_fingerprint] * 2]
+    [with_comment] = parse_host_keys(f"sftp.partner.example {key_part} added 2024-01-01")
+    assert fingerprint(with_comment) == ed25519_fingerprint
+
+
+def test_blank_lines_and_comments_are_skipped_and_the_order_kept(pub_files: dict[str, Path]) -> None:
+    text = "\r\n".join(
+        [
+            "# the partner's keys, confirmed by phone",
+            "",
+            "   ",
+            f"  {line_of(pub_files['rsa'])}  ",
+            "    # an indented comment",
+            line_of(pub_files["ecdsa"]),
+            "",
+        ]
+    )
+    keys = parse_host_keys(text)
+    assert [fingerprint(key) for key in keys] == [
+        keygen_fingerprint(pub_files["rsa"]),
+        keygen_fingerprint(pub_files["ecdsa"]),
+    ]
+    assert parse_host_keys("") == ()
+    assert parse_host_keys("# nothing pinned yet\n\n") == ()
+
+
+SECRETISH = "c2VjcmV0LWlzaC1ub3QtYS1rZXk"  # base64 that decodes to no key
+
+
+@pytest.mark.parametrize(
+    ("text", "line_number"),
+    [
+        (f"ssh-ed25519 {SECRETISH}", 1),
+        (f"# ok\nssh-ed25519 AAAA{SECRETISH}", 2),
+        (f"ssh-ed25519 {SECRETISH} comment", 1),
+        (f"partner.example ssh-ed25519 {SECRETISH}", 1),
+        ("ssh-ed25519", 1),
+        (f"sftp.partner.example {SECRETISH}", 1),
+        (f"\n\n{SECRETISH}", 3),
+    ],
+    ids=["bad-base64", "second-line", "with-comment", "known-hosts", "type-only", "no-type", "one-word"],
+)
+def test_garbage_is_refused_by_line_number_without_quoting_it(text: str, line_number: int) -> None:
+    with pytest.raises(ValueError, match=f"^line {line_number} is not an OpenSSH public key") as refused:
+        parse_host_keys(text)
+    assert SECRETISH not in str(refused.value)
+
+
+def test_a_pasted_private_key_is_refused_without_quoting_it() -> None:
+    private = asyncssh.generate_private_key("ssh-ed25519").export_private_key().decode()
+    with pytest.raises(ValueError, match=r"^line 1 is not an OpenSSH public key") as refused:
+        parse_host_keys(private)
+    body = private.splitlines()[1]
+    assert body[:20] not in str(refused.value)
+    assert "PRIVATE" not in str(refused.value)
+
+
+def test_a_key_under_another_types_name_is_refused(pub_files: dict[str, Path]) -> None:
+    ed25519_blob = line_of(pub_files["ed25519"]).split()[1]
+    with pytest.raises(ValueError, match=r"^line 1 is not an OpenSSH public key"):
+        parse_host_keys(f"ssh-rsa {ed25519_blob}")
+
+
+@pytest.mark.parametrize("marker", ["@revoked", "@cert-authority"])
+def test_a_known_hosts_marker_line_is_never_pinned(pub_files: dict[str, Path], marker: str) -> None:
+    """A revoked key (or a CA) must not become a trusted host key: the line is refused."""
+    with pytest.raises(ValueError, match=r"^line 1 is not an OpenSSH public key"):
+        parse_host_keys(f"{marker} sftp.partner.example {line_of(pub_files['ed25519'])}")
+
+
+@pytest.mark.parametrize("key_type", KEY_TYPES)
+def test_export_gives_the_one_line_form_that_parses_back(pub_files: dict[str, Path], key_type: str) -> None:
+    line = line_of(pub_files[key_type])
+    [key] = parse_host_keys(line)
+    exported = export_host_key(key)
+    assert exported == " ".join(line.split()[:2])  # type and base64, without the comment
+    assert "\n" not in exported
+    [again] = parse_host_keys(exported)
+    assert fingerprint(again) == fingerprint(key)
+
+
+def test_fetch_host_key_returns_the_real_servers_key(sshd: SshServer) -> None:
+    fetched = asyncio.run(fetch_host_key(sshd.host, sshd.port, timeout=15))
+    assert export_host_key(fetched) == " ".join(sshd.host_key_line.split()[:2])
+    assert fingerprint(fetched) == keygen_fingerprint(Path(f"{sshd.host_key_path}.pub"))
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_fetch_host_key_from_a_closed_port_is_a_connect_error() -> None:
+    port = _free_port()
+    with pytest.raises(RemoteConnectError, match=f"^could not fetch the host key of 127.0.0.1:{port}: .+"):
+        asyncio.run(fetch_host_key("127.0.0.1", port, timeout=10))
+
+
+@pytest.fixture
+def silent_listener() -> Iterator[int]:
+    """A TCP port that accepts connections and never says a word (no SSH banner)."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(4)
+        yield int(listener.getsockname()[1])
+
+
+def test_fetch_host_key_gives_up_after_its_timeout(silent_listener: int) -> None:
+    started = time.monotonic()
+    with pytest.raises(RemoteConnectError, match=f"^could not fetch the host key of 127.0.0.1:{silent_listener}"):
+        asyncio.run(fetch_host_key("127.0.0.1", silent_listener, timeout=0.5))
+    assert time.monotonic() - started < 10
+
+
+def test_a_timeout_is_named_in_the_message(silent_listener: int) -> None:
+    with pytest.raises(RemoteConnectError) as refused:
+        asyncio.run(fetch_host_key("127.0.0.1", silent_listener, timeout=0.5))
+    assert str(refused.value) == f"could not fetch the host key of 127.0.0.1:{silent_listener}: TimeoutError"
