@@ -1,14 +1,17 @@
 """Reading and writing ``actito_sftp`` connections in the Airflow metadata DB (setup tooling only).
 
 Tasks never write connections (Airflow 3 forbids DB access from tasks); the CLI and the UI plugin do,
-through this module. A connection that lives in a secrets backend or an environment variable cannot be
-written back: :class:`ConnectionNotWritableError` carries what to store there instead.
+through this module (the plugin in its request's DB session). A connection that lives in a secrets
+backend or an environment variable cannot be written back: :class:`ConnectionNotWritableError` carries
+what to store there instead.
 """
 
 from __future__ import annotations
 
 import json
 import os
+from collections.abc import Collection, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -50,7 +53,37 @@ class ConnectionRecord:
 
 
 class ConnectionStore:
-    """CRUD for ``actito_sftp`` connections in the metadata DB."""
+    """CRUD for ``actito_sftp`` connections in the metadata DB.
+
+    :param session: a SQLAlchemy session to work in (the UI plugin passes the request's); None: each
+        call opens and commits its own.
+    """
+
+    def __init__(self, session: Any = None) -> None:
+        self._session = session
+
+    @contextmanager
+    def _db(self) -> Iterator[Any]:
+        if self._session is not None:
+            yield self._session
+            self._session.flush()
+            return
+        from airflow.utils.session import create_session
+
+        with create_session() as session:
+            yield session
+
+    def list(self, conn_ids: Collection[str]) -> list[ConnectionRecord]:
+        """The ``actito_sftp`` connections among ``conn_ids`` that are in the metadata DB, by id."""
+        from airflow.models import Connection
+
+        with self._db() as session:
+            rows = (
+                session.query(Connection)
+                .filter(Connection.conn_type == CONNECTION_TYPE, Connection.conn_id.in_(sorted(conn_ids)))
+                .order_by(Connection.conn_id)
+            )
+            return [self.to_record(row) for row in rows]
 
     def get(self, conn_id: str) -> ConnectionRecord:
         """Load a connection: from the metadata DB, else from env vars / secrets backends (read only).
@@ -58,9 +91,8 @@ class ConnectionStore:
         :raises ConnectionNotFoundError: nowhere to be found, or not an ``actito_sftp`` connection.
         """
         from airflow.models import Connection
-        from airflow.utils.session import create_session
 
-        with create_session() as session:
+        with self._db() as session:
             stored = session.query(Connection).filter(Connection.conn_id == conn_id).one_or_none()
             if stored is not None:
                 return self.to_record(stored)
@@ -73,9 +105,8 @@ class ConnectionStore:
     def exists(self, conn_id: str) -> bool:
         """Whether any connection (of any type) has this id, in the DB or elsewhere."""
         from airflow.models import Connection
-        from airflow.utils.session import create_session
 
-        with create_session() as session:
+        with self._db() as session:
             if session.query(Connection.id).filter(Connection.conn_id == conn_id).first() is not None:
                 return True
         try:
@@ -90,11 +121,10 @@ class ConnectionStore:
         :raises ConnectionExistsError: the id is taken (in the DB or elsewhere).
         """
         from airflow.models import Connection
-        from airflow.utils.session import create_session
 
         if self.exists(record.conn_id):
             raise ConnectionExistsError(f"Connection {record.conn_id!r} already exists")
-        with create_session() as session:
+        with self._db() as session:
             session.add(
                 Connection(
                     conn_id=record.conn_id,
@@ -114,11 +144,10 @@ class ConnectionStore:
         :raises ConnectionNotWritableError: it lives outside the DB; the error carries the record.
         """
         from airflow.models import Connection
-        from airflow.utils.session import create_session
 
         if not record.in_metadata_db:
             raise ConnectionNotWritableError(record)
-        with create_session() as session:
+        with self._db() as session:
             stored = session.query(Connection).filter(Connection.conn_id == record.conn_id).one()
             stored.host = record.host
             stored.port = record.port
@@ -137,12 +166,11 @@ class ConnectionStore:
         :raises ConnectionNotWritableError: it lives outside the DB.
         """
         from airflow.models import Connection
-        from airflow.utils.session import create_session
 
         record = self.get(conn_id)
         if not record.in_metadata_db:
             raise ConnectionNotWritableError(record)
-        with create_session() as session:
+        with self._db() as session:
             session.query(Connection).filter(Connection.conn_id == conn_id).delete()
 
     @staticmethod

@@ -152,37 +152,21 @@ def connection_view(record: ConnectionRecord) -> dict[str, Any]:
 
 
 def _records(session: Any, conn_ids: set[str]) -> list[ConnectionRecord]:
-    from airflow.models import Connection
-
-    rows = (
-        session.query(Connection)
-        .filter(Connection.conn_type == CONNECTION_TYPE, Connection.conn_id.in_(sorted(conn_ids)))
-        .order_by(Connection.conn_id)
-    )
-    return [ConnectionStore.to_record(row) for row in rows]
+    return ConnectionStore(session).list(conn_ids)
 
 
 def _record(session: Any, connection_id: str) -> ConnectionRecord:
-    from airflow.models import Connection
-
-    row = (
-        session.query(Connection)
-        .filter(Connection.conn_id == connection_id, Connection.conn_type == CONNECTION_TYPE)
-        .one_or_none()
-    )
-    if row is None:
+    records = ConnectionStore(session).list({connection_id})
+    if not records:
         raise HTTPException(404, f"no {CONNECTION_TYPE} connection {connection_id!r}")
-    return ConnectionStore.to_record(row)
+    return records[0]
 
 
 def _save(session: Any, record: ConnectionRecord) -> None:
-    from airflow.models import Connection
-
     from airflow_provider_actito_sftp import management
 
     management.validate(record)
-    row = session.query(Connection).filter(Connection.conn_id == record.conn_id).one()
-    row.set_extra(record.extra_json())
+    ConnectionStore(session).save(record)
     session.commit()
 
 
