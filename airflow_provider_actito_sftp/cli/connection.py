@@ -159,9 +159,12 @@ def connection_test(conn_id: str) -> None:
 @app.conn_id_argument
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 def connection_delete(conn_id: str, yes: bool) -> None:
-    """Delete a connection with all its key material."""
+    """Delete a connection with all its key material and its import ledger / delivery log Variables."""
     app.load(conn_id)
     if not yes and not click.confirm(f"Delete connection {conn_id!r} and all its SSH and PGP keys?", default=False):
         app.fail("not confirmed; nothing was deleted")
-    app.store().delete(conn_id)
-    app.say(f"Deleted connection {conn_id!r} and its key material.")
+    removed = management.delete_connection(app.store(), None, conn_id)
+    app.say(
+        f"Deleted connection {conn_id!r} with {removed.ssh_keys} SSH key(s) and {removed.pgp_keys} inbound PGP "
+        f"key(s), and {removed.ledger_variables} ledger Variable(s)."
+    )

@@ -9,6 +9,8 @@ public material only (public keys, fingerprints, expiry dates), never a secret.
 - :mod:`.keys`: our SSH key and its rotation (:func:`ssh_key_rotate`), inbound PGP keys, the partner key.
 - :mod:`.host_keys`: fetch the server's host key, compare it, pin it or refuse.
 - :mod:`.describe`: :func:`describe`, the one secret-free view of a connection.
+- :mod:`.lifecycle`: :func:`create_connection`, :func:`edit_fields`, :func:`repin_host_key`,
+  :func:`connection_checks` (one line per check), :func:`delete_connection` (with its ledger Variables).
 """
 
 from __future__ import annotations
@@ -42,15 +44,36 @@ from airflow_provider_actito_sftp.management.keys import (
     ssh_key_rotate,
     ssh_public_keys,
 )
+from airflow_provider_actito_sftp.management.lifecycle import (
+    Check,
+    Created,
+    Removed,
+    check_conn_id,
+    check_location,
+    connection_checks,
+    create_connection,
+    delete_connection,
+    edit_fields,
+    repin_host_key,
+)
 from airflow_provider_actito_sftp.management.validation import validate
 
 __all__ = [
+    "Check",
+    "Created",
     "FieldUpdate",
     "HostKeyOffer",
     "HostKeyPin",
+    "Removed",
     "RotationState",
     "SshKeyRotation",
+    "check_conn_id",
+    "check_location",
+    "connection_checks",
+    "create_connection",
+    "delete_connection",
     "describe",
+    "edit_fields",
     "editable_fields",
     "fetch_host_key_offer",
     "location_remove",
@@ -64,6 +87,7 @@ __all__ = [
     "pgp_key_rotate",
     "pgp_public_key",
     "pin_host_key",
+    "repin_host_key",
     "ssh_key_generate",
     "ssh_key_rotate",
     "ssh_public_keys",

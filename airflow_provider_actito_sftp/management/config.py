@@ -81,15 +81,18 @@ def new_connection(
 ) -> tuple[ConnectionRecord, FieldUpdate]:
     """A new connection with these fields (the display name defaults to the id), not saved yet.
 
-    With ``auth_type`` ssh_key, its SSH key pair is generated.
+    With ``auth_type`` ssh_key (the default), its SSH key pair is generated.
 
     :param conn_id: the connection id (its technical name).
     :param values: field name -> value, as for :func:`update_fields`.
     :param ssh_key_type: the type of the generated SSH key.
     """
     record = ConnectionRecord(conn_id=conn_id, extra={"locations": {}})
+    defaults = {"display_name": conn_id, "auth_type": BY_NAME["auth_type"].default}
     update = update_fields(
-        record, {**values, "display_name": values.get("display_name") or conn_id}, ssh_key_type=ssh_key_type
+        record,
+        {**values, **{name: value for name, value in defaults.items() if not values.get(name)}},
+        ssh_key_type=ssh_key_type,
     )
     return record, update
 

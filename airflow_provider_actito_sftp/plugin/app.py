@@ -2,9 +2,9 @@
 
 Reading needs a logged-in user allowed to read connections; lists and aggregates cover only the
 connections the auth manager lets that user read, and per-connection routes check that very connection
-(Airflow's ``requires_access_connection`` reads the ``connection_id`` path parameter). Key regeneration
-needs edit rights on the connection, a JSON body and no foreign ``Origin`` (cookies alone do not
-authorize a state change). No endpoint ever returns secret material.
+(Airflow's ``requires_access_connection`` reads the ``connection_id`` path parameter). Every change
+(:mod:`.config_api`) needs the matching right on the connection, a JSON body and no foreign ``Origin``
+(cookies alone do not authorize a state change). No endpoint ever returns secret material.
 """
 
 from __future__ import annotations
@@ -27,7 +27,6 @@ from airflow_provider_actito_sftp.get_provider_info import CONNECTION_TYPE
 
 STATIC = Path(__file__).parent / "static"
 CanRead = Depends(requires_access_connection(method="GET"))
-CanEdit = Depends(requires_access_connection(method="PUT"))
 DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
@@ -112,27 +111,9 @@ def create_app() -> FastAPI:
             raise HTTPException(404, str(e)) from e
         return _download(armored, f"{connection_id}-inbound.asc")
 
-    @app.post("/api/connections/{connection_id}/ssh-key/rotate", dependencies=[SameOriginJson, CanEdit])
-    def rotate_ssh_key(connection_id: str, session: SessionDep) -> dict[str, str]:
-        """Start an SSH key rotation (afresh): a pending key, offered beside the active one until activated."""
-        from airflow_provider_actito_sftp import management
+    from airflow_provider_actito_sftp.plugin import config_api  # key rotation, creation, edits: all changes
 
-        record = _record(session, connection_id)
-        rotation = management.ssh_key_rotate(record, restart=True)
-        _save(session, record)
-        return rotation.as_dict()
-
-    @app.post("/api/connections/{connection_id}/pgp-key/rotate", dependencies=[SameOriginJson, CanEdit])
-    def rotate_pgp_key(connection_id: str, session: SessionDep) -> dict[str, Any]:
-        """Add a new inbound PGP key (handed out from now on); older keys keep decrypting."""
-        from airflow_provider_actito_sftp import management
-        from airflow_provider_actito_sftp.pgp.keys import PgpKeyType
-
-        record = _record(session, connection_id)
-        info = management.pgp_key_rotate(record, PgpKeyType.ED25519, expires="2y")
-        _save(session, record)
-        return info.as_dict()
-
+    config_api.install(app)
     return app
 
 
@@ -160,14 +141,6 @@ def _record(session: Any, connection_id: str) -> ConnectionRecord:
     if not records:
         raise HTTPException(404, f"no {CONNECTION_TYPE} connection {connection_id!r}")
     return records[0]
-
-
-def _save(session: Any, record: ConnectionRecord) -> None:
-    from airflow_provider_actito_sftp import management
-
-    management.validate(record)
-    ConnectionStore(session).save(record)
-    session.commit()
 
 
 def _own_origins(request: Request) -> set[str]:

@@ -119,3 +119,22 @@ def test_switching_to_ssh_key_auth_generates_a_key(run_cli: RunCli, create_conne
     assert shown["auth_type"] == "ssh_key"
     assert shown["ssh_key"]["public_key"] in switched.stdout
     run_cli("connection", "delete", "switch", "--yes")
+
+
+def test_delete_removes_keys_and_ledger_variables(run_cli: RunCli, create_connection: CreateConnection):
+    from airflow.models import Variable
+    from airflow.utils.session import create_session
+
+    create_connection("doomed")
+    run_cli("pgp-key", "generate", "doomed")
+    kept = ("actito_sftp_ledger:doomed_twin:inbound:abc", "actito_sftp_ledger:doomedX:inbound:abc")
+    with create_session() as session:
+        for key in ("actito_sftp_ledger:doomed:inbound:abc", "actito_sftp_delivered:doomed:out:def", *kept):
+            session.add(Variable(key=key, val="{}"))
+    deleted = run_cli("connection", "delete", "doomed", "--yes")
+    assert "with 1 SSH key(s) and 1 inbound PGP key(s), and 2 ledger Variable(s)" in deleted.stdout
+    assert not ConnectionStore().exists("doomed")
+    with create_session() as session:
+        left = {row.key for row in session.query(Variable).filter(Variable.key.like("actito_sftp_%"))}
+        assert left == set(kept)
+        session.query(Variable).filter(Variable.key.in_(kept)).delete(synchronize_session=False)

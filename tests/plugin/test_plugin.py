@@ -6,7 +6,6 @@ import json
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -16,9 +15,8 @@ import pytest
 
 from partner_sandbox.dag_files import write_dag
 from partner_sandbox.sshd import SshServer, chown_tree
-from tests.support.airflow_stack import sqlite_stack
+from tests.plugin.conftest import REPO, plugin_stack, serve
 
-REPO = Path(__file__).parents[2]
 BETA_BYTES = 700
 
 
@@ -31,16 +29,7 @@ def ui(sshd: SshServer, tmp_path_factory: pytest.TempPathFactory):
     base = tmp_path_factory.mktemp("ui")
     dags = base / "dags"
     dags.mkdir()
-    stack = sqlite_stack(
-        base / "airflow",
-        dags,
-        {
-            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "False",
-            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin,reader:user,viewer:viewer,partner:user",
-            "AIRFLOW__CORE__AUTH_MANAGER": "tests.support.auth_manager.ReadOnlyConnectionsAuthManager",
-            "PYTHONPATH": str(REPO),
-        },
-    )
+    stack = plugin_stack(base / "airflow", dags)
     inbound, outbound = sshd.make_folder("ui/in"), sshd.make_folder("ui/out")
     beta_inbound = sshd.make_folder("ui/beta_in")
     for index in range(3):
@@ -89,26 +78,8 @@ def ui(sshd: SshServer, tmp_path_factory: pytest.TempPathFactory):
         "export_missing": "failed",
         "import_beta": "success",
     }, seed.stdout[-3000:] + seed.stderr[-3000:]
-    stack.start(["api-server"])
-    base_url = stack.env["AIRFLOW__API__BASE_URL"]
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{base_url}/api/v2/monitor/health", timeout=2).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(1)
-    else:
-        stack.stop()
-        raise RuntimeError(stack.logs())
-    passwords = json.loads((base / "airflow" / "simple_auth_manager_passwords.json.generated").read_text())
-    tokens = {
-        user: httpx.post(f"{base_url}/auth/token", json={"username": user, "password": passwords[user]}).json()[
-            "access_token"
-        ]
-        for user in ("admin", "reader", "viewer", "partner")
-    }
-    yield {"url": base_url, "tokens": tokens, "stack": stack, "base": base}
+    server = serve(stack)
+    yield {**server, "base": base}
     stack.stop()
 
 
@@ -118,13 +89,18 @@ def _get(ui: dict[str, Any], path: str, user: str | None = None) -> httpx.Respon
 
 
 def _post(
-    ui: dict[str, Any], path: str, user: str | None = None, origin: str | None = None, form: bool = False
+    ui: dict[str, Any],
+    path: str,
+    user: str | None = None,
+    origin: str | None = None,
+    form: bool = False,
+    payload: dict[str, Any] | None = None,
 ) -> httpx.Response:
     """POST like the page would (JSON), or like another site's form would (``form=True``)."""
     headers = {"Authorization": f"Bearer {ui['tokens'][user]}"} if user else {}
     if origin is not None:
         headers["Origin"] = origin
-    body: dict[str, Any] = {"data": {"confirm": "yes"}} if form else {"json": {}}
+    body: dict[str, Any] = {"data": {"confirm": "yes"}} if form else {"json": payload or {}}
     return httpx.post(f"{ui['url']}/actito{path}", headers=headers, timeout=60, **body)
 
 
@@ -298,7 +274,7 @@ def test_cross_origin_posts_are_refused_and_change_nothing(ui, origin: str):
 @pytest.mark.parametrize("same_origin", [False, True])
 def test_json_posts_from_the_page_still_rotate(ui, same_origin: bool):
     origin = _own_origin(ui) if same_origin else None
-    ssh = _post(ui, "/api/connections/acme_ui/ssh-key/rotate", "admin", origin=origin)
+    ssh = _post(ui, "/api/connections/acme_ui/ssh-key/rotate", "admin", origin=origin, payload={"restart": True})
     assert ssh.status_code == 200, ssh.text
     pgp = _post(ui, "/api/connections/acme_ui/pgp-key/rotate", "admin", origin=origin)
     assert pgp.status_code == 200, pgp.text

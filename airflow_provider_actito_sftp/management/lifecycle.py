@@ -1,0 +1,306 @@
+"""A connection's life: created (host key pinned, key generated), edited, checked on the server, deleted.
+
+These are the decisions behind the UI's configuration API and the CLI's ``connection delete``: which ids
+are allowed, which fields stay fixed after creation, what a test checks, and what a deletion removes
+(the connection with all its key material, and the transfer ledgers kept in Airflow Variables).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from contextlib import nullcontext
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from airflow_provider_actito_sftp.connection.store import ConnectionRecord, ConnectionStore
+from airflow_provider_actito_sftp.exceptions import (
+    ActitoSftpError,
+    AuthenticationError,
+    ConnectionConfigError,
+    ConnectionExistsError,
+    HostKeyError,
+)
+from airflow_provider_actito_sftp.management.config import FieldUpdate, new_connection, update_fields
+from airflow_provider_actito_sftp.management.host_keys import HostKeyPin, fetch_host_key_offer, pin_host_key
+from airflow_provider_actito_sftp.management.keys import pgp_inbound_keys
+from airflow_provider_actito_sftp.management.validation import validate
+from airflow_provider_actito_sftp.ssh.keys import SshKeyType
+from airflow_provider_actito_sftp.ssh.session import open_session
+
+CONN_ID_MAX_LENGTH = 250  # Airflow's limit
+# Fields fixed once the connection exists: the issue's "entity (read-only after creation)".
+FIXED_AFTER_CREATION = ("entity",)
+# The Airflow Variables a connection's transfers keep (transfer/ledger.py): "<prefix><conn_id[:100]>:".
+LEDGER_VARIABLE_PREFIXES = ("actito_sftp_ledger:", "actito_sftp_delivered:")
+
+
+def check_conn_id(conn_id: str) -> str:
+    """Return ``conn_id`` if Airflow accepts it as a connection id (its characters, at most 250 of them).
+
+    :param conn_id: the proposed id.
+    :raises ConnectionConfigError: field ``conn_id``, with what is allowed.
+    """
+    from airflow.models.connection import sanitize_conn_id
+
+    if not isinstance(conn_id, str) or sanitize_conn_id(conn_id, CONN_ID_MAX_LENGTH) != conn_id:
+        raise ConnectionConfigError(
+            str(conn_id),
+            "conn_id",
+            f"use 1 to {CONN_ID_MAX_LENGTH} letters, digits and the characters _ - . : / \\ # ! ( )",
+        )
+    return conn_id
+
+
+@dataclass(frozen=True)
+class Created:
+    """A new connection, saved.
+
+    :param record: the connection (holds secrets: never return it whole).
+    :param pin: the pinned host key.
+    :param update: the fields set, with the generated SSH key (public part) if any.
+    """
+
+    record: ConnectionRecord
+    pin: HostKeyPin
+    update: FieldUpdate
+
+    def as_dict(self) -> dict[str, Any]:
+        """The public outcome: id, host key fingerprint, the generated SSH public key (or None)."""
+        pair = self.update.generated_ssh_key
+        return {
+            "conn_id": self.record.conn_id,
+            "host_key_fingerprint": self.pin.fingerprint,
+            "ssh_key": {"public_key": pair.public_line, "fingerprint": pair.fingerprint} if pair else None,
+        }
+
+
+def create_connection(
+    store: ConnectionStore,
+    conn_id: str,
+    values: Mapping[str, Any],
+    *,
+    expected_fingerprint: str | None,
+    trust_on_first_use: bool = False,
+    ssh_key_type: SshKeyType = SshKeyType.ED25519,
+    timeout: float = 30.0,
+) -> Created:
+    """Create a connection: check the id, set the fields, fetch and pin the host key, generate our key, save.
+
+    Nothing is saved if any step is refused.
+
+    :param store: where to save it.
+    :param conn_id: the new id (Airflow's characters; unused).
+    :param values: field name -> value, as for :func:`update_fields`.
+    :param expected_fingerprint: the host key fingerprint the partner gave; the server must present it.
+    :param trust_on_first_use: without ``expected_fingerprint``, pin whatever the server presents.
+    :param ssh_key_type: the type of our SSH key (ssh_key auth).
+    :param timeout: seconds to reach the server for its host key.
+    :raises ConnectionExistsError: the id is taken.
+    :raises RefusedError: a refused value or an unconfirmed / mismatching host key.
+    :raises ConnectionConfigError: an invalid id or value.
+    :raises RemoteConnectError: the server's host key could not be fetched.
+    """
+    check_conn_id(conn_id)
+    if store.exists(conn_id):
+        raise ConnectionExistsError(f"Connection {conn_id!r} already exists")
+    record, update = new_connection(conn_id, values, ssh_key_type=ssh_key_type)
+    validate_without_host_key(record)
+    offer = fetch_host_key_offer(record.host or "", record.port or 22, timeout=timeout)
+    pin = pin_host_key(record, offer, expected=expected_fingerprint, trust_on_first_use=trust_on_first_use)
+    validate(record)
+    store.create(record)
+    return Created(record, pin, update)
+
+
+def validate_without_host_key(record: ConnectionRecord) -> None:
+    """Validate every field but the host key pin (not fetched yet), so nothing reaches the network in vain.
+
+    :param record: a new connection.
+    :raises ConnectionConfigError: a field is missing or invalid.
+    """
+    try:
+        validate(record)
+    except ConnectionConfigError as e:
+        if e.field != "host_key":
+            raise
+
+
+def edit_fields(record: ConnectionRecord, values: Mapping[str, Any]) -> FieldUpdate:
+    """Change fields of an existing connection; those fixed after creation may only keep their value.
+
+    :param record: the connection to change (in memory).
+    :param values: field name -> value, as for :func:`update_fields`.
+    :raises ConnectionConfigError: a fixed field changed, or an invalid value.
+    :raises RefusedError: as :func:`update_fields`.
+    """
+    for name in FIXED_AFTER_CREATION:
+        if name in values and str(values[name] or "").strip() != record.extra.get(name):
+            raise ConnectionConfigError(record.conn_id, name, "is read-only after creation")
+    return update_fields(record, values)
+
+
+def repin_host_key(
+    record: ConnectionRecord, *, expected_fingerprint: str | None, trust_on_first_use: bool = False
+) -> HostKeyPin:
+    """Fetch the server's host key again and pin it if confirmed (as on creation).
+
+    :param record: the connection to change (in memory).
+    :param expected_fingerprint: the fingerprint the partner gave.
+    :param trust_on_first_use: pin whatever the server presents.
+    :raises RefusedError: mismatching or unconfirmed.
+    :raises RemoteConnectError: the host key could not be fetched.
+    """
+    settings = validate(record)
+    offer = fetch_host_key_offer(settings.host, settings.port, timeout=settings.advanced.connect_timeout)
+    return pin_host_key(record, offer, expected=expected_fingerprint, trust_on_first_use=trust_on_first_use)
+
+
+# --- checks on the server -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Check:
+    """One line of a connection test.
+
+    :param name: ``host key``, ``authentication`` or ``location <name>``.
+    :param ok: whether it passed.
+    :param message: what was found (never a secret).
+    """
+
+    name: str
+    ok: bool
+    message: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def check_location(record: ConnectionRecord, name: str) -> None:
+    """Check on the server that a location's folder exists and can be listed.
+
+    :param record: the connection (as changed in memory).
+    :param name: the location's name.
+    :raises ActitoSftpError: the folder is missing or unreadable, or the server cannot be used.
+    """
+    settings = validate(record)
+
+    async def attempt() -> None:
+        async with open_session(settings) as session:
+            await session.check_location(name)
+
+    asyncio.run(attempt())
+
+
+def connection_checks(record: ConnectionRecord) -> list[Check]:
+    """Connect, verify the host key, authenticate and check every location: one line each.
+
+    :param record: the connection.
+    :raises ConnectionConfigError: the connection does not validate.
+    """
+    settings = validate(record)
+    locations = [f"location {name}" for name in settings.locations]
+
+    def not_tried(names: list[str], why: str) -> list[Check]:
+        return [Check(name, False, f"not checked: {why}") for name in names]
+
+    async def run() -> list[Check]:
+        try:
+            async with open_session(settings) as session:
+                checks = [
+                    Check("host key", True, f"{session.host_key_fingerprint} matches the pin"),
+                    Check(
+                        "authentication",
+                        True,
+                        f"{settings.auth_type.value} accepted for user {settings.username!r}",
+                    ),
+                ]
+                for name in settings.locations:
+                    try:
+                        await session.check_location(name)
+                    except ActitoSftpError as e:
+                        checks.append(Check(f"location {name}", False, str(e)))
+                    else:
+                        path = settings.locations[name]
+                        checks.append(Check(f"location {name}", True, f"{path} can be listed"))
+                return checks
+        except AuthenticationError as e:
+            return [
+                Check("host key", True, "the server's key matches the pin"),
+                Check("authentication", False, str(e)),
+                *not_tried(locations, "not authenticated"),
+            ]
+        except HostKeyError as e:
+            return [Check("host key", False, str(e)), *not_tried(["authentication", *locations], "host key refused")]
+        except ActitoSftpError as e:
+            return [Check("host key", False, str(e)), *not_tried(["authentication", *locations], "not connected")]
+
+    return asyncio.run(run())
+
+
+# --- deletion -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Removed:
+    """What a deletion removed.
+
+    :param connection: the connection id.
+    :param ssh_keys: our SSH keys (active and pending, as stored).
+    :param pgp_keys: our inbound PGP keys.
+    :param ledger_variables: the Airflow Variables of its import ledgers and delivery logs.
+    """
+
+    connection: str
+    ssh_keys: int
+    pgp_keys: int
+    ledger_variables: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def ledger_variable_prefixes(conn_id: str) -> tuple[str, ...]:
+    """The key prefixes of the Variables the connection's transfers keep (see transfer/ledger.py).
+
+    :param conn_id: the connection id.
+    """
+    return tuple(f"{kind}{conn_id[:100]}:" for kind in LEDGER_VARIABLE_PREFIXES)
+
+
+def delete_connection(store: ConnectionStore, session: Any, conn_id: str) -> Removed:
+    """Delete a connection (all its key material is in it) and its ledger Variables.
+
+    :param store: the connection store.
+    :param session: a SQLAlchemy session for the Variables; None: one of its own, committed.
+    :param conn_id: the connection to delete.
+    :raises ConnectionNotFoundError: there is no such connection.
+    :raises ConnectionNotWritableError: it lives outside the metadata DB (nothing is deleted).
+    """
+    record = store.get(conn_id)
+    ssh_keys = sum(1 for name in ("ssh_private_key", "ssh_private_key_pending") if record.extra.get(name))
+    pgp_keys = _count_pgp_keys(record)
+    store.delete(conn_id)
+    return Removed(conn_id, ssh_keys, pgp_keys, _delete_ledger_variables(session, conn_id))
+
+
+def _count_pgp_keys(record: ConnectionRecord) -> int:
+    """How many inbound PGP keys the record holds; keys gpg cannot read count as one (they go anyway)."""
+    if not record.extra.get("inbound_pgp_private_keys"):
+        return 0
+    try:
+        return len(pgp_inbound_keys(record))
+    except ActitoSftpError:
+        return 1
+
+
+def _delete_ledger_variables(session: Any, conn_id: str) -> int:
+    from airflow.models import Variable
+    from airflow.utils.session import create_session
+
+    removed = 0
+    with nullcontext(session) if session is not None else create_session() as db:
+        for prefix in ledger_variable_prefixes(conn_id):
+            query = db.query(Variable).filter(Variable.key.startswith(prefix, autoescape=True))
+            removed += query.delete(synchronize_session=False)
+    return removed

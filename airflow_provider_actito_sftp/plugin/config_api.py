@@ -1,0 +1,363 @@
+"""The configuration API of the UI plugin: create, edit, test and delete connections, manage their keys.
+
+Each route parses, authorizes, calls :mod:`airflow_provider_actito_sftp.management` (where every decision
+lives) and maps its errors. Reading needs Airflow's read right on the connection, changes its edit right,
+creation its create right (also checked for the new id) and deletion its delete right; every state change
+also needs a JSON body and no foreign ``Origin`` (:func:`~.app.same_origin_json`). No response and no log
+line carries a secret.
+
+Errors are ``{"detail": "...", "field": "<field or null>"}``: 400 refused or invalid, 404 unknown
+connection, 409 the id is taken or the connection lives outside the metadata DB. A body of the wrong
+shape (a missing key, a port that is not a number) is a 400 too, naming the field.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from airflow.api_fastapi.app import get_auth_manager
+from airflow.api_fastapi.auth.managers.models.resource_details import ConnectionDetails
+from airflow.api_fastapi.common.db.common import SessionDep
+from airflow.api_fastapi.core_api.security import GetUserDep, requires_access_connection
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+
+from airflow_provider_actito_sftp import management
+from airflow_provider_actito_sftp.connection.schema import FIELDS
+from airflow_provider_actito_sftp.connection.schema import Field as SchemaField
+from airflow_provider_actito_sftp.connection.store import ConnectionRecord, ConnectionStore
+from airflow_provider_actito_sftp.exceptions import (
+    ActitoSftpError,
+    ConnectionConfigError,
+    ConnectionExistsError,
+    ConnectionNotFoundError,
+    ConnectionNotWritableError,
+)
+from airflow_provider_actito_sftp.pgp.keys import PgpKeyType
+from airflow_provider_actito_sftp.plugin.app import SameOriginJson
+from airflow_provider_actito_sftp.ssh.keys import SshKeyType
+
+CanRead = Depends(requires_access_connection(method="GET"))
+CanEdit = Depends(requires_access_connection(method="PUT"))
+CanCreate = Depends(requires_access_connection(method="POST"))
+CanDelete = Depends(requires_access_connection(method="DELETE"))
+READ_ONLY_REASON = (
+    "defined outside the Airflow metadata DB (an environment variable or a secrets backend): "
+    "change it where it is defined"
+)
+
+router = APIRouter()
+
+
+class ApiError(Exception):
+    """An error response: ``{"detail": ..., "field": ...}`` with this status."""
+
+    def __init__(self, status: int, detail: str, field: str | None = None) -> None:
+        super().__init__(detail)
+        self.status, self.detail, self.field = status, detail, field
+
+
+def install(app: FastAPI) -> None:
+    """Add the routes and the error mapping to the plugin's app."""
+    app.include_router(router)
+    app.add_exception_handler(ApiError, _api_error)
+    app.add_exception_handler(ActitoSftpError, _provider_error)
+    app.add_exception_handler(RequestValidationError, _invalid_request)
+
+
+async def _api_error(request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, ApiError)
+    return JSONResponse({"detail": error.detail, "field": error.field}, status_code=error.status)
+
+
+async def _provider_error(request: Request, error: Exception) -> JSONResponse:
+    if isinstance(error, ConnectionNotFoundError):
+        status = 404
+    elif isinstance(error, ConnectionExistsError | ConnectionNotWritableError):
+        status = 409
+    else:
+        status = 400
+    field = error.field if isinstance(error, ConnectionConfigError) else None
+    return JSONResponse({"detail": str(error), "field": field}, status_code=status)
+
+
+async def _invalid_request(request: Request, error: Exception) -> JSONResponse:
+    """A body or parameter of the wrong shape: 400 naming the first offending field."""
+    assert isinstance(error, RequestValidationError)
+    first = error.errors()[0] if error.errors() else {}
+    location = [str(part) for part in first.get("loc", ()) if part not in ("body", "query", "path")]
+    field = location[-1] if location else None
+    detail = f"{'.'.join(location) or 'request'}: {first.get('msg', 'invalid request')}"
+    return JSONResponse({"detail": detail, "field": field}, status_code=400)
+
+
+# --- request bodies -------------------------------------------------------------------------------
+
+
+class HostKeyConfirmation(BaseModel):
+    """How the server's host key is confirmed: the partner's fingerprint, or trust on first use."""
+
+    expected_fingerprint: str | None = None
+    trust_on_first_use: bool = False
+
+
+class HostKeyFetch(BaseModel):
+    host: str
+    port: int = Field(22, ge=1, le=65535)
+
+
+class CreateBody(BaseModel):
+    conn_id: str
+    values: dict[str, Any] = {}
+    host_key: HostKeyConfirmation = HostKeyConfirmation()
+    ssh_key_type: SshKeyType = SshKeyType.ED25519
+
+
+class ValuesBody(BaseModel):
+    values: dict[str, Any]
+
+
+class LocationBody(BaseModel):
+    path: str
+    check: bool = False
+
+
+class SshGenerateBody(BaseModel):
+    key_type: SshKeyType = SshKeyType.ED25519
+    force: bool = False
+
+
+class SshRotateBody(BaseModel):
+    force: bool = False
+    restart: bool = False
+
+
+class PgpGenerateBody(BaseModel):
+    key_type: PgpKeyType = PgpKeyType.ED25519
+    expires: str = "2y"
+    force: bool = False
+
+
+class PgpRotateBody(BaseModel):
+    key_type: PgpKeyType = PgpKeyType.ED25519
+    expires: str = "2y"
+
+
+class PgpRetireBody(BaseModel):
+    fingerprints: list[str] = []
+
+
+class PartnerKeyBody(BaseModel):
+    public_key: str
+
+
+class DeleteBody(BaseModel):
+    confirm: str
+
+
+# --- schema and host key --------------------------------------------------------------------------
+
+
+@router.get("/api/schema", dependencies=[CanRead])
+def schema() -> dict[str, Any]:
+    """Every connection field, for forms."""
+    return {"fields": [_field_view(field) for field in FIELDS]}
+
+
+def can_create_or_edit(user: GetUserDep) -> None:
+    """The user may create or edit connections (in general)."""
+    auth = get_auth_manager()
+    if not any(auth.is_authorized_connection(method=method, user=user) for method in ("POST", "PUT")):
+        raise HTTPException(403, "Forbidden")
+
+
+@router.post("/api/host-key/fetch", dependencies=[SameOriginJson, Depends(can_create_or_edit)])
+def fetch_host_key(body: HostKeyFetch) -> dict[str, Any]:
+    """The host key a server presents, to confirm with the partner before pinning it."""
+    offer = management.fetch_host_key_offer(body.host.strip(), body.port, timeout=30.0)
+    return {"host": offer.host, "port": offer.port, "algorithm": offer.algorithm, "fingerprint": offer.fingerprint}
+
+
+# --- connections ----------------------------------------------------------------------------------
+
+
+@router.post("/api/connections", status_code=201, dependencies=[SameOriginJson, CanCreate])
+def create(body: CreateBody, user: GetUserDep, session: SessionDep) -> dict[str, Any]:
+    """Create a connection: host key fetched again here and pinned if confirmed, SSH key generated."""
+    details = ConnectionDetails(conn_id=body.conn_id)
+    if not get_auth_manager().is_authorized_connection(method="POST", user=user, details=details):
+        raise HTTPException(403, "Forbidden")
+    created = management.create_connection(
+        ConnectionStore(session),
+        body.conn_id,
+        body.values,
+        expected_fingerprint=body.host_key.expected_fingerprint,
+        trust_on_first_use=body.host_key.trust_on_first_use,
+        ssh_key_type=body.ssh_key_type,
+    )
+    session.commit()
+    return created.as_dict()
+
+
+@router.get("/api/connections/{connection_id}", dependencies=[CanRead])
+def show(connection_id: str, session: SessionDep) -> dict[str, Any]:
+    """The connection in full (key details), whether it may be changed here and why not."""
+    return _view(ConnectionStore(session).get(connection_id))
+
+
+@router.patch("/api/connections/{connection_id}", dependencies=[SameOriginJson, CanEdit])
+def update(connection_id: str, body: ValuesBody, session: SessionDep) -> dict[str, Any]:
+    """Change fields by value (the password is write-only; the entity is fixed)."""
+    record = _writable(session, connection_id)
+    management.edit_fields(record, body.values)
+    return _view(_save(session, record))
+
+
+@router.post("/api/connections/{connection_id}/host-key", dependencies=[SameOriginJson, CanEdit])
+def repin(connection_id: str, body: HostKeyConfirmation, session: SessionDep) -> dict[str, Any]:
+    """Fetch the server's host key again and pin it if confirmed."""
+    record = _writable(session, connection_id)
+    pin = management.repin_host_key(
+        record, expected_fingerprint=body.expected_fingerprint, trust_on_first_use=body.trust_on_first_use
+    )
+    _save(session, record)
+    return {"fingerprint": pin.fingerprint, "trusted_on_first_use": pin.trusted_on_first_use}
+
+
+@router.put("/api/connections/{connection_id}/locations/{name}", dependencies=[SameOriginJson, CanEdit])
+def set_location(connection_id: str, name: str, body: LocationBody, session: SessionDep) -> dict[str, Any]:
+    """Add or update a location; with ``check``, its folder must exist on the server."""
+    record = _writable(session, connection_id)
+    exists = name in (record.extra.get("locations") or {})
+    management.location_set(record, name, body.path, must_exist=exists)
+    if body.check:
+        management.check_location(record, name)
+    return _view(_save(session, record))
+
+
+@router.delete("/api/connections/{connection_id}/locations/{name}", dependencies=[SameOriginJson, CanEdit])
+def remove_location(connection_id: str, name: str, session: SessionDep) -> dict[str, Any]:
+    record = _writable(session, connection_id)
+    management.location_remove(record, name)
+    return _view(_save(session, record))
+
+
+@router.post("/api/connections/{connection_id}/ssh-key/generate", dependencies=[SameOriginJson, CanEdit])
+def generate_ssh_key(connection_id: str, body: SshGenerateBody, session: SessionDep) -> dict[str, str]:
+    """Generate our SSH key pair (``force``: replace the existing one at once)."""
+    record = _writable(session, connection_id)
+    pair = management.ssh_key_generate(record, body.key_type, force=body.force)
+    _save(session, record)
+    return {"public_key": pair.public_line, "fingerprint": pair.fingerprint}
+
+
+@router.post("/api/connections/{connection_id}/ssh-key/rotate", dependencies=[SameOriginJson, CanEdit])
+def rotate_ssh_key(connection_id: str, body: SshRotateBody, session: SessionDep) -> dict[str, str]:
+    """One rotation step: a new pending key, or the pending key activated once the server accepts it."""
+    record = _writable(session, connection_id)
+    rotation = management.ssh_key_rotate(record, force=body.force, restart=body.restart)
+    _save(session, record)
+    return rotation.as_dict()
+
+
+@router.post("/api/connections/{connection_id}/pgp-key/generate", dependencies=[SameOriginJson, CanEdit])
+def generate_pgp_key(connection_id: str, body: PgpGenerateBody, session: SessionDep) -> dict[str, Any]:
+    record = _writable(session, connection_id)
+    info = management.pgp_key_generate(record, body.key_type, expires=body.expires, force=body.force)
+    _save(session, record)
+    return info.as_dict()
+
+
+@router.post("/api/connections/{connection_id}/pgp-key/rotate", dependencies=[SameOriginJson, CanEdit])
+def rotate_pgp_key(connection_id: str, body: PgpRotateBody, session: SessionDep) -> dict[str, Any]:
+    """Add a new inbound PGP key (handed out from now on); older keys keep decrypting."""
+    record = _writable(session, connection_id)
+    info = management.pgp_key_rotate(record, body.key_type, expires=body.expires)
+    _save(session, record)
+    return info.as_dict()
+
+
+@router.post("/api/connections/{connection_id}/pgp-key/retire", dependencies=[SameOriginJson, CanEdit])
+def retire_pgp_keys(connection_id: str, body: PgpRetireBody, session: SessionDep) -> dict[str, Any]:
+    """Remove inbound keys: those given, or all but the newest."""
+    record = _writable(session, connection_id)
+    retired = management.pgp_key_retire(record, body.fingerprints)
+    _save(session, record)
+    return {"retired": [info.as_dict() for info in retired]}
+
+
+@router.put("/api/connections/{connection_id}/partner-key", dependencies=[SameOriginJson, CanEdit])
+def set_partner_key(connection_id: str, body: PartnerKeyBody, session: SessionDep) -> dict[str, Any]:
+    """Store the partner's public key (one key that can encrypt); ``warning`` if it expires soon."""
+    record = _writable(session, connection_id)
+    info, warning = management.partner_key_set(record, body.public_key)
+    _save(session, record)
+    return {**info.as_dict(), "warning": warning}
+
+
+@router.post("/api/connections/{connection_id}/test", dependencies=[SameOriginJson, CanEdit])
+def test(connection_id: str, session: SessionDep) -> dict[str, Any]:
+    """Connect, verify the host key, authenticate and check every location: one line each."""
+    checks = management.connection_checks(ConnectionStore(session).get(connection_id))
+    return {"ok": all(check.ok for check in checks), "checks": [check.as_dict() for check in checks]}
+
+
+@router.delete("/api/connections/{connection_id}", dependencies=[SameOriginJson, CanDelete])
+def delete(connection_id: str, body: DeleteBody, session: SessionDep) -> dict[str, Any]:
+    """Delete the connection with its keys and ledger Variables; ``confirm`` must repeat its id."""
+    record = _writable(session, connection_id)
+    if body.confirm != record.conn_id:
+        raise ApiError(400, f"type the connection id {connection_id!r} to confirm; nothing was deleted", "confirm")
+    removed = management.delete_connection(ConnectionStore(session), session, connection_id)
+    session.commit()
+    return {"removed": removed.as_dict()}
+
+
+# --- helpers --------------------------------------------------------------------------------------
+
+
+def _field_view(field: SchemaField) -> dict[str, Any]:
+    default = list(field.default) if isinstance(field.default, tuple) else field.default
+    return {
+        "name": field.name,
+        "label": field.label,
+        "help": field.help,
+        "screen": field.screen.value,
+        "kind": field.kind.value,
+        "default": default,
+        "minimum": field.minimum,
+        "maximum": field.maximum,
+        "choices": list(field.choices),
+        "required": field.required,
+        "secret": field.secret,
+        "generated": field.generated,
+        "placeholder": field.placeholder,
+    }
+
+
+def _view(record: ConnectionRecord) -> dict[str, Any]:
+    """The description; for a connection that does not validate, its public values and what is wrong."""
+    writable = record.in_metadata_db
+    state = {"writable": writable, "read_only_reason": None if writable else READ_ONLY_REASON}
+    try:
+        return {**management.describe(record), **state}
+    except ConnectionConfigError as e:
+        columns = {"host": record.host, "port": record.port, "username": record.login}
+        public = {"conn_id": record.conn_id, **record.public_extra(), **columns}
+        return {**public, "error": str(e), "error_field": e.field, **state}
+
+
+def _writable(session: Any, connection_id: str) -> ConnectionRecord:
+    record = ConnectionStore(session).get(connection_id)
+    if not record.in_metadata_db:
+        raise ApiError(409, f"Connection {connection_id!r} is {READ_ONLY_REASON}")
+    return record
+
+
+def _save(session: Any, record: ConnectionRecord) -> ConnectionRecord:
+    management.validate(record)
+    ConnectionStore(session).save(record)
+    session.commit()
+    return record

@@ -1,0 +1,124 @@
+"""A connection's life through management.lifecycle: created against the real sshd, edited, checked, deleted."""
+
+from __future__ import annotations
+
+import pytest
+
+from airflow_provider_actito_sftp.connection.store import ConnectionStore
+from airflow_provider_actito_sftp.exceptions import (
+    ConnectionConfigError,
+    ConnectionExistsError,
+    RefusedError,
+    RemoteLocationError,
+)
+from airflow_provider_actito_sftp.management import (
+    Check,
+    check_conn_id,
+    check_location,
+    connection_checks,
+    create_connection,
+    delete_connection,
+    edit_fields,
+    pgp_key_generate,
+)
+from airflow_provider_actito_sftp.pgp.keys import PgpKeyType
+from partner_sandbox.sshd import SshServer
+from tests.cli.support import fingerprint_of
+from tests.management.conftest import MakeRecord
+
+
+@pytest.mark.parametrize("conn_id", ["acme", "a.b-c_d:1/x", "x" * 250])
+def test_airflow_conn_ids_are_accepted(conn_id: str):
+    assert check_conn_id(conn_id) == conn_id
+
+
+@pytest.mark.parametrize("conn_id", ["", "has space", "semi;colon", "x" * 251])
+def test_other_conn_ids_are_refused(conn_id: str):
+    with pytest.raises(ConnectionConfigError) as refused:
+        check_conn_id(conn_id)
+    assert refused.value.field == "conn_id"
+
+
+def test_entity_is_fixed_after_creation(password_record: MakeRecord):
+    record = password_record()
+    with pytest.raises(ConnectionConfigError, match="'entity': is read-only after creation"):
+        edit_fields(record, {"entity": "sales", "display_name": "New"})
+    assert record.extra["entity"] == "acme"
+    assert "display_name" not in record.extra  # nothing changed
+    assert edit_fields(record, {"entity": "acme", "display_name": "New"}).changed == ("entity", "display_name")
+
+
+def test_checks_pass_one_line_each(server_record: MakeRecord, locations: dict[str, str]):
+    checks = connection_checks(server_record(locations=locations))
+    assert [check.name for check in checks] == ["host key", "authentication", "location inbound", "location outbound"]
+    assert all(check.ok for check in checks), checks
+    assert checks[2].message == f"{locations['inbound']} can be listed"
+
+
+def test_a_missing_folder_fails_its_own_line(server_record: MakeRecord, locations: dict[str, str]):
+    record = server_record(locations={**locations, "gone": "/no/such/folder"})
+    by_name = {check.name: check for check in connection_checks(record)}
+    assert by_name["location inbound"].ok
+    assert not by_name["location gone"].ok
+    assert "/no/such/folder" in by_name["location gone"].message
+    with pytest.raises(RemoteLocationError):
+        check_location(record, "gone")
+    check_location(record, "inbound")
+
+
+def test_a_refused_key_stops_at_authentication(server_record: MakeRecord, locations: dict[str, str]):
+    from airflow_provider_actito_sftp.ssh.keys import SshKeyType, generate_ssh_key
+
+    record = server_record(locations=locations, ssh_private_key=generate_ssh_key(SshKeyType.ED25519).private_key)
+    checks = connection_checks(record)
+    assert [check.ok for check in checks] == [True, False, False, False]
+    assert "refused ssh_key authentication" in checks[1].message
+    assert checks[2] == Check("location inbound", False, "not checked: not authenticated")
+
+
+def test_a_wrong_host_key_stops_everything(server_record: MakeRecord, impostor_sshd: SshServer):
+    checks = connection_checks(server_record(host_key=impostor_sshd.host_key_line))
+    assert [(check.name, check.ok) for check in checks] == [("host key", False), ("authentication", False)]
+    assert "man-in-the-middle" in checks[0].message
+
+
+def test_create_pins_only_a_confirmed_host_key(airflow_db, sshd: SshServer):
+    store = ConnectionStore()
+    values = {"entity": "acme", "host": sshd.host, "port": sshd.port, "username": sshd.user.name}
+    with pytest.raises(RefusedError, match="host key mismatch"):
+        create_connection(store, "lifecycle_new", values, expected_fingerprint="SHA256:wrong")
+    assert not store.exists("lifecycle_new")
+    with pytest.raises(ConnectionConfigError, match="'username': is required"):
+        create_connection(store, "lifecycle_new", {**values, "username": None}, expected_fingerprint=None)
+    created = create_connection(store, "lifecycle_new", values, expected_fingerprint=fingerprint_of(sshd.host_key_line))
+    view = created.as_dict()
+    assert view["host_key_fingerprint"] == fingerprint_of(sshd.host_key_line)
+    assert view["ssh_key"]["public_key"].startswith("ssh-ed25519 ")
+    assert store.get("lifecycle_new").extra["ssh_private_key"]
+    with pytest.raises(ConnectionExistsError):
+        create_connection(store, "lifecycle_new", values, expected_fingerprint=None, trust_on_first_use=True)
+    store.delete("lifecycle_new")
+
+
+def test_delete_removes_the_connection_and_its_ledgers(airflow_db, sshd: SshServer):
+    from airflow.models import Variable
+    from airflow.utils.session import create_session
+
+    store = ConnectionStore()
+    values = {"entity": "acme", "host": sshd.host, "port": sshd.port, "username": sshd.user.name}
+    created = create_connection(store, "to_delete", values, expected_fingerprint=None, trust_on_first_use=True)
+    record = store.get("to_delete")
+    pgp_key_generate(record, PgpKeyType.ED25519, expires="1y")
+    store.save(record)
+    keys = ["actito_sftp_ledger:to_delete:in:1", "actito_sftp_delivered:to_delete:out:2"]
+    keys.append("actito_sftp_ledger:toXdelete:in:3")  # "_" is not a LIKE wildcard here
+    with create_session() as session:
+        for key in keys:
+            session.add(Variable(key=key, val="{}"))
+    removed = delete_connection(store, None, "to_delete")
+    assert removed.as_dict() == {"connection": "to_delete", "ssh_keys": 1, "pgp_keys": 1, "ledger_variables": 2}
+    assert created.record.conn_id == "to_delete"
+    assert not store.exists("to_delete")
+    with create_session() as session:
+        assert [row.key for row in session.query(Variable).filter(Variable.key.in_(keys))] == [keys[2]]
+        session.query(Variable).filter(Variable.key == keys[2]).delete()

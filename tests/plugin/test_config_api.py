@@ -1,0 +1,359 @@
+"""The configuration API on a real Airflow API server: an integration configured end to end, and who may."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+from cryptography.fernet import Fernet
+
+from airflow_provider_actito_sftp.connection.schema import FIELDS
+from partner_sandbox.gpg import PartnerGpg
+from partner_sandbox.sshd import SshServer, chown_tree
+from tests.cli.support import fingerprint_of
+from tests.plugin.conftest import plugin_stack, serve
+
+ENV_PASSWORD = "env-only-password-nobody-may-see"  # must never be shown
+WRONG_FINGERPRINT = "SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+RESPONSES: list[str] = []  # every response body, checked for secrets at the end
+
+
+@pytest.fixture(scope="module")
+def api(sshd: SshServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """An API server with the plugin, an ``acme_cfg`` connection and a read-only ``env_only`` one (env var)."""
+    base = tmp_path_factory.mktemp("config_api")
+    (base / "dags").mkdir()
+    stack = plugin_stack(base / "airflow", base / "dags")
+    folder = sshd.make_folder("config_api/in")
+    chown_tree(folder, sshd.user)
+    stack.actito_sftp(
+        *("connection", "create", "acme_cfg", "--entity", "acme", "--host", sshd.host, "--port", str(sshd.port)),
+        *("--username", sshd.user.name, f"--location=inbound={folder}", "--trust-on-first-use"),
+    )
+    extra = {"entity": "acme", "auth_type": "password", "host_key": sshd.host_key_line, "locations": {}}
+    stack.env["AIRFLOW_CONN_ENV_ONLY"] = json.dumps(
+        {"conn_type": "actito_sftp", "host": sshd.host, "port": sshd.port, "login": "u", "password": ENV_PASSWORD}
+        | {"extra": extra}
+    )
+    server = serve(stack)
+    yield {**server, "sshd": sshd, "folder": folder}
+    stack.stop()
+
+
+def _call(
+    api: dict[str, Any],
+    method: str,
+    path: str,
+    user: str | None = "admin",
+    body: Any = None,
+    *,
+    origin: str | None = None,
+    form: bool = False,
+) -> httpx.Response:
+    headers = {"Authorization": f"Bearer {api['tokens'][user]}"} if user else {}
+    if origin is not None:
+        headers["Origin"] = origin
+    content: dict[str, Any] = {"data": {"confirm": "yes"}} if form else {"json": {} if body is None else body}
+    if method == "GET":
+        content = {}
+    response = httpx.request(method, f"{api['url']}/actito{path}", headers=headers, timeout=120, **content)
+    RESPONSES.append(response.text)
+    return response
+
+
+def _fingerprint(api: dict[str, Any]) -> str:
+    return fingerprint_of(api["sshd"].host_key_line)
+
+
+def _secrets(api: dict[str, Any], conn_id: str) -> list[str]:
+    """The connection's secret fields as stored (decrypted with the stack's Fernet key)."""
+    rows = api["stack"].query("SELECT extra, is_extra_encrypted FROM connection WHERE conn_id = ?", conn_id)
+    if not rows:
+        return []
+    extra_text, encrypted = rows[0]
+    if encrypted:
+        fernet = Fernet(api["stack"].env["AIRFLOW__CORE__FERNET_KEY"].encode())
+        extra_text = fernet.decrypt(extra_text.encode()).decode()
+    extra = json.loads(extra_text)
+    secrets = ("ssh_private_key", "ssh_private_key_pending", "inbound_pgp_private_keys")
+    return [extra[name] for name in secrets if extra.get(name)]
+
+
+def _assert_never_shown(secret: str) -> None:
+    lines = [line for line in secret.splitlines() if len(line) > 20 and not line.startswith("-----")]
+    assert lines
+    for text in RESPONSES:
+        assert not any(line in text for line in lines)
+        assert "PRIVATE KEY" not in text
+
+
+def test_schema_lists_every_field(api):
+    response = _call(api, "GET", "/api/schema", "reader")
+    assert response.status_code == 200, response.text
+    fields = {field["name"]: field for field in response.json()["fields"]}
+    assert list(fields) == [field.name for field in FIELDS]
+    assert fields["port"] | {"help": ""} == {
+        "name": "port",
+        "label": "Port",
+        "help": "",
+        "screen": "server",
+        "kind": "integer",
+        "default": 22,
+        "minimum": 1,
+        "maximum": 65535,
+        "choices": [],
+        "required": False,
+        "secret": False,
+        "generated": False,
+        "placeholder": "22",
+    }
+    assert fields["ciphers"]["default"][0] == "aes128-gcm@openssh.com"
+    assert fields["auth_type"]["choices"] == ["ssh_key", "password"]
+    assert (fields["password"]["secret"], fields["ssh_private_key"]["generated"]) == (True, True)
+
+
+def test_host_key_fetch(api):
+    sshd = api["sshd"]
+    offer = _call(api, "POST", "/api/host-key/fetch", body={"host": sshd.host, "port": sshd.port})
+    assert offer.status_code == 200, offer.text
+    assert offer.json() == {
+        "host": sshd.host,
+        "port": sshd.port,
+        "algorithm": "ssh-ed25519",
+        "fingerprint": _fingerprint(api),
+    }
+    unreachable = _call(api, "POST", "/api/host-key/fetch", body={"host": "127.0.0.1", "port": 1})
+    assert unreachable.status_code == 400
+    assert unreachable.json()["detail"].startswith("could not fetch the host key of 127.0.0.1:1")
+    assert unreachable.json()["field"] is None
+    malformed = _call(api, "POST", "/api/host-key/fetch", body={"host": sshd.host, "port": "ssh"})
+    assert (malformed.status_code, malformed.json()["field"]) == (400, "port")
+    assert _call(api, "POST", "/api/host-key/fetch", body={"port": 22}).json()["field"] == "host"
+
+
+def test_an_integration_configured_end_to_end(api):
+    sshd, conn_id = api["sshd"], "cfg_e2e"
+    values = {"entity": "marketing", "display_name": "E2E", "host": sshd.host, "port": sshd.port}
+    creation = {"conn_id": conn_id, "values": {**values, "username": sshd.user.name}}
+
+    wrong_pin = {**creation, "host_key": {"expected_fingerprint": WRONG_FINGERPRINT}}
+    mismatch = _call(api, "POST", "/api/connections", body=wrong_pin)
+    assert mismatch.status_code == 400, mismatch.text
+    assert WRONG_FINGERPRINT in mismatch.json()["detail"]
+    assert _fingerprint(api) in mismatch.json()["detail"]
+    assert _call(api, "GET", f"/api/connections/{conn_id}").status_code == 404
+    unconfirmed = _call(api, "POST", "/api/connections", body=creation)
+    assert unconfirmed.status_code == 400
+    assert "confirm this fingerprint" in unconfirmed.json()["detail"]
+    invalid = _call(api, "POST", "/api/connections", body={**creation, "conn_id": "has space"})
+    assert (invalid.status_code, invalid.json()["field"]) == (400, "conn_id")
+    missing = _call(api, "POST", "/api/connections", body={"conn_id": "x_missing", "values": values})
+    assert (missing.status_code, missing.json()["field"]) == (400, "username")
+
+    confirmed = {**creation, "host_key": {"expected_fingerprint": _fingerprint(api)}}
+    created = _call(api, "POST", "/api/connections", body=confirmed)
+    assert created.status_code == 201, created.text
+    assert created.json()["conn_id"] == conn_id
+    assert created.json()["host_key_fingerprint"] == _fingerprint(api)
+    public_key = created.json()["ssh_key"]["public_key"]
+    assert public_key.startswith("ssh-ed25519 ")
+    again = _call(api, "POST", "/api/connections", body=confirmed)
+    assert again.status_code == 409
+    assert "already exists" in again.json()["detail"]
+    sshd.add_authorized_key(public_key)
+
+    folder = sshd.make_folder("config_api/e2e_in")
+    chown_tree(folder, sshd.user)
+    inbound = f"/api/connections/{conn_id}/locations/inbound"
+    absent = _call(api, "PUT", inbound, body={"path": "/nowhere", "check": True})
+    assert absent.status_code == 400, absent.text
+    assert "/nowhere" in absent.json()["detail"]
+    located = _call(api, "PUT", inbound, body={"path": str(folder), "check": True})
+    assert located.status_code == 200, located.text
+    assert located.json()["locations"] == {"inbound": str(folder)}
+    extra = _call(api, "PUT", f"/api/connections/{conn_id}/locations/later", body={"path": "/later"})
+    assert extra.json()["locations"] == {"inbound": str(folder), "later": "/later"}
+    removed = _call(api, "DELETE", f"/api/connections/{conn_id}/locations/later")
+    assert removed.json()["locations"] == {"inbound": str(folder)}
+
+    require_pgp = {"values": {"inbound_pgp_required": True}}
+    refused = _call(api, "PATCH", f"/api/connections/{conn_id}", body=require_pgp)
+    assert refused.status_code == 400
+    assert "cannot require inbound PGP without an inbound key pair" in refused.json()["detail"]
+    generated = _call(api, "POST", f"/api/connections/{conn_id}/pgp-key/generate", body={"expires": "1y"})
+    assert generated.status_code == 200, generated.text
+    assert len(generated.json()["fingerprint"]) == 40
+    required = _call(api, "PATCH", f"/api/connections/{conn_id}", body=require_pgp)
+    assert required.status_code == 200, required.text
+    assert required.json()["inbound_pgp_required"] is True
+    assert required.json()["inbound_pgp_keys"][0]["fingerprint"] == generated.json()["fingerprint"]
+    entity = _call(api, "PATCH", f"/api/connections/{conn_id}", body={"values": {"entity": "other"}})
+    assert (entity.status_code, entity.json()["field"]) == (400, "entity")
+    port = _call(api, "PATCH", f"/api/connections/{conn_id}", body={"values": {"port": "not a port"}})
+    assert (port.status_code, port.json()["field"]) == (400, "port")
+
+    with PartnerGpg() as partner:
+        fingerprint = partner.generate()
+        secret_key, public_key_text = partner.export_secret(fingerprint), partner.export_public(fingerprint)
+    secret = _call(api, "PUT", f"/api/connections/{conn_id}/partner-key", body={"public_key": secret_key})
+    assert secret.status_code == 400, secret.text
+    assert "secret" in secret.json()["detail"].lower()
+    partner_key = _call(api, "PUT", f"/api/connections/{conn_id}/partner-key", body={"public_key": public_key_text})
+    assert partner_key.status_code == 200, partner_key.text
+    assert partner_key.json()["fingerprint"] == fingerprint
+    assert partner_key.json()["warning"] is None
+
+    tested = _call(api, "POST", f"/api/connections/{conn_id}/test")
+    assert tested.status_code == 200, tested.text
+    assert tested.json()["ok"] is True, tested.text
+    assert [check["name"] for check in tested.json()["checks"]] == ["host key", "authentication", "location inbound"]
+
+    pending = _call(api, "POST", f"/api/connections/{conn_id}/ssh-key/rotate", body={})
+    assert (pending.status_code, pending.json()["state"]) == (200, "pending")
+    not_yet = _call(api, "POST", f"/api/connections/{conn_id}/ssh-key/rotate", body={})
+    assert not_yet.status_code == 400
+    assert "does not accept the pending key yet" in not_yet.json()["detail"]
+    sshd.add_authorized_key(pending.json()["public_key"])
+    active = _call(api, "POST", f"/api/connections/{conn_id}/ssh-key/rotate", body={})
+    assert (active.status_code, active.json()["state"]) == (200, "active")
+
+    shown = _call(api, "GET", f"/api/connections/{conn_id}", "reader")
+    assert shown.status_code == 200
+    view = shown.json()
+    assert (view["writable"], view["read_only_reason"], view["entity"]) == (True, None, "marketing")
+    assert view["ssh_key"]["fingerprint"] == active.json()["fingerprint"]
+    assert view["ssh_pending_key"] is None
+    assert view["partner_pgp_public_key"]["fingerprint"] == fingerprint
+    for secret_text in _secrets(api, conn_id):
+        _assert_never_shown(secret_text)
+
+    ledger = [f"actito_sftp_ledger:{conn_id}:inbound:1", f"actito_sftp_delivered:{conn_id}:out:2"]
+    for key in [*ledger, f"actito_sftp_ledger:{conn_id}_other:inbound:3"]:
+        api["stack"].query("INSERT INTO variable (key, val, is_encrypted) VALUES (?, '{}', 0)", key)
+    wrong = _call(api, "DELETE", f"/api/connections/{conn_id}", body={"confirm": "cfg"})
+    assert (wrong.status_code, wrong.json()["field"]) == (400, "confirm")
+    assert _call(api, "GET", f"/api/connections/{conn_id}").status_code == 200
+    deleted = _call(api, "DELETE", f"/api/connections/{conn_id}", body={"confirm": conn_id})
+    assert deleted.status_code == 200, deleted.text
+    assert deleted.json() == {"removed": {"connection": conn_id, "ssh_keys": 1, "pgp_keys": 1, "ledger_variables": 2}}
+    assert _call(api, "GET", f"/api/connections/{conn_id}").status_code == 404
+    left = api["stack"].query("SELECT key FROM variable WHERE key LIKE 'actito_sftp_%'")
+    assert [row[0] for row in left] == [f"actito_sftp_ledger:{conn_id}_other:inbound:3"]
+
+
+def test_password_is_write_only(api):
+    conn_id = "acme_cfg"
+    changed = _call(api, "PATCH", f"/api/connections/{conn_id}", body={"values": {"display_name": "ACME cfg"}})
+    assert changed.status_code == 200, changed.text
+    secret = "a-write-only-password"
+    written = _call(api, "PATCH", f"/api/connections/{conn_id}", body={"values": {"password": secret}})
+    assert written.status_code == 200, written.text
+    assert "password" in written.json()["secrets_set"]
+    assert secret not in written.text
+    cleared = _call(api, "PATCH", f"/api/connections/{conn_id}", body={"values": {"password": None}})
+    assert "password" not in cleared.json()["secrets_set"]
+    unknown = _call(api, "PATCH", f"/api/connections/{conn_id}", body={"values": {"ssh_private_key": "x"}})
+    assert unknown.status_code == 400
+
+
+def test_connections_outside_the_db_are_read_only(api):
+    shown = _call(api, "GET", "/api/connections/env_only", "reader")
+    assert shown.status_code == 200, shown.text
+    assert shown.json()["writable"] is False
+    assert "environment variable" in shown.json()["read_only_reason"]
+    for method, path, body in [
+        ("PATCH", "/api/connections/env_only", {"values": {"display_name": "x"}}),
+        ("POST", "/api/connections/env_only/pgp-key/generate", {}),
+        ("DELETE", "/api/connections/env_only", {"confirm": "env_only"}),
+    ]:
+        refused = _call(api, method, path, body=body)
+        assert refused.status_code == 409, refused.text
+        assert "environment variable" in refused.json()["detail"]
+    taken = _call(api, "POST", "/api/connections", body={"conn_id": "env_only", "values": {}})
+    assert taken.status_code == 409
+    assert _call(api, "GET", "/api/connections/nowhere").status_code == 404
+
+
+def test_an_invalid_connection_can_be_shown_and_fixed(api):
+    extra = {"entity": "acme", "auth_type": "password", "connect_timeout": "soon"}
+    columns = {"conn_type": "actito_sftp", "host": "sftp.invalid.example", "login": "u", "password": ENV_PASSWORD}
+    api["stack"].cli("connections", "add", "acme_invalid", "--conn-json", json.dumps({**columns, "extra": extra}))
+    shown = _call(api, "GET", "/api/connections/acme_invalid")
+    assert shown.status_code == 200, shown.text
+    assert (shown.json()["error_field"], shown.json()["host"], shown.json()["writable"]) == (
+        "connect_timeout",
+        "sftp.invalid.example",
+        True,
+    )
+    fixed = _call(api, "PATCH", "/api/connections/acme_invalid", body={"values": {"connect_timeout": 60}})
+    assert fixed.status_code == 200, fixed.text
+    assert (fixed.json()["connect_timeout"], "error" in fixed.json()) == (60, False)
+    removed = _call(api, "DELETE", "/api/connections/acme_invalid", body={"confirm": "acme_invalid"})
+    assert removed.json()["removed"]["ssh_keys"] == 0
+    assert ENV_PASSWORD not in shown.text
+    assert all(ENV_PASSWORD not in text for text in RESPONSES)
+
+
+CHANGES = [
+    ("POST", "/api/host-key/fetch", {"host": "127.0.0.1", "port": 22}),
+    ("POST", "/api/connections", {"conn_id": "acme_new", "values": {"entity": "acme"}}),
+    ("PATCH", "/api/connections/acme_cfg", {"values": {"display_name": "changed"}}),
+    ("POST", "/api/connections/acme_cfg/host-key", {"trust_on_first_use": True}),
+    ("PUT", "/api/connections/acme_cfg/locations/x", {"path": "/x"}),
+    ("DELETE", "/api/connections/acme_cfg/locations/inbound", {}),
+    ("POST", "/api/connections/acme_cfg/ssh-key/generate", {"force": True}),
+    ("POST", "/api/connections/acme_cfg/ssh-key/rotate", {"restart": True}),
+    ("POST", "/api/connections/acme_cfg/pgp-key/generate", {"force": True}),
+    ("POST", "/api/connections/acme_cfg/pgp-key/rotate", {}),
+    ("POST", "/api/connections/acme_cfg/pgp-key/retire", {"fingerprints": []}),
+    ("PUT", "/api/connections/acme_cfg/partner-key", {"public_key": "x"}),
+    ("POST", "/api/connections/acme_cfg/test", {}),
+    ("DELETE", "/api/connections/acme_cfg", {"confirm": "acme_cfg"}),
+]
+
+
+def _state(api: dict[str, Any]) -> str:
+    return _call(api, "GET", "/api/connections/acme_cfg").text
+
+
+@pytest.mark.parametrize(("method", "path", "body"), CHANGES)
+def test_changes_need_the_right(api, method: str, path: str, body: dict[str, Any]):
+    before = _state(api)
+    assert _call(api, method, path, None, body).status_code == 401
+    for user in ("reader", "viewer", "partner"):  # partner may read acme_cfg, not change it
+        assert _call(api, method, path, user, body).status_code == 403, user
+    assert _state(api) == before
+
+
+@pytest.mark.parametrize(("method", "path", "body"), CHANGES)
+def test_changes_need_json_from_this_site(api, method: str, path: str, body: dict[str, Any]):
+    before = _state(api)
+    assert _call(api, method, path, form=True).status_code == 415
+    foreign = _call(api, method, path, body=body, origin="http://evil.example")
+    assert foreign.status_code == 403
+    assert "cross-origin" in foreign.text
+    assert _state(api) == before
+
+
+def test_reads_need_the_read_right(api):
+    assert _call(api, "GET", "/api/schema", None).status_code == 401
+    assert _call(api, "GET", "/api/schema", "viewer").status_code == 403
+    assert _call(api, "GET", "/api/connections/acme_cfg", "viewer").status_code == 403
+    assert _call(api, "GET", "/api/connections/acme_cfg", "partner").status_code == 200
+    assert _call(api, "GET", "/api/connections/env_only", "partner").status_code == 403
+
+
+def test_same_origin_json_is_accepted(api):
+    parts = urlsplit(api["url"])
+    rotated = _call(api, "POST", "/api/connections/acme_cfg/pgp-key/rotate", origin=f"{parts.scheme}://{parts.netloc}")
+    assert rotated.status_code == 200, rotated.text
+    retired = _call(api, "POST", "/api/connections/acme_cfg/pgp-key/retire", body={"fingerprints": []})
+    assert retired.status_code == 200, retired.text
+    assert (
+        _call(api, "GET", "/api/connections/acme_cfg").json()["inbound_pgp_keys"][0]["fingerprint"]
+        == (rotated.json()["fingerprint"])
+    )
