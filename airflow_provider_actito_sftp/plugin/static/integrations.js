@@ -1,0 +1,81 @@
+// The Overview / Integrations router and the Integrations list.
+import { api, element, NO_PERMISSION } from "./api.js";
+import { openWizard } from "./wizard.js";
+
+const VIEWS = ["overview", "integrations"];
+const AUTH_LABELS = { ssh_key: "SSH key", password: "Password" };
+
+function statusCell(conn) {
+  const cell = document.createElement("td");
+  if (conn.error) {
+    cell.append(element("span", "Invalid", "badge warning"), element("span", conn.error, "reason"));
+  } else {
+    cell.append(element("span", "OK", "badge ok"));
+  }
+  return cell;
+}
+
+function integrationRow(conn) {
+  const row = document.createElement("tr");
+  row.dataset.connId = conn.conn_id;
+  if (conn.error) {
+    row.className = "invalid-row";
+    const empty = element("td", "—");
+    empty.colSpan = 6;
+    row.append(element("td", conn.conn_id), empty, statusCell(conn));
+    return row;
+  }
+  const locations = Object.entries(conn.locations || {}).map(([name, path]) => `${name}: ${path}`).join("\n");
+  row.append(element("td", conn.conn_id), element("td", conn.display_name || ""), element("td", conn.entity || ""),
+    element("td", `${conn.host}:${conn.port}`), element("td", conn.username || ""),
+    element("td", AUTH_LABELS[conn.auth_type] || conn.auth_type || ""), element("td", locations || "—"),
+    statusCell(conn));
+  return row;
+}
+
+export async function loadIntegrations() {
+  const body = document.querySelector("#integrations tbody");
+  const error = document.getElementById("integrations-error");
+  try {
+    const connections = await api("api/connections");
+    body.replaceChildren(...connections.map(integrationRow));
+    if (!connections.length) {
+      const cell = element("td", "No integration yet: create one with “New integration”.");
+      cell.colSpan = 8;
+      const row = document.createElement("tr");
+      row.append(cell);
+      body.append(row);
+    }
+    error.textContent = "";
+    document.getElementById("view-integrations").dataset.loaded = "true";
+  } catch (problem) {
+    error.textContent = problem.message;
+  }
+}
+
+/** After a 403 on creation: say so once and offer no more "New integration". */
+export function cannotCreate() {
+  document.getElementById("new-integration").hidden = true;
+  const notice = document.getElementById("integrations-notice");
+  notice.textContent = NO_PERMISSION;
+  notice.hidden = false;
+}
+
+function show(view) {
+  for (const node of document.querySelectorAll("[data-for-view]")) { node.hidden = node.dataset.forView !== view; }
+  for (const link of document.querySelectorAll("nav.tabs a")) {
+    if (link.dataset.view === view) { link.setAttribute("aria-current", "page"); } else { link.removeAttribute("aria-current"); }
+  }
+  if (view === "integrations") { loadIntegrations(); }
+}
+
+function route() {
+  const view = location.hash.replace(/^#\/?/, "");
+  show(VIEWS.includes(view) ? view : "overview");
+}
+
+document.getElementById("new-integration").addEventListener("click", () => {
+  openWizard({ created: loadIntegrations, forbidden: cannotCreate });
+});
+window.addEventListener("hashchange", route);
+route();

@@ -1,0 +1,218 @@
+"""The Integrations screen and the new-integration wizard in a real (headless) Chromium, driven by Selenium.
+
+A real Airflow API server with the plugin, and the real sshd of tests/conftest.py as the partner's server.
+Each step is saved as a screenshot; with UPDATE_SCREENSHOTS=1 under docs/screenshots/ (shown in the README).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from partner_sandbox.sshd import SshServer
+from tests.plugin.conftest import REPO, plugin_stack, serve
+from tests.support.browser import WAIT, chromium, log_in, wait
+
+# The README's screenshots are refreshed only when asked (UPDATE_SCREENSHOTS=1): a test run must not
+# rewrite tracked files. Otherwise they go to a temporary folder, still checked for being taken.
+SCREENSHOTS = (
+    REPO / "docs" / "screenshots"
+    if os.environ.get("UPDATE_SCREENSHOTS") == "1"
+    else Path(tempfile.mkdtemp(prefix="actito-screenshots-"))
+)
+WRONG_FINGERPRINT = "SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+BAD_PORT_REASON = "Connection 'zz_bad_port', field 'port': expected an integer from 1 to 65535, got 70000"
+
+
+@pytest.fixture(scope="module")
+def server(sshd: SshServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """An API server with the plugin, a valid ``acme_ui`` connection and ``zz_bad_port`` (port 70000)."""
+    base = tmp_path_factory.mktemp("ui_integrations")
+    (base / "dags").mkdir()
+    stack = plugin_stack(base / "airflow", base / "dags")
+    folder = sshd.make_folder("ui_integrations/in")
+    stack.actito_sftp(
+        *("connection", "create", "acme_ui", "--entity", "acme", "--display-name", "ACME Europe"),
+        *("--host", sshd.host, "--port", str(sshd.port), "--username", sshd.user.name),
+        *(f"--location=inbound={folder}", "--trust-on-first-use"),
+    )
+    bad = {"conn_type": "actito_sftp", "host": "sftp.bad.example", "port": 70000, "login": "u"}
+    stack.cli("connections", "add", "zz_bad_port", "--conn-json", json.dumps({**bad, "extra": {"entity": "acme"}}))
+    served = serve(stack)
+    yield {**served, "base": base}
+    stack.stop()
+
+
+@pytest.fixture
+def browser(server: dict[str, Any], tmp_path: Path):
+    """``browser(user)``: a headless Chromium logged in as that user (quit when the test ends)."""
+    with ExitStack() as sessions:
+
+        def open_as(user: str) -> Any:
+            downloads = tmp_path / f"downloads-{user}"
+            downloads.mkdir()
+            driver = sessions.enter_context(chromium(tmp_path / f"profile-{user}", downloads))
+            driver.downloads = downloads
+            log_in(driver, server["url"], server["tokens"][user])
+            driver.get(f"{server['url']}/actito/#integrations")
+            wait(driver).until(lambda d: d.execute_script(_LOADED))
+            return driver
+
+        yield open_as
+
+
+_LOADED = "return document.getElementById('view-integrations').dataset.loaded === 'true'"
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _by_id(driver: Any, element_id: str) -> Any:
+    from selenium.webdriver.common.by import By
+
+    return driver.find_element(By.ID, element_id)
+
+
+def _row(driver: Any, conn_id: str) -> Any:
+    from selenium.webdriver.common.by import By
+
+    return driver.find_element(By.CSS_SELECTOR, f'#integrations tr[data-conn-id="{conn_id}"]')
+
+
+def _screenshot(driver: Any, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    time.sleep(0.2)  # let the dialog's layout settle
+    assert driver.save_screenshot(str(SCREENSHOTS / name))
+
+
+def _type(driver: Any, element_id: str, text: str) -> None:
+    field = _by_id(driver, element_id)
+    field.clear()
+    field.send_keys(text)
+
+
+def _step(driver: Any) -> str:
+    return str(_by_id(driver, "wizard").get_attribute("data-step"))
+
+
+def _conn_ids(server: dict[str, Any]) -> list[str]:
+    headers = {"Authorization": f"Bearer {server['tokens']['admin']}"}
+    response = httpx.get(f"{server['url']}/actito/api/connections", headers=headers, timeout=WAIT)
+    return [row["conn_id"] for row in response.json()]
+
+
+def test_integrations_list_shows_connections_and_invalid_ones(server, browser):
+    driver = browser("admin")
+    acme = _row(driver, "acme_ui")
+    for shown in ("ACME Europe", "SSH key", "OK"):
+        assert shown in acme.text
+    invalid = _row(driver, "zz_bad_port")
+    assert invalid.find_element("css selector", ".badge.warning").text == "Invalid"
+    assert invalid.find_element("css selector", ".reason").text == BAD_PORT_REASON
+    assert _by_id(driver, "new-integration").is_displayed()
+    assert "PRIVATE" not in driver.page_source
+    _screenshot(driver, "integrations.png")
+    driver.execute_cdp_cmd(
+        "Emulation.setEmulatedMedia", {"features": [{"name": "prefers-color-scheme", "value": "dark"}]}
+    )
+    background = driver.execute_script("return getComputedStyle(document.body).backgroundColor")
+    assert background == "rgb(17, 20, 24)"  # the dark palette's --bg
+    _screenshot(driver, "integrations-dark.png")
+    driver.find_element("css selector", 'nav.tabs a[data-view="overview"]').click()
+    wait(driver).until(lambda d: _by_id(d, "view-overview").is_displayed())
+    assert not _by_id(driver, "view-integrations").is_displayed()
+
+
+def test_wizard_creates_an_integration_against_the_real_server(server, browser, sshd: SshServer):
+    driver = browser("admin")
+    _by_id(driver, "new-integration").click()
+    wait(driver).until(lambda d: _by_id(d, "wizard").get_attribute("open") is not None and _step(d) == "1")
+    assert not _by_id(driver, "field-password").is_displayed()  # SSH key is the default
+    for element_id, text in (
+        ("f-conn_id", "acme_new"),
+        ("f-display_name", "ACME New"),
+        ("f-entity", "acme"),
+        ("f-host", sshd.host),
+        ("f-port", str(sshd.port)),
+        ("f-username", sshd.user.name),
+    ):
+        _type(driver, element_id, text)
+    driver.find_element("css selector", 'input[name="auth_type"][value="password"]').click()
+    assert _by_id(driver, "field-password").is_displayed()
+    driver.find_element("css selector", 'input[name="auth_type"][value="ssh_key"]').click()
+    assert not _by_id(driver, "field-password").is_displayed()
+    _screenshot(driver, "new-integration-details.png")
+    _type(driver, "f-port", str(_free_port()))  # nothing listens there: said next to the host
+    _by_id(driver, "wizard-next").click()
+    wait(driver).until(lambda d: _by_id(d, "err-host").text)
+    assert _step(driver) == "1"
+    _type(driver, "f-port", str(sshd.port))
+    _by_id(driver, "wizard-next").click()
+    wait(driver).until(lambda d: _step(d) == "2")
+
+    shown = _by_id(driver, "host-fingerprint").text
+    keygen = subprocess.run(
+        ["ssh-keygen", "-lf", str(sshd.host_key_path)], capture_output=True, text=True, timeout=WAIT, check=True
+    )
+    assert shown == keygen.stdout.split()[1]
+    assert _by_id(driver, "host-algorithm").text == sshd.host_key_line.split()[0]
+    _screenshot(driver, "new-integration-host-key.png")
+
+    _by_id(driver, "trust-on-first-use").click()
+    assert "without checking it with the partner" in _by_id(driver, "tofu-warning").text  # shown once ticked
+    _by_id(driver, "trust-on-first-use").click()
+    assert not _by_id(driver, "tofu-warning").is_displayed()
+    _type(driver, "expected-fingerprint", WRONG_FINGERPRINT)
+    _by_id(driver, "wizard-next").click()
+    wait(driver).until(lambda d: _by_id(d, "expected-fingerprint-error").text)
+    assert _step(driver) == "2"
+    assert "acme_new" not in _conn_ids(server)
+    _screenshot(driver, "new-integration-wrong-fingerprint.png")
+
+    _type(driver, "expected-fingerprint", shown)
+    _by_id(driver, "wizard-next").click()
+    wait(driver).until(lambda d: _step(d) == "3")
+    public_key = _by_id(driver, "public-key").get_attribute("value")
+    assert public_key.startswith("ssh-ed25519 ")
+    assert _by_id(driver, "created-host-key").text == shown
+    _by_id(driver, "copy-key").click()
+    wait(driver).until(lambda d: _by_id(d, "copy-status").text == "Copied to the clipboard")
+    _by_id(driver, "download-key").click()
+    download = driver.downloads / "acme_new.pub"
+    wait(driver).until(lambda d: download.exists() and download.read_text() == public_key + "\n")
+    _screenshot(driver, "new-integration-key.png")
+    assert "PRIVATE" not in driver.page_source
+
+    _by_id(driver, "wizard-next").click()  # Done
+    wait(driver).until(lambda d: _by_id(d, "wizard").get_attribute("open") is None)
+    wait(driver).until(lambda d: "ACME New" in _row(d, "acme_new").text)
+    assert "acme_new" in _conn_ids(server)
+
+
+def test_users_who_may_not_create_are_told_so(server, browser, sshd: SshServer):
+    driver = browser("reader")
+    _by_id(driver, "new-integration").click()
+    wait(driver).until(lambda d: _step(d) == "1")
+    for element_id, text in (("f-conn_id", "reader_new"), ("f-entity", "acme"), ("f-host", sshd.host)):
+        _type(driver, element_id, text)
+    _type(driver, "f-port", str(sshd.port))
+    _type(driver, "f-username", sshd.user.name)
+    _by_id(driver, "wizard-next").click()
+    wait(driver).until(lambda d: _by_id(d, "wizard-error").text)
+    assert _by_id(driver, "wizard-error").text == "You do not have permission to create connections"
+    assert not _by_id(driver, "new-integration").is_displayed()
+    assert "reader_new" not in _conn_ids(server)
