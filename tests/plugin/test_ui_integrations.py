@@ -81,6 +81,17 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+def _click(driver: Any, element_id: str) -> None:
+    """Click an element, finding it again if the tab was redrawn meanwhile (a stale element)."""
+    from selenium.common.exceptions import StaleElementReferenceException
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    WebDriverWait(driver, 30, ignored_exceptions=(StaleElementReferenceException,)).until(
+        lambda d: d.find_element(By.ID, element_id).click() is None
+    )
+
+
 def _by_id(driver: Any, element_id: str) -> Any:
     from selenium.webdriver.common.by import By
 
@@ -139,7 +150,7 @@ def test_integrations_list_shows_connections_and_invalid_ones(server, browser):
 
 def test_wizard_creates_an_integration_against_the_real_server(server, browser, sshd: SshServer):
     driver = browser("admin")
-    _by_id(driver, "new-integration").click()
+    _click(driver, "new-integration")
     wait(driver).until(lambda d: _by_id(d, "wizard").get_attribute("open") is not None and _step(d) == "1")
     assert not _by_id(driver, "field-password").is_displayed()  # SSH key is the default
     for element_id, text in (
@@ -157,11 +168,11 @@ def test_wizard_creates_an_integration_against_the_real_server(server, browser, 
     assert not _by_id(driver, "field-password").is_displayed()
     _screenshot(driver, "new-integration-details.png")
     _type(driver, "f-port", str(_free_port()))  # nothing listens there: said next to the host
-    _by_id(driver, "wizard-next").click()
+    _click(driver, "wizard-next")
     wait(driver).until(lambda d: _by_id(d, "err-host").text)
     assert _step(driver) == "1"
     _type(driver, "f-port", str(sshd.port))
-    _by_id(driver, "wizard-next").click()
+    _click(driver, "wizard-next")
     wait(driver).until(lambda d: _step(d) == "2")
 
     shown = _by_id(driver, "host-fingerprint").text
@@ -172,32 +183,32 @@ def test_wizard_creates_an_integration_against_the_real_server(server, browser, 
     assert _by_id(driver, "host-algorithm").text == sshd.host_key_line.split()[0]
     _screenshot(driver, "new-integration-host-key.png")
 
-    _by_id(driver, "trust-on-first-use").click()
+    _click(driver, "trust-on-first-use")
     assert "without checking it with the partner" in _by_id(driver, "tofu-warning").text  # shown once ticked
-    _by_id(driver, "trust-on-first-use").click()
+    _click(driver, "trust-on-first-use")
     assert not _by_id(driver, "tofu-warning").is_displayed()
     _type(driver, "expected-fingerprint", WRONG_FINGERPRINT)
-    _by_id(driver, "wizard-next").click()
+    _click(driver, "wizard-next")
     wait(driver).until(lambda d: _by_id(d, "expected-fingerprint-error").text)
     assert _step(driver) == "2"
     assert "acme_new" not in _conn_ids(server)
     _screenshot(driver, "new-integration-wrong-fingerprint.png")
 
     _type(driver, "expected-fingerprint", shown)
-    _by_id(driver, "wizard-next").click()
+    _click(driver, "wizard-next")
     wait(driver).until(lambda d: _step(d) == "3")
     public_key = _by_id(driver, "public-key").get_attribute("value")
     assert public_key.startswith("ssh-ed25519 ")
     assert _by_id(driver, "created-host-key").text == shown
-    _by_id(driver, "copy-key").click()
+    _click(driver, "copy-key")
     wait(driver).until(lambda d: _by_id(d, "copy-status").text == "Copied to the clipboard")
-    _by_id(driver, "download-key").click()
+    _click(driver, "download-key")
     download = driver.downloads / "acme_new.pub"
     wait(driver).until(lambda d: download.exists() and download.read_text() == public_key + "\n")
     _screenshot(driver, "new-integration-key.png")
     assert "PRIVATE" not in driver.page_source
 
-    _by_id(driver, "wizard-next").click()  # Done
+    _click(driver, "wizard-next")  # Done
     wait(driver).until(lambda d: _by_id(d, "wizard").get_attribute("open") is None)
     wait(driver).until(lambda d: "ACME New" in _row(d, "acme_new").text)
     assert "acme_new" in _conn_ids(server)
@@ -205,13 +216,13 @@ def test_wizard_creates_an_integration_against_the_real_server(server, browser, 
 
 def test_users_who_may_not_create_are_told_so(server, browser, sshd: SshServer):
     driver = browser("reader")
-    _by_id(driver, "new-integration").click()
+    _click(driver, "new-integration")
     wait(driver).until(lambda d: _step(d) == "1")
     for element_id, text in (("f-conn_id", "reader_new"), ("f-entity", "acme"), ("f-host", sshd.host)):
         _type(driver, element_id, text)
     _type(driver, "f-port", str(sshd.port))
     _type(driver, "f-username", sshd.user.name)
-    _by_id(driver, "wizard-next").click()
+    _click(driver, "wizard-next")
     wait(driver).until(lambda d: _by_id(d, "wizard-error").text)
     assert _by_id(driver, "wizard-error").text == "You do not have permission to create connections"
     assert not _by_id(driver, "new-integration").is_displayed()

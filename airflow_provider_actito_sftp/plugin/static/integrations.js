@@ -1,5 +1,6 @@
 // The Overview / Integrations router and the Integrations list.
 import { api, element, NO_PERMISSION } from "./api.js";
+import { openIntegration } from "./integration.js";
 import { openWizard } from "./wizard.js";
 
 const VIEWS = ["overview", "integrations"];
@@ -15,6 +16,14 @@ function statusCell(conn) {
   return cell;
 }
 
+function nameCell(conn) {
+  const cell = document.createElement("td");
+  const link = element("a", conn.conn_id, "conn-link");
+  link.href = `#integration/${encodeURIComponent(conn.conn_id)}`;
+  cell.append(link);
+  return cell;
+}
+
 function integrationRow(conn) {
   const row = document.createElement("tr");
   row.dataset.connId = conn.conn_id;
@@ -22,11 +31,11 @@ function integrationRow(conn) {
     row.className = "invalid-row";
     const empty = element("td", "—");
     empty.colSpan = 6;
-    row.append(element("td", conn.conn_id), empty, statusCell(conn));
+    row.append(nameCell(conn), empty, statusCell(conn));
     return row;
   }
   const locations = Object.entries(conn.locations || {}).map(([name, path]) => `${name}: ${path}`).join("\n");
-  row.append(element("td", conn.conn_id), element("td", conn.display_name || ""), element("td", conn.entity || ""),
+  row.append(nameCell(conn), element("td", conn.display_name || ""), element("td", conn.entity || ""),
     element("td", `${conn.host}:${conn.port}`), element("td", conn.username || ""),
     element("td", AUTH_LABELS[conn.auth_type] || conn.auth_type || ""), element("td", locations || "—"),
     statusCell(conn));
@@ -61,16 +70,22 @@ export function cannotCreate() {
   notice.hidden = false;
 }
 
-function show(view) {
+function show(view, connId) {
   for (const node of document.querySelectorAll("[data-for-view]")) { node.hidden = node.dataset.forView !== view; }
   for (const link of document.querySelectorAll("nav.tabs a")) {
-    if (link.dataset.view === view) { link.setAttribute("aria-current", "page"); } else { link.removeAttribute("aria-current"); }
+    if (link.dataset.view === view || (view === "integration" && link.dataset.view === "integrations")) { link.setAttribute("aria-current", "page"); } else { link.removeAttribute("aria-current"); }
   }
   if (view === "integrations") { loadIntegrations(); }
+  if (view === "integration") { openIntegration(connId); }
 }
 
 function route() {
   const view = location.hash.replace(/^#\/?/, "");
+  const page = /^integration\/(.+)$/.exec(view);
+  if (page) {
+    show("integration", decodeURIComponent(page[1]));
+    return;
+  }
   show(VIEWS.includes(view) ? view : "overview");
 }
 

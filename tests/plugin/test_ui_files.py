@@ -1,0 +1,303 @@
+"""The integration page's Locations, Inbound and Outbound tabs in a real (headless) Chromium, with Selenium.
+
+A real Airflow API server with the plugin, the real sshd of tests/conftest.py as the partner's server and
+the partner's real gpg. Screenshots go under docs/screenshots/ only with UPDATE_SCREENSHOTS=1.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from partner_sandbox.gpg import PartnerGpg
+from partner_sandbox.sshd import SshServer, chown_tree
+from tests.plugin.conftest import REPO, plugin_stack, serve
+from tests.support.browser import WAIT, chromium, log_in
+
+SCREENSHOTS = (
+    REPO / "docs" / "screenshots"
+    if os.environ.get("UPDATE_SCREENSHOTS") == "1"
+    else Path(tempfile.mkdtemp(prefix="actito-screenshots-"))
+)
+CONN_ID = "acme_files"
+
+
+@pytest.fixture(scope="module")
+def server(sshd: SshServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """An API server with the plugin and ``acme_files``, created through the API, its SSH key installed."""
+    base = tmp_path_factory.mktemp("ui_files")
+    (base / "dags").mkdir()
+    served = serve(plugin_stack(base / "airflow", base / "dags"))
+    try:
+        values = {"entity": "acme", "display_name": "ACME Files", "host": sshd.host, "port": sshd.port}
+        created = _call(
+            served,
+            "POST",
+            "/api/connections",
+            {
+                "conn_id": CONN_ID,
+                "values": {**values, "username": sshd.user.name},
+                "host_key": {"trust_on_first_use": True},
+            },
+        )
+        assert created.status_code == 201, created.text
+        sshd.add_authorized_key(created.json()["ssh_key"]["public_key"])
+        folders = {name: sshd.make_folder(f"ui_files/{name}") for name in ("in", "archive", "out")}
+        for folder in folders.values():
+            chown_tree(folder, sshd.user)
+        yield {**served, "folders": folders, "sshd": sshd}
+    finally:
+        served["stack"].stop()
+
+
+@pytest.fixture
+def browser(server: dict[str, Any], tmp_path: Path):
+    """``browser(tab, user)``: a headless Chromium logged in as that user, on that tab of ``acme_files``."""
+    with ExitStack() as sessions:
+
+        def open_tab(tab: str, user: str = "admin") -> Any:
+            downloads = tmp_path / f"downloads-{tab}-{user}"
+            downloads.mkdir()
+            driver = sessions.enter_context(chromium(tmp_path / f"profile-{tab}-{user}", downloads))
+            driver.downloads = downloads
+            log_in(driver, server["url"], server["tokens"][user])
+            driver.get(f"{server['url']}/actito/#integration/{CONN_ID}")
+            _show_tab(driver, tab)
+            return driver
+
+        yield open_tab
+
+
+def _call(server: dict[str, Any], method: str, path: str, body: Any = None) -> httpx.Response:
+    headers = {"Authorization": f"Bearer {server['tokens']['admin']}"}
+    content = {} if method == "GET" else {"json": {} if body is None else body}
+    return httpx.request(method, f"{server['url']}/actito{path}", headers=headers, timeout=120, **content)
+
+
+def _connection(server: dict[str, Any]) -> dict[str, Any]:
+    response = _call(server, "GET", f"/api/connections/{CONN_ID}")
+    assert response.status_code == 200, response.text
+    return dict(response.json())
+
+
+def _show_tab(driver: Any, tab: str) -> None:
+    """Wait for the integration page, then open one of its tabs (the shell's ``[data-tab]`` buttons)."""
+    from selenium.webdriver.common.by import By
+
+    loaded = "return document.getElementById('view-integration').dataset.loaded === 'true'"
+    wait(driver).until(lambda d: d.execute_script(loaded))
+    wait(driver).until(lambda d: d.find_elements(By.CSS_SELECTOR, f'#integration-tabs [data-tab="{tab}"]'))[0].click()
+    wait(driver).until(lambda d: d.find_elements(By.ID, f"tab-{tab}"))
+
+
+def wait(driver: Any) -> Any:
+    """A bounded wait that retries while the tab is being redrawn (stale elements)."""
+    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    return WebDriverWait(driver, WAIT, ignored_exceptions=(NoSuchElementException, StaleElementReferenceException))
+
+
+def _click(driver: Any, element_id: str) -> None:
+    """Click an element, finding it again if the tab was redrawn meanwhile (a stale element)."""
+    from selenium.common.exceptions import StaleElementReferenceException
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    WebDriverWait(driver, 30, ignored_exceptions=(StaleElementReferenceException,)).until(
+        lambda d: d.find_element(By.ID, element_id).click() is None
+    )
+
+
+def _by_id(driver: Any, element_id: str) -> Any:
+    from selenium.webdriver.common.by import By
+
+    return driver.find_element(By.ID, element_id)
+
+
+def _css(driver: Any, selector: str) -> list[Any]:
+    from selenium.webdriver.common.by import By
+
+    return list(driver.find_elements(By.CSS_SELECTOR, selector))
+
+
+def _text(driver: Any, element_id: str) -> str:
+    found = _css(driver, f"#{element_id}")
+    return str(found[0].text) if found else ""
+
+
+def _type(driver: Any, element: Any, text: str) -> None:
+    element.clear()
+    element.send_keys(text)
+
+
+def _screenshot(driver: Any, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    time.sleep(0.2)  # let the layout settle
+    assert driver.save_screenshot(str(SCREENSHOTS / name))
+
+
+def _location_row(driver: Any, name: str) -> Any:
+    rows = _css(driver, f'#locations-table tr[data-location="{name}"]')
+    return rows[0] if rows else None
+
+
+def test_locations_are_added_checked_edited_and_removed(server, browser):
+    driver = browser("locations")
+    folders = server["folders"]
+    missing = str(folders["in"].parent / "no-such-folder")
+
+    _type(driver, _by_id(driver, "location-name"), "inbound")
+    _type(driver, _by_id(driver, "location-path"), "relative/in")
+    _click(driver, "location-add")
+    wait(driver).until(lambda d: "absolute" in _text(d, "location-path-error"))
+
+    _type(driver, _by_id(driver, "location-path"), missing)
+    assert _by_id(driver, "location-check").is_selected()  # checked on the server by default
+    _click(driver, "location-add")
+    wait(driver).until(lambda d: _text(d, "location-path-error") and _by_id(d, "location-add").is_enabled())
+    assert _location_row(driver, "inbound") is None
+    assert "inbound" not in _connection(server)["locations"]
+
+    _type(driver, _by_id(driver, "location-path"), str(folders["in"]))
+    _click(driver, "location-add")
+    wait(driver).until(lambda d: _location_row(d, "inbound") is not None)
+    assert str(folders["in"]) in _location_row(driver, "inbound").text
+    assert _connection(server)["locations"]["inbound"] == str(folders["in"])
+    _screenshot(driver, "integration-locations.png")
+
+    _location_row(driver, "inbound").find_element("css selector", "button.location-edit").click()
+    editor = wait(driver).until(lambda d: _css(d, "input.location-edit-path"))[0]
+    _type(driver, editor, str(folders["archive"]))
+    _location_row(driver, "inbound").find_element("css selector", "button.location-save").click()
+    wait(driver).until(lambda d: str(folders["archive"]) in _location_row(d, "inbound").text)
+    assert _connection(server)["locations"]["inbound"] == str(folders["archive"])
+
+    _location_row(driver, "inbound").find_element("css selector", "button.location-remove").click()
+    confirm = wait(driver).until(lambda d: _css(d, "button.location-confirm-remove"))[0]
+    assert _location_row(driver, "inbound") is not None  # nothing removed before confirming
+    assert "inbound" in _connection(server)["locations"]
+    confirm.click()
+    wait(driver).until(lambda d: _location_row(d, "inbound") is None)
+    assert "inbound" not in _connection(server)["locations"]
+
+
+def test_inbound_pgp_keys_are_generated_rotated_and_retired(server, browser):
+    driver = browser("inbound")
+    _click(driver, "inbound-pgp-required")  # no key pair yet: refused with the reason
+    wait(driver).until(lambda d: "key pair" in _text(d, "inbound-pgp-required-error"))
+    assert not _by_id(driver, "inbound-pgp-required").is_selected()
+    assert _connection(server)["inbound_pgp_required"] is False
+
+    _click(driver, "pgp-generate")
+    wait(driver).until(lambda d: len(_css(d, "#pgp-keys tbody tr")) == 1)
+    first = _connection(server)["inbound_pgp_keys"][0]["fingerprint"]
+    assert _css(driver, "#pgp-keys tbody tr")[0].get_attribute("data-fingerprint") == first
+
+    _click(driver, "inbound-pgp-required")
+    wait(driver).until(lambda d: _connection(server)["inbound_pgp_required"] is True)
+    wait(driver).until(
+        lambda d: _by_id(d, "inbound-pgp-required").is_selected() and not _text(d, "inbound-pgp-required-error")
+    )
+
+    _click(driver, "pgp-rotate")
+    wait(driver).until(lambda d: len(_css(d, "#pgp-keys tbody tr")) == 2)
+    keys = _connection(server)["inbound_pgp_keys"]
+    newest = _css(driver, "#pgp-keys tbody tr.handed-out")
+    assert len(newest) == 1
+    assert newest[0].get_attribute("data-fingerprint") == keys[0]["fingerprint"] != first
+    assert "handed out" in newest[0].text
+    _screenshot(driver, "integration-inbound.png")
+
+    download = driver.downloads / f"{CONN_ID}-inbound.asc"
+    _click(driver, "pgp-download")
+    wait(driver).until(lambda d: download.exists() and "BEGIN PGP PUBLIC KEY BLOCK" in download.read_text())
+
+    _click(driver, "pgp-retire")
+    wait(driver).until(lambda d: _css(d, "#pgp-retire-confirm"))
+    assert len(_connection(server)["inbound_pgp_keys"]) == 2  # nothing retired before confirming
+    _click(driver, "pgp-retire-confirm")
+    wait(driver).until(lambda d: len(_css(d, "#pgp-keys tbody tr")) == 1)
+    assert [key["fingerprint"] for key in _connection(server)["inbound_pgp_keys"]] == [keys[0]["fingerprint"]]
+
+
+def test_outbound_partner_key_and_encryption(server, browser, tmp_path: Path):
+    driver = browser("outbound")
+    _click(driver, "outbound-pgp")  # no partner key yet: refused with the reason
+    wait(driver).until(lambda d: "partner's public key" in _text(d, "outbound-pgp-error"))
+    assert _connection(server)["outbound_pgp"] is False
+
+    with PartnerGpg() as partner:
+        fingerprint = partner.generate("ACME Partner <pgp@acme.example>")
+        soon = partner.generate("Soon <soon@acme.example>", expires="10d")
+        expiring = tmp_path / "expiring.asc"
+        expiring.write_text(partner.export_public(soon))
+        secret, public = tmp_path / "secret.asc", tmp_path / "public.asc"
+        secret.write_text(partner.export_secret(fingerprint))
+        public.write_text(partner.export_public(fingerprint))
+    binary = tmp_path / "public.gpg"  # a binary (unarmored) key file: not read for now
+
+    _by_id(driver, "partner-key-file").send_keys(str(secret))
+    wait(driver).until(lambda d: "secret" in _text(d, "partner-key-error").lower())
+    assert _connection(server)["partner_pgp_public_key"] is None
+
+    binary.write_bytes(b"\x99\x01\x0d\x04binary key packet")
+    _by_id(driver, "partner-key-file").send_keys(str(binary))
+    wait(driver).until(lambda d: "armored (.asc) keys only for now" in _text(d, "partner-key-error").lower())
+
+    _by_id(driver, "partner-key-file").send_keys(str(expiring))
+    wait(driver).until(lambda d: _text(d, "partner-key-fingerprint") == soon)
+    assert "expires" in _text(driver, "partner-key-warning")  # within 30 days: said so
+
+    _by_id(driver, "partner-key-file").send_keys(str(public))
+    wait(driver).until(lambda d: _text(d, "partner-key-fingerprint") == fingerprint)
+    assert "pgp@acme.example" in _text(driver, "partner-key-user")
+    assert _connection(server)["partner_pgp_public_key"]["fingerprint"] == fingerprint
+
+    _click(driver, "outbound-pgp")
+    wait(driver).until(lambda d: _connection(server)["outbound_pgp"] is True)
+    wait(driver).until(lambda d: _by_id(d, "outbound-pgp").is_selected())
+
+    _click(driver, "outbound-lock")
+    wait(driver).until(lambda d: _connection(server)["outbound_lock"] is False)
+    wait(driver).until(
+        lambda d: not _by_id(d, "outbound-lock").is_selected() and _by_id(d, "outbound-lock").is_enabled()
+    )
+    _click(driver, "outbound-lock")
+    wait(driver).until(lambda d: _by_id(d, "outbound-lock-suffix").is_enabled())
+    _type(driver, _by_id(driver, "outbound-lock-suffix"), ".uploading")
+    _click(driver, "outbound-lock-suffix-save")
+    wait(driver).until(lambda d: _connection(server)["outbound_lock_suffix"] == ".uploading")
+    _screenshot(driver, "integration-outbound.png")
+    driver.execute_cdp_cmd(
+        "Emulation.setEmulatedMedia", {"features": [{"name": "prefers-color-scheme", "value": "dark"}]}
+    )
+    surface = driver.execute_script("return getComputedStyle(document.getElementById('tab-outbound')).backgroundColor")
+    assert surface == "rgb(26, 31, 38)"  # the dark palette's --surface
+    assert "PRIVATE" not in driver.page_source
+
+
+def test_users_who_may_not_change_it_lose_the_controls(server, browser):
+    driver = browser("locations", "reader")
+    _type(driver, _by_id(driver, "location-name"), "reader_in")
+    _type(driver, _by_id(driver, "location-path"), str(server["folders"]["in"]))
+    _click(driver, "location-add")  # refused (403): the page turns read only
+    wait(driver).until(lambda d: not _css(d, "#location-add-form") and _by_id(d, "integration-notice").is_displayed())
+    assert not _css(driver, "button.location-edit, button.location-remove")
+    assert "reader_in" not in _connection(server)["locations"]
+    driver.find_element("css selector", '#integration-tabs [data-tab="inbound"]').click()
+    wait(driver).until(lambda d: _css(d, "#tab-inbound"))
+    assert not _by_id(driver, "inbound-pgp-required").is_enabled()
+    assert not _css(driver, "#pgp-rotate, #pgp-retire, #pgp-generate")
+    driver.find_element("css selector", '#integration-tabs [data-tab="outbound"]').click()
+    wait(driver).until(lambda d: _css(d, "#tab-outbound"))
+    assert not _css(driver, "#partner-key-file, #outbound-lock-suffix-save")
+    assert not _by_id(driver, "outbound-pgp").is_enabled()
