@@ -6,27 +6,18 @@ the partner's real gpg. Screenshots go under docs/screenshots/ only with UPDATE_
 
 from __future__ import annotations
 
-import os
-import tempfile
-import time
 from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from partner_sandbox.gpg import PartnerGpg
 from partner_sandbox.sshd import SshServer, chown_tree
-from tests.plugin.conftest import REPO, plugin_stack, serve
-from tests.support.browser import WAIT, chromium, log_in
+from tests.plugin.conftest import plugin_stack, serve
+from tests.support.browser import WAIT, by_id, call_api, chromium, click, create_integration, css, log_in, screenshot
 
-SCREENSHOTS = (
-    REPO / "docs" / "screenshots"
-    if os.environ.get("UPDATE_SCREENSHOTS") == "1"
-    else Path(tempfile.mkdtemp(prefix="actito-screenshots-"))
-)
 CONN_ID = "acme_files"
 
 
@@ -37,19 +28,7 @@ def server(sshd: SshServer, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     (base / "dags").mkdir()
     served = serve(plugin_stack(base / "airflow", base / "dags"))
     try:
-        values = {"entity": "acme", "display_name": "ACME Files", "host": sshd.host, "port": sshd.port}
-        created = _call(
-            served,
-            "POST",
-            "/api/connections",
-            {
-                "conn_id": CONN_ID,
-                "values": {**values, "username": sshd.user.name},
-                "host_key": {"trust_on_first_use": True},
-            },
-        )
-        assert created.status_code == 201, created.text
-        sshd.add_authorized_key(created.json()["ssh_key"]["public_key"])
+        create_integration(served, sshd, CONN_ID, "ACME Files")
         folders = {name: sshd.make_folder(f"ui_files/{name}") for name in ("in", "archive", "out")}
         for folder in folders.values():
             chown_tree(folder, sshd.user)
@@ -76,14 +55,8 @@ def browser(server: dict[str, Any], tmp_path: Path):
         yield open_tab
 
 
-def _call(server: dict[str, Any], method: str, path: str, body: Any = None) -> httpx.Response:
-    headers = {"Authorization": f"Bearer {server['tokens']['admin']}"}
-    content = {} if method == "GET" else {"json": {} if body is None else body}
-    return httpx.request(method, f"{server['url']}/actito{path}", headers=headers, timeout=120, **content)
-
-
 def _connection(server: dict[str, Any]) -> dict[str, Any]:
-    response = _call(server, "GET", f"/api/connections/{CONN_ID}")
+    response = call_api(server, "GET", f"/api/connections/{CONN_ID}")
     assert response.status_code == 200, response.text
     return dict(response.json())
 
@@ -106,31 +79,8 @@ def wait(driver: Any) -> Any:
     return WebDriverWait(driver, WAIT, ignored_exceptions=(NoSuchElementException, StaleElementReferenceException))
 
 
-def _click(driver: Any, element_id: str) -> None:
-    """Click an element, finding it again if the tab was redrawn meanwhile (a stale element)."""
-    from selenium.common.exceptions import StaleElementReferenceException
-    from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.ui import WebDriverWait
-
-    WebDriverWait(driver, 30, ignored_exceptions=(StaleElementReferenceException,)).until(
-        lambda d: d.find_element(By.ID, element_id).click() is None
-    )
-
-
-def _by_id(driver: Any, element_id: str) -> Any:
-    from selenium.webdriver.common.by import By
-
-    return driver.find_element(By.ID, element_id)
-
-
-def _css(driver: Any, selector: str) -> list[Any]:
-    from selenium.webdriver.common.by import By
-
-    return list(driver.find_elements(By.CSS_SELECTOR, selector))
-
-
 def _text(driver: Any, element_id: str) -> str:
-    found = _css(driver, f"#{element_id}")
+    found = css(driver, f"#{element_id}")
     return str(found[0].text) if found else ""
 
 
@@ -139,14 +89,8 @@ def _type(driver: Any, element: Any, text: str) -> None:
     element.send_keys(text)
 
 
-def _screenshot(driver: Any, name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    time.sleep(0.2)  # let the layout settle
-    assert driver.save_screenshot(str(SCREENSHOTS / name))
-
-
 def _location_row(driver: Any, name: str) -> Any:
-    rows = _css(driver, f'#locations-table tr[data-location="{name}"]')
+    rows = css(driver, f'#locations-table tr[data-location="{name}"]')
     return rows[0] if rows else None
 
 
@@ -155,34 +99,34 @@ def test_locations_are_added_checked_edited_and_removed(server, browser):
     folders = server["folders"]
     missing = str(folders["in"].parent / "no-such-folder")
 
-    _type(driver, _by_id(driver, "location-name"), "inbound")
-    _type(driver, _by_id(driver, "location-path"), "relative/in")
-    _click(driver, "location-add")
+    _type(driver, by_id(driver, "location-name"), "inbound")
+    _type(driver, by_id(driver, "location-path"), "relative/in")
+    click(driver, "location-add")
     wait(driver).until(lambda d: "absolute" in _text(d, "location-path-error"))
 
-    _type(driver, _by_id(driver, "location-path"), missing)
-    assert _by_id(driver, "location-check").is_selected()  # checked on the server by default
-    _click(driver, "location-add")
-    wait(driver).until(lambda d: _text(d, "location-path-error") and _by_id(d, "location-add").is_enabled())
+    _type(driver, by_id(driver, "location-path"), missing)
+    assert by_id(driver, "location-check").is_selected()  # checked on the server by default
+    click(driver, "location-add")
+    wait(driver).until(lambda d: _text(d, "location-path-error") and by_id(d, "location-add").is_enabled())
     assert _location_row(driver, "inbound") is None
     assert "inbound" not in _connection(server)["locations"]
 
-    _type(driver, _by_id(driver, "location-path"), str(folders["in"]))
-    _click(driver, "location-add")
+    _type(driver, by_id(driver, "location-path"), str(folders["in"]))
+    click(driver, "location-add")
     wait(driver).until(lambda d: _location_row(d, "inbound") is not None)
     assert str(folders["in"]) in _location_row(driver, "inbound").text
     assert _connection(server)["locations"]["inbound"] == str(folders["in"])
-    _screenshot(driver, "integration-locations.png")
+    screenshot(driver, "integration-locations.png")
 
     _location_row(driver, "inbound").find_element("css selector", "button.location-edit").click()
-    editor = wait(driver).until(lambda d: _css(d, "input.location-edit-path"))[0]
+    editor = wait(driver).until(lambda d: css(d, "input.location-edit-path"))[0]
     _type(driver, editor, str(folders["archive"]))
     _location_row(driver, "inbound").find_element("css selector", "button.location-save").click()
     wait(driver).until(lambda d: str(folders["archive"]) in _location_row(d, "inbound").text)
     assert _connection(server)["locations"]["inbound"] == str(folders["archive"])
 
     _location_row(driver, "inbound").find_element("css selector", "button.location-remove").click()
-    confirm = wait(driver).until(lambda d: _css(d, "button.location-confirm-remove"))[0]
+    confirm = wait(driver).until(lambda d: css(d, "button.location-confirm-remove"))[0]
     assert _location_row(driver, "inbound") is not None  # nothing removed before confirming
     assert "inbound" in _connection(server)["locations"]
     confirm.click()
@@ -192,46 +136,46 @@ def test_locations_are_added_checked_edited_and_removed(server, browser):
 
 def test_inbound_pgp_keys_are_generated_rotated_and_retired(server, browser):
     driver = browser("inbound")
-    _click(driver, "inbound-pgp-required")  # no key pair yet: refused with the reason
+    click(driver, "inbound-pgp-required")  # no key pair yet: refused with the reason
     wait(driver).until(lambda d: "key pair" in _text(d, "inbound-pgp-required-error"))
-    assert not _by_id(driver, "inbound-pgp-required").is_selected()
+    assert not by_id(driver, "inbound-pgp-required").is_selected()
     assert _connection(server)["inbound_pgp_required"] is False
 
-    _click(driver, "pgp-generate")
-    wait(driver).until(lambda d: len(_css(d, "#pgp-keys tbody tr")) == 1)
+    click(driver, "pgp-generate")
+    wait(driver).until(lambda d: len(css(d, "#pgp-keys tbody tr")) == 1)
     first = _connection(server)["inbound_pgp_keys"][0]["fingerprint"]
-    assert _css(driver, "#pgp-keys tbody tr")[0].get_attribute("data-fingerprint") == first
+    assert css(driver, "#pgp-keys tbody tr")[0].get_attribute("data-fingerprint") == first
 
-    _click(driver, "inbound-pgp-required")
+    click(driver, "inbound-pgp-required")
     wait(driver).until(lambda d: _connection(server)["inbound_pgp_required"] is True)
     wait(driver).until(
-        lambda d: _by_id(d, "inbound-pgp-required").is_selected() and not _text(d, "inbound-pgp-required-error")
+        lambda d: by_id(d, "inbound-pgp-required").is_selected() and not _text(d, "inbound-pgp-required-error")
     )
 
-    _click(driver, "pgp-rotate")
-    wait(driver).until(lambda d: len(_css(d, "#pgp-keys tbody tr")) == 2)
+    click(driver, "pgp-rotate")
+    wait(driver).until(lambda d: len(css(d, "#pgp-keys tbody tr")) == 2)
     keys = _connection(server)["inbound_pgp_keys"]
-    newest = _css(driver, "#pgp-keys tbody tr.handed-out")
+    newest = css(driver, "#pgp-keys tbody tr.handed-out")
     assert len(newest) == 1
     assert newest[0].get_attribute("data-fingerprint") == keys[0]["fingerprint"] != first
     assert "handed out" in newest[0].text
-    _screenshot(driver, "integration-inbound.png")
+    screenshot(driver, "integration-inbound.png")
 
     download = driver.downloads / f"{CONN_ID}-inbound.asc"
-    _click(driver, "pgp-download")
+    click(driver, "pgp-download")
     wait(driver).until(lambda d: download.exists() and "BEGIN PGP PUBLIC KEY BLOCK" in download.read_text())
 
-    _click(driver, "pgp-retire")
-    wait(driver).until(lambda d: _css(d, "#pgp-retire-confirm"))
+    click(driver, "pgp-retire")
+    wait(driver).until(lambda d: css(d, "#pgp-retire-confirm"))
     assert len(_connection(server)["inbound_pgp_keys"]) == 2  # nothing retired before confirming
-    _click(driver, "pgp-retire-confirm")
-    wait(driver).until(lambda d: len(_css(d, "#pgp-keys tbody tr")) == 1)
+    click(driver, "pgp-retire-confirm")
+    wait(driver).until(lambda d: len(css(d, "#pgp-keys tbody tr")) == 1)
     assert [key["fingerprint"] for key in _connection(server)["inbound_pgp_keys"]] == [keys[0]["fingerprint"]]
 
 
 def test_outbound_partner_key_and_encryption(server, browser, tmp_path: Path):
     driver = browser("outbound")
-    _click(driver, "outbound-pgp")  # no partner key yet: refused with the reason
+    click(driver, "outbound-pgp")  # no partner key yet: refused with the reason
     wait(driver).until(lambda d: "partner's public key" in _text(d, "outbound-pgp-error"))
     assert _connection(server)["outbound_pgp"] is False
 
@@ -245,38 +189,36 @@ def test_outbound_partner_key_and_encryption(server, browser, tmp_path: Path):
         public.write_text(partner.export_public(fingerprint))
     binary = tmp_path / "public.gpg"  # a binary (unarmored) key file: not read for now
 
-    _by_id(driver, "partner-key-file").send_keys(str(secret))
+    by_id(driver, "partner-key-file").send_keys(str(secret))
     wait(driver).until(lambda d: "secret" in _text(d, "partner-key-error").lower())
     assert _connection(server)["partner_pgp_public_key"] is None
 
     binary.write_bytes(b"\x99\x01\x0d\x04binary key packet")
-    _by_id(driver, "partner-key-file").send_keys(str(binary))
+    by_id(driver, "partner-key-file").send_keys(str(binary))
     wait(driver).until(lambda d: "armored (.asc) keys only for now" in _text(d, "partner-key-error").lower())
 
-    _by_id(driver, "partner-key-file").send_keys(str(expiring))
+    by_id(driver, "partner-key-file").send_keys(str(expiring))
     wait(driver).until(lambda d: _text(d, "partner-key-fingerprint") == soon)
     assert "expires" in _text(driver, "partner-key-warning")  # within 30 days: said so
 
-    _by_id(driver, "partner-key-file").send_keys(str(public))
+    by_id(driver, "partner-key-file").send_keys(str(public))
     wait(driver).until(lambda d: _text(d, "partner-key-fingerprint") == fingerprint)
     assert "pgp@acme.example" in _text(driver, "partner-key-user")
     assert _connection(server)["partner_pgp_public_key"]["fingerprint"] == fingerprint
 
-    _click(driver, "outbound-pgp")
+    click(driver, "outbound-pgp")
     wait(driver).until(lambda d: _connection(server)["outbound_pgp"] is True)
-    wait(driver).until(lambda d: _by_id(d, "outbound-pgp").is_selected())
+    wait(driver).until(lambda d: by_id(d, "outbound-pgp").is_selected())
 
-    _click(driver, "outbound-lock")
+    click(driver, "outbound-lock")
     wait(driver).until(lambda d: _connection(server)["outbound_lock"] is False)
-    wait(driver).until(
-        lambda d: not _by_id(d, "outbound-lock").is_selected() and _by_id(d, "outbound-lock").is_enabled()
-    )
-    _click(driver, "outbound-lock")
-    wait(driver).until(lambda d: _by_id(d, "outbound-lock-suffix").is_enabled())
-    _type(driver, _by_id(driver, "outbound-lock-suffix"), ".uploading")
-    _click(driver, "outbound-lock-suffix-save")
+    wait(driver).until(lambda d: not by_id(d, "outbound-lock").is_selected() and by_id(d, "outbound-lock").is_enabled())
+    click(driver, "outbound-lock")
+    wait(driver).until(lambda d: by_id(d, "outbound-lock-suffix").is_enabled())
+    _type(driver, by_id(driver, "outbound-lock-suffix"), ".uploading")
+    click(driver, "outbound-lock-suffix-save")
     wait(driver).until(lambda d: _connection(server)["outbound_lock_suffix"] == ".uploading")
-    _screenshot(driver, "integration-outbound.png")
+    screenshot(driver, "integration-outbound.png")
     driver.execute_cdp_cmd(
         "Emulation.setEmulatedMedia", {"features": [{"name": "prefers-color-scheme", "value": "dark"}]}
     )
@@ -287,17 +229,17 @@ def test_outbound_partner_key_and_encryption(server, browser, tmp_path: Path):
 
 def test_users_who_may_not_change_it_lose_the_controls(server, browser):
     driver = browser("locations", "reader")
-    _type(driver, _by_id(driver, "location-name"), "reader_in")
-    _type(driver, _by_id(driver, "location-path"), str(server["folders"]["in"]))
-    _click(driver, "location-add")  # refused (403): the page turns read only
-    wait(driver).until(lambda d: not _css(d, "#location-add-form") and _by_id(d, "integration-notice").is_displayed())
-    assert not _css(driver, "button.location-edit, button.location-remove")
+    _type(driver, by_id(driver, "location-name"), "reader_in")
+    _type(driver, by_id(driver, "location-path"), str(server["folders"]["in"]))
+    click(driver, "location-add")  # refused (403): the page turns read only
+    wait(driver).until(lambda d: not css(d, "#location-add-form") and by_id(d, "integration-notice").is_displayed())
+    assert not css(driver, "button.location-edit, button.location-remove")
     assert "reader_in" not in _connection(server)["locations"]
     driver.find_element("css selector", '#integration-tabs [data-tab="inbound"]').click()
-    wait(driver).until(lambda d: _css(d, "#tab-inbound"))
-    assert not _by_id(driver, "inbound-pgp-required").is_enabled()
-    assert not _css(driver, "#pgp-rotate, #pgp-retire, #pgp-generate")
+    wait(driver).until(lambda d: css(d, "#tab-inbound"))
+    assert not by_id(driver, "inbound-pgp-required").is_enabled()
+    assert not css(driver, "#pgp-rotate, #pgp-retire, #pgp-generate")
     driver.find_element("css selector", '#integration-tabs [data-tab="outbound"]').click()
-    wait(driver).until(lambda d: _css(d, "#tab-outbound"))
-    assert not _css(driver, "#partner-key-file, #outbound-lock-suffix-save")
-    assert not _by_id(driver, "outbound-pgp").is_enabled()
+    wait(driver).until(lambda d: css(d, "#tab-outbound"))
+    assert not css(driver, "#partner-key-file, #outbound-lock-suffix-save")
+    assert not by_id(driver, "outbound-pgp").is_enabled()

@@ -6,26 +6,17 @@ Screenshots go under docs/screenshots/ only with UPDATE_SCREENSHOTS=1.
 
 from __future__ import annotations
 
-import os
-import tempfile
-import time
 from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from partner_sandbox.sshd import SshServer
-from tests.plugin.conftest import REPO, plugin_stack, serve
-from tests.support.browser import chromium, log_in, wait
+from tests.plugin.conftest import plugin_stack, serve
+from tests.support.browser import by_id, call_api, chromium, click, create_integration, css, log_in, screenshot, wait
 
-SCREENSHOTS = (
-    REPO / "docs" / "screenshots"
-    if os.environ.get("UPDATE_SCREENSHOTS") == "1"
-    else Path(tempfile.mkdtemp(prefix="actito-screenshots-"))
-)
 CONN_ID = "acme_page"
 
 
@@ -36,19 +27,7 @@ def server(sshd: SshServer, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     (base / "dags").mkdir()
     served = serve(plugin_stack(base / "airflow", base / "dags"))
     try:
-        values = {"entity": "acme", "display_name": "ACME Page", "host": sshd.host, "port": sshd.port}
-        created = _call(
-            served,
-            "POST",
-            "/api/connections",
-            {
-                "conn_id": CONN_ID,
-                "values": {**values, "username": sshd.user.name},
-                "host_key": {"trust_on_first_use": True},
-            },
-        )
-        assert created.status_code == 201, created.text
-        sshd.add_authorized_key(created.json()["ssh_key"]["public_key"])
+        create_integration(served, sshd, CONN_ID, "ACME Page")
         yield {**served, "sshd": sshd}
     finally:
         served["stack"].stop()
@@ -65,7 +44,7 @@ def browser(server: dict[str, Any], tmp_path: Path):
             driver = sessions.enter_context(chromium(tmp_path / f"profile-{user}", downloads))
             log_in(driver, server["url"], server["tokens"][user])
             driver.get(f"{server['url']}/actito/#integrations")
-            link = wait(driver).until(lambda d: _css(d, f'#integrations tr[data-conn-id="{CONN_ID}"] a'))[0]
+            link = wait(driver).until(lambda d: css(d, f'#integrations tr[data-conn-id="{CONN_ID}"] a'))[0]
             link.click()
             wait(driver).until(lambda d: d.execute_script(_LOADED))
             return driver
@@ -76,123 +55,88 @@ def browser(server: dict[str, Any], tmp_path: Path):
 _LOADED = "return document.getElementById('view-integration').dataset.loaded === 'true'"
 
 
-def _call(server: dict[str, Any], method: str, path: str, body: Any = None) -> httpx.Response:
-    headers = {"Authorization": f"Bearer {server['tokens']['admin']}"}
-    content = {} if method == "GET" else {"json": {} if body is None else body}
-    return httpx.request(method, f"{server['url']}/actito{path}", headers=headers, timeout=120, **content)
-
-
 def _connection(server: dict[str, Any]) -> dict[str, Any]:
-    response = _call(server, "GET", f"/api/connections/{CONN_ID}")
+    response = call_api(server, "GET", f"/api/connections/{CONN_ID}")
     assert response.status_code == 200, response.text
     return dict(response.json())
 
 
-def _css(driver: Any, selector: str) -> list[Any]:
-    from selenium.webdriver.common.by import By
-
-    return list(driver.find_elements(By.CSS_SELECTOR, selector))
-
-
-def _click(driver: Any, element_id: str) -> None:
-    """Click an element, finding it again if the tab was redrawn meanwhile (a stale element)."""
-    from selenium.common.exceptions import StaleElementReferenceException
-    from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.ui import WebDriverWait
-
-    WebDriverWait(driver, 30, ignored_exceptions=(StaleElementReferenceException,)).until(
-        lambda d: d.find_element(By.ID, element_id).click() is None
-    )
-
-
-def _by_id(driver: Any, element_id: str) -> Any:
-    from selenium.webdriver.common.by import By
-
-    return driver.find_element(By.ID, element_id)
-
-
 def _has(driver: Any, element_id: str) -> bool:
-    return bool(_css(driver, f"#{element_id}"))
+    return bool(css(driver, f"#{element_id}"))
 
 
 def _tab(driver: Any, tab: str, marker: str) -> None:
-    wait(driver).until(lambda d: _css(d, f'#integration-tabs [data-tab="{tab}"]'))[0].click()
+    wait(driver).until(lambda d: css(d, f'#integration-tabs [data-tab="{tab}"]'))[0].click()
     wait(driver).until(lambda d: _has(d, marker))
 
 
 def _type(driver: Any, element_id: str, text: str) -> None:
-    field = _by_id(driver, element_id)
+    field = by_id(driver, element_id)
     field.clear()
     field.send_keys(text)
 
 
-def _screenshot(driver: Any, name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    time.sleep(0.2)
-    assert driver.save_screenshot(str(SCREENSHOTS / name))
-
-
 def test_general_and_server_tabs_change_the_connection(server, browser):
     driver = browser("admin")
-    assert _by_id(driver, "integration-conn-id").text == CONN_ID
-    assert _by_id(driver, "integration-entity").text == "acme"
-    assert [tab.text for tab in _css(driver, "#integration-tabs button")][:2] == ["General", "Server configuration"]
+    assert by_id(driver, "integration-conn-id").text == CONN_ID
+    assert by_id(driver, "integration-entity").text == "acme"
+    assert [tab.text for tab in css(driver, "#integration-tabs button")][:2] == ["General", "Server configuration"]
     _tab(driver, "general", "general-display_name")
     _type(driver, "general-display_name", "ACME Renamed")
-    _screenshot(driver, "integration-general.png")
-    _click(driver, "general-save")
+    screenshot(driver, "integration-general.png")
+    click(driver, "general-save")
     wait(driver).until(lambda d: _has(d, "integration-saved"))
-    assert _by_id(driver, "integration-title").text == "ACME Renamed"
+    assert by_id(driver, "integration-title").text == "ACME Renamed"
     assert _connection(server)["display_name"] == "ACME Renamed"
 
     _tab(driver, "server", "server-connect_timeout")
     _type(driver, "server-connect_timeout", "45")
-    _click(driver, "server-save")
+    click(driver, "server-save")
     wait(driver).until(lambda d: _has(d, "integration-saved"))
     assert _connection(server)["connect_timeout"] == 45
-    assert _by_id(driver, "server-connect_timeout").get_attribute("value") == "45"
+    assert by_id(driver, "server-connect_timeout").get_attribute("value") == "45"
     _type(driver, "server-port", "0")
-    _click(driver, "server-save")
-    wait(driver).until(lambda d: _by_id(d, "err-port").text or _by_id(d, "server-error").text)
-    assert "400" not in _by_id(driver, "err-port").text + _by_id(driver, "server-error").text
+    click(driver, "server-save")
+    wait(driver).until(lambda d: by_id(d, "err-port").text or by_id(d, "server-error").text)
+    assert "400" not in by_id(driver, "err-port").text + by_id(driver, "server-error").text
     assert _connection(server)["port"] == server["sshd"].port
 
     pinned = _connection(server)["host_key"]
-    _click(driver, "repin-fetch")
-    shown = wait(driver).until(lambda d: _has(d, "repin-fingerprint") and _by_id(d, "repin-fingerprint").text)
+    click(driver, "repin-fetch")
+    shown = wait(driver).until(lambda d: _has(d, "repin-fingerprint") and by_id(d, "repin-fingerprint").text)
     assert [shown] == pinned
     _type(driver, "repin-expected", "SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")
-    _click(driver, "repin-confirm")
-    wait(driver).until(lambda d: _by_id(d, "err-expected_fingerprint").text or _by_id(d, "repin-error").text)
+    click(driver, "repin-confirm")
+    wait(driver).until(lambda d: by_id(d, "err-expected_fingerprint").text or by_id(d, "repin-error").text)
     _type(driver, "repin-expected", shown)
-    _click(driver, "repin-confirm")
-    wait(driver).until(lambda d: _has(d, "integration-saved") and shown in _by_id(d, "integration-saved").text)
+    click(driver, "repin-confirm")
+    wait(driver).until(lambda d: _has(d, "integration-saved") and shown in by_id(d, "integration-saved").text)
     assert _connection(server)["host_key"] == pinned
 
-    _click(driver, "server-test")
-    wait(driver).until(lambda d: _by_id(d, "test-results").get_attribute("data-ok"))
-    lines = [line.text for line in _css(driver, "#test-results li")]
+    click(driver, "server-test")
+    wait(driver).until(lambda d: by_id(d, "test-results").get_attribute("data-ok"))
+    lines = [line.text for line in css(driver, "#test-results li")]
     assert lines
     assert all(line.startswith("✓") for line in lines), lines
-    assert _by_id(driver, "test-results").get_attribute("data-ok") == "true"
-    _screenshot(driver, "integration-server.png")
+    assert by_id(driver, "test-results").get_attribute("data-ok") == "true"
+    screenshot(driver, "integration-server.png")
 
 
 def test_ssh_key_rotation(server, browser):
     driver = browser("admin")
     _tab(driver, "server", "ssh-rotate")
     old = _connection(server)["ssh_key"]["fingerprint"]
-    _click(driver, "ssh-rotate")
+    click(driver, "ssh-rotate")
     wait(driver).until(lambda d: _has(d, "ssh-pending-key"))
     pending = _connection(server)["ssh_pending_key"]
-    assert _by_id(driver, "ssh-pending-key").get_attribute("value") == pending["public_key"]
-    _click(driver, "ssh-activate")
-    wait(driver).until(lambda d: _by_id(d, "ssh-error").text)
-    assert "does not accept the pending key yet" in _by_id(driver, "ssh-error").text
+    assert by_id(driver, "ssh-pending-key").get_attribute("value") == pending["public_key"]
+    click(driver, "ssh-activate")
+    wait(driver).until(lambda d: by_id(d, "ssh-error").text)
+    assert "does not accept the pending key yet" in by_id(driver, "ssh-error").text
     assert _connection(server)["ssh_key"]["fingerprint"] == old
 
     server["sshd"].add_authorized_key(pending["public_key"])
-    _click(driver, "ssh-activate")
+    click(driver, "ssh-activate")
     wait(driver).until(lambda d: not _has(d, "ssh-pending") and _has(d, "integration-saved"))
     after = _connection(server)
     assert after["ssh_key"]["fingerprint"] == pending["fingerprint"]
@@ -204,10 +148,10 @@ def test_a_reader_is_told_and_changes_nothing(server, browser):
     driver = browser("reader")
     _tab(driver, "general", "general-display_name")
     _type(driver, "general-display_name", "Reader Was Here")
-    _click(driver, "general-save")  # edit rights are unknown until the first change is refused
-    wait(driver).until(lambda d: "permission" in _by_id(d, "integration-notice").text)
+    click(driver, "general-save")  # edit rights are unknown until the first change is refused
+    wait(driver).until(lambda d: "permission" in by_id(d, "integration-notice").text)
     wait(driver).until(lambda d: not _has(d, "general-save"))
-    assert not _by_id(driver, "general-display_name").is_enabled()
+    assert not by_id(driver, "general-display_name").is_enabled()
     _tab(driver, "server", "server-host")
     for control in ("server-save", "ssh-rotate", "repin-fetch", "server-test"):
         assert not _has(driver, control), control
@@ -220,13 +164,13 @@ def test_zz_delete_the_integration(server, browser):
     driver = browser("admin")
     _tab(driver, "delete", "delete-confirm")
     _type(driver, "delete-confirm", "acme_wrong")
-    assert not _by_id(driver, "delete-button").is_enabled()
+    assert not by_id(driver, "delete-button").is_enabled()
     _type(driver, "delete-confirm", CONN_ID)
-    wait(driver).until(lambda d: _by_id(d, "delete-button").is_enabled())
-    _screenshot(driver, "integration-delete.png")
-    _click(driver, "delete-button")
-    wait(driver).until(lambda d: _by_id(d, "view-integrations").is_displayed())
-    summary = _by_id(driver, "integrations-notice").text
+    wait(driver).until(lambda d: by_id(d, "delete-button").is_enabled())
+    screenshot(driver, "integration-delete.png")
+    click(driver, "delete-button")
+    wait(driver).until(lambda d: by_id(d, "view-integrations").is_displayed())
+    summary = by_id(driver, "integrations-notice").text
     assert f"Deleted {CONN_ID}" in summary
     assert "SSH key" in summary
-    assert _call(server, "GET", f"/api/connections/{CONN_ID}").status_code == 404
+    assert call_api(server, "GET", f"/api/connections/{CONN_ID}").status_code == 404

@@ -7,11 +7,8 @@ Each step is saved as a screenshot; with UPDATE_SCREENSHOTS=1 under docs/screens
 from __future__ import annotations
 
 import json
-import os
 import socket
 import subprocess
-import tempfile
-import time
 from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
@@ -21,16 +18,9 @@ import httpx
 import pytest
 
 from partner_sandbox.sshd import SshServer
-from tests.plugin.conftest import REPO, plugin_stack, serve
-from tests.support.browser import WAIT, chromium, log_in, wait
+from tests.plugin.conftest import plugin_stack, serve
+from tests.support.browser import WAIT, by_id, chromium, click, log_in, screenshot, wait
 
-# The README's screenshots are refreshed only when asked (UPDATE_SCREENSHOTS=1): a test run must not
-# rewrite tracked files. Otherwise they go to a temporary folder, still checked for being taken.
-SCREENSHOTS = (
-    REPO / "docs" / "screenshots"
-    if os.environ.get("UPDATE_SCREENSHOTS") == "1"
-    else Path(tempfile.mkdtemp(prefix="actito-screenshots-"))
-)
 WRONG_FINGERPRINT = "SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
 BAD_PORT_REASON = "Connection 'zz_bad_port', field 'port': expected an integer from 1 to 65535, got 70000"
 
@@ -81,43 +71,20 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def _click(driver: Any, element_id: str) -> None:
-    """Click an element, finding it again if the tab was redrawn meanwhile (a stale element)."""
-    from selenium.common.exceptions import StaleElementReferenceException
-    from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.ui import WebDriverWait
-
-    WebDriverWait(driver, 30, ignored_exceptions=(StaleElementReferenceException,)).until(
-        lambda d: d.find_element(By.ID, element_id).click() is None
-    )
-
-
-def _by_id(driver: Any, element_id: str) -> Any:
-    from selenium.webdriver.common.by import By
-
-    return driver.find_element(By.ID, element_id)
-
-
 def _row(driver: Any, conn_id: str) -> Any:
     from selenium.webdriver.common.by import By
 
     return driver.find_element(By.CSS_SELECTOR, f'#integrations tr[data-conn-id="{conn_id}"]')
 
 
-def _screenshot(driver: Any, name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    time.sleep(0.2)  # let the dialog's layout settle
-    assert driver.save_screenshot(str(SCREENSHOTS / name))
-
-
 def _type(driver: Any, element_id: str, text: str) -> None:
-    field = _by_id(driver, element_id)
+    field = by_id(driver, element_id)
     field.clear()
     field.send_keys(text)
 
 
 def _step(driver: Any) -> str:
-    return str(_by_id(driver, "wizard").get_attribute("data-step"))
+    return str(by_id(driver, "wizard").get_attribute("data-step"))
 
 
 def _conn_ids(server: dict[str, Any]) -> list[str]:
@@ -134,25 +101,25 @@ def test_integrations_list_shows_connections_and_invalid_ones(server, browser):
     invalid = _row(driver, "zz_bad_port")
     assert invalid.find_element("css selector", ".badge.warning").text == "Invalid"
     assert invalid.find_element("css selector", ".reason").text == BAD_PORT_REASON
-    assert _by_id(driver, "new-integration").is_displayed()
+    assert by_id(driver, "new-integration").is_displayed()
     assert "PRIVATE" not in driver.page_source
-    _screenshot(driver, "integrations.png")
+    screenshot(driver, "integrations.png")
     driver.execute_cdp_cmd(
         "Emulation.setEmulatedMedia", {"features": [{"name": "prefers-color-scheme", "value": "dark"}]}
     )
     background = driver.execute_script("return getComputedStyle(document.body).backgroundColor")
     assert background == "rgb(17, 20, 24)"  # the dark palette's --bg
-    _screenshot(driver, "integrations-dark.png")
+    screenshot(driver, "integrations-dark.png")
     driver.find_element("css selector", 'nav.tabs a[data-view="overview"]').click()
-    wait(driver).until(lambda d: _by_id(d, "view-overview").is_displayed())
-    assert not _by_id(driver, "view-integrations").is_displayed()
+    wait(driver).until(lambda d: by_id(d, "view-overview").is_displayed())
+    assert not by_id(driver, "view-integrations").is_displayed()
 
 
 def test_wizard_creates_an_integration_against_the_real_server(server, browser, sshd: SshServer):
     driver = browser("admin")
-    _click(driver, "new-integration")
-    wait(driver).until(lambda d: _by_id(d, "wizard").get_attribute("open") is not None and _step(d) == "1")
-    assert not _by_id(driver, "field-password").is_displayed()  # SSH key is the default
+    click(driver, "new-integration")
+    wait(driver).until(lambda d: by_id(d, "wizard").get_attribute("open") is not None and _step(d) == "1")
+    assert not by_id(driver, "field-password").is_displayed()  # SSH key is the default
     for element_id, text in (
         ("f-conn_id", "acme_new"),
         ("f-display_name", "ACME New"),
@@ -163,67 +130,67 @@ def test_wizard_creates_an_integration_against_the_real_server(server, browser, 
     ):
         _type(driver, element_id, text)
     driver.find_element("css selector", 'input[name="auth_type"][value="password"]').click()
-    assert _by_id(driver, "field-password").is_displayed()
+    assert by_id(driver, "field-password").is_displayed()
     driver.find_element("css selector", 'input[name="auth_type"][value="ssh_key"]').click()
-    assert not _by_id(driver, "field-password").is_displayed()
-    _screenshot(driver, "new-integration-details.png")
+    assert not by_id(driver, "field-password").is_displayed()
+    screenshot(driver, "new-integration-details.png")
     _type(driver, "f-port", str(_free_port()))  # nothing listens there: said next to the host
-    _click(driver, "wizard-next")
-    wait(driver).until(lambda d: _by_id(d, "err-host").text)
+    click(driver, "wizard-next")
+    wait(driver).until(lambda d: by_id(d, "err-host").text)
     assert _step(driver) == "1"
     _type(driver, "f-port", str(sshd.port))
-    _click(driver, "wizard-next")
+    click(driver, "wizard-next")
     wait(driver).until(lambda d: _step(d) == "2")
 
-    shown = _by_id(driver, "host-fingerprint").text
+    shown = by_id(driver, "host-fingerprint").text
     keygen = subprocess.run(
         ["ssh-keygen", "-lf", str(sshd.host_key_path)], capture_output=True, text=True, timeout=WAIT, check=True
     )
     assert shown == keygen.stdout.split()[1]
-    assert _by_id(driver, "host-algorithm").text == sshd.host_key_line.split()[0]
-    _screenshot(driver, "new-integration-host-key.png")
+    assert by_id(driver, "host-algorithm").text == sshd.host_key_line.split()[0]
+    screenshot(driver, "new-integration-host-key.png")
 
-    _click(driver, "trust-on-first-use")
-    assert "without checking it with the partner" in _by_id(driver, "tofu-warning").text  # shown once ticked
-    _click(driver, "trust-on-first-use")
-    assert not _by_id(driver, "tofu-warning").is_displayed()
+    click(driver, "trust-on-first-use")
+    assert "without checking it with the partner" in by_id(driver, "tofu-warning").text  # shown once ticked
+    click(driver, "trust-on-first-use")
+    assert not by_id(driver, "tofu-warning").is_displayed()
     _type(driver, "expected-fingerprint", WRONG_FINGERPRINT)
-    _click(driver, "wizard-next")
-    wait(driver).until(lambda d: _by_id(d, "expected-fingerprint-error").text)
+    click(driver, "wizard-next")
+    wait(driver).until(lambda d: by_id(d, "expected-fingerprint-error").text)
     assert _step(driver) == "2"
     assert "acme_new" not in _conn_ids(server)
-    _screenshot(driver, "new-integration-wrong-fingerprint.png")
+    screenshot(driver, "new-integration-wrong-fingerprint.png")
 
     _type(driver, "expected-fingerprint", shown)
-    _click(driver, "wizard-next")
+    click(driver, "wizard-next")
     wait(driver).until(lambda d: _step(d) == "3")
-    public_key = _by_id(driver, "public-key").get_attribute("value")
+    public_key = by_id(driver, "public-key").get_attribute("value")
     assert public_key.startswith("ssh-ed25519 ")
-    assert _by_id(driver, "created-host-key").text == shown
-    _click(driver, "copy-key")
-    wait(driver).until(lambda d: _by_id(d, "copy-status").text == "Copied to the clipboard")
-    _click(driver, "download-key")
+    assert by_id(driver, "created-host-key").text == shown
+    click(driver, "copy-key")
+    wait(driver).until(lambda d: by_id(d, "copy-status").text == "Copied to the clipboard")
+    click(driver, "download-key")
     download = driver.downloads / "acme_new.pub"
     wait(driver).until(lambda d: download.exists() and download.read_text() == public_key + "\n")
-    _screenshot(driver, "new-integration-key.png")
+    screenshot(driver, "new-integration-key.png")
     assert "PRIVATE" not in driver.page_source
 
-    _click(driver, "wizard-next")  # Done
-    wait(driver).until(lambda d: _by_id(d, "wizard").get_attribute("open") is None)
+    click(driver, "wizard-next")  # Done
+    wait(driver).until(lambda d: by_id(d, "wizard").get_attribute("open") is None)
     wait(driver).until(lambda d: "ACME New" in _row(d, "acme_new").text)
     assert "acme_new" in _conn_ids(server)
 
 
 def test_users_who_may_not_create_are_told_so(server, browser, sshd: SshServer):
     driver = browser("reader")
-    _click(driver, "new-integration")
+    click(driver, "new-integration")
     wait(driver).until(lambda d: _step(d) == "1")
     for element_id, text in (("f-conn_id", "reader_new"), ("f-entity", "acme"), ("f-host", sshd.host)):
         _type(driver, element_id, text)
     _type(driver, "f-port", str(sshd.port))
     _type(driver, "f-username", sshd.user.name)
-    _click(driver, "wizard-next")
-    wait(driver).until(lambda d: _by_id(d, "wizard-error").text)
-    assert _by_id(driver, "wizard-error").text == "You do not have permission to create connections"
-    assert not _by_id(driver, "new-integration").is_displayed()
+    click(driver, "wizard-next")
+    wait(driver).until(lambda d: by_id(d, "wizard-error").text)
+    assert by_id(driver, "wizard-error").text == "You do not have permission to create connections"
+    assert not by_id(driver, "new-integration").is_displayed()
     assert "reader_new" not in _conn_ids(server)

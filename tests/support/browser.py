@@ -6,12 +6,16 @@ explicitly, so Selenium Manager never downloads anything. Waits are bounded (:da
 
 from __future__ import annotations
 
+import os
 import shutil
+import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 WAIT = 30  # seconds, the longest any step may take in the browser
@@ -74,3 +78,61 @@ def wait(driver: Any, timeout: float = WAIT) -> Any:
     from selenium.webdriver.support.ui import WebDriverWait
 
     return WebDriverWait(driver, timeout)
+
+
+# The README's screenshots are refreshed only when asked (UPDATE_SCREENSHOTS=1): a test run must not
+# rewrite tracked files. Otherwise they go to a temporary folder, still checked for being taken.
+SCREENSHOTS = (
+    Path(__file__).parents[2] / "docs" / "screenshots"
+    if os.environ.get("UPDATE_SCREENSHOTS") == "1"
+    else Path(tempfile.mkdtemp(prefix="actito-screenshots-"))
+)
+
+
+def screenshot(driver: Any, name: str) -> None:
+    """Save a screenshot of the page (see :data:`SCREENSHOTS`) and check one was taken."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    time.sleep(0.2)  # let the layout settle
+    assert driver.save_screenshot(str(SCREENSHOTS / name))
+
+
+def by_id(driver: Any, element_id: str) -> Any:
+    from selenium.webdriver.common.by import By
+
+    return driver.find_element(By.ID, element_id)
+
+
+def css(driver: Any, selector: str) -> list[Any]:
+    from selenium.webdriver.common.by import By
+
+    return list(driver.find_elements(By.CSS_SELECTOR, selector))
+
+
+def click(driver: Any, element_id: str) -> None:
+    """Click an element, finding it again if the page was redrawn meanwhile (a stale element)."""
+    from selenium.common.exceptions import StaleElementReferenceException
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    WebDriverWait(driver, WAIT, ignored_exceptions=(StaleElementReferenceException,)).until(
+        lambda d: by_id(d, element_id).click() is None
+    )
+
+
+def call_api(server: dict[str, Any], method: str, path: str, body: Any = None) -> httpx.Response:
+    """Call the plugin's API as admin (``path`` below ``/actito``)."""
+    headers = {"Authorization": f"Bearer {server['tokens']['admin']}"}
+    content = {} if method == "GET" else {"json": {} if body is None else body}
+    return httpx.request(method, f"{server['url']}/actito{path}", headers=headers, timeout=120, **content)
+
+
+def create_integration(server: dict[str, Any], sshd: Any, conn_id: str, display_name: str) -> None:
+    """Create an integration on the real sshd through the API (host key trusted) and install its SSH key."""
+    values = {"entity": "acme", "display_name": display_name, "host": sshd.host, "port": sshd.port}
+    body = {
+        "conn_id": conn_id,
+        "values": {**values, "username": sshd.user.name},
+        "host_key": {"trust_on_first_use": True},
+    }
+    created = call_api(server, "POST", "/api/connections", body)
+    assert created.status_code == 201, created.text
+    sshd.add_authorized_key(created.json()["ssh_key"]["public_key"])
