@@ -8,11 +8,13 @@ Sources, nothing else:
   its task's direction (its XComs were cleared when the next try started), attributed to a connection
   through the latest try's summary of the same task instance.
 
-A request is one file transfer (a download in an import, an upload in an export).
+A request is one file transfer (a download in an import, an upload in an export). :func:`activity` lists
+a connection's latest tries (with their task instance's state) and the last file moved each way.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Collection
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -32,10 +34,13 @@ class TransferSummary:
     conn_id: str
     direction: str
     entity: str = ""
+    location: str = ""
     succeeded: int = 0
     failed: int = 0
     wire_bytes: int = 0
     plaintext_bytes: int = 0
+    last_file: str = ""
+    last_file_bytes: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -203,3 +208,104 @@ def _assemble(rows: Any, conn_id: str | None, entity: str | None, first_day: dat
     result.bytes_down = sum(point.bytes_down for point in result.per_day)
     result.bytes_up = sum(point.bytes_up for point in result.per_day)
     return result
+
+
+@dataclass(kw_only=True)
+class RunView:
+    """One try of an import or export task: where it ran (for links to Airflow's pages) and what it moved.
+
+    ``last_file`` is the remote path of the last file it moved (empty when none).
+    """
+
+    dag_id: str
+    run_id: str
+    task_id: str
+    map_index: int
+    try_number: int | None
+    state: str | None
+    start_date: str | None
+    end_date: str | None
+    direction: str
+    location: str
+    succeeded: int
+    failed: int
+    wire_bytes: int
+    last_file: str
+    last_file_bytes: int
+
+
+@dataclass(kw_only=True)
+class Activity:
+    """A connection's latest tries, newest first, and the latest of them that moved a file, each way."""
+
+    conn_id: str
+    runs: list[RunView] = field(default_factory=list)
+    last_files: dict[str, RunView | None] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def activity(session: Session, conn_id: str, *, limit: int = 10) -> Activity:
+    """The latest ``limit`` tries of ``conn_id``'s transfer tasks and the last file moved each way.
+
+    :param conn_id: the connection.
+    :param limit: how many tries to list.
+    """
+    from airflow.models.taskinstance import TaskInstance
+    from airflow.models.xcom import XComModel
+
+    summary = XComModel.value
+    query = (
+        select(
+            XComModel.dag_id,
+            XComModel.run_id,
+            XComModel.task_id,
+            XComModel.map_index,
+            TaskInstance.try_number,
+            TaskInstance.state,
+            TaskInstance.start_date,
+            TaskInstance.end_date,
+            XComModel.value,
+        )
+        .outerjoin(
+            TaskInstance,
+            and_(
+                TaskInstance.dag_id == XComModel.dag_id,
+                TaskInstance.task_id == XComModel.task_id,
+                TaskInstance.run_id == XComModel.run_id,
+                TaskInstance.map_index == XComModel.map_index,
+            ),
+        )
+        .where(XComModel.key == SUMMARY_XCOM_KEY, summary["conn_id"].as_string() == conn_id)
+        .order_by(XComModel.timestamp.desc())
+    )
+    result = Activity(conn_id=conn_id)
+    result.runs = [_run_view(row) for row in session.execute(query.limit(limit)).all()]
+    for direction in DIRECTIONS:
+        moved = query.where(summary["direction"].as_string() == direction, summary["last_file"].as_string() != "")
+        row = session.execute(moved.limit(1)).first()
+        result.last_files[direction] = None if row is None else _run_view(row)
+    return result
+
+
+def _run_view(row: Any) -> RunView:
+    dag_id, run_id, task_id, map_index, try_number, state, start, end, value = row
+    moved = value if isinstance(value, dict) else json.loads(value)  # JSON, or JSON text (serialize_value)
+    return RunView(
+        dag_id=dag_id,
+        run_id=run_id,
+        task_id=task_id,
+        map_index=map_index,
+        try_number=try_number,
+        state=None if state is None else str(state),
+        start_date=None if start is None else start.isoformat(),
+        end_date=None if end is None else end.isoformat(),
+        direction=str(moved.get("direction", "")),
+        location=str(moved.get("location", "")),
+        succeeded=int(moved.get("succeeded", 0)),
+        failed=int(moved.get("failed", 0)),
+        wire_bytes=int(moved.get("wire_bytes", 0)),
+        last_file=str(moved.get("last_file", "")),
+        last_file_bytes=int(moved.get("last_file_bytes", 0)),
+    )

@@ -14,8 +14,11 @@ def dags_folder() -> Path:
     return folder
 
 
-def write_dag(dag_id: str, body: str) -> Path:
-    """Write a DAG file whose ``with DAG(...)`` block contains ``body`` (Python, indented by us)."""
+def write_dag(dag_id: str, body: str, folder: Path | None = None) -> Path:
+    """Write a DAG file whose ``with DAG(...)`` block contains ``body`` (Python, indented by us).
+
+    :param folder: where (default: the configured DAGs folder).
+    """
     source = f"""
 from __future__ import annotations
 
@@ -27,6 +30,6 @@ from airflow_provider_actito_sftp.sensors import ActitoSftpFileSensor
 with DAG({dag_id!r}, schedule=None, start_date=pendulum.datetime(2026, 1, 1, tz="UTC"), catchup=False) as dag:
 {textwrap.indent(textwrap.dedent(body).strip(), "    ")}
 """
-    path = dags_folder() / f"{dag_id}.py"
+    path = (folder or dags_folder()) / f"{dag_id}.py"
     path.write_text(source)
     return path

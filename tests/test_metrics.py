@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from airflow_provider_actito_sftp.metrics import overview
+from airflow_provider_actito_sftp.metrics import activity, overview
 from partner_sandbox.sshd import SshServer, chown_tree
 from tests.support.dags import run_dag, task_states
 
@@ -140,6 +140,31 @@ def test_date_range(seeded):
     week = _overview(conn_id="metrics_a", days=7)
     assert len(week.per_day) == 7
     assert week.total_requests == 5
+
+
+def test_activity_lists_the_tries_and_the_last_file_each_way(seeded):
+    from airflow.utils.session import create_session
+
+    run, sizes = seeded
+    with create_session() as session:
+        result = activity(session, "metrics_a")
+        refused = activity(session, "metrics_b")
+    by_task = {view.task_id: view for view in result.runs}
+    assert set(by_task) == {"import_ok", "export_retry"}
+    imported, exported = by_task["import_ok"], by_task["export_retry"]
+    assert (imported.run_id, imported.state) == (run.run_id, "success")
+    assert (imported.direction, imported.location) == ("download", "in")
+    assert (imported.succeeded, imported.failed, imported.wire_bytes) == (3, 0, sum(sizes))
+    assert (exported.try_number, exported.state, exported.direction) == (2, "success", "upload")
+    assert exported.last_file.endswith("/segment.csv")
+    assert exported.last_file_bytes == 4096
+    last_down = result.last_files["download"]
+    assert last_down is not None
+    assert last_down.last_file.rsplit("/", 1)[-1] in {"f0.csv", "f1.csv", "f2.csv"}
+    assert result.last_files["upload"] == exported
+    assert [view.state for view in refused.runs] == ["failed"]
+    assert refused.runs[0].last_file == ""
+    assert refused.last_files == {"download": None, "upload": None}  # nothing moved: no last file
 
 
 def test_cli_metrics_prints_the_same_numbers(seeded, monkeypatch: pytest.MonkeyPatch):

@@ -90,7 +90,7 @@ class _TransferOperator(BaseOperator):
         from airflow_provider_actito_sftp.hooks.actito_sftp import ActitoSftpHook
 
         hook = ActitoSftpHook(self.conn_id)
-        summary = TransferSummary(conn_id=self.conn_id, direction=self.direction.value)
+        summary = TransferSummary(conn_id=self.conn_id, direction=self.direction.value, location=self.location)
         try:
             summary.entity = hook.settings.entity
             outcome = self.transfer(context, hook)
@@ -102,6 +102,8 @@ class _TransferOperator(BaseOperator):
             summary.succeeded, summary.failed = len(succeeded), len(outcome.refused) + len(outcome.failed)
             summary.wire_bytes = sum(record.wire_bytes for record in succeeded)
             summary.plaintext_bytes = sum(record.plaintext_bytes for record in succeeded)
+            if succeeded:
+                summary.last_file, summary.last_file_bytes = succeeded[-1].remote_path, succeeded[-1].wire_bytes
         finally:
             context["ti"].xcom_push(key=SUMMARY_XCOM_KEY, value=summary.as_dict())
         records = [record.as_dict() for record in outcome.records]

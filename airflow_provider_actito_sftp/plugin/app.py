@@ -92,6 +92,16 @@ def create_app() -> FastAPI:
         _record(session, connection_id)
         return overview(session, conn_id=connection_id, days=days, now=_end_of(until)).as_dict()
 
+    @app.get("/api/connections/{connection_id}/activity", dependencies=[CanRead])
+    def activity_one(
+        connection_id: str, session: SessionDep, limit: Annotated[int, Query(ge=1, le=100)] = 10
+    ) -> dict[str, Any]:
+        """The connection's latest transfer tries (for links to their Airflow pages) and last file each way."""
+        from airflow_provider_actito_sftp.metrics import activity
+
+        _record(session, connection_id)
+        return activity(session, connection_id, limit=limit).as_dict()
+
     @app.get("/api/connections/{connection_id}/ssh-public-key", dependencies=[CanRead])
     def ssh_public_key(connection_id: str, session: SessionDep) -> PlainTextResponse:
         from airflow_provider_actito_sftp import management

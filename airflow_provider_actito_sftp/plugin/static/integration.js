@@ -1,11 +1,12 @@
 // The integration page (#integration/<conn_id>): a header, a tab bar and a registry of tabs.
 // Tab modules call registerTab(id, label, render); render(container, connection, ctx) draws the tab,
-// with ctx = {reload(), api, canEdit, forbidden()}.
+// with ctx = {reload(), api, canEdit, canDelete, forbidden()}: canEdit/canDelete come from the rights the
+// server reports for this user (controls the user may not use are not drawn), forbidden() after a 403.
 import { api, element } from "./api.js";
 
 const tabs = [];
-const TAB_MODULES = ["./tab_server.js", "./tab_locations.js", "./tab_files.js"];
-const ORDER = ["general", "server", "locations", "inbound", "outbound", "delete"];
+const TAB_MODULES = ["./tab_overview.js", "./tab_server.js", "./tab_locations.js", "./tab_files.js"];
+const ORDER = ["overview", "general", "server", "locations", "inbound", "outbound", "delete"];
 export const NO_EDIT_PERMISSION = "Read only: you do not have permission to change this connection.";
 
 /** Add a tab to the integration page (a later call with the same id replaces it). */
@@ -63,17 +64,25 @@ function drawHeader(connection) {
   header.replaceChildren(back, title, facts);
   const notice = document.getElementById("integration-notice");
   const reason = !connection.writable ? `Read only: this connection is ${connection.read_only_reason}.`
-    : state.denied.has(connection.conn_id) ? NO_EDIT_PERMISSION : "";
+    : !mayEdit(connection) ? NO_EDIT_PERMISSION : "";
   notice.textContent = reason;
   notice.hidden = !reason;
 }
 
+/** The user may change this connection: the server says so and no change was refused since. */
+function mayEdit(connection) {
+  const rights = connection.rights || {};
+  return rights.edit !== false && !state.denied.has(connection.conn_id);
+}
+
 function context() {
   const connection = state.connection;
+  const rights = connection.rights || {};
   return {
     api,
     reload,
-    canEdit: Boolean(connection.writable) && !state.denied.has(connection.conn_id),
+    canEdit: Boolean(connection.writable) && mayEdit(connection),
+    canDelete: Boolean(connection.writable) && rights.delete !== false && !state.denied.has(connection.conn_id),
     /** Call after a 403 on a change: the page turns read only. */
     forbidden() {
       state.denied.add(connection.conn_id);

@@ -30,7 +30,7 @@ function integrationRow(conn) {
   if (conn.error) {
     row.className = "invalid-row";
     const empty = element("td", "—");
-    empty.colSpan = 6;
+    empty.colSpan = 7;
     row.append(nameCell(conn), empty, statusCell(conn));
     return row;
   }
@@ -38,8 +38,23 @@ function integrationRow(conn) {
   row.append(nameCell(conn), element("td", conn.display_name || ""), element("td", conn.entity || ""),
     element("td", `${conn.host}:${conn.port}`), element("td", conn.username || ""),
     element("td", AUTH_LABELS[conn.auth_type] || conn.auth_type || ""), element("td", locations || "—"),
-    statusCell(conn));
+    element("td", "…", "last-exchange"), statusCell(conn));
   return row;
+}
+
+/** Fill a row's "Last exchange" cell from the connection's latest transfer try. */
+async function showLastExchange(row) {
+  const cell = row.querySelector("td.last-exchange");
+  try {
+    const activity = await api(`api/connections/${encodeURIComponent(row.dataset.connId)}/activity?limit=1`);
+    const run = activity.runs[0];
+    if (!run) { cell.textContent = "none yet"; return; }
+    const direction = run.direction === "upload" ? "upload" : "download";
+    const badge = element("span", run.state || "unknown", `badge ${run.state === "success" ? "ok" : "warning"}`);
+    cell.replaceChildren(badge, ` ${direction}, ${String(run.end_date || run.start_date || "").slice(0, 16).replace("T", " ")}`);
+  } catch (problem) {
+    cell.textContent = problem.message;
+  }
 }
 
 export async function loadIntegrations() {
@@ -48,9 +63,10 @@ export async function loadIntegrations() {
   try {
     const connections = await api("api/connections");
     body.replaceChildren(...connections.map(integrationRow));
+    for (const row of body.querySelectorAll("tr:not(.invalid-row)")) { showLastExchange(row); }
     if (!connections.length) {
       const cell = element("td", "No integration yet: create one with “New integration”.");
-      cell.colSpan = 8;
+      cell.colSpan = 9;
       const row = document.createElement("tr");
       row.append(cell);
       body.append(row);

@@ -1,21 +1,12 @@
-"use strict";
-// The Actito SFTP overview page: connections, overview numbers and three charts (Chart.js, shipped locally).
+// The Actito SFTP overview page: connections, overview numbers and three charts (see charts.js).
+import { cardValues, drawCharts } from "./charts.js";
 
 const charts = {};
-const COLORS = { ok: "#2f9e44", fail: "#e03131", down: "#1c7ed6", up: "#f08c00", total: "#5c7cfa" };
 
 function text(tag, content) {
   const element = document.createElement(tag);
   element.textContent = content;
   return element;
-}
-
-function formatBytes(bytes) {
-  const units = ["B", "KB", "MB", "GB", "TB"];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1000 && unit < units.length - 1) { value /= 1000; unit += 1; }
-  return `${value.toFixed(unit ? 1 : 0)} ${units[unit]}`;
 }
 
 async function getJson(path) {
@@ -24,55 +15,11 @@ async function getJson(path) {
   return response.json();
 }
 
-function draw(id, config) {
-  if (charts[id]) { charts[id].destroy(); }
-  charts[id] = new Chart(document.getElementById(id), config);
-}
-
 function renderOverview(overview) {
-  document.getElementById("total").textContent = overview.total_requests;
-  document.getElementById("rate").textContent =
-    overview.success_rate === null ? "–" : `${(overview.success_rate * 100).toFixed(1)} %`;
-  document.getElementById("types").textContent = `${overview.downloads} / ${overview.uploads}`;
-  document.getElementById("volume").textContent = `${formatBytes(overview.bytes_down)} / ${formatBytes(overview.bytes_up)}`;
-  const byType = overview.by_type_status;
-  draw("chart-types", {
-    type: "bar",
-    data: {
-      labels: ["Downloads", "Uploads"],
-      datasets: [
-        { label: "Success", data: [byType.download.succeeded, byType.upload.succeeded], backgroundColor: COLORS.ok },
-        { label: "Fail", data: [byType.download.failed, byType.upload.failed], backgroundColor: COLORS.fail },
-      ],
-    },
-    options: { animation: false, responsive: true, maintainAspectRatio: false,
-      scales: { x: { stacked: true }, y: { stacked: true, beginAtZero: true, ticks: { precision: 0 } } } },
-  });
-  const days = overview.per_day.map((point) => point.day.slice(5));
-  draw("chart-requests", {
-    type: "bar",
-    data: {
-      labels: days,
-      datasets: [
-        { label: "Success", data: overview.per_day.map((p) => p.succeeded), backgroundColor: COLORS.ok },
-        { label: "Fail", data: overview.per_day.map((p) => p.failed), backgroundColor: COLORS.fail },
-      ],
-    },
-    options: { animation: false, responsive: true, maintainAspectRatio: false,
-      scales: { x: { stacked: true }, y: { stacked: true, beginAtZero: true, ticks: { precision: 0 } } } },
-  });
-  draw("chart-volume", {
-    type: "line",
-    data: {
-      labels: days,
-      datasets: [
-        { label: "Downloaded", data: overview.per_day.map((p) => p.bytes_down), borderColor: COLORS.down, tension: 0.2 },
-        { label: "Uploaded", data: overview.per_day.map((p) => p.bytes_up), borderColor: COLORS.up, tension: 0.2 },
-      ],
-    },
-    options: { animation: false, responsive: true, maintainAspectRatio: false,
-      scales: { y: { beginAtZero: true, ticks: { callback: (value) => formatBytes(value) } } } },
-  });
+  for (const [id, value] of Object.entries(cardValues(overview))) { document.getElementById(id).textContent = value; }
+  const canvas = (id) => document.getElementById(id);
+  drawCharts({ types: canvas("chart-types"), requests: canvas("chart-requests"), volume: canvas("chart-volume") },
+    overview, charts);
   document.body.dataset.rendered = "true";
 }
 

@@ -1,0 +1,58 @@
+// The overview's four cards and three charts (Chart.js, shipped locally as a classic script: window.Chart),
+// drawn for all connections (Overview view) or one (the integration page's Overview tab).
+
+const COLORS = { ok: "#2f9e44", fail: "#e03131", down: "#1c7ed6", up: "#f08c00" };
+const STACKED = { x: { stacked: true }, y: { stacked: true, beginAtZero: true, ticks: { precision: 0 } } };
+
+export function formatBytes(bytes) {
+  const units = ["B", "KB", "MB", "GB", "TB"];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1000 && unit < units.length - 1) { value /= 1000; unit += 1; }
+  return `${value.toFixed(unit ? 1 : 0)} ${units[unit]}`;
+}
+
+/** The four card values of an overview: requests, success rate, downloads / uploads, bytes down / up. */
+export function cardValues(overview) {
+  return {
+    total: String(overview.total_requests),
+    rate: overview.success_rate === null ? "–" : `${(overview.success_rate * 100).toFixed(1)} %`,
+    types: `${overview.downloads} / ${overview.uploads}`,
+    volume: `${formatBytes(overview.bytes_down)} / ${formatBytes(overview.bytes_up)}`,
+  };
+}
+
+function options(scales) {
+  return { animation: false, responsive: true, maintainAspectRatio: false, scales };
+}
+
+function configs(overview) {
+  const byType = overview.by_type_status;
+  const days = overview.per_day.map((point) => point.day.slice(5));
+  const series = (name) => overview.per_day.map((point) => point[name]);
+  return {
+    types: { type: "bar", options: options(STACKED), data: { labels: ["Downloads", "Uploads"], datasets: [
+      { label: "Success", data: [byType.download.succeeded, byType.upload.succeeded], backgroundColor: COLORS.ok },
+      { label: "Fail", data: [byType.download.failed, byType.upload.failed], backgroundColor: COLORS.fail },
+    ] } },
+    requests: { type: "bar", options: options(STACKED), data: { labels: days, datasets: [
+      { label: "Success", data: series("succeeded"), backgroundColor: COLORS.ok },
+      { label: "Fail", data: series("failed"), backgroundColor: COLORS.fail },
+    ] } },
+    volume: { type: "line", data: { labels: days, datasets: [
+      { label: "Downloaded", data: series("bytes_down"), borderColor: COLORS.down, tension: 0.2 },
+      { label: "Uploaded", data: series("bytes_up"), borderColor: COLORS.up, tension: 0.2 },
+    ] }, options: options({ y: { beginAtZero: true, ticks: { callback: (value) => formatBytes(value) } } }) },
+  };
+}
+
+/**
+ * Draw the three charts of an overview on the given canvases ({types, requests, volume}), replacing the
+ * charts drawn before in ``drawn`` (an object this function keeps them in).
+ */
+export function drawCharts(canvases, overview, drawn) {
+  for (const [name, config] of Object.entries(configs(overview))) {
+    if (drawn[name]) { drawn[name].destroy(); }
+    drawn[name] = new window.Chart(canvases[name], config);
+  }
+}

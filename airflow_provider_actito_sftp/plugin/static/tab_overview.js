@@ -1,0 +1,142 @@
+// The integration page's Overview tab: this connection's cards and three charts over 30 days, the last
+// file moved each way and its latest transfer tries, linked to their Airflow run and log pages.
+import { api, element } from "./api.js";
+import { cardValues, drawCharts, formatBytes } from "./charts.js";
+import { connectionUrl, registerTab } from "./integration.js";
+import { section } from "./tab_kit.js";
+
+const DAYS = 30;
+const drawn = {};
+const DIRECTION_LABELS = { download: "Download", upload: "Upload" };
+const CARDS = [["total", "Total requests"], ["rate", "Success rate"], ["types", "Downloads / uploads"],
+  ["volume", "Data down / up"]];
+const CHARTS = [["types", "Requests by type and status"], ["requests", "Requests per day"],
+  ["volume", "Data transferred per day"]];
+
+/** A link to a page of Airflow's own UI (the plugin lives at <airflow>/actito/), opened in the whole window. */
+function airflowLink(label, ...segments) {
+  const root = new URL("../", new URL(".", window.location.href));
+  const link = element("a", label, "airflow-link");
+  link.href = new URL(segments.map((part) => encodeURIComponent(String(part))).join("/"), root).href;
+  link.target = "_top";
+  return link;
+}
+
+function runLink(run) {
+  return airflowLink(run.run_id, "dags", run.dag_id, "runs", run.run_id);
+}
+
+/** The task instance's page (Airflow opens it on its logs), on the try that pushed the numbers. */
+function logLink(run) {
+  const segments = ["dags", run.dag_id, "runs", run.run_id, "tasks", run.task_id];
+  if (run.map_index >= 0) { segments.push("mapped", run.map_index); }
+  const link = airflowLink(`${run.dag_id} › ${run.task_id}`, ...segments);
+  if (run.try_number) { link.href += `?try_number=${run.try_number}`; }
+  return link;
+}
+
+function when(iso) {
+  return iso ? String(iso).replace("T", " ").slice(0, 19) : "—";
+}
+
+function cell(content, className) {
+  const node = element("td", null, className);
+  node.append(content);
+  return node;
+}
+
+function drawCards(box, overview) {
+  const cards = element("div", null, "cards");
+  for (const [name, value] of Object.entries(cardValues(overview))) {
+    const label = CARDS.find(([key]) => key === name)[1];
+    const card = element("div", null, "card");
+    const number = element("span", value, "value");
+    number.id = `overview-${name}`;
+    card.append(element("span", label, "label"), number);
+    cards.append(card);
+  }
+  const figures = element("div", null, "charts");
+  const canvases = {};
+  for (const [name, caption] of CHARTS) {
+    const figure = document.createElement("figure");
+    canvases[name] = Object.assign(document.createElement("canvas"), { id: `overview-chart-${name}` });
+    figure.append(element("figcaption", caption), canvases[name]);
+    figures.append(figure);
+  }
+  box.append(cards, figures);
+  drawCharts(canvases, overview, drawn);
+}
+
+function drawLastFiles(box, lastFiles) {
+  const list = element("dl", null, "facts");
+  for (const direction of ["download", "upload"]) {
+    const run = lastFiles[direction];
+    const value = element("dd");
+    value.id = `last-${direction}`;
+    if (run) {
+      value.append(element("span", run.last_file, "mono"),
+        ` (${formatBytes(run.last_file_bytes)}, ${when(run.end_date || run.start_date)}, location ${run.location}) `,
+        logLink(run));
+    } else {
+      value.textContent = "none yet";
+    }
+    list.append(element("dt", direction === "download" ? "Last file downloaded" : "Last file uploaded"), value);
+  }
+  box.append(list);
+}
+
+function runRow(run) {
+  const row = element("tr");
+  row.dataset.task = run.task_id;
+  row.dataset.state = run.state || "";
+  const state = element("span", run.state || "unknown", `badge ${run.state === "success" ? "ok" : "warning"}`);
+  row.append(element("td", when(run.start_date)), cell(logLink(run)), cell(runLink(run)),
+    element("td", DIRECTION_LABELS[run.direction] || run.direction), element("td", run.location),
+    element("td", `${run.succeeded} ok, ${run.failed} failed`), element("td", formatBytes(run.wire_bytes)), cell(state));
+  return row;
+}
+
+function drawRuns(box, runs) {
+  if (!runs.length) {
+    box.append(element("p", "No transfers yet: import and export tasks using this connection are listed here "
+      + "once they have run.", "help empty"));
+    return;
+  }
+  const table = element("table", null, "runs");
+  table.id = "runs-table";
+  const head = element("tr");
+  for (const title of ["Started", "Task (logs)", "Run", "Direction", "Location", "Files", "Data", "State"]) {
+    head.append(element("th", title));
+  }
+  const rows = element("tbody");
+  rows.append(...runs.map(runRow));
+  const thead = element("thead");
+  thead.append(head);
+  table.append(thead, rows);
+  box.append(table);
+}
+
+async function drawOverview(container, connection) {
+  const numbers = section(`Last ${DAYS} days`, "overview-numbers");
+  const lastFiles = section("Last file each way", "overview-last-files");
+  const runs = section("Latest runs", "overview-runs");
+  const body = element("div");
+  body.id = "tab-overview";
+  body.append(numbers, lastFiles, runs);
+  container.append(body);
+  try {
+    const [overview, activity] = await Promise.all([
+      api(connectionUrl(connection.conn_id, `overview?days=${DAYS}`)),
+      api(connectionUrl(connection.conn_id, "activity?limit=10")),
+    ]);
+    drawCards(numbers, overview);
+    drawLastFiles(lastFiles, activity.last_files);
+    drawRuns(runs, activity.runs);
+    body.dataset.rendered = "true";
+  } catch (problem) {
+    body.append(element("p", `The overview could not be loaded: ${problem.message}`, "form-error"));
+    body.dataset.rendered = "error";
+  }
+}
+
+registerTab("overview", "Overview", drawOverview);
