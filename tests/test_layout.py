@@ -26,6 +26,8 @@ TESTED_ELSEWHERE: dict[str, tuple[str, ...]] = {
     "operators/actito_sftp.py": ("tests/operators/test_import_export.py", "tests/operators/test_exactly_once.py"),
     # The UI plugin is tested through a real API server (permissions, JSON) and a headless browser.
     "plugin/app.py": ("tests/plugin/test_plugin.py",),
+    # The JSON export of read-only connections: on the configuration API's server and its env connections.
+    "plugin/external_api.py": ("tests/plugin/test_config_api.py", "tests/plugin/test_ui_read_only.py"),
     # Markers left by interrupted imports: they need a real server, killed runs and cut connections.
     "transfer/recovery.py": (
         "tests/transfer/test_importer.py",

@@ -106,8 +106,16 @@ class Field:
         return reader(self, conn_id, value) if reader else value
 
     def to_form_field(self) -> dict[str, Any]:
-        """The field in Airflow's ``conn-fields`` form format (JSON schema)."""
-        schema: dict[str, Any] = {"type": [_JSON_TYPES[self.kind], "null"]}
+        """The field in Airflow's ``conn-fields`` form format: a label and a JSON schema.
+
+        Airflow 3.3's React form (``FlexibleForm``) renders from ``schema``: ``type`` picks the widget and,
+        without ``"null"``, marks the field required (asterisk; Save stays disabled while it is empty);
+        ``enum`` a drop-down, ``minimum``/``maximum`` the number input's bounds, ``format`` ``multiline`` a
+        text area and ``password`` a masked input; ``section`` groups fields into collapsed sections;
+        ``description_md`` is shown as Markdown under the field (only when no plain ``description`` is
+        given, hence none here). It has no placeholder for extra fields: an example goes into the text.
+        """
+        schema: dict[str, Any] = {"type": _JSON_TYPES[self.kind] if self.required else [_JSON_TYPES[self.kind], "null"]}
         if self.default is not None and self.kind is not Kind.LIST:
             schema["default"] = self.default
         if self.kind is Kind.INTEGER:
@@ -117,11 +125,28 @@ class Field:
         if self.kind is Kind.MULTILINE:
             schema["format"] = "multiline"
         if self.kind is Kind.LOCATIONS:
-            schema["additionalProperties"] = {"type": "string"}
+            schema["additionalProperties"] = {"type": "string", "pattern": LOCATION_PATH_PATTERN}
         if self.secret:
-            schema["format"] = "password"
-        label = self.label + (" (required)" if self.required else "")
-        return {"label": label, "description": self.help, "schema": schema}
+            schema["format"] = "password"  # masked; Airflow's password input is one line
+        schema["section"] = SECTIONS[self.screen]
+        schema["description_md"] = self.form_description
+        return {"label": self.label, "schema": schema}
+
+    @property
+    def form_description(self) -> str:
+        """The Markdown shown under the field in Airflow's form: the help, an example, where it is managed."""
+        text = self.help
+        if self.placeholder and self.placeholder != self.default and self.kind is not Kind.LOCATIONS:
+            text += f" Example: `{self.placeholder}`."
+        if self.generated:
+            unchanged = "'***' (unchanged)" if self.secret else "unchanged"
+            text += (
+                f" Set on the [Actito SFTP page]({PAGE_LINK}) (open the integration), not typed in here: "
+                f"leave it empty on a new connection and {unchanged} when editing."
+            )
+        elif self.kind is Kind.LOCATIONS:
+            text += f" Easier on the [Actito SFTP page]({PAGE_LINK}): its Locations tab checks each folder."
+        return text
 
 
 def _read_text(field: Field, conn_id: str, value: object) -> str:
@@ -194,6 +219,22 @@ _JSON_TYPES = {
     Kind.LOCATIONS: "object",
     Kind.LIST: "string",
 }
+
+# Airflow's connection form: one collapsed section per screen, in the plugin's words.
+SECTIONS: Mapping[Screen, str] = {
+    Screen.GENERAL: "General",
+    Screen.SERVER: "Server configuration",
+    Screen.ADVANCED: "Server configuration: advanced",
+    Screen.LOCATIONS: "Locations",
+    Screen.INBOUND: "Inbound",
+    Screen.OUTBOUND: "Outbound",
+    Screen.KEYS: "Keys (managed on the Actito SFTP page)",
+}
+# The plugin's page relative to Airflow's UI (its index.html sets <base href> to the API server's base URL):
+# the plugin's URL prefix, ``#integrations`` its list of integrations.
+PAGE_LINK = "actito/#integrations"
+# An absolute folder without a '..' part or NUL (the parser's rule), for the form's JSON schema.
+LOCATION_PATH_PATTERN = r"^/(?!(.*/)?\.\.(/|$))[^\x00]*$"
 
 DEFAULT_CIPHERS = (
     "aes128-gcm@openssh.com",
@@ -290,10 +331,14 @@ def form_fields() -> dict[str, dict[str, Any]]:
 
 
 def form_behaviour() -> dict[str, Any]:
-    """Airflow's ``ui-field-behaviour``: column fields relabeled, with placeholders; unused columns hidden."""
+    """Airflow's ``ui-field-behaviour``: column fields relabeled, with placeholders; the unused schema hidden.
+
+    Airflow 3.3 reads these for its standard fields only (description, host, port, login, password,
+    schema); it always shows the "Extra Fields JSON" editor, so ``extra`` is not listed as hidden.
+    """
     columns = COLUMN_FIELDS.values()
     return {
-        "hidden-fields": ["schema", "extra"],
+        "hidden-fields": ["schema"],
         "relabeling": {field.column: field.label for field in columns if field.column != field.label.lower()},
         "placeholders": {field.column: field.placeholder for field in columns if field.placeholder and field.column},
     }

@@ -62,6 +62,9 @@ class ApiError(Exception):
 def install(app: FastAPI) -> None:
     """Add the routes and the error mapping to the plugin's app."""
     app.include_router(router)
+    from airflow_provider_actito_sftp.plugin import external_api  # it imports this module: not at the top
+
+    app.include_router(external_api.router)  # connections outside the DB: the updated connection JSON
     app.add_exception_handler(ApiError, _api_error)
     app.add_exception_handler(ActitoSftpError, _provider_error)
     app.add_exception_handler(RequestValidationError, _invalid_request)
@@ -202,9 +205,10 @@ def create(body: CreateBody, user: GetUserDep, session: SessionDep) -> dict[str,
 
 
 @router.get("/api/connections/{connection_id}", dependencies=[CanRead])
-def show(connection_id: str, session: SessionDep) -> dict[str, Any]:
-    """The connection in full (key details), whether it may be changed here and why not."""
-    return _view(ConnectionStore(session).get(connection_id))
+def show(connection_id: str, user: GetUserDep, session: SessionDep) -> dict[str, Any]:
+    """The connection in full (key details), whether it may be changed here and why not, and what this
+    user may do with it (``rights``: the page shows only the controls the user may use)."""
+    return {**_view(ConnectionStore(session).get(connection_id)), "rights": _rights(user, connection_id)}
 
 
 @router.patch("/api/connections/{connection_id}", dependencies=[SameOriginJson, CanEdit])
@@ -347,6 +351,15 @@ def _view(record: ConnectionRecord) -> dict[str, Any]:
         columns = {"host": record.host, "port": record.port, "username": record.login}
         public = {"conn_id": record.conn_id, **record.public_extra(), **columns}
         return {**public, "error": str(e), "error_field": e.field, **state}
+
+
+def _rights(user: Any, connection_id: str) -> dict[str, bool]:
+    """What the auth manager lets this user do with this connection: ``{"edit": ..., "delete": ...}``."""
+    auth, details = get_auth_manager(), ConnectionDetails(conn_id=connection_id)
+    return {
+        "edit": auth.is_authorized_connection(method="PUT", user=user, details=details),
+        "delete": auth.is_authorized_connection(method="DELETE", user=user, details=details),
+    }
 
 
 def _writable(session: Any, connection_id: str) -> ConnectionRecord:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 from pathlib import Path
@@ -14,6 +15,8 @@ from airflow.sdk import Connection
 from airflow_provider_actito_sftp.connection.schema import (
     BY_NAME,
     FIELDS,
+    LOCATION_PATH_PATTERN,
+    PAGE_LINK,
     SECRET_EXTRA_KEYS,
     Field,
     Kind,
@@ -22,7 +25,7 @@ from airflow_provider_actito_sftp.connection.schema import (
     form_fields,
     markdown_table,
 )
-from airflow_provider_actito_sftp.connection.settings import ConnectionSettings, parse_connection
+from airflow_provider_actito_sftp.connection.settings import ConnectionSettings, parse_connection, parse_locations
 from airflow_provider_actito_sftp.exceptions import ConnectionConfigError
 
 README = Path(__file__).parents[2] / "README.md"
@@ -108,17 +111,116 @@ def test_readme_field_table_is_the_schema():
     assert table.strip() == markdown_table()
 
 
-def test_airflow_form_is_derived_from_the_schema():
-    form = form_fields()
-    assert set(form) == {field.name for field in FIELDS if field.column is None}
-    for name, widget in form.items():
-        field = BY_NAME[name]
-        assert widget["description"] == field.help
-        assert (widget["schema"].get("format") == "password") is field.secret
-        assert widget["label"].endswith("(required)") is field.required
-    behaviour = form_behaviour()
-    assert behaviour["relabeling"] == {"login": "Username"}
-    assert behaviour["placeholders"]["host"] == BY_NAME["host"].placeholder
+# What Airflow's own connection form shows for each field (its React form renders ``conn-fields``):
+# the section, the widget it picks from the JSON schema, and the standard field a column field fills.
+FORM: dict[str, tuple[str, str]] = {
+    "display_name": ("General", "text"),
+    "entity": ("General", "required text"),
+    "host": ("Standard Fields", "host"),
+    "port": ("Standard Fields", "port"),
+    "username": ("Standard Fields", "login"),
+    "auth_type": ("Server configuration", "drop-down ssh_key|password"),
+    "password": ("Standard Fields", "password"),
+    "host_key": ("Server configuration", "multiline, managed on the page"),
+    "locations": ("Locations", "JSON object"),
+    "inbound_pgp_required": ("Inbound", "switch"),
+    "outbound_lock": ("Outbound", "switch"),
+    "outbound_lock_suffix": ("Outbound", "text"),
+    "outbound_pgp": ("Outbound", "switch"),
+    "outbound_pgp_armor": ("Outbound", "switch"),
+    "partner_pgp_public_key": ("Outbound", "multiline"),
+    "ssh_private_key": ("Keys (managed on the Actito SFTP page)", "masked, managed on the page"),
+    "ssh_private_key_passphrase": ("Keys (managed on the Actito SFTP page)", "masked"),
+    "ssh_private_key_pending": ("Keys (managed on the Actito SFTP page)", "masked, managed on the page"),
+    "inbound_pgp_private_keys": ("Keys (managed on the Actito SFTP page)", "masked, managed on the page"),
+    "connect_timeout": ("Server configuration: advanced", "number 1..3600"),
+    "keepalive_interval": ("Server configuration: advanced", "number 0..3600"),
+    "transfer_concurrency": ("Server configuration: advanced", "number 1..64"),
+    "ciphers": ("Server configuration: advanced", "text"),
+    "compression": ("Server configuration: advanced", "switch"),
+}
+
+
+def _widget(form_field: dict[str, Any]) -> str:
+    """The widget Airflow 3.3's FlexibleForm (FieldSelector) renders for a ``conn-fields`` entry."""
+    schema = form_field["schema"]
+    types = schema["type"] if isinstance(schema["type"], list) else [schema["type"]]
+    kind = next(t for t in types if t != "null")
+    page = (
+        ", managed on the page" if "(actito/#integrations) (open the integration)" in schema["description_md"] else ""
+    )
+    if kind == "boolean":
+        return "switch"
+    if "enum" in schema:
+        return "drop-down " + "|".join(schema["enum"])
+    if kind == "integer":
+        return f"number {schema['minimum']}..{schema['maximum']}"
+    if kind == "object":
+        return "JSON object"
+    if schema.get("format") == "password":
+        return "masked" + page
+    if schema.get("format") == "multiline":
+        return "multiline" + page
+    return ("text" if "null" in types else "required text") + page
+
+
+def test_the_form_table_covers_every_field():
+    assert list(FORM) == [field.name for field in FIELDS]
+
+
+@pytest.mark.parametrize("field", FIELDS, ids=lambda field: field.name)
+def test_airflow_form_is_derived_from_the_schema(field: Field):
+    section, widget = FORM[field.name]
+    form, behaviour = form_fields(), form_behaviour()
+    if field.column:  # an Airflow column: a standard field, relabeled and with a placeholder
+        assert field.name not in form
+        assert widget == field.column
+        assert behaviour["relabeling"].get(field.column, field.label) == field.label
+        assert behaviour["placeholders"].get(field.column) == field.placeholder
+        assert field.column not in behaviour["hidden-fields"]
+        return
+    form_field = form[field.name]
+    assert (form_field["schema"]["section"], _widget(form_field)) == (section, widget)
+    assert form_field["label"] == field.label
+    assert form_field["schema"]["description_md"].startswith(field.help)
+    assert "description" not in form_field  # Airflow shows description_md only when there is no description
+    assert form_field["schema"].get("default") == (None if field.kind is Kind.LIST else field.default)
+    if field.placeholder and field.placeholder != field.default and field.kind is not Kind.LOCATIONS:
+        assert f"Example: `{field.placeholder}`." in form_field["schema"]["description_md"]
+
+
+def test_form_behaviour_hides_only_the_unused_schema_column():
+    """Airflow 3.3 applies ui-field-behaviour to its standard fields only; the extra JSON editor stays."""
+    assert form_behaviour() == {
+        "hidden-fields": ["schema"],
+        "relabeling": {"login": "Username"},
+        "placeholders": {"host": "sftp.partner.example", "port": "22", "login": "actito"},
+    }
+
+
+def test_page_link_is_the_plugins_page():
+    """The form's Markdown link is relative to Airflow's <base href>: the plugin's URL prefix."""
+    source = (Path(__file__).parents[2] / "airflow_provider_actito_sftp" / "plugin" / "__init__.py").read_text()
+    prefix = next(
+        node.value.value
+        for node in ast.parse(source).body
+        if isinstance(node, ast.Assign)
+        and getattr(node.targets[0], "id", None) == "URL_PREFIX"
+        and isinstance(node.value, ast.Constant)
+    )
+    assert PAGE_LINK.startswith(prefix.strip("/") + "/#")
+
+
+@pytest.mark.parametrize(
+    "path", ["/in", "/", "/a/b.c/d", "/a..b", "relative", "/a/../b", "/..", "/a/..", "../a", "/a\x00b"]
+)
+def test_location_path_pattern_is_the_parsers_rule(path: str):
+    try:
+        parse_locations("c", {"name": path})
+        accepted = True
+    except ConnectionConfigError:
+        accepted = False
+    assert bool(re.search(LOCATION_PATH_PATTERN, path)) is accepted
 
 
 def test_secret_fields_are_the_stores_secret_keys():

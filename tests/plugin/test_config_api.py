@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import json
+import shlex
+import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -12,6 +16,7 @@ import pytest
 from cryptography.fernet import Fernet
 
 from airflow_provider_actito_sftp.connection.schema import FIELDS
+from airflow_provider_actito_sftp.ssh.keys import generate_ssh_key
 from partner_sandbox.gpg import PartnerGpg
 from partner_sandbox.sshd import SshServer, chown_tree
 from tests.cli.support import fingerprint_of
@@ -20,6 +25,7 @@ from tests.plugin.conftest import plugin_stack, serve
 ENV_PASSWORD = "env-only-password-nobody-may-see"  # must never be shown
 WRONG_FINGERPRINT = "SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
 RESPONSES: list[str] = []  # every response body, checked for secrets at the end
+ENV_SSH_KEY = generate_ssh_key(comment="env-keyed")  # the private key of the read-only ``env_keyed``
 
 
 @pytest.fixture(scope="module")
@@ -38,6 +44,11 @@ def api(sshd: SshServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[d
     stack.env["AIRFLOW_CONN_ENV_ONLY"] = json.dumps(
         {"conn_type": "actito_sftp", "host": sshd.host, "port": sshd.port, "login": "u", "password": ENV_PASSWORD}
         | {"extra": extra}
+    )
+    keyed = {**extra, "auth_type": "ssh_key", "display_name": "Keyed", "ssh_private_key": ENV_SSH_KEY.private_key}
+    stack.env["AIRFLOW_CONN_ENV_KEYED"] = json.dumps(
+        {"conn_type": "actito_sftp", "host": sshd.host, "port": sshd.port, "login": "u", "password": ENV_PASSWORD}
+        | {"extra": keyed}
     )
     server = serve(stack)
     yield {**server, "sshd": sshd, "folder": folder}
@@ -357,3 +368,118 @@ def test_same_origin_json_is_accepted(api):
         _call(api, "GET", "/api/connections/acme_cfg").json()["inbound_pgp_keys"][0]["fingerprint"]
         == (rotated.json()["fingerprint"])
     )
+
+
+# --- connections outside the metadata DB: the updated connection JSON ------------------------------
+
+
+def _connection_json(api: dict[str, Any], conn_id: str, values: dict[str, Any], user: str | None = "admin", **kw: Any):
+    return _call(api, "POST", f"/api/connections/{conn_id}/connection-json", user, {"values": values}, **kw)
+
+
+def _assert_no_secret(text: str) -> None:
+    assert ENV_PASSWORD not in text
+    assert "PRIVATE KEY" not in text
+    assert not any(line in text for line in ENV_SSH_KEY.private_key.splitlines() if not line.startswith("-----"))
+
+
+def test_connection_json_carries_the_change_without_secrets(api):
+    sshd = api["sshd"]
+    change = {"display_name": "Keyed Renamed", "connect_timeout": "45", "compression": True, "ciphers": ["aes256-ctr"]}
+    answer = _connection_json(api, "env_keyed", change)
+    assert answer.status_code == 200, answer.text
+    _assert_no_secret(answer.text)
+    body = answer.json()
+    assert body["conn_id"] == "env_keyed"
+    connection = body["connection"]
+    assert {key: connection[key] for key in ("conn_type", "host", "port", "login")} == {
+        "conn_type": "actito_sftp",
+        "host": sshd.host,
+        "port": sshd.port,
+        "login": "u",
+    }
+    assert "password" not in connection
+    assert connection["extra"] == {
+        "entity": "acme",
+        "auth_type": "ssh_key",
+        "host_key": sshd.host_key_line,
+        "locations": {},
+        "display_name": "Keyed Renamed",
+        "connect_timeout": 45,
+        "compression": True,
+        "ciphers": "aes256-ctr",
+    }
+    assert body["secrets_left_out"] == ["password", "ssh_private_key"]
+    assert "AIRFLOW_CONN_ENV_KEYED" in body["instructions"]
+    assert "password, ssh_private_key" in body["instructions"]
+    assert body["cli_command"] == (
+        "actito-sftp connection update env_keyed --display-name 'Keyed Renamed' --connect-timeout 45 "
+        "--compression --ciphers aes256-ctr --secrets-file env_keyed.connection.json"
+    )
+    assert _call(api, "GET", "/api/connections/env_keyed").json()["display_name"] == "Keyed"  # nothing saved
+
+    only_password = _connection_json(api, "env_only", {"display_name": "Env 'only'"})
+    assert only_password.status_code == 200, only_password.text
+    _assert_no_secret(only_password.text)
+    assert only_password.json()["secrets_left_out"] == ["password"]
+    assert only_password.json()["cli_command"] == (
+        "actito-sftp connection update env_only --display-name 'Env '\"'\"'only'\"'\"'' "
+        "--secrets-file env_only.connection.json"
+    )
+    policies = _connection_json(api, "env_only", {"outbound_lock": False, "outbound_lock_suffix": ".tmp"})
+    assert policies.json()["cli_command"] == (
+        "actito-sftp policy env_only --no-outbound-lock --outbound-lock-suffix .tmp "
+        "--secrets-file env_only.connection.json"
+    )
+    cleared = _connection_json(api, "env_only", {"connect_timeout": None})
+    assert cleared.status_code == 200, cleared.text
+    assert (cleared.json()["cli_command"], "connect_timeout" in cleared.json()["connection"]["extra"]) == (None, False)
+
+
+def test_connection_json_cli_command_writes_the_same_connection_with_its_secrets(api, tmp_path):
+    change = {"display_name": "Keyed via CLI", "port": api["sshd"].port, "keepalive_interval": 0}
+    answer = _connection_json(api, "env_keyed", change)
+    assert answer.status_code == 200, answer.text
+    words = shlex.split(answer.json()["cli_command"])
+    assert words[:4] == ["actito-sftp", "connection", "update", "env_keyed"]
+    executable = str(Path(sys.executable).with_name("actito-sftp"))
+    run = subprocess.run(
+        [executable, *words[1:]], env=api["stack"].env, cwd=tmp_path, capture_output=True, text=True, timeout=120
+    )
+    assert run.returncode == 3, run.stderr  # not saved: the connection lives in an environment variable
+    written = tmp_path / "env_keyed.connection.json"
+    assert written.stat().st_mode & 0o777 == 0o600
+    complete = json.loads(written.read_text())
+    assert complete["password"] == ENV_PASSWORD
+    assert complete["extra"].pop("ssh_private_key") == ENV_SSH_KEY.private_key
+    assert {key: value for key, value in complete.items() if key != "password"} == answer.json()["connection"]
+
+
+def test_connection_json_refusals(api):
+    before = _call(api, "GET", "/api/connections/env_only").text
+    password = _connection_json(api, "env_only", {"password": "typed-in-the-browser"})
+    assert (password.status_code, password.json()["field"]) == (400, "password")
+    assert "--password-stdin" in password.json()["detail"]
+    key = _connection_json(api, "env_only", {"auth_type": "ssh_key"})
+    assert (key.status_code, key.json()["field"]) == (400, "auth_type"), key.text
+    assert "PRIVATE KEY" not in key.text
+    port = _connection_json(api, "env_only", {"port": 70000})
+    assert (port.status_code, port.json()["field"]) == (400, "port")
+    entity = _connection_json(api, "env_only", {"entity": "other"})
+    assert (entity.status_code, entity.json()["field"]) == (400, "entity")
+    secret = _connection_json(api, "env_keyed", {"ssh_private_key": "x"})
+    assert secret.status_code == 400
+    in_db = _connection_json(api, "acme_cfg", {"display_name": "x"})
+    assert in_db.status_code == 409
+    assert "metadata DB: change it with PATCH" in in_db.json()["detail"]
+    assert _connection_json(api, "nowhere", {"display_name": "x"}).status_code == 404
+    assert _connection_json(api, "env_only", {"display_name": "x"}, None).status_code == 401
+    for user in ("reader", "viewer", "partner"):
+        assert _connection_json(api, "env_only", {"display_name": "x"}, user).status_code == 403, user
+    foreign = _connection_json(api, "env_only", {"display_name": "x"}, origin="http://evil.example")
+    assert foreign.status_code == 403
+    assert "cross-origin" in foreign.text
+    form = _call(api, "POST", "/api/connections/env_only/connection-json", form=True)
+    assert form.status_code == 415
+    assert _call(api, "GET", "/api/connections/env_only").text == before
+    assert all(ENV_PASSWORD not in text and "PRIVATE KEY" not in text for text in RESPONSES)

@@ -193,6 +193,13 @@ def test_an_integration_from_creation_to_deletion_in_the_browser(server, sshd: S
         assert log_link.startswith(f"{server['url']}/dags/{DAG_ID}/runs/")
         assert "/tasks/import_orders?try_number=1" in log_link
         screenshot(driver, "integration-overview.png")
+        by_id(driver, "integration-header").find_element("css selector", "a.back").click()
+        last_exchange = f'#integrations tr[data-conn-id="{CONN_ID}"] td.last-exchange'
+        wait(driver).until(lambda d: "success" in " ".join(cell.text for cell in css(d, last_exchange)))
+        latest = call_api(server, "GET", f"/api/connections/{CONN_ID}/activity?limit=1").json()["runs"][0]
+        assert latest["direction"] in css(driver, last_exchange)[0].text  # the latest of the two tries
+        css(driver, f'#integrations tr[data-conn-id="{CONN_ID}"] a')[0].click()
+        wait(driver).until(lambda d: d.execute_script(_LOADED))
 
         _tab(driver, "server", "ssh-rotate")
         click(driver, "ssh-rotate")

@@ -5,7 +5,7 @@
 import { api, element } from "./api.js";
 
 const tabs = [];
-const TAB_MODULES = ["./tab_overview.js", "./tab_server.js", "./tab_locations.js", "./tab_files.js"];
+const TAB_MODULES = ["./tab_overview.js", "./tab_general.js", "./tab_server.js", "./tab_locations.js", "./tab_files.js"];
 const ORDER = ["overview", "general", "server", "locations", "inbound", "outbound", "delete"];
 export const NO_EDIT_PERMISSION = "Read only: you do not have permission to change this connection.";
 
@@ -63,10 +63,15 @@ function drawHeader(connection) {
   back.href = "#integrations";
   header.replaceChildren(back, title, facts);
   const notice = document.getElementById("integration-notice");
-  const reason = !connection.writable ? `Read only: this connection is ${connection.read_only_reason}.`
-    : !mayEdit(connection) ? NO_EDIT_PERMISSION : "";
+  const reason = !connection.writable ? readOnlyReason(connection) : !mayEdit(connection) ? NO_EDIT_PERMISSION : "";
   notice.textContent = reason;
   notice.hidden = !reason;
+}
+
+function readOnlyReason(connection) {
+  const reason = `Read only: this connection is ${connection.read_only_reason}.`;
+  return (connection.rights || {}).edit ? `${reason} Value changes can be downloaded as updated connection JSON `
+    + "(General and Server configuration tabs); key actions need the actito-sftp CLI." : reason;
 }
 
 /** The user may change this connection: the server says so and no change was refused since. */

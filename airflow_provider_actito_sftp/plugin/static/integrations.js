@@ -108,5 +108,10 @@ function route() {
 document.getElementById("new-integration").addEventListener("click", () => {
   openWizard({ created: loadIntegrations, forbidden: cannotCreate });
 });
+document.getElementById("open-integration").addEventListener("submit", (event) => {
+  event.preventDefault();
+  const connId = document.getElementById("open-conn-id").value.trim();
+  if (connId) { location.hash = `#integration/${encodeURIComponent(connId)}`; }
+});
 window.addEventListener("hashchange", route);
 route();

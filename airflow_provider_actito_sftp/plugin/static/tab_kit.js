@@ -74,3 +74,68 @@ export function section(title, id) {
 export function day(iso) {
   return iso ? String(iso).slice(0, 10) : "never";
 }
+
+// --- Fields, notes and change attempts of the General, Server configuration and Delete tabs ----------
+
+const notes = new Map(); // conn_id -> a message to show once after the next redraw
+
+/** Show ``text`` once at the top of the tab after the next redraw (e.g. "Saved."). */
+export function noteAfterRedraw(connection, text) {
+  notes.set(connection.conn_id, text);
+}
+
+export function field(id, label, input, help) {
+  const wrapper = element("div", null, "field");
+  const name = element("label", label);
+  name.htmlFor = input.id;
+  wrapper.append(name, input);
+  if (help) { wrapper.append(element("p", help, "help")); }
+  wrapper.append(errorLine(`err-${id}`));
+  return wrapper;
+}
+
+export function textInput(id, value, type = "text") {
+  const node = Object.assign(document.createElement("input"), { id, type, value: value ?? "" });
+  node.autocomplete = "off";
+  node.spellcheck = false;
+  return node;
+}
+
+export function statusLine(id) {
+  return Object.assign(element("span", "", "status"), { id, role: "status" });
+}
+
+/** Run a change; a 403 turns the page read only, other refusals are shown next to the control. */
+export async function attempt(ctx, container, fallback, work) {
+  for (const node of container.querySelectorAll(".field-error")) { node.textContent = ""; }
+  try {
+    return await work();
+  } catch (problem) {
+    if (problem.status === 403) {
+      ctx.forbidden();
+      return undefined;
+    }
+    const target = problem.field && container.querySelector(`#err-${CSS.escape(problem.field)}`);
+    (target || container.querySelector(`#${fallback}`)).textContent = problem.message;
+    return undefined;
+  }
+}
+
+export function showNote(container, connection) {
+  const note = notes.get(connection.conn_id);
+  if (note) {
+    notes.delete(connection.conn_id);
+    container.prepend(Object.assign(element("p", note, "notice ok-notice"), { id: "integration-saved", role: "status" }));
+  }
+}
+
+export function facts(pairs) {
+  const list = element("dl", null, "facts");
+  for (const [label, value, id] of pairs) {
+    const dd = element("dd", value);
+    dd.id = id;
+    list.append(element("dt", label), dd);
+  }
+  return list;
+}
+

@@ -1,113 +1,18 @@
-// The integration page's General, Server configuration and Delete tabs.
+// The integration page's Server configuration tab: connection values, advanced parameters, the pinned
+// host key (re-pin), our SSH key (download, rotation) and the Test report.
 import { api, element } from "./api.js";
 import { connectionUrl, registerTab } from "./integration.js";
+import { exportControls, exportNote, KEY_ACTIONS_NOTE, mayExport } from "./tab_external.js";
+import {
+  attempt, button, errorLine, field, noteAfterRedraw, section, showNote, statusLine, textInput,
+} from "./tab_kit.js";
 
 const AUTH_LABELS = { ssh_key: "SSH key", password: "Password" };
-const notes = new Map(); // conn_id -> a message to show once after the next redraw
 let schema = null;
 
 async function advancedFields() {
   if (!schema) { schema = api("api/schema").then((answer) => answer.fields.filter((f) => f.screen === "advanced")); }
   return schema;
-}
-
-function button(label, id, className) {
-  return Object.assign(element("button", label, className), { type: "button", id });
-}
-
-function errorLine(id) {
-  const node = element("p", "", "field-error");
-  node.id = id;
-  node.setAttribute("role", "alert");
-  return node;
-}
-
-function section(title, id) {
-  const node = element("section", null, "tab-section");
-  node.id = id;
-  node.append(element("h3", title));
-  return node;
-}
-
-function field(id, label, input, help) {
-  const wrapper = element("div", null, "field");
-  const name = element("label", label);
-  name.htmlFor = input.id;
-  wrapper.append(name, input);
-  if (help) { wrapper.append(element("p", help, "help")); }
-  wrapper.append(errorLine(`err-${id}`));
-  return wrapper;
-}
-
-function textInput(id, value, type = "text") {
-  const node = Object.assign(document.createElement("input"), { id, type, value: value ?? "" });
-  node.autocomplete = "off";
-  node.spellcheck = false;
-  return node;
-}
-
-function statusLine(id) {
-  return Object.assign(element("span", "", "status"), { id, role: "status" });
-}
-
-/** Run a change; a 403 turns the page read only, other refusals are shown next to the control. */
-async function attempt(ctx, container, fallback, work) {
-  for (const node of container.querySelectorAll(".field-error")) { node.textContent = ""; }
-  try {
-    return await work();
-  } catch (problem) {
-    if (problem.status === 403) {
-      ctx.forbidden();
-      return undefined;
-    }
-    const target = problem.field && container.querySelector(`#err-${CSS.escape(problem.field)}`);
-    (target || container.querySelector(`#${fallback}`)).textContent = problem.message;
-    return undefined;
-  }
-}
-
-function showNote(container, connection) {
-  const note = notes.get(connection.conn_id);
-  if (note) {
-    notes.delete(connection.conn_id);
-    container.prepend(Object.assign(element("p", note, "notice ok-notice"), { id: "integration-saved", role: "status" }));
-  }
-}
-
-function facts(pairs) {
-  const list = element("dl", null, "facts");
-  for (const [label, value, id] of pairs) {
-    const dd = element("dd", value);
-    dd.id = id;
-    list.append(element("dt", label), dd);
-  }
-  return list;
-}
-
-// --- General --------------------------------------------------------------------------------------
-
-function drawGeneral(container, connection, ctx) {
-  showNote(container, connection);
-  const box = section("General", "general");
-  box.append(facts([["Technical name", connection.conn_id, "general-conn-id"],
-    ["Entity", connection.entity || "—", "general-entity"]]));
-  const name = textInput("general-display_name", connection.display_name);
-  name.disabled = !ctx.canEdit;
-  box.append(field("display_name", "Display name", name, "The name shown in lists; the technical name never changes."));
-  if (ctx.canEdit) {
-    const save = button("Save", "general-save", "primary");
-    save.addEventListener("click", async () => {
-      save.disabled = true;
-      const done = await attempt(ctx, container, "general-error", () => api(connectionUrl(connection.conn_id),
-        { method: "PATCH", body: { values: { display_name: name.value.trim() } } }));
-      save.disabled = false;
-      if (done) { notes.set(connection.conn_id, "Saved."); await ctx.reload(); }
-    });
-    const actions = element("div", null, "actions");
-    actions.append(save);
-    box.append(actions, errorLine("general-error"));
-  }
-  container.append(box);
 }
 
 // --- Server configuration -------------------------------------------------------------------------
@@ -143,7 +48,11 @@ function same(a, b) {
 
 async function drawServer(container, connection, ctx) {
   showNote(container, connection);
-  const disabled = !ctx.canEdit;
+  const exporting = !ctx.canEdit && mayExport(connection);
+  const disabled = !ctx.canEdit && !exporting;
+  if (!connection.writable) {
+    container.append(Object.assign(element("p", KEY_ACTIONS_NOTE, "notice"), { id: "server-key-actions-note" }));
+  }
   const main = section("Server", "server-main");
   const specs = [
     { name: "host", label: "Host", kind: "text" },
@@ -172,7 +81,7 @@ async function drawServer(container, connection, ctx) {
   const syncAuth = () => { passwordField.hidden = auth.value !== "password"; };
   auth.addEventListener("change", syncAuth);
   syncAuth();
-  if (!disabled) { main.append(passwordField); }
+  if (ctx.canEdit) { main.append(passwordField); }
 
   const advanced = section("Advanced parameters", "server-advanced");
   try {
@@ -186,30 +95,42 @@ async function drawServer(container, connection, ctx) {
     advanced.append(element("p", problem.message, "form-error"));
   }
   container.append(main, advanced);
-  if (!disabled) {
+  const changed = () => {
+    const values = {};
+    for (const [name, [spec, input]] of inputs) {
+      const value = readInput(spec, input);
+      if (!same(value, connection[name])) { values[name] = value; }
+    }
+    return values;
+  };
+  if (ctx.canEdit) {
     const save = button("Save", "server-save", "primary");
     const status = statusLine("server-status");
     save.addEventListener("click", async () => {
-      const values = {};
-      for (const [name, [spec, input]] of inputs) {
-        const value = readInput(spec, input);
-        if (!same(value, connection[name])) { values[name] = value; }
-      }
+      const values = changed();
       if (auth.value === "password" && password.value) { values.password = password.value; }
       if (!Object.keys(values).length) { status.textContent = "Nothing changed."; return; }
       save.disabled = true;
       const done = await attempt(ctx, container, "server-error", () => api(connectionUrl(connection.conn_id),
         { method: "PATCH", body: { values } }));
       save.disabled = false;
-      if (done) { notes.set(connection.conn_id, "Saved."); await ctx.reload(); }
+      if (done) { noteAfterRedraw(connection, "Saved."); await ctx.reload(); }
     });
     const actions = element("div", null, "actions");
     actions.append(save, status);
     container.append(actions, errorLine("server-error"));
+  } else if (exporting) {
+    const values = (status) => {
+      const changes = changed();
+      if (Object.keys(changes).length) { return changes; }
+      status.textContent = "Nothing changed.";
+      return null;
+    };
+    container.append(exportNote("server-export-note"), ...exportControls("server", container, connection, ctx, values));
   }
   container.append(hostKeySection(container, connection, ctx));
   if (connection.auth_type === "ssh_key") { container.append(sshKeySection(container, connection, ctx)); }
-  if (!disabled) { container.append(testSection(container, connection, ctx)); }
+  if (ctx.canEdit) { container.append(testSection(container, connection, ctx)); }
 }
 
 function checkboxField(spec, input, help) {
@@ -256,7 +177,7 @@ function hostKeySection(container, connection, ctx) {
       const body = tofu.checked ? { trust_on_first_use: true } : { expected_fingerprint: expected.value.trim() };
       const pinned = await attempt(ctx, container, "repin-error", () => api(connectionUrl(connection.conn_id, "host-key"),
         { method: "POST", body }));
-      if (pinned) { notes.set(connection.conn_id, `Host key ${pinned.fingerprint} pinned.`); await ctx.reload(); }
+      if (pinned) { noteAfterRedraw(connection, `Host key ${pinned.fingerprint} pinned.`); await ctx.reload(); }
     });
   });
   return box;
@@ -289,7 +210,7 @@ function sshKeySection(container, connection, ctx) {
       const made = await attempt(ctx, container, "ssh-error", () => api(connectionUrl(connection.conn_id, "ssh-key/rotate"),
         { method: "POST", body: { restart: true } }));
       rotate.disabled = false;
-      if (made) { notes.set(connection.conn_id, `New key ${made.fingerprint} created: install it on the server.`); await ctx.reload(); }
+      if (made) { noteAfterRedraw(connection, `New key ${made.fingerprint} created: install it on the server.`); await ctx.reload(); }
     });
   }
   box.append(actions);
@@ -320,7 +241,7 @@ function sshKeySection(container, connection, ctx) {
         const done = await attempt(ctx, container, "ssh-error", () => api(connectionUrl(connection.conn_id, "ssh-key/rotate"),
           { method: "POST", body: {} }));
         activate.disabled = false;
-        if (done) { notes.set(connection.conn_id, `Key ${done.fingerprint} is now active; the old key was dropped.`); await ctx.reload(); }
+        if (done) { noteAfterRedraw(connection, `Key ${done.fingerprint} is now active; the old key was dropped.`); await ctx.reload(); }
       });
       buttons.append(activate);
     }
@@ -353,42 +274,4 @@ function testSection(container, connection, ctx) {
   return box;
 }
 
-// --- Delete ---------------------------------------------------------------------------------------
-
-function drawDelete(container, connection, ctx) {
-  const box = section("Delete this integration", "delete");
-  if (!ctx.canEdit) {
-    box.append(element("p", "You cannot delete this integration.", "help"));
-    container.append(box);
-    return;
-  }
-  box.append(element("p", "Deleting removes the connection, our SSH and PGP keys and its import ledgers. "
-    + "This cannot be undone."));
-  const confirm = textInput("delete-confirm", "");
-  confirm.placeholder = connection.conn_id;
-  box.append(field("confirm", `Type the technical name “${connection.conn_id}” to confirm`, confirm));
-  const remove = button("Delete", "delete-button", "danger");
-  remove.disabled = true;
-  confirm.addEventListener("input", () => { remove.disabled = confirm.value !== connection.conn_id; });
-  remove.addEventListener("click", async () => {
-    remove.disabled = true;
-    const done = await attempt(ctx, container, "delete-error", () => api(connectionUrl(connection.conn_id),
-      { method: "DELETE", body: { confirm: confirm.value } }));
-    if (!done) { remove.disabled = confirm.value !== connection.conn_id; return; }
-    const r = done.removed;
-    const notice = document.getElementById("integrations-notice");
-    notice.textContent = `Deleted ${r.connection}: ${r.ssh_keys} SSH key(s), ${r.pgp_keys} PGP key(s) `
-      + `and ${r.ledger_variables} ledger variable(s) removed.`;
-    notice.hidden = false;
-    notice.classList.add("removed");
-    location.hash = "#integrations";
-  });
-  const actions = element("div", null, "actions");
-  actions.append(remove);
-  box.append(actions, errorLine("delete-error"));
-  container.append(box);
-}
-
-registerTab("general", "General", drawGeneral);
 registerTab("server", "Server configuration", (container, connection, ctx) => { drawServer(container, connection, ctx); });
-registerTab("delete", "Delete", drawDelete);

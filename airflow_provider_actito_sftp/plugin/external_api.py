@@ -1,0 +1,146 @@
+"""Changes to a connection defined outside the metadata DB: the updated connection JSON, without secrets.
+
+The plugin cannot write an environment variable or a secrets backend. As the CLI does for such a
+connection (:func:`~airflow_provider_actito_sftp.cli.app.editing`), the change is applied in memory and
+validated, never saved; the answer is the updated connection in Airflow's JSON connection format. Unlike
+the CLI's 0600 file it leaves every secret field out (no secret reaches the browser): the user merges it
+into the stored definition, keeping those values, or runs the equivalent CLI command (``cli_command``)
+where the definition is readable, which writes the complete JSON server-side.
+
+Changes that would have to carry a secret are refused with 400: a new password (it could not be handed
+back) and a switch to SSH-key authentication that generates a key pair. Errors are the
+:mod:`.config_api` mapping (``{"detail", "field"}``).
+"""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Mapping
+from typing import Any
+
+import click
+from airflow.api_fastapi.common.db.common import SessionDep
+from fastapi import APIRouter
+
+from airflow_provider_actito_sftp import management
+from airflow_provider_actito_sftp.connection.schema import BY_NAME, FIELDS, Kind
+from airflow_provider_actito_sftp.connection.store import ConnectionRecord, ConnectionStore
+from airflow_provider_actito_sftp.get_provider_info import CONNECTION_TYPE
+from airflow_provider_actito_sftp.plugin.app import SameOriginJson
+from airflow_provider_actito_sftp.plugin.config_api import ApiError, CanEdit, ValuesBody
+
+router = APIRouter()
+
+
+@router.post("/api/connections/{connection_id}/connection-json", dependencies=[SameOriginJson, CanEdit])
+def connection_json(connection_id: str, body: ValuesBody, session: SessionDep) -> dict[str, Any]:
+    """The connection with these changes, as JSON to store where it is defined (secrets left out); not saved.
+
+    ``{"conn_id", "connection": {conn_type, host, port, login, extra}, "secrets_left_out": [names],
+    "instructions", "cli_command"}``; ``cli_command`` is None when the CLI cannot express the change.
+    """
+    record = ConnectionStore(session).get(connection_id)
+    if record.in_metadata_db:
+        raise ApiError(409, f"Connection {connection_id!r} is saved in the metadata DB: change it with PATCH")
+    if "password" in body.values:
+        raise ApiError(
+            400,
+            "a password cannot go through the browser for a connection defined outside the metadata DB: set it "
+            f"in the stored definition, or run `actito-sftp connection update {connection_id} --password-stdin` "
+            "where that definition is readable",
+            "password",
+        )
+    update = management.edit_fields(record, body.values)
+    if update.generated_ssh_key:
+        raise ApiError(
+            400,
+            "switching to SSH-key authentication generates a key pair, a secret that never reaches the browser: "
+            f"run `actito-sftp connection update {connection_id} --auth-type ssh_key` where the connection is "
+            "defined",
+            "auth_type",
+        )
+    management.validate(record)
+    left_out = [field.name for field in FIELDS if field.secret and _secret_value(record, field.name)]
+    command = cli_command(connection_id, body.values)
+    return {
+        "conn_id": connection_id,
+        "connection": public_connection_json(record),
+        "secrets_left_out": left_out,
+        "instructions": _instructions(connection_id, left_out, command),
+        "cli_command": command,
+    }
+
+
+def public_connection_json(record: ConnectionRecord) -> dict[str, Any]:
+    """The connection in Airflow's JSON connection format without any secret field (column or extra key).
+
+    :param record: the connection.
+    """
+    columns = {"host": record.host, "port": record.port, "login": record.login, "password": record.password}
+    secret_columns = {field.column for field in FIELDS if field.secret and field.column}
+    public_columns = {name: value for name, value in columns.items() if name not in secret_columns}
+    return {"conn_type": CONNECTION_TYPE, **public_columns, "extra": record.public_extra()}
+
+
+def cli_command(conn_id: str, values: Mapping[str, Any]) -> str | None:
+    """The ``actito-sftp`` command making the same change, shell-quoted; None if no one command can.
+
+    The flags are read from the CLI's own commands (generated there from the schema): ``connection update``,
+    else ``policy``. A cleared value (None, or a blank number) has no flag.
+
+    :param conn_id: the connection id.
+    :param values: field name -> value, as accepted by :func:`management.edit_fields`.
+    """
+    from airflow_provider_actito_sftp.cli.connection import connection_update
+    from airflow_provider_actito_sftp.cli.policies import policy
+
+    for words, command in ((("connection", "update"), connection_update), (("policy",), policy)):
+        options = {param.name: param for param in command.params if isinstance(param, click.Option)}
+        flags = [_flag(conn_id, options.get(name), name, value) for name, value in values.items()]
+        if all(flag is not None for flag in flags):
+            given = [word for flag in flags if flag is not None for word in flag]
+            return shlex.join(["actito-sftp", *words, conn_id, *given, "--secrets-file", f"{conn_id}.connection.json"])
+    return None
+
+
+def _flag(conn_id: str, option: click.Option | None, name: str, value: Any) -> list[str] | None:
+    """The option's words for this value, or None if the option cannot express it."""
+    if option is None or value is None:
+        return None
+    field = BY_NAME[name]
+    if field.kind is Kind.TEXT and isinstance(value, str):
+        typed: Any = value  # as typed: the CLI reads it with the same field reader
+    else:
+        typed = field.read(conn_id, value)
+    if typed is None:
+        return None
+    if option.is_flag:
+        if typed is True:
+            return [option.opts[0]]
+        return [option.secondary_opts[0]] if option.secondary_opts else None
+    text = ",".join(typed) if isinstance(typed, tuple | list) else str(typed)
+    return [option.opts[0], text]
+
+
+def _secret_value(record: ConnectionRecord, name: str) -> Any:
+    field = BY_NAME[name]
+    return getattr(record, field.column) if field.column else record.extra.get(name)
+
+
+def _instructions(conn_id: str, left_out: list[str], command: str | None) -> str:
+    where = f"AIRFLOW_CONN_{conn_id.upper()} or your secrets backend"
+    if left_out:
+        names = ", ".join(left_out)
+        store = (
+            f"Nothing was saved. Merge this JSON into the connection's stored definition ({where}), keeping the "
+            f"values of {names} from it: secrets never reach the browser, so they are left out here."
+        )
+    else:
+        store = f"Nothing was saved. Store this JSON as the connection's definition ({where}): it holds no secret."
+    if command is None:
+        return store + " (The CLI cannot make this change in one command: some values are cleared.)"
+    return (
+        f"{store} Or make the same change with the CLI (cli_command) where that definition is readable: it "
+        f"writes the complete connection JSON, secrets included, to {conn_id}.connection.json (mode 0600) to "
+        "store instead; then delete the file."
+    )
