@@ -31,7 +31,7 @@ def description(view: Mapping[str, Any]) -> str:
         f"{view['conn_id']}  ({view['display_name']}, entity {view['entity']})",
         f"  server:      {view['username']}@{view['host']}:{view['port']} ({view['auth_type']} auth)",
         f"  host key:    {', '.join(view['host_key'] or []) or 'NOT PINNED'}",
-        f"  stored in:   {view['stored_in']}",
+        f"  stored in:   {view['stored_in']}" + ("" if view.get("id") is None else f" (id {view['id']})"),
     ]
     if view["ssh_key"]:
         lines.append(f"  ssh key:     {view['ssh_key']['fingerprint']}")

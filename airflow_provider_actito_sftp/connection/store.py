@@ -36,6 +36,7 @@ class ConnectionRecord:
     password: str | None = field(default=None, repr=False)
     extra: dict[str, Any] = field(default_factory=dict, repr=False)
     in_metadata_db: bool = True
+    id: int | None = field(default=None, compare=False)  # the metadata DB row's id (None elsewhere or before creation)
 
     def extra_json(self) -> str:
         return json.dumps(self.extra)
@@ -188,6 +189,7 @@ class ConnectionStore:
             password=conn.password,
             extra=dict(conn.extra_dejson),
             in_metadata_db=in_metadata_db,
+            id=getattr(conn, "id", None) if in_metadata_db else None,
         )
 
 

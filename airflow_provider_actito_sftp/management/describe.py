@@ -20,8 +20,9 @@ def describe(record: ConnectionRecord, *, key_details: bool = True) -> dict[str,
 
     Every non-secret schema field appears under its own name with its parsed value, as the hook reads it
     (a pinned host key as its fingerprints, the partner key as its description); secret fields appear only
-    by name in ``secrets_set``. Then ``conn_id``, ``stored_in``, the public SSH keys (``ssh_key``,
-    ``ssh_pending_key``), the inbound PGP keys and ``warnings``.
+    by name in ``secrets_set``. Then ``conn_id``, ``id`` (the metadata DB row, None elsewhere),
+    ``stored_in``, the public SSH keys (``ssh_key``, ``ssh_pending_key``), the inbound PGP keys and
+    ``warnings``.
 
     :param record: the connection.
     :param key_details: describe PGP keys (gpg calls); False for lists of many connections: the partner
@@ -30,7 +31,7 @@ def describe(record: ConnectionRecord, *, key_details: bool = True) -> dict[str,
     """
     settings = validate(record)
     values = read_fields(record.conn_id, raw_values(record.conn_id, RecordConnection.of(record)))
-    view: dict[str, Any] = {"conn_id": record.conn_id}
+    view: dict[str, Any] = {"conn_id": record.conn_id, "id": record.id}
     for item in FIELDS:
         if not item.secret:
             view[item.name] = _public_value(item.name, values[item.name], settings, key_details)

@@ -140,6 +140,7 @@ def test_create_then_get_round_trips_and_encrypts_secrets_at_rest(conn_id: str) 
     loaded = store.get(conn_id)
     assert loaded == record(conn_id)  # every column and extra field, in_metadata_db=True
     assert loaded.in_metadata_db
+    assert isinstance(loaded.id, int)  # the row's id (compared apart: not part of the content)
 
     row = stored_row(conn_id)
     assert (row["conn_type"], row["description"], row["host"], row["port"], row["login"]) == (

@@ -22,6 +22,7 @@ def test_every_non_secret_field_under_its_name(password_record: MakeRecord):
     assert view["display_name"] == "partner"  # defaults to the id
     assert view["secrets_set"] == ["password"]
     assert view["stored_in"] == "metadata DB"
+    assert view["id"] is None  # a record not read from the metadata DB has no row id
     assert (view["ssh_key"], view["ssh_pending_key"], view["host_key"]) == (None, None, None)
     assert view["ciphers"][0] == "aes128-gcm@openssh.com"
     assert "a-password-nobody-may-see" not in json.dumps(view)

@@ -150,8 +150,8 @@ def test_an_integration_from_creation_to_deletion_in_the_browser(server, sshd: S
         wait(driver).until(lambda d: _text(d, "partner-key-fingerprint") == fingerprint)
         click(driver, "outbound-pgp")
         wait(driver).until(lambda d: connection(server)["outbound_pgp"] is True)
-        wait(driver).until(lambda d: by_id(d, "outbound-lock").is_enabled())
-        assert by_id(driver, "outbound-lock").is_selected()  # partial-upload locking: on by default
+        # partial-upload locking: on by default (the tab is redrawn after each change: read it in a wait)
+        wait(driver).until(lambda d: by_id(d, "outbound-lock").is_enabled() and by_id(d, "outbound-lock").is_selected())
         assert connection(server)["outbound_lock"] is True
 
         _tab(driver, "server", "server-test")

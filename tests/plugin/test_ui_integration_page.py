@@ -83,6 +83,9 @@ def test_general_and_server_tabs_change_the_connection(server, browser):
     tabs = [tab.text for tab in css(driver, "#integration-tabs button")]
     assert tabs == ["Overview", "General", "Server configuration", "Locations", "Inbound", "Outbound", "Delete"]
     _tab(driver, "general", "general-display_name")
+    row_id = _connection(server)["id"]
+    assert isinstance(row_id, int)
+    assert by_id(driver, "general-id").text == str(row_id)  # the metadata DB row's id, as the reference shows
     _type(driver, "general-display_name", "ACME Renamed")
     screenshot(driver, "integration-general.png")
     click(driver, "general-save")

@@ -11,6 +11,8 @@ function drawGeneral(container, connection, ctx) {
   const exporting = !ctx.canEdit && mayExport(connection);
   const box = section("General", "general");
   box.append(facts([["Technical name", connection.conn_id, "general-conn-id"],
+    ["Id", connection.id === null || connection.id === undefined ? "— (not in the metadata DB)" : String(connection.id),
+      "general-id"],
     ["Entity", connection.entity || "—", "general-entity"]]));
   const name = textInput("general-display_name", connection.display_name);
   name.disabled = !ctx.canEdit && !exporting;
