@@ -8,6 +8,7 @@ more bytes than listed, is refused before anything is published (:class:`RemoteC
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import os
 from collections.abc import AsyncIterator
@@ -129,7 +130,7 @@ async def download(
                 fingerprint = await decrypt_stream(blocks, sink.write, decrypt)
             await source.verify_unchanged(progress.done)
             handle.flush()
-            os.fsync(handle.fileno())
+            await asyncio.to_thread(os.fsync, handle.fileno())  # durable; other files move meanwhile
     except BaseException:
         destination.discard(staged)
         raise

@@ -307,8 +307,8 @@ class ImportJob:
     async def _publish(
         self, entry: RemoteEntry, downloaded: Downloaded, staged: Marker | None, started: float
     ) -> str | None:
-        try:
-            return self.request.destination.publish(downloaded.staged)
+        try:  # link + folder fsync in a worker thread: the event loop moves other files meanwhile
+            return await asyncio.to_thread(self.request.destination.publish, downloaded.staged)
         except (PublishConflictError, OSError) as e:
             self.request.destination.discard(downloaded.staged)
             if staged is not None and not await self.release(staged, entry, started, str(e)):

@@ -8,6 +8,9 @@ import time
 log = logging.getLogger(__name__)
 
 DEFAULT_INTERVAL_SECONDS = 10.0
+# A transfer shorter than this, with no progress line yet, logs no final line either: the file's own
+# outcome line (where it went, bytes) says it all, and thousands of small files log half as much.
+QUIET_BELOW_SECONDS = 1.0
 
 
 class Progress:
@@ -24,6 +27,7 @@ class Progress:
         self.done = 0
         self.started = time.monotonic()
         self._next_report = self.started + interval
+        self._reported = False
 
     def advance(self, count: int) -> None:
         self.done += count
@@ -36,6 +40,7 @@ class Progress:
         return time.monotonic() - self.started
 
     def _log(self, now: float) -> None:
+        self._reported = True
         elapsed = max(now - self.started, 1e-9)
         rate = self.done / elapsed / 1e6
         if self.total:
@@ -51,8 +56,10 @@ class Progress:
             log.info("%s: %s bytes at %.1f MB/s", self.label, self.done, rate)
 
     def finish(self) -> None:
-        """Log the final line (always, so short transfers still leave one line)."""
+        """Log the final line with the average rate, unless the transfer was short and quiet throughout."""
         elapsed = self.elapsed()
+        if not self._reported and elapsed < QUIET_BELOW_SECONDS:
+            return
         log.info(
             "%s: done, %s bytes in %.2f s (%.1f MB/s)",
             self.label,

@@ -32,3 +32,11 @@ def test_unknown_total_omits_percent(caplog: pytest.LogCaptureFixture):
     progress = Progress("upload outbound/stream.csv", total=None, interval=0.0)
     progress.advance(5)
     assert caplog.records[0].getMessage().startswith("upload outbound/stream.csv: 5 bytes at ")
+
+
+def test_a_short_quiet_transfer_logs_no_final_line(caplog: pytest.LogCaptureFixture):
+    caplog.set_level(logging.INFO, logger="airflow_provider_actito_sftp.transfer.progress")
+    progress = Progress("download inbound/small.csv", total=4096)
+    progress.advance(4096)
+    progress.finish()  # well under a second: the file's outcome line is enough
+    assert caplog.records == []
