@@ -5,7 +5,7 @@ VENV := .venv
 # Use uv from PATH when present, otherwise bootstrap it into .tools/ with pip (no root needed).
 UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 
-.PHONY: venv test lint typecheck pytest demo airflow cli-demo clean
+.PHONY: venv test lint typecheck pytest demo airflow cli-demo bench clean
 
 .tools/bin/uv:
 	$(PYTHON) -m venv .tools
@@ -37,6 +37,11 @@ airflow: venv
 
 cli-demo: venv
 	$(VENV)/bin/python -m demo.cli_session
+
+# The provider's transfers against OpenSSH + gpg on a throwaway sshd (docs/performance.md); BENCH_ARGS e.g.
+# "--size-mib 512 --json /tmp/bench.json" or "--only small_files".
+bench: venv
+	$(VENV)/bin/python -m benchmarks.transfers $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .tools .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,337 @@
+"""The provider's transfers side by side with what a user would do with OpenSSH and gpg (issue 12).
+
+    make bench                      # = .venv/bin/python -m benchmarks.transfers
+    .venv/bin/python -m benchmarks.transfers --size-mib 512 --rounds 3 --json /tmp/bench.json
+    .venv/bin/python -m benchmarks.transfers --only small_files,medium_pgp
+
+Starts its own sshd (loopback), gpg homes and Airflow home, generates the data, then for each workload
+runs the provider's operator and each baseline alternately (A B C A B C ...) for ``--rounds`` rounds and
+takes the medians. The operators run in a real task (``dag.test()`` of a written DAG, in this process);
+only their ``execute()`` is timed, from before the SSH session opens (``benchmarks.bench_timed``). Every
+client uses aes128-gcm. Prints one markdown table with the machine facts; ``--json`` writes the same.
+Not a test: nothing fails when a target is missed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from benchmarks.bench_report import Contender, Row, facts_text, machine_facts, table
+from benchmarks.bench_runner import Runner, prepare_data, warm_up
+from benchmarks.bench_setup import Proc, migrate_db, run_measured, run_shell, start_bench
+
+Sample = tuple[float, float | None, float | None]  # seconds, baseline peak RSS MB, provider task RSS growth MB
+WORKLOADS = ("import_pgp", "export_pgp", "small_files", "medium_pgp", "rss")
+MB = 1e6
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--size-mib", type=int, default=256, help="the one large file (import, export, RSS)")
+    parser.add_argument("--small-files", type=int, default=1000, help="how many 4 KiB plaintext files")
+    parser.add_argument("--small-kib", type=int, default=4)
+    parser.add_argument("--medium-files", type=int, default=100, help="how many PGP files of --medium-mib")
+    parser.add_argument("--medium-mib", type=int, default=10)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--only", default=",".join(WORKLOADS), help=f"comma-separated subset of {', '.join(WORKLOADS)}")
+    parser.add_argument("--json", type=Path, help="also write the results as JSON here")
+    args = parser.parse_args(argv)
+    args.only = [name.strip() for name in args.only.split(",") if name.strip()]
+    unknown = set(args.only) - set(WORKLOADS)
+    if unknown:
+        parser.error(f"unknown workload(s) {', '.join(sorted(unknown))}; choose from {', '.join(WORKLOADS)}")
+    return args
+
+
+def _alternate(rounds: int, contenders: list[tuple[Contender, Callable[[], Sample]]]) -> None:
+    """A B C A B C ...: each callable returns (seconds, peak RSS MB or None, RSS growth MB or None)."""
+    for round_index in range(rounds):
+        for contender, run in contenders:
+            seconds, peak, growth = run()
+            contender.seconds.append(seconds)
+            if peak is not None:
+                contender.peak_rss_mb.append(peak)
+            if growth is not None:
+                contender.rss_growth_mb.append(growth)
+            print(f"  round {round_index + 1}: {contender.name}: {seconds:.2f} s", file=sys.stderr, flush=True)
+
+
+def _proc(result: Proc) -> Sample:
+    return result.seconds, result.peak_rss_mb, None
+
+
+def import_pgp(runner: Runner, args: argparse.Namespace) -> Row:
+    bench = runner.bench
+    remote = bench.folders["big"] / "big.bin.pgp"
+    local_pgp, local_out = runner.out / "big.bin.pgp", runner.out / "big.bin"
+
+    def provider() -> Sample:
+        runner.clean_local("import_pgp")
+        bench.stage("big", ["big.bin.pgp"])
+        seconds, growth = runner.provider("bench_import_pgp")
+        return seconds, None, growth
+
+    def get_then_decrypt() -> Sample:
+        runner.clean_local()
+        bench.stage("big", ["big.bin.pgp"])
+        get = run_measured(bench.sftp(), stdin_text=f"get {remote} {local_pgp}\n")
+        decrypt = run_measured(bench.gpg("--output", str(local_out), "--decrypt", str(local_pgp)))
+        return get.seconds + decrypt.seconds, max(get.peak_rss_mb, decrypt.peak_rss_mb), None
+
+    def pipe() -> Sample:
+        runner.clean_local()
+        bench.stage("big", ["big.bin.pgp"])
+        return _proc(run_measured(bench.ssh("cat", str(remote)), bench.gpg("--output", str(local_out), "--decrypt")))
+
+    contenders = [Contender("provider"), Contender("sftp get, then gpg -d"), Contender("ssh cat | gpg -d")]
+    _alternate(args.rounds, list(zip(contenders, (provider, get_then_decrypt, pipe), strict=True)))
+    return Row(
+        "import, 1 file PGP (download + decrypt + publish, delete after)",
+        "MB/s",
+        args.size_mib * 1024 * 1024 / MB,
+        contenders[0],
+        contenders[1:],
+        1.15,
+        "each",
+        target_text=">= 1.15x / >= 0.9x",
+        thresholds=[1.15, 0.9],
+    )
+
+
+def export_pgp(runner: Runner, args: argparse.Namespace, source: str, compress: bool, label: str) -> Row:
+    bench = runner.bench
+    name = f"{source}.pgp"
+    remote = bench.folders["outbound"] / name
+    local_pgp = runner.out / name
+    dag_id = "bench_export_random" if source == "big.bin" else "bench_export_csv"
+
+    def provider() -> Sample:
+        bench.empty("outbound")
+        seconds, growth = runner.provider(dag_id)
+        return seconds, None, growth
+
+    def gpg_then_put(compression: list[str]) -> Callable[[], Sample]:
+        def run() -> Sample:
+            bench.empty("outbound")
+            runner.clean_local()
+            encrypt = run_measured(
+                bench.gpg(
+                    *compression,
+                    "--recipient-file",
+                    str(bench.partner_public),
+                    "--output",
+                    str(local_pgp),
+                    "--encrypt",
+                    str(runner.data / source),
+                )
+            )
+            put = run_measured(
+                bench.sftp(), stdin_text=f"put {local_pgp} {remote}.part\nrename {remote}.part {remote}\n"
+            )
+            return encrypt.seconds + put.seconds, max(encrypt.peak_rss_mb, put.peak_rss_mb), None
+
+        return run
+
+    contenders = [Contender("provider")]
+    runs = [provider]
+    if compress:
+        contenders += [
+            Contender("gpg -e (default zlib) then sftp put + rename"),
+            Contender("same, --compress-algo none"),
+        ]
+        runs += [gpg_then_put([]), gpg_then_put(["--compress-algo", "none"])]
+        thresholds = [1.3, 0.0]
+        note = "the second baseline is informational (which compression wins); the target is on the first"
+    else:
+        contenders += [Contender("gpg -e --compress-algo none then sftp put + rename")]
+        runs += [gpg_then_put(["--compress-algo", "none"])]
+        thresholds, note = [1.3], ""
+    _alternate(args.rounds, list(zip(contenders, runs, strict=True)))
+    bench.empty("outbound")
+    size = (runner.data / source).stat().st_size
+    return Row(label, "MB/s", size / MB, contenders[0], contenders[1:], 1.3, "each", note, thresholds=thresholds)
+
+
+def small_files(runner: Runner, args: argparse.Namespace) -> Row:
+    bench = runner.bench
+    names = sorted(path.name for path in (bench.masters / "small").iterdir())
+    staged = [f"small/{name}" for name in names]
+    folder = bench.folders["small"]
+
+    def provider() -> Sample:
+        runner.clean_local("small_files")
+        bench.stage("small", staged)
+        seconds, growth = runner.provider("bench_small_files")
+        return seconds, None, growth
+
+    def mget(delete: bool) -> Callable[[], Sample]:
+        def run() -> Sample:
+            runner.clean_local()
+            bench.stage("small", staged)
+            script = f"get {folder}/* {runner.out}/\n" + (f"rm {folder}/*\n" if delete else "")
+            result = run_measured(bench.sftp(), stdin_text=script)
+            bench.empty("small")
+            return _proc(result)
+
+        return run
+
+    contenders = [Contender("provider"), Contender("sftp -b: get dir/* + rm dir/*"), Contender("sftp -b: get dir/*")]
+    _alternate(args.rounds, list(zip(contenders, (provider, mget(True), mget(False)), strict=True)))
+    return Row(
+        f"import, {len(names):,} x {args.small_kib} KiB plaintext files, delete after",
+        "files/s",
+        len(names),
+        contenders[0],
+        contenders[1:],
+        1.0,
+        "each",
+        "sftp -b reads the directory, then one GET (open/read/close) per file, then one REMOVE per file",
+    )
+
+
+def medium_pgp(runner: Runner, args: argparse.Namespace) -> Row:
+    bench = runner.bench
+    names = sorted(path.name for path in (bench.masters / "medium").iterdir())
+    staged = [f"medium/{name}" for name in names]
+    folder = bench.folders["medium"]
+
+    def provider() -> Sample:
+        runner.clean_local("medium_pgp")
+        bench.stage("medium", staged)
+        seconds, growth = runner.provider("bench_medium_pgp")
+        return seconds, None, growth
+
+    def loop_script(group: list[str]) -> str:
+        sftp = " ".join(f"'{part}'" for part in bench.sftp())
+        gpg = " ".join(f"'{part}'" for part in bench.gpg())
+        files = " ".join(group)
+        return (
+            f'for f in {files}; do echo "get {folder}/$f {runner.out}/$f" | {sftp};'
+            f' {gpg} --output "{runner.out}/${{f%.pgp}}" --decrypt "{runner.out}/$f"; done'
+        )
+
+    def loops(count: int) -> Callable[[], Sample]:
+        def run() -> Sample:
+            runner.clean_local()
+            bench.stage("medium", staged)
+            groups = [names[index::count] for index in range(count)]
+            script = " ".join(f"( {loop_script(group)} ) &" for group in groups) + " wait"
+            return _proc(run_shell(script))
+
+        return run
+
+    contenders = [
+        Contender("provider"),
+        Contender("shell loop: sftp get + gpg -d"),
+        Contender("4 such loops in parallel"),
+    ]
+    _alternate(args.rounds, list(zip(contenders, (provider, loops(1), loops(4)), strict=True)))
+    bench.empty("medium")
+    return Row(
+        f"import, {len(names)} x {args.medium_mib} MiB PGP files, delete after",
+        "MB/s",
+        len(names) * args.medium_mib * 1024 * 1024 / MB,
+        contenders[0],
+        contenders[1:],
+        1.3,
+        "best",
+        "each loop iteration is a new sftp connection (kex + auth), then gpg -d; baselines do not delete",
+    )
+
+
+def rss(runner: Runner, args: argparse.Namespace, baseline_peak: float | None) -> tuple[list[str], dict[str, Any]]:
+    """One large import then export in a fresh task process, after a 1 MiB warm-up (partner_sandbox.rss_child)."""
+    bench = runner.bench
+    runner.clean_local("rss")
+    bench.empty("rss_out")
+    bench.stage("rss_in", ["big.bin.pgp", "small.bin.pgp"])
+    child = subprocess.run(
+        [sys.executable, "-m", "partner_sandbox.rss_child", str(runner.dag_file), "bench_rss_big", "bench_rss_small"],
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).parents[1],
+        check=False,
+    )
+    if child.returncode != 0:
+        raise RuntimeError(f"rss child failed: {child.stderr[-3000:]}")
+    measured = json.loads(child.stdout.strip().splitlines()[-1])
+    growth = measured["peak_rss_mb"] - measured["baseline_rss_mb"]
+    bench.empty("rss_out")
+    bench.empty("rss_in")
+    runner.clean_local("rss")
+    baseline = f"{baseline_peak:.0f} MB peak (largest OpenSSH + gpg baseline above)" if baseline_peak else "-"
+    cells = [
+        f"task RSS growth, one {args.size_mib} MiB PGP import then export (fresh process, after a 1 MiB warm-up)",
+        f"{measured['seconds']:.1f} s for both",
+        "-",
+        "-",
+        "<= 100 MB",
+        "yes" if growth <= 100 else "NO",
+        f"+{growth:.0f} MB (VmHWM {measured['peak_rss_mb']:.0f} MB - VmRSS {measured['baseline_rss_mb']:.0f} MB)",
+        baseline,
+    ]
+    return cells, {**measured, "rss_growth_mb": round(growth, 1), "met": growth <= 100, "states": measured["states"]}
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    started = time.monotonic()
+    bench = start_bench()
+    try:
+        migrate_db()
+        runner = Runner(bench)
+        prepare_data(runner, args)
+        facts = machine_facts(bench.ssh(), "bench_pgp")
+        if {"import_pgp", "export_pgp", "rss"} & set(args.only):
+            warm_up(runner)
+        rows: list[Row] = []
+        random_label = (
+            f"export, 1 file PGP, {args.size_mib} MiB random, compression off (encrypt + .part upload + rename)"
+        )
+        csv_label = f"export, 1 file PGP, {args.size_mib} MiB customer CSV (provider picks compression; gpg: default)"
+        steps: list[tuple[str, Callable[[], Row]]] = [
+            ("import_pgp", lambda: import_pgp(runner, args)),
+            ("export_pgp", lambda: export_pgp(runner, args, "big.bin", False, random_label)),
+            ("export_pgp", lambda: export_pgp(runner, args, "customers.csv", True, csv_label)),
+            ("small_files", lambda: small_files(runner, args)),
+            ("medium_pgp", lambda: medium_pgp(runner, args)),
+        ]
+        for name, step in steps:
+            if name in args.only:
+                print(f"{name}...", file=sys.stderr, flush=True)
+                rows.append(step())
+        extra, rss_result = [], None
+        if "rss" in args.only:
+            peaks = [max(b.peak_rss_mb) for row in rows[:3] for b in row.baselines if b.peak_rss_mb]
+            cells, rss_result = rss(runner, args, max(peaks) if peaks else None)
+            extra.append(cells)
+        elapsed = time.monotonic() - started
+        command = " ".join(["python -m benchmarks.transfers", *(argv if argv is not None else sys.argv[1:])])
+        print(f"\n`{command}`: {args.rounds} rounds, medians, {elapsed:.0f} s in all\n")
+        print(table(rows, extra))
+        print("\n" + facts_text(facts))
+        if args.json:
+            result = {
+                "command": command,
+                "args": {key: value for key, value in vars(args).items() if key != "json"},
+                "facts": facts,
+                "rows": [row.as_dict() for row in rows],
+                "rss": rss_result,
+                "provider_runs": runner.entries,
+                "elapsed_seconds": round(elapsed),
+                "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+            }
+            args.json.write_text(json.dumps(result, indent=1))
+    finally:
+        bench.close()
+
+
+if __name__ == "__main__":
+    main()
