@@ -88,6 +88,16 @@ class Overview(Counts):
         return data
 
 
+def _same_task_instance(one: Any, other: Any) -> Any:
+    """The join condition of two tables keyed by task instance (dag, task, run, map index)."""
+    return and_(
+        one.dag_id == other.dag_id,
+        one.task_id == other.task_id,
+        one.run_id == other.run_id,
+        one.map_index == other.map_index,
+    )
+
+
 def _day(column: Any, dialect: str) -> Any:
     if dialect == "postgresql":
         return cast(func.timezone("UTC", column), Date)
@@ -148,15 +158,7 @@ def overview(
             literal(1, Integer).label("failed"),
             literal(0, Integer).label("wire_bytes"),
         )
-        .join(
-            XComModel,
-            and_(
-                XComModel.dag_id == history.dag_id,
-                XComModel.task_id == history.task_id,
-                XComModel.run_id == history.run_id,
-                XComModel.map_index == history.map_index,
-            ),
-        )
+        .join(XComModel, _same_task_instance(XComModel, history))
         .where(
             *matches(),
             history.state.in_(("failed", "up_for_retry")),
@@ -268,15 +270,7 @@ def activity(session: Session, conn_id: str, *, limit: int = 10) -> Activity:
             TaskInstance.end_date,
             XComModel.value,
         )
-        .outerjoin(
-            TaskInstance,
-            and_(
-                TaskInstance.dag_id == XComModel.dag_id,
-                TaskInstance.task_id == XComModel.task_id,
-                TaskInstance.run_id == XComModel.run_id,
-                TaskInstance.map_index == XComModel.map_index,
-            ),
-        )
+        .outerjoin(TaskInstance, _same_task_instance(TaskInstance, XComModel))
         .where(XComModel.key == SUMMARY_XCOM_KEY, summary["conn_id"].as_string() == conn_id)
         .order_by(XComModel.timestamp.desc())
     )
