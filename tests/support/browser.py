@@ -75,9 +75,11 @@ def log_in(driver: Any, base_url: str, token: str) -> None:
 
 
 def wait(driver: Any, timeout: float = WAIT) -> Any:
+    """A bounded wait that tries again when the page redrew an element between finding and reading it."""
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.support.ui import WebDriverWait
 
-    return WebDriverWait(driver, timeout)
+    return WebDriverWait(driver, timeout, ignored_exceptions=(StaleElementReferenceException,))
 
 
 # The README's screenshots are refreshed only when asked (UPDATE_SCREENSHOTS=1): a test run must not
