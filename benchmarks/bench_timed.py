@@ -7,6 +7,7 @@ takes the time and the task process's memory around it (VmRSS before; VmHWM afte
 
 from __future__ import annotations
 
+import cProfile
 import json
 import os
 import time
@@ -30,22 +31,38 @@ def reset_peak_rss() -> None:
         clear_refs.write("5")
 
 
+def _profiled(operator: Any, execute: Any, context: Any) -> Any:
+    """``execute(context)``, under cProfile when ``$ACTITO_BENCH_PROFILE`` names a folder (``--profile``)."""
+    folder = os.environ.get("ACTITO_BENCH_PROFILE")
+    if not folder:
+        return execute(context)
+    profile = cProfile.Profile()
+    try:
+        return profile.runcall(execute, context)
+    finally:
+        profile.dump_stats(os.path.join(folder, f"{operator.dag_id}.{operator.task_id}.{time.time_ns()}.prof"))
+
+
 def _timed(operator: Any, execute: Any, context: Any) -> Any:
     reset_peak_rss()
     rss_before = status_mb("VmRSS")
-    started = time.monotonic()
+    started, times_before = time.monotonic(), os.times()
     ok, result = False, None
     try:
-        result = execute(context)
+        result = _profiled(operator, execute, context)
         ok = True
         return result
     finally:
         seconds = time.monotonic() - started
+        times_after = os.times()
         durations = [record.get("duration_seconds", 0.0) for record in result or [] if isinstance(record, dict)]
         entry = {
             "dag_id": operator.dag_id,
             "task_id": operator.task_id,
             "seconds": seconds,
+            # the task process's CPU, all its threads (gpg and other children not included)
+            "user_cpu_seconds": round(times_after.user - times_before.user, 3),
+            "system_cpu_seconds": round(times_after.system - times_before.system, 3),
             "ok": ok,
             "pid": os.getpid(),
             "rss_before_mb": round(rss_before, 1),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import inspect
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass
@@ -147,6 +148,11 @@ class GpgFilter:
         self._stderr_lines: list[str] = []
         self.own_key_ids = own_key_ids
 
+    @property
+    def pid(self) -> int:
+        """gpg's process id."""
+        return self._process.pid
+
     async def _collect_stderr(self) -> None:
         assert self._process.stderr is not None
         async for raw in self._process.stderr:
@@ -206,7 +212,28 @@ async def _start(home: Path, *args: str, own_key_ids: frozenset[str] = frozenset
         stderr=asyncio.subprocess.PIPE,
         limit=PIPE_CHUNK * 2,
     )
+    _widen_pipes(process)
     return GpgFilter(process, own_key_ids)
+
+
+def _widen_pipes(process: asyncio.subprocess.Process) -> None:
+    """Give gpg's stdin and stdout pipes :data:`PIPE_CHUNK` of buffer (Linux; 64 KiB by default).
+
+    Each pipe read or write then moves up to 1 MiB instead of 64 KiB: ~16x fewer system calls and event
+    loop turns in the task process for the same bytes. Where the kernel refuses (another OS, or a lower
+    ``/proc/sys/fs/pipe-max-size``) the default stays: only speed depends on it.
+    """
+    set_pipe_size = getattr(fcntl, "F_SETPIPE_SZ", None)  # Linux only
+    transport = getattr(process, "_transport", None)  # asyncio's, which owns the pipes
+    if set_pipe_size is None or transport is None:
+        return
+    for fd_number in (0, 1):
+        pipe_transport = transport.get_pipe_transport(fd_number)
+        pipe = pipe_transport.get_extra_info("pipe") if pipe_transport is not None else None
+        if pipe is None:
+            continue
+        with contextlib.suppress(OSError):
+            fcntl.fcntl(pipe.fileno(), set_pipe_size, PIPE_CHUNK)
 
 
 @contextlib.asynccontextmanager

@@ -102,6 +102,19 @@ class Destination:
         os.fchmod(descriptor, self.file_mode)  # whatever the umask
         return os.fdopen(descriptor, "wb"), StagedFile(partial, final_name)
 
+    def write_durably(self, final_name: str, content: bytes) -> StagedFile:
+        """A new partial file (as :meth:`open_partial`) holding ``content``, fsynced and closed."""
+        handle, staged = self.open_partial(final_name)
+        try:
+            with handle:
+                handle.write(content)
+                handle.flush()
+                os.fsync(handle.fileno())
+        except BaseException:
+            self.discard(staged)
+            raise
+        return staged
+
     def exists(self, final_name: str) -> bool:
         """Whether something (a file, a link, a folder) already has this final name."""
         if self._object_path is not None:

@@ -140,18 +140,28 @@ async def _write(
 
 
 async def _hashed_blocks(source: IO[bytes], first: bytes, digest: Any, progress: Progress) -> AsyncIterator[bytes]:
-    """Yield ``first``, then the rest of ``source``, each block hashed and counted."""
+    """Yield ``first``, then the rest of ``source``, each block hashed (in the reading thread) and counted."""
+    digest.update(first)
     block = first
     while block:
-        digest.update(block)
         progress.advance(len(block))
         yield block
-        block = await _read(source)
+        block = await _read(source, digest)
 
 
-async def _read(source: IO[bytes]) -> bytes:
-    """Read the next chunk off the event loop: sources may be slow (object storage, network disks)."""
-    return await asyncio.to_thread(source.read, WRITE_CHUNK)
+async def _read(source: IO[bytes], digest: Any = None) -> bytes:
+    """Read the next chunk off the event loop: sources may be slow (object storage, network disks).
+
+    :param digest: also hashed there (hashlib releases the GIL: the event loop moves data meanwhile).
+    """
+    return await asyncio.to_thread(_read_chunk, source, digest)
+
+
+def _read_chunk(source: IO[bytes], digest: Any) -> bytes:
+    block = source.read(WRITE_CHUNK)
+    if digest is not None:
+        digest.update(block)
+    return block
 
 
 async def _rename_into_place(sftp: asyncssh.SFTPClient, temporary: bytes, final: bytes, *, replace: bool) -> None:

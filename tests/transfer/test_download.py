@@ -19,6 +19,7 @@ from airflow_provider_actito_sftp.ssh.session import mtime_ns_of
 from airflow_provider_actito_sftp.transfer.destinations import Destination
 from airflow_provider_actito_sftp.transfer.download import (
     EXPANSION_FLOOR,
+    SMALL_FILE,
     DecryptOptions,
     Downloaded,
     Expected,
@@ -83,10 +84,15 @@ def fetch(
     return asyncio.run(asyncio.wait_for(run(), TIMEOUT))
 
 
+@pytest.mark.parametrize(
+    "size",
+    [SMALL_FILE + 7, 40_000],
+    ids=["streamed to the partial file, over several read requests", "small, staged from memory in one step"],
+)
 def test_a_plain_file_is_staged_byte_for_byte_in_a_private_file(
-    make_connection: ConnectionFactory, sshd: SshServer, remote_folder: Path, landing: Path
+    make_connection: ConnectionFactory, sshd: SshServer, remote_folder: Path, landing: Path, size: int
 ) -> None:
-    data = os.urandom((1 << 20) + 7)  # more than one read request
+    data = os.urandom(size)
     remote = put(sshd, remote_folder, "customers.csv", data)
     downloaded = fetch(make_connection(), remote, landing)
 
