@@ -28,6 +28,8 @@ TESTED_ELSEWHERE: dict[str, tuple[str, ...]] = {
     "plugin/app.py": ("tests/plugin/test_plugin.py",),
     # The JSON export of read-only connections: on the configuration API's server and its env connections.
     "plugin/external_api.py": ("tests/plugin/test_config_api.py", "tests/plugin/test_ui_read_only.py"),
+    # An enum of its own so that the CLI's choices load without asyncssh: used and checked with the keys.
+    "ssh/key_type.py": ("tests/ssh/test_keys.py", "tests/cli/test_app.py"),
     # Markers left by interrupted imports: they need a real server, killed runs and cut connections.
     "transfer/recovery.py": (
         "tests/transfer/test_importer.py",

@@ -70,10 +70,13 @@ def emit(data: Any, as_json: bool, render: Callable[[Any], str]) -> None:
 
 
 class Command(click.Command):
-    """Runs with results on stdout and everything else (library logging included) on stderr."""
+    """Starts Airflow, then runs with results on stdout and everything else (library logging included) on
+    stderr. ``--help`` and usage errors never get here: they answer without loading Airflow."""
 
     def invoke(self, ctx: click.Context) -> Any:
-        ctx.find_root().obj = sys.stdout
+        root = ctx.find_root()
+        start_airflow(verbose=root.meta.get(VERBOSE_KEY, False))
+        root.obj = sys.stdout
         with redirect_stdout(sys.stderr):
             return super().invoke(ctx)
 
@@ -89,6 +92,21 @@ class Group(click.Group):
             return super().invoke(ctx)
         except (ActitoSftpError, ValueError) as e:
             fail(str(e))
+        except Exception as e:
+            if _missing_tables(e):
+                fail(
+                    f"the Airflow metadata DB of AIRFLOW_HOME={os.environ.get('AIRFLOW_HOME', '~/airflow')} has no "
+                    "tables yet: run `airflow db migrate` first"
+                )
+            raise
+
+
+def _missing_tables(error: Exception) -> bool:
+    """Whether ``error`` is the DB saying Airflow's tables do not exist (SQLite, PostgreSQL, MySQL)."""
+    text = str(error)
+    return type(error).__name__ in ("OperationalError", "ProgrammingError") and (
+        "no such table" in text or "does not exist" in text or "doesn't exist" in text
+    )
 
 
 # --- the connection transaction ---------------------------------------------------------------------
@@ -190,6 +208,14 @@ def _click_type(field: Field) -> click.ParamType[Any, Any]:
     return click.STRING
 
 
+def example(*command_lines: str) -> str:
+    """A command's ``epilog``: example command lines, printed by ``--help`` as written.
+
+    :param command_lines: one shell line each.
+    """
+    return "\b\nExamples:\n" + "\n".join(f"  {line}" for line in command_lines)
+
+
 def given(values: Mapping[str, Any]) -> dict[str, Any]:
     """The field values given on the command line (an option not given is None).
 
@@ -209,15 +235,46 @@ def read_password() -> str:
 # --- the command line -------------------------------------------------------------------------------
 
 
+VERBOSE_KEY = "actito_sftp.verbose"
+
+
 @click.group(cls=Group)
 @click.option("-v", "--verbose", is_flag=True, help="Log connection details (never secrets).")
-def cli(verbose: bool) -> None:
+@click.pass_context
+def cli(ctx: click.Context, verbose: bool) -> None:
     """Manage Actito SFTP connections: keys, host key pin, locations, policies."""
+    ctx.meta[VERBOSE_KEY] = verbose
+
+
+def start_airflow(verbose: bool) -> None:
+    """Load Airflow (its settings, logging and metadata DB) for a command that runs, then keep its logging
+    off stdout.
+
+    :param verbose: log at INFO level.
+    """
+    # Read connections from the metadata DB as Airflow's own server-side processes do.
+    os.environ.setdefault("_AIRFLOW_PROCESS_CONTEXT", "server")
+    if not verbose:  # Airflow's structlog loggers take their levels from this setting (this process only)
+        os.environ.setdefault("AIRFLOW__LOGGING__NAMESPACE_LEVELS", " ".join(f"{name}=error" for name in QUIET_LOGGERS))
+    import airflow  # noqa: F401  - configures logging; configure_logging then moves it to stderr
+
     configure_logging(verbose)
 
 
+# Loggers whose warnings concern Airflow or a library, not the user of this command: shown with --verbose.
+# Airflow warns that "actito_sftp" is no RFC 3986 URI scheme (the conn_type Airflow itself names), its masker
+# that a short value (a port) is not masked, python-gnupg that gpg exited 2 (our own message says why).
+QUIET_LOGGERS = (
+    "airflow.models.connection",
+    "airflow._shared.secrets_masker",
+    "airflow.sdk._shared.secrets_masker",
+    "gnupg",
+)
+
+
 def configure_logging(verbose: bool) -> None:
-    """Keep stdout for results: library chatter goes to stderr, and only warnings unless --verbose.
+    """Keep stdout for results: library chatter goes to stderr; without --verbose, only what concerns the
+    user (the provider's warnings, asyncssh's errors).
 
     :param verbose: log at INFO level.
     """
@@ -225,14 +282,12 @@ def configure_logging(verbose: bool) -> None:
     for handler in logging.getLogger().handlers:
         if isinstance(handler, logging.StreamHandler) and handler.stream is sys.__stdout__:
             handler.setStream(sys.stderr)
-    for name in ("asyncssh", "gnupg", "airflow_provider_actito_sftp"):
+    for name in ("asyncssh", "airflow_provider_actito_sftp"):
         logging.getLogger(name).setLevel(level)
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(level if verbose else logging.ERROR)
 
 
 def main() -> None:
     """Console-script entry point."""
-    # Read connections from the metadata DB as Airflow's own server-side processes do.
-    os.environ.setdefault("_AIRFLOW_PROCESS_CONTEXT", "server")
-    import airflow  # noqa: F401  - configures logging; configure_logging then moves it to stderr
-
     cli(prog_name="actito-sftp")

@@ -8,16 +8,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from airflow_provider_actito_sftp import management
 from airflow_provider_actito_sftp.cli import app, render
-from airflow_provider_actito_sftp.connection.schema import AuthType, Screen
+from airflow_provider_actito_sftp.connection.schema import AuthType, Screen, editable_fields
 from airflow_provider_actito_sftp.connection.store import ConnectionRecord
-from airflow_provider_actito_sftp.management import HostKeyPin
-from airflow_provider_actito_sftp.ssh.keys import SshKeyType
+from airflow_provider_actito_sftp.ssh.key_type import SshKeyType
+
+if TYPE_CHECKING:
+    from airflow_provider_actito_sftp.management import HostKeyPin
 
 CREATE_SCREENS = (Screen.GENERAL, Screen.SERVER)
 UPDATE_SCREENS = (Screen.GENERAL, Screen.SERVER, Screen.ADVANCED)
@@ -49,11 +51,23 @@ def connection() -> None:
     """Create, show, update, test and delete connections."""
 
 
-@connection.command("create")
+@connection.command(
+    "create",
+    epilog=app.example(
+        "actito-sftp connection create acme_sftp --entity acme --host sftp.acme.example --username actito \\",
+        "    --location inbound=/upload/in --accept-host-key SHA256:<fingerprint the partner gave you>",
+    ),
+)
 @app.conn_id_argument
-@app.field_options(management.editable_fields(*CREATE_SCREENS), create=True)
+@app.field_options(editable_fields(*CREATE_SCREENS), create=True)
 @_password_stdin_option
-@click.option("--ssh-key-type", type=click.Choice([t.value for t in SshKeyType]), default="ed25519", show_default=True)
+@click.option(
+    "--ssh-key-type",
+    type=click.Choice([t.value for t in SshKeyType]),
+    default="ed25519",
+    show_default=True,
+    help="Our key pair (ssh_key auth): ed25519, or rsa (4096 bits) for servers that predate ed25519.",
+)
 @click.option("--location", "locations", multiple=True, metavar="NAME=/PATH", help="A location; repeatable.")
 @_host_key_options("Pin")
 @app.json_option
@@ -102,7 +116,7 @@ def _pin_server_host_key(
     return pin
 
 
-@connection.command("show")
+@connection.command("show", epilog=app.example("actito-sftp connection show acme_sftp --json"))
 @app.conn_id_argument
 @app.json_option
 def connection_show(conn_id: str, as_json: bool) -> None:
@@ -110,9 +124,11 @@ def connection_show(conn_id: str, as_json: bool) -> None:
     app.emit(management.describe(app.load(conn_id)), as_json, render.description)
 
 
-@connection.command("update")
+@connection.command(
+    "update", epilog=app.example("actito-sftp connection update acme_sftp --display-name 'ACME (prod)' --port 2222")
+)
 @app.conn_id_argument
-@app.field_options(management.editable_fields(*UPDATE_SCREENS))
+@app.field_options(editable_fields(*UPDATE_SCREENS))
 @_password_stdin_option
 @_host_key_options("Re-pin")
 @app.secrets_file_option
@@ -143,7 +159,7 @@ def connection_update(
     app.say(f"Updated connection {conn_id!r}.")
 
 
-@connection.command("test")
+@connection.command("test", epilog=app.example("actito-sftp connection test acme_sftp"))
 @app.conn_id_argument
 def connection_test(conn_id: str) -> None:
     """Connect, check the host key, authenticate and check every location."""
@@ -155,7 +171,7 @@ def connection_test(conn_id: str) -> None:
     app.say(f"OK: {message}")
 
 
-@connection.command("delete")
+@connection.command("delete", epilog=app.example("actito-sftp connection delete acme_sftp --yes"))
 @app.conn_id_argument
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 def connection_delete(conn_id: str, yes: bool) -> None:

@@ -5,17 +5,21 @@ Public parts only are ever printed: authorized_keys lines, armored public keys, 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from enum import StrEnum
 from functools import partial
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 import click
 
 from airflow_provider_actito_sftp import management
 from airflow_provider_actito_sftp.cli import app, render
 from airflow_provider_actito_sftp.pgp.keys import PgpKeyType, expiry_warning
-from airflow_provider_actito_sftp.ssh.keys import SshKeyPair, SshKeyType
+from airflow_provider_actito_sftp.ssh.key_type import SshKeyType
+
+if TYPE_CHECKING:
+    from airflow_provider_actito_sftp.ssh.keys import SshKeyPair
 
 
 def _public_key_options(output_help: str) -> Callable[[app.Function], app.Function]:
@@ -40,16 +44,20 @@ def ssh_key() -> None:
     """Our SSH key pair: generate, show the public key, rotate."""
 
 
-_ssh_key_type_option = click.option(
-    "--type", "key_type", type=click.Choice([t.value for t in SshKeyType]), default="ed25519", show_default=True
-)
+def _key_type_option(types: Iterable[StrEnum], help_text: str) -> Callable[[app.Function], app.Function]:
+    """``--type``: the kind of key to generate (the enum's values), ed25519 by default."""
+    choice = click.Choice([key_type.value for key_type in types])
+    return click.option("--type", "key_type", type=choice, default="ed25519", show_default=True, help=help_text)
+
+
+_ssh_key_type_option = _key_type_option(SshKeyType, "ed25519, or rsa (4096 bits) for servers that predate ed25519.")
 
 
 def _pair_dict(pair: SshKeyPair) -> dict[str, str]:
     return {"public_key": pair.public_line, "fingerprint": pair.fingerprint}
 
 
-@ssh_key.command("generate")
+@ssh_key.command("generate", epilog=app.example("actito-sftp ssh-key generate acme_sftp --type rsa"))
 @_edit_options
 @_ssh_key_type_option
 @click.option("--force", is_flag=True, help="Replace an existing key at once (cuts off the old key).")
@@ -60,7 +68,7 @@ def ssh_key_generate(conn_id: str, key_type: str, force: bool, as_json: bool, se
     app.emit(_pair_dict(pair), as_json, render.ssh_key)
 
 
-@ssh_key.command("public")
+@ssh_key.command("public", epilog=app.example("actito-sftp ssh-key public acme_sftp --output acme_sftp.pub"))
 @_public_key_options("Write a .pub file.")
 def ssh_key_public(conn_id: str, output: Path | None, as_json: bool) -> None:
     """Print the public key (an authorized_keys line)."""
@@ -74,7 +82,13 @@ def ssh_key_public(conn_id: str, output: Path | None, as_json: bool) -> None:
     app.emit(data, as_json, render.ssh_public_keys)
 
 
-@ssh_key.command("rotate")
+@ssh_key.command(
+    "rotate",
+    epilog=app.example(
+        "actito-sftp ssh-key rotate acme_sftp    # 1st: new key pending, give it to the partner",
+        "actito-sftp ssh-key rotate acme_sftp    # 2nd: once installed, it is tested and activated",
+    ),
+)
 @_edit_options
 @_ssh_key_type_option
 @click.option("--force", is_flag=True, help="Activate the pending key without checking the server accepts it.")
@@ -104,12 +118,12 @@ def _pgp_options(function: app.Function) -> app.Function:
     function = click.option("--expires", default="2y", show_default=True, help="gpg expiry (2y, 18m, 365d, never).")(
         function
     )
-    return click.option(
-        "--type", "key_type", type=click.Choice([t.value for t in PgpKeyType]), default="ed25519", show_default=True
+    return _key_type_option(
+        PgpKeyType, "ed25519 (with a Curve25519 encryption subkey), or rsa3072 / rsa4096 for partners needing RSA."
     )(function)
 
 
-@pgp_key.command("generate")
+@pgp_key.command("generate", epilog=app.example("actito-sftp pgp-key generate acme_sftp --expires 2y"))
 @_edit_options
 @_pgp_options
 @click.option("--force", is_flag=True, help="Replace existing keys (files encrypted to them become unreadable).")
@@ -123,7 +137,7 @@ def pgp_key_generate(
     app.emit(info.as_dict(), as_json, lambda data: f"Generated {render.pgp_key(data)}{message}")
 
 
-@pgp_key.command("public")
+@pgp_key.command("public", epilog=app.example("actito-sftp pgp-key public acme_sftp --output acme_sftp-inbound.asc"))
 @_public_key_options("Write an .asc file.")
 def pgp_key_public(conn_id: str, output: Path | None, as_json: bool) -> None:
     """Print the armored public key partners must encrypt to (the newest key)."""
@@ -134,7 +148,7 @@ def pgp_key_public(conn_id: str, output: Path | None, as_json: bool) -> None:
     app.emit({**info.as_dict(), "public_key": armored}, as_json, lambda data: str(data["public_key"]).rstrip())
 
 
-@pgp_key.command("list")
+@pgp_key.command("list", epilog=app.example("actito-sftp pgp-key list acme_sftp --json"))
 @app.conn_id_argument
 @app.json_option
 def pgp_key_list(conn_id: str, as_json: bool) -> None:
@@ -143,7 +157,7 @@ def pgp_key_list(conn_id: str, as_json: bool) -> None:
     app.emit([info.as_dict() for info in infos], as_json, render.pgp_keys)
 
 
-@pgp_key.command("rotate")
+@pgp_key.command("rotate", epilog=app.example("actito-sftp pgp-key rotate acme_sftp"))
 @_edit_options
 @_pgp_options
 def pgp_key_rotate(conn_id: str, key_type: str, expires: str, as_json: bool, secrets_file: Path | None) -> None:
@@ -157,7 +171,9 @@ def pgp_key_rotate(conn_id: str, key_type: str, expires: str, as_json: bool, sec
     app.emit(info.as_dict(), as_json, lambda data: f"New key {render.pgp_key(data)}{message}")
 
 
-@pgp_key.command("retire")
+@pgp_key.command(
+    "retire", epilog=app.example("actito-sftp pgp-key retire acme_sftp 8BA649883828E16120EC2E8C6ED5F20909705DD1")
+)
 @_edit_options
 @click.argument("fingerprints", nargs=-1)
 def pgp_key_retire(conn_id: str, fingerprints: tuple[str, ...], as_json: bool, secrets_file: Path | None) -> None:
@@ -176,7 +192,7 @@ def partner_key() -> None:
     """The partner's PGP public key, used to encrypt outbound files."""
 
 
-@partner_key.command("set")
+@partner_key.command("set", epilog=app.example("actito-sftp partner-key set acme_sftp acme-public.asc"))
 @_edit_options
 @click.argument("file", type=click.File("r"))
 def partner_key_set(conn_id: str, file: TextIO, as_json: bool, secrets_file: Path | None) -> None:
@@ -188,7 +204,7 @@ def partner_key_set(conn_id: str, file: TextIO, as_json: bool, secrets_file: Pat
     app.emit(info.as_dict(), as_json, lambda data: f"Partner key set: {render.pgp_key(data)}")
 
 
-@partner_key.command("show")
+@partner_key.command("show", epilog=app.example("actito-sftp partner-key show acme_sftp"))
 @app.conn_id_argument
 @app.json_option
 def partner_key_show(conn_id: str, as_json: bool) -> None:

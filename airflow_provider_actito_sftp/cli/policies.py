@@ -10,15 +10,20 @@ from typing import Any
 
 from airflow_provider_actito_sftp import management
 from airflow_provider_actito_sftp.cli import app, render
-from airflow_provider_actito_sftp.connection.schema import Screen
+from airflow_provider_actito_sftp.connection.schema import Screen, editable_fields
 from airflow_provider_actito_sftp.connection.store import ConnectionRecord
 
 POLICY_SCREENS = (Screen.INBOUND, Screen.OUTBOUND)
 
 
-@app.cli.command(cls=app.Command)
+@app.cli.command(
+    cls=app.Command,
+    epilog=app.example(
+        "actito-sftp policy acme_sftp", "actito-sftp policy acme_sftp --inbound-pgp-required --outbound-pgp"
+    ),
+)
 @app.conn_id_argument
-@app.field_options(management.editable_fields(*POLICY_SCREENS))
+@app.field_options(editable_fields(*POLICY_SCREENS))
 @app.json_option
 @app.secrets_file_option
 def policy(conn_id: str, as_json: bool, secrets_file: Path | None, **values: Any) -> None:
@@ -41,4 +46,4 @@ def policies(record: ConnectionRecord) -> dict[str, Any]:
     :param record: the connection.
     """
     view = management.describe(record, key_details=False)
-    return {field.name: view[field.name] for field in management.editable_fields(*POLICY_SCREENS)}
+    return {field.name: view[field.name] for field in editable_fields(*POLICY_SCREENS)}

@@ -91,6 +91,12 @@ class Field:
     def in_extra(self) -> bool:
         return self.column is None
 
+    @property
+    def settable(self) -> bool:
+        """Typed in by a user and set by value: not generated, not key material or a host key pin (their
+        own operations check the key files), not the locations (location add/update/remove)."""
+        return not self.generated and self.kind not in (Kind.MULTILINE, Kind.LOCATIONS)
+
     def read(self, conn_id: str, value: object) -> Any:
         """Check a stored value and return it typed (the default when unset).
 
@@ -323,6 +329,11 @@ SECRET_EXTRA_KEYS: tuple[str, ...] = tuple(field.name for field in FIELDS if fie
 def fields_of(*screens: Screen) -> Iterator[Field]:
     """The fields of these screens, in declaration order."""
     return (field for field in FIELDS if field.screen in screens)
+
+
+def editable_fields(*screens: Screen) -> Iterator[Field]:
+    """The fields of these screens a user sets by value and may see (CLI flags, form inputs): no secrets."""
+    return (field for field in fields_of(*screens) if field.settable and not field.secret)
 
 
 def form_fields() -> dict[str, dict[str, Any]]:

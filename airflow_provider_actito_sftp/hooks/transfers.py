@@ -7,6 +7,7 @@ load the transfer engine (gpg, streams, destinations).
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +21,7 @@ from airflow_provider_actito_sftp.transfer.import_report import ImportResult
 from airflow_provider_actito_sftp.transfer.importer import ImportJob, ImportRequest
 from airflow_provider_actito_sftp.transfer.ledger import Ledger, LedgerEntry, VariableDeliveryLog, VariableLedger
 from airflow_provider_actito_sftp.transfer.options import AfterImport, ImportArgs, ImportOptions, Overwrite, choice
+from airflow_provider_actito_sftp.transfer.progress import run_summary
 from airflow_provider_actito_sftp.transfer.selection import FileFilter
 
 log = logging.getLogger(__name__)
@@ -89,19 +91,21 @@ class ImportRun:
 
     async def execute(self, session: AsyncSftpSession) -> ImportResult:
         """Run the import over an open session and log what it did."""
+        started = time.monotonic()
         result = await ImportJob(session, self.request, self.ledger).run()
         for name, reason in result.skipped:
             log.info("Skipped %r: %s", name, reason)
-        log.info(
-            "%s: imported %d file(s) (%d bytes) into %s; refused %d, failed %d, skipped %d",
-            _what(self.settings, self.request.location),
+        summary = run_summary(
+            "imported",
             len(result.imported),
             sum(record.plaintext_bytes for record in result.imported),
-            self.request.destination.uri,
-            len(result.refused),
-            len(result.failed),
-            len(result.skipped),
+            sum(record.wire_bytes for record in result.imported),
+            time.monotonic() - started,
+            refused=len(result.refused),
+            failed=len(result.failed),
+            skipped=len(result.skipped),
         )
+        log.info("%s: %s; into %s", _what(self.settings, self.request.location), summary, self.request.destination.uri)
         return result
 
     def close(self) -> None:
@@ -136,12 +140,16 @@ class ExportRun:
 
     async def execute(self, session: AsyncSftpSession) -> ExportResult:
         """Run the export over an open session and log what it did."""
+        started = time.monotonic()
         result = await ExportJob(session, self.request).run()
-        log.info(
-            "%s: exported %d file(s); refused %d, failed %d",
-            _what(self.settings, self.request.location),
+        summary = run_summary(
+            "exported",
             len(result.uploaded),
-            len(result.refused),
-            len(result.failed),
+            sum(record.plaintext_bytes for record in result.uploaded),
+            sum(record.wire_bytes for record in result.uploaded),
+            time.monotonic() - started,
+            refused=len(result.refused),
+            failed=len(result.failed),
         )
+        log.info("%s: %s", _what(self.settings, self.request.location), summary)
         return result

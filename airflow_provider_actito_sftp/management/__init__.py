@@ -11,52 +11,106 @@ public material only (public keys, fingerprints, expiry dates), never a secret.
 - :mod:`.describe`: :func:`describe`, the one secret-free view of a connection.
 - :mod:`.lifecycle`: :func:`create_connection`, :func:`edit_fields`, :func:`repin_host_key`,
   :func:`connection_checks` (one line per check), :func:`delete_connection` (with its ledger Variables).
+
+Names are imported on first use (PEP 562): ``from airflow_provider_actito_sftp import management`` costs
+nothing, so the CLI answers ``--help`` and usage errors without loading asyncssh or Airflow.
 """
 
 from __future__ import annotations
 
-from airflow_provider_actito_sftp.management.config import (
-    FieldUpdate,
-    editable_fields,
-    location_remove,
-    location_set,
-    new_connection,
-    update_fields,
-)
-from airflow_provider_actito_sftp.management.describe import describe
-from airflow_provider_actito_sftp.management.host_keys import (
-    HostKeyOffer,
-    HostKeyPin,
-    fetch_host_key_offer,
-    pin_host_key,
-)
-from airflow_provider_actito_sftp.management.keys import (
-    RotationState,
-    SshKeyRotation,
-    partner_key_info,
-    partner_key_set,
-    pgp_inbound_keys,
-    pgp_key_generate,
-    pgp_key_retire,
-    pgp_key_rotate,
-    pgp_public_key,
-    ssh_key_generate,
-    ssh_key_rotate,
-    ssh_public_keys,
-)
-from airflow_provider_actito_sftp.management.lifecycle import (
-    Check,
-    Created,
-    Removed,
-    check_conn_id,
-    check_location,
-    connection_checks,
-    create_connection,
-    delete_connection,
-    edit_fields,
-    repin_host_key,
-)
-from airflow_provider_actito_sftp.management.validation import validate
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from airflow_provider_actito_sftp.connection.schema import editable_fields
+    from airflow_provider_actito_sftp.management.config import (
+        FieldUpdate,
+        location_remove,
+        location_set,
+        new_connection,
+        update_fields,
+    )
+    from airflow_provider_actito_sftp.management.describe import describe
+    from airflow_provider_actito_sftp.management.host_keys import (
+        HostKeyOffer,
+        HostKeyPin,
+        fetch_host_key_offer,
+        pin_host_key,
+    )
+    from airflow_provider_actito_sftp.management.keys import (
+        RotationState,
+        SshKeyRotation,
+        partner_key_info,
+        partner_key_set,
+        pgp_inbound_keys,
+        pgp_key_generate,
+        pgp_key_retire,
+        pgp_key_rotate,
+        pgp_public_key,
+        ssh_key_generate,
+        ssh_key_rotate,
+        ssh_public_keys,
+    )
+    from airflow_provider_actito_sftp.management.lifecycle import (
+        Check,
+        Created,
+        Removed,
+        check_conn_id,
+        check_location,
+        connection_checks,
+        create_connection,
+        delete_connection,
+        edit_fields,
+        repin_host_key,
+    )
+    from airflow_provider_actito_sftp.management.validation import validate
+
+_HOMES = {
+    "Check": "management.lifecycle",
+    "Created": "management.lifecycle",
+    "FieldUpdate": "management.config",
+    "HostKeyOffer": "management.host_keys",
+    "HostKeyPin": "management.host_keys",
+    "Removed": "management.lifecycle",
+    "RotationState": "management.keys",
+    "SshKeyRotation": "management.keys",
+    "check_conn_id": "management.lifecycle",
+    "check_location": "management.lifecycle",
+    "connection_checks": "management.lifecycle",
+    "create_connection": "management.lifecycle",
+    "delete_connection": "management.lifecycle",
+    "describe": "management.describe",
+    "edit_fields": "management.lifecycle",
+    "editable_fields": "connection.schema",
+    "fetch_host_key_offer": "management.host_keys",
+    "location_remove": "management.config",
+    "location_set": "management.config",
+    "new_connection": "management.config",
+    "partner_key_info": "management.keys",
+    "partner_key_set": "management.keys",
+    "pgp_inbound_keys": "management.keys",
+    "pgp_key_generate": "management.keys",
+    "pgp_key_retire": "management.keys",
+    "pgp_key_rotate": "management.keys",
+    "pgp_public_key": "management.keys",
+    "pin_host_key": "management.host_keys",
+    "repin_host_key": "management.lifecycle",
+    "ssh_key_generate": "management.keys",
+    "ssh_key_rotate": "management.keys",
+    "ssh_public_keys": "management.keys",
+    "update_fields": "management.config",
+    "validate": "management.validation",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """Import ``name`` from its module on first use."""
+    if name not in _HOMES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"airflow_provider_actito_sftp.{_HOMES[name]}"), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "Check",

@@ -7,36 +7,17 @@ host key pin, the partner key and the locations have operations of their own.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from airflow_provider_actito_sftp.connection.schema import BY_NAME, FIELDS, AuthType, Field, Kind, Screen
+from airflow_provider_actito_sftp.connection.schema import BY_NAME, AuthType, Field, Kind
 from airflow_provider_actito_sftp.connection.settings import parse_locations
 from airflow_provider_actito_sftp.connection.store import ConnectionRecord
 from airflow_provider_actito_sftp.exceptions import RefusedError
 from airflow_provider_actito_sftp.management.keys import ssh_key_generate
-from airflow_provider_actito_sftp.ssh.keys import SshKeyPair, SshKeyType
-
-# Fields of these kinds are set by their own operations: key material and the host key pin (generated or
-# validated key files) and the locations (location add/update/remove).
-_OWN_OPERATION_KINDS = (Kind.MULTILINE, Kind.LOCATIONS)
-
-
-def settable(field: Field) -> bool:
-    """Whether :func:`update_fields` sets the field: typed in by a user, with no operation of its own.
-
-    :param field: a schema field.
-    """
-    return not field.generated and field.kind not in _OWN_OPERATION_KINDS
-
-
-def editable_fields(*screens: Screen) -> Iterator[Field]:
-    """The fields of these screens a user sets by value and may see (CLI flags, form inputs): no secrets.
-
-    :param screens: the configuration screens.
-    """
-    return (field for field in FIELDS if field.screen in screens and settable(field) and not field.secret)
+from airflow_provider_actito_sftp.ssh.key_type import SshKeyType
+from airflow_provider_actito_sftp.ssh.keys import SshKeyPair
 
 
 @dataclass(frozen=True)
@@ -101,7 +82,7 @@ def _typed_value(record: ConnectionRecord, name: str, value: Any) -> Any:
     field = BY_NAME.get(name)
     if field is None:
         raise RefusedError(f"Connection {record.conn_id!r}: there is no field {name!r}")
-    if not settable(field):
+    if not field.settable:
         raise RefusedError(f"Connection {record.conn_id!r}: field {name!r} has its own command; it is not set by value")
     if value is None:
         return None

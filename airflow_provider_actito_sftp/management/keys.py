@@ -24,7 +24,8 @@ from airflow_provider_actito_sftp.pgp.keys import (
     retire_inbound_keys,
     validate_partner_key,
 )
-from airflow_provider_actito_sftp.ssh.keys import SshKeyPair, SshKeyType, describe_ssh_key, generate_ssh_key
+from airflow_provider_actito_sftp.ssh.key_type import SshKeyType
+from airflow_provider_actito_sftp.ssh.keys import SshKeyPair, describe_ssh_key, generate_ssh_key
 from airflow_provider_actito_sftp.ssh.session import open_session
 
 # --- SSH client keys ------------------------------------------------------------------------------

@@ -25,7 +25,7 @@ from airflow_provider_actito_sftp.management.config import FieldUpdate, new_conn
 from airflow_provider_actito_sftp.management.host_keys import HostKeyPin, fetch_host_key_offer, pin_host_key
 from airflow_provider_actito_sftp.management.keys import pgp_inbound_keys
 from airflow_provider_actito_sftp.management.validation import validate
-from airflow_provider_actito_sftp.ssh.keys import SshKeyType
+from airflow_provider_actito_sftp.ssh.key_type import SshKeyType
 from airflow_provider_actito_sftp.ssh.session import open_session
 
 CONN_ID_MAX_LENGTH = 250  # Airflow's limit

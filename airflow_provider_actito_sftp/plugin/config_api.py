@@ -37,7 +37,7 @@ from airflow_provider_actito_sftp.exceptions import (
 )
 from airflow_provider_actito_sftp.pgp.keys import PgpKeyType
 from airflow_provider_actito_sftp.plugin.app import SameOriginJson
-from airflow_provider_actito_sftp.ssh.keys import SshKeyType
+from airflow_provider_actito_sftp.ssh.key_type import SshKeyType
 
 CanRead = Depends(requires_access_connection(method="GET"))
 CanEdit = Depends(requires_access_connection(method="PUT"))

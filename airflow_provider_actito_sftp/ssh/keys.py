@@ -6,19 +6,11 @@ The private key is returned only as text for the connection's secret field; noth
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import StrEnum
 
 import asyncssh
 
 from airflow_provider_actito_sftp.ssh.host_keys import fingerprint
-
-
-class SshKeyType(StrEnum):
-    """Key types we generate: ed25519 by default, RSA 4096 for servers that predate ed25519."""
-
-    ED25519 = "ed25519"
-    RSA = "rsa"
-
+from airflow_provider_actito_sftp.ssh.key_type import SshKeyType
 
 _ALGORITHMS = {SshKeyType.ED25519: ("ssh-ed25519", {}), SshKeyType.RSA: ("ssh-rsa", {"key_size": 4096})}
 

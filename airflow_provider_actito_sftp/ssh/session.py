@@ -28,6 +28,25 @@ from airflow_provider_actito_sftp.exceptions import (
 from airflow_provider_actito_sftp.ssh.host_keys import fetch_host_key, fingerprint
 
 log = logging.getLogger(__name__)
+SSH_LIBRARY_LOGGER = "asyncssh"
+
+
+def quiet_ssh_library() -> None:
+    """Keep asyncssh at WARNING: at INFO it logs ~14 lines per session (``[conn=0] ...``) that bury the
+    provider's own. A level chosen by the deployment wins: one set on the ``asyncssh`` logger, or an
+    ``asyncssh=<level>`` entry in Airflow's ``[logging] namespace_levels``."""
+    logger = logging.getLogger(SSH_LIBRARY_LOGGER)
+    if logger.level == logging.NOTSET and SSH_LIBRARY_LOGGER not in _namespace_levels():
+        logger.setLevel(logging.WARNING)
+
+
+def _namespace_levels() -> str:
+    """Airflow's ``[logging] namespace_levels`` (environment or airflow.cfg), or "" outside Airflow."""
+    try:
+        from airflow.configuration import conf
+    except ImportError:
+        return ""
+    return conf.get("logging", "namespace_levels", fallback="") or ""
 
 
 @dataclass(frozen=True)
@@ -152,6 +171,7 @@ async def open_session(settings: ConnectionSettings) -> AsyncIterator[AsyncSftpS
 
 
 async def _connect(settings: ConnectionSettings) -> AsyncSftpSession:
+    quiet_ssh_library()
     guard = _PinnedHostKeyClient()
     address = f"{settings.host}:{settings.port}"
     pinned = [fingerprint(key) for key in settings.host_keys]

@@ -1,4 +1,4 @@
-"""Progress lines for long transfers: bytes, percent and MB/s at a steady interval."""
+"""Progress lines for long transfers (bytes, percent and MB/s at a steady interval) and a run's summary."""
 
 from __future__ import annotations
 
@@ -67,3 +67,21 @@ class Progress:
             elapsed,
             self.done / max(elapsed, 1e-9) / 1e6,
         )
+
+
+def run_summary(verb: str, moved: int, plaintext_bytes: int, wire_bytes: int, seconds: float, **not_moved: int) -> str:
+    """One line for the end of a run: files, bytes each side of PGP, time, MB/s and what did not move.
+
+    :param verb: ``"imported"`` or ``"exported"``.
+    :param moved: files moved.
+    :param plaintext_bytes: their bytes in plaintext (what the rate counts).
+    :param wire_bytes: their bytes on the server (encrypted, when PGP is on).
+    :param seconds: the run's duration.
+    :param not_moved: counts by outcome, e.g. ``refused=1, failed=0, skipped=2``.
+    """
+    rate = plaintext_bytes / max(seconds, 1e-9) / 1e6
+    counts = ", ".join(f"{outcome} {count}" for outcome, count in not_moved.items())
+    return (
+        f"run summary: {verb} {moved} file(s), {plaintext_bytes} bytes ({wire_bytes} on the server) "
+        f"in {seconds:.2f} s ({rate:.1f} MB/s); {counts}"
+    )

@@ -56,8 +56,15 @@ def test_full_session(run_cli: RunCli, sshd: SshServer, tmp_path: Path):
     run_cli("ssh-key", "public", "acme_sftp", "--output", str(pub_file))
     assert pub_file.read_text().strip() == public_line
 
-    run_cli("location", "add", "acme_sftp", "outbound", str(outbound))
-    run_cli("location", "add", "acme_sftp", "archive", "/tmp/wrong")
+    assert "(checked on the server)" in run_cli("location", "add", "acme_sftp", "outbound", str(outbound)).stdout
+    # A folder the server does not have is refused by default, naming it, and nothing is saved ...
+    missing = run_cli("location", "add", "acme_sftp", "archive", "/tmp/wrong", expect=1).stderr
+    assert "'archive'" in missing, missing
+    assert "/tmp/wrong" in missing, missing
+    assert "archive" not in json.loads(run_cli("location", "list", "acme_sftp", "--json").stdout)
+    # ... unless the check is left out (the partner has not created it yet).
+    unchecked = run_cli("location", "add", "acme_sftp", "archive", "/tmp/wrong", "--no-check").stdout
+    assert "not checked on the server" in unchecked
     run_cli("location", "update", "acme_sftp", "archive", str(archive))
     listed = json.loads(run_cli("location", "list", "acme_sftp", "--json").stdout)
     assert listed == {"inbound": str(inbound), "outbound": str(outbound), "archive": str(archive)}
@@ -236,21 +243,97 @@ def test_every_connection_argument_is_conn_id():
         }
 
 
-def test_console_script_prints_only_results_on_stdout(run_cli: RunCli, create_connection: CreateConnection):
-    """The installed ``actito-sftp`` entry point: JSON on stdout parses, Airflow's log lines go to stderr."""
-    create_connection("script_conn")
-    script = Path(sys.executable).with_name("actito-sftp")
+SCRIPT = Path(sys.executable).with_name("actito-sftp")
+
+
+def _script_env(**changes: str) -> dict[str, str]:
     env = {key: value for key, value in os.environ.items() if key != "_AIRFLOW_PROCESS_CONTEXT"}
+    return {**env, **changes}
+
+
+def test_console_script_prints_only_results_on_stdout_and_nothing_else_on_stderr(
+    run_cli: RunCli, create_connection: CreateConnection
+):
+    """The installed ``actito-sftp`` entry point: JSON on stdout parses; stderr holds only what concerns the
+    user (no Airflow or library warnings: RFC 3986 schemes, the masker, gnupg), an error in one line."""
+    create_connection("script_conn")
+    env = _script_env()
     shown = subprocess.run(
-        [str(script), "connection", "show", "script_conn", "--json"], capture_output=True, text=True, env=env
+        [str(SCRIPT), "connection", "show", "script_conn", "--json"], capture_output=True, text=True, env=env
     )
     assert shown.returncode == 0, shown.stderr
     assert json.loads(shown.stdout)["conn_id"] == "script_conn"
-    failed = subprocess.run([str(script), "connection", "show", "missing"], capture_output=True, text=True, env=env)
+    assert shown.stderr == ""
+    failed = subprocess.run([str(SCRIPT), "connection", "show", "missing"], capture_output=True, text=True, env=env)
     assert failed.returncode == 1
     assert failed.stdout == ""
-    assert failed.stderr.strip().splitlines()[-1] == "actito-sftp: error: Connection 'missing' does not exist"
+    assert failed.stderr == "actito-sftp: error: Connection 'missing' does not exist\n"
+    # The test reads the connection the way a hook does (where Airflow warns about the URI scheme) and is
+    # refused by the server (our key is not installed): one line.
+    tested = subprocess.run([str(SCRIPT), "connection", "test", "script_conn"], capture_output=True, text=True, env=env)
+    assert tested.returncode == 1
+    assert len(tested.stderr.splitlines()) == 1, tested.stderr
+    assert tested.stderr.startswith("actito-sftp: error: "), tested.stderr
     run_cli("connection", "delete", "script_conn", "--yes")
+
+
+PROBE = """
+import sys
+from airflow_provider_actito_sftp.cli import main
+sys.argv = ["actito-sftp", *sys.argv[1:]]
+try:
+    main()
+finally:
+    loaded = sorted(name for name in ("airflow", "asyncssh", "sqlalchemy") if name in sys.modules)
+    print("LOADED:" + ",".join(loaded), file=sys.stderr)
+"""
+
+
+@pytest.mark.parametrize(
+    ("args", "exit_code", "shown"),
+    [
+        (["--help"], 0, "Manage Actito SFTP connections"),
+        (["connection", "create", "--help"], 0, "Examples:"),
+        (["conection", "show", "x"], 2, "No such command 'conection'"),
+        (["location", "add", "acme_sftp"], 2, "Missing argument 'LOCATION_NAME'"),
+        (["connection", "update", "acme_sftp", "--port", "70000"], 2, "70000 is not in the range 1<=x<=65535"),
+    ],
+)
+def test_help_and_usage_errors_answer_without_loading_airflow(args: list[str], exit_code: int, shown: str):
+    """What a user types first answers at once: Airflow, asyncssh and SQLAlchemy are loaded only by a command
+    that runs (the time itself is measured by ``benchmarks.cli_timings``, not here)."""
+    probe = subprocess.run([sys.executable, "-c", PROBE, *args], capture_output=True, text=True, env=_script_env())
+    assert probe.returncode == exit_code, probe.stderr
+    assert shown in probe.stdout + probe.stderr
+    assert probe.stderr.strip().splitlines()[-1] == "LOADED:"
+
+
+def test_a_metadata_db_without_tables_is_one_line_saying_what_to_run(tmp_path: Path):
+    env = {key: value for key, value in _script_env(AIRFLOW_HOME=str(tmp_path)).items() if "__DATABASE__" not in key}
+    result = subprocess.run([str(SCRIPT), "connection", "show", "acme_sftp"], capture_output=True, text=True, env=env)
+    assert result.returncode == 1
+    assert result.stderr == (
+        f"actito-sftp: error: the Airflow metadata DB of AIRFLOW_HOME={tmp_path} has no tables yet: "
+        "run `airflow db migrate` first\n"
+    )
+
+
+def test_every_command_has_an_example_and_every_option_a_description():
+    def commands(group: click.Group, path: str) -> list[tuple[str, click.Command]]:
+        found: list[tuple[str, click.Command]] = []
+        for name, command in group.commands.items():
+            found += (
+                commands(command, f"{path} {name}")
+                if isinstance(command, click.Group)
+                else [(f"{path} {name}", command)]
+            )
+        return found
+
+    for path, command in commands(cli, "actito-sftp"):
+        assert command.epilog, path
+        assert f"{path} " in command.epilog, path
+        undescribed = [param.opts[0] for param in command.params if isinstance(param, click.Option) and not param.help]
+        assert undescribed == [], path
 
 
 # --- the schema drives the flags ----------------------------------------------------------------------

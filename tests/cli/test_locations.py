@@ -14,8 +14,8 @@ def test_invalid_location_is_refused(run_cli: RunCli, create_connection: CreateC
     create_connection("locs")
     assert "must not contain '..'" in run_cli("location", "add", "locs", "in", "/data/../etc", expect=1).stderr
     assert "absolute folder path" in run_cli("location", "add", "locs", "in", "relative", expect=1).stderr
-    run_cli("location", "add", "locs", "in", "/in")
-    assert "already has location" in run_cli("location", "add", "locs", "in", "/in2", expect=1).stderr
+    run_cli("location", "add", "locs", "in", "/in", "--no-check")
+    assert "already has location" in run_cli("location", "add", "locs", "in", "/in2", "--no-check", expect=1).stderr
     assert "has no location 'out'" in run_cli("location", "update", "locs", "out", "/o", expect=1).stderr
     assert "has no location 'out'" in run_cli("location", "remove", "locs", "out", expect=1).stderr
     assert run_cli("location", "list", "locs").stdout == "in\t/in\n"

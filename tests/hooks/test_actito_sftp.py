@@ -4,6 +4,7 @@ plain code, async code and a TaskFlow task), the owner/ledger defaults, and the 
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import re
 import threading
@@ -145,13 +146,34 @@ class TestImportFiles:
         assert sorted(path.name for path in folders["archive"].iterdir()) == ["a.csv", "b.csv"]
         assert list(folders["inbound"].iterdir()) == []
 
-    def test_async_twin(self, conn_id: str, sshd: SshServer, folders: dict[str, Path], tmp_path: Path):
+    def test_async_twin(
+        self,
+        conn_id: str,
+        sshd: SshServer,
+        folders: dict[str, Path],
+        tmp_path: Path,
+        caplog: pytest.LogCaptureFixture,
+    ):
+        """The async API, and the two lines a task log gets: where the file went, and the run's summary."""
+        caplog.set_level(logging.INFO, logger="airflow_provider_actito_sftp")
         (folders["inbound"] / "a.csv").write_text("a\n")
         chown_tree(folders["inbound"], sshd.user)
         hook = ActitoSftpHook(conn_id)
         result = asyncio.run(hook.aimport_files("inbound", tmp_path, owner="script", after_import="delete", min_age=0))
         assert [record.status for record in result.imported] == ["success"]
         assert (tmp_path / "a.csv").read_text() == "a\n"
+        lines = [record.getMessage() for record in caplog.records]
+        per_file = (
+            f"Connection {conn_id!r}, location 'inbound', file 'a.csv': imported to {tmp_path / 'a.csv'} (2 bytes"
+        )
+        assert any(line.startswith(per_file) and line.endswith("; deleted from the server") for line in lines), lines
+        summary = [line for line in lines if "run summary" in line]
+        assert len(summary) == 1, lines
+        assert re.fullmatch(
+            rf"Connection {conn_id!r}, location 'inbound': run summary: imported 1 file\(s\), 2 bytes \(2 on the "
+            r"server\) in \d+\.\d\d s \(\d+\.\d MB/s\); refused 0, failed 0, skipped 0; into file://.+",
+            summary[0],
+        )
 
     def test_invalid_options_and_unknown_locations_fail_before_connecting(
         self, conn_id: str, sshd: SshServer, tmp_path: Path

@@ -138,3 +138,20 @@ def test_locations(password_record: MakeRecord):
     assert record.extra["locations"] == {}
     with pytest.raises(RefusedError, match="has no location 'in'"):
         location_remove(record, "in")
+
+
+def test_the_management_package_loads_each_name_on_first_use():
+    """``management`` names every operation in ``__all__``; each is imported from its module when first used
+    (so the CLI can build its commands without asyncssh), and is the module's own object."""
+    import importlib
+
+    from airflow_provider_actito_sftp import management
+
+    homes = management._HOMES
+    assert sorted(homes) == sorted(management.__all__)
+    for name, module in homes.items():
+        assert getattr(management, name) is getattr(
+            importlib.import_module(f"airflow_provider_actito_sftp.{module}"), name
+        )
+    with pytest.raises(AttributeError, match="no attribute 'nothing_here'"):
+        _ = management.nothing_here

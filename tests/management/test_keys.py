@@ -15,7 +15,7 @@ from airflow_provider_actito_sftp.management import (
     validate,
 )
 from airflow_provider_actito_sftp.management.keys import pending_key_authenticates
-from airflow_provider_actito_sftp.ssh.keys import SshKeyType
+from airflow_provider_actito_sftp.ssh.key_type import SshKeyType
 from partner_sandbox.sshd import SshServer
 from tests.management.conftest import MakeRecord
 

@@ -67,7 +67,8 @@ def test_a_missing_folder_fails_its_own_line(server_record: MakeRecord, location
 
 
 def test_a_refused_key_stops_at_authentication(server_record: MakeRecord, locations: dict[str, str]):
-    from airflow_provider_actito_sftp.ssh.keys import SshKeyType, generate_ssh_key
+    from airflow_provider_actito_sftp.ssh.key_type import SshKeyType
+    from airflow_provider_actito_sftp.ssh.keys import generate_ssh_key
 
     record = server_record(locations=locations, ssh_private_key=generate_ssh_key(SshKeyType.ED25519).private_key)
     checks = connection_checks(record)

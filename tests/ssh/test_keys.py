@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from airflow_provider_actito_sftp.ssh.keys import SshKeyType, describe_ssh_key, generate_ssh_key
+from airflow_provider_actito_sftp.ssh.key_type import SshKeyType
+from airflow_provider_actito_sftp.ssh.keys import describe_ssh_key, generate_ssh_key
 
 
 @pytest.mark.parametrize(("key_type", "prefix"), [(SshKeyType.ED25519, "ssh-ed25519 "), (SshKeyType.RSA, "ssh-rsa ")])

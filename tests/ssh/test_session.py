@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import subprocess
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -151,3 +152,35 @@ def test_one_session_serves_many_calls(make_connection: ConnectionFactory, sshd:
     accepted_before = _sshd_log(sshd).count("Accepted publickey")
     _in_session(make_connection(), many_listings)
     assert _sshd_log(sshd).count("Accepted publickey") == accepted_before + 1
+
+
+class TestSshLibraryLogging:
+    @pytest.fixture(autouse=True)
+    def _library_logger_unset(self, monkeypatch: pytest.MonkeyPatch):
+        """Each case starts as a fresh task process does: nobody has set asyncssh's level."""
+        monkeypatch.setattr(logging.getLogger("asyncssh"), "level", logging.NOTSET)
+        monkeypatch.delenv("AIRFLOW__LOGGING__NAMESPACE_LEVELS", raising=False)
+
+    def test_a_session_leaves_asyncssh_at_warning(
+        self, make_connection: ConnectionFactory, caplog: pytest.LogCaptureFixture
+    ):
+        caplog.set_level(logging.INFO)
+        caplog.set_level(logging.INFO, logger="airflow_provider_actito_sftp")
+        _in_session(make_connection(), _host_key)
+        assert logging.getLogger("asyncssh").level == logging.WARNING
+        assert [record.getMessage() for record in caplog.records if record.name.startswith("asyncssh")] == []
+        assert any(record.name.startswith("airflow_provider_actito_sftp") for record in caplog.records)
+
+    def test_a_level_the_deployment_chose_wins(
+        self, make_connection: ConnectionFactory, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    ):
+        conn_id = make_connection()
+        caplog.set_level(logging.INFO)
+        monkeypatch.setenv("AIRFLOW__LOGGING__NAMESPACE_LEVELS", "asyncssh=info")
+        _in_session(conn_id, _host_key)
+        assert logging.getLogger("asyncssh").level == logging.NOTSET
+        assert any("[conn=" in record.getMessage() for record in caplog.records if record.name == "asyncssh")
+        monkeypatch.delenv("AIRFLOW__LOGGING__NAMESPACE_LEVELS")
+        logging.getLogger("asyncssh").setLevel(logging.DEBUG)
+        _in_session(conn_id, _host_key)
+        assert logging.getLogger("asyncssh").level == logging.DEBUG

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from airflow_provider_actito_sftp.transfer.progress import Progress
+from airflow_provider_actito_sftp.transfer.progress import Progress, run_summary
 
 
 def test_progress_lines_carry_bytes_percent_and_rate_at_a_steady_interval(caplog: pytest.LogCaptureFixture):
@@ -40,3 +40,12 @@ def test_a_short_quiet_transfer_logs_no_final_line(caplog: pytest.LogCaptureFixt
     progress.advance(4096)
     progress.finish()  # well under a second: the file's outcome line is enough
     assert caplog.records == []
+
+
+def test_the_run_summary_says_files_bytes_time_rate_and_what_did_not_move():
+    line = run_summary("imported", 12, 3_000_000, 1_000_000, 1.5, refused=1, failed=0, skipped=2)
+    assert line == (
+        "run summary: imported 12 file(s), 3000000 bytes (1000000 on the server) in 1.50 s (2.0 MB/s); "
+        "refused 1, failed 0, skipped 2"
+    )
+    assert "(0.0 MB/s)" in run_summary("exported", 0, 0, 0, 0.0, refused=0, failed=0)  # nothing moved: no error
