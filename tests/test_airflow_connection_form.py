@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from tests.plugin.conftest import plugin_stack, serve
-from tests.support.browser import WAIT, by_id, chromium, css, log_in, screenshot, wait
+from tests.support.browser import WAIT, by_id, chromium, click_found, css, log_in, screenshot, wait
 
 SECRET_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nKEEP-ME-INTACT\n-----END OPENSSH PRIVATE KEY-----"
 HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKEEPMEASITIS"
@@ -75,8 +75,7 @@ def test_edit_form_renders_the_schema_and_keeps_key_material(server: dict[str, A
     with chromium(tmp_path / "profile", tmp_path / "downloads") as driver:
         log_in(driver, server["url"], server["tokens"]["admin"])
         driver.get(f"{server['url']}/connections")
-        edit = wait(driver).until(lambda d: d.find_elements(By.CSS_SELECTOR, 'button[aria-label="Edit Connection"]'))
-        edit[0].click()
+        click_found(driver, lambda d: d.find_elements(By.CSS_SELECTOR, 'button[aria-label="Edit Connection"]')[0])
         wait(driver).until(lambda d: d.find_elements(By.XPATH, '//button[normalize-space(.)="General"]'))
         triggers = [button.text.strip() for button in css(driver, "button[aria-expanded]")]
         # one collapsed section per screen; Airflow 3.3 shows only the extras the connection holds when editing

@@ -112,12 +112,17 @@ def css(driver: Any, selector: str) -> list[Any]:
 
 def click(driver: Any, element_id: str) -> None:
     """Click an element, finding it again if the page was redrawn meanwhile (a stale element)."""
-    from selenium.common.exceptions import StaleElementReferenceException
+    click_found(driver, lambda d: by_id(d, element_id))
+
+
+def click_found(driver: Any, find: Any) -> None:
+    """Click what ``find(driver)`` returns once it exists, finding it again if the page was redrawn between
+    finding and clicking (a React list re-rendered after a fetch, say)."""
+    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
     from selenium.webdriver.support.ui import WebDriverWait
 
-    WebDriverWait(driver, WAIT, ignored_exceptions=(StaleElementReferenceException,)).until(
-        lambda d: by_id(d, element_id).click() is None
-    )
+    ignored = (StaleElementReferenceException, NoSuchElementException, IndexError)
+    WebDriverWait(driver, WAIT, ignored_exceptions=ignored).until(lambda d: find(d).click() is None)
 
 
 def call_api(server: dict[str, Any], method: str, path: str, body: Any = None) -> httpx.Response:
