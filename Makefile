@@ -12,7 +12,7 @@ UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 	.tools/bin/pip install --quiet uv
 
 $(VENV)/.synced: pyproject.toml uv.lock | $(UV)
-	$(UV) sync --locked --extra dev --python $(PYTHON)
+	$(UV) sync --quiet --locked --extra dev --python $(PYTHON)
 	touch $@
 
 venv: $(VENV)/.synced

@@ -285,25 +285,22 @@ class ActitoSftpHook(BaseHook):
     # --- the UI "Test" button -----------------------------------------------------------------------
 
     def test_connection(self) -> tuple[bool, str]:
-        """Connect, authenticate and check every location: the Airflow UI "Test" button.
+        """The Airflow UI's "Test" button: check the fields, connect, authenticate and list every location.
 
-        :return: ``(True, summary)`` with the host key fingerprint and the locations checked, or
-            ``(False, reason)`` naming what failed.
+        :return: ``(True, one sentence)`` (host key, user, how many locations; details in the log) or
+            ``(False, what is wrong)``, naming fields by their form labels (see :mod:`.connection_check`).
         """
-        try:
-            fingerprint, problems = self._run(self._acheck_locations)
-        except ActitoSftpError as e:
-            return False, str(e)
-        except Exception as e:  # the UI shows this text; keep the type for diagnosis
-            return False, f"Connection {self.conn_id!r}: unexpected {type(e).__name__}: {e}"
-        if problems:
-            return False, "; ".join(problems)
-        settings = self.settings
-        locations = ", ".join(f"{name} ({path})" for name, path in settings.locations.items())
-        return True, (
-            f"Connected to {settings.address} with {settings.auth_type.value} auth; host key {fingerprint} "
-            f"matches the pin; locations OK: {locations or 'none configured'}"
-        )
+        from airflow_provider_actito_sftp.hooks.connection_check import check_connection
+
+        return check_connection(self)
+
+    def check_locations(self) -> tuple[str, list[str]]:
+        """Open a session: the host key's fingerprint, and what is wrong with each location (nothing when all
+        is well).
+
+        :raises ActitoSftpError: the server could not be reached, its host key does not match, or it refused us.
+        """
+        return self._run(self._acheck_locations)
 
     async def _acheck_locations(self) -> tuple[str, list[str]]:
         """The host key's fingerprint, and what is wrong with each location (nothing when all is well)."""

@@ -261,14 +261,23 @@ def test_a_taskflow_task_imports_and_exports_through_the_hook(
 
 
 class TestTestConnection:
-    def test_success_reports_fingerprint_and_locations(
-        self, make_connection: ConnectionFactory, sshd: SshServer, locations: dict[str, str]
+    def test_success_is_one_sentence_with_the_details_in_the_log(
+        self,
+        make_connection: ConnectionFactory,
+        sshd: SshServer,
+        locations: dict[str, str],
+        caplog: pytest.LogCaptureFixture,
     ):
+        caplog.set_level(logging.INFO, logger="airflow_provider_actito_sftp")
         ok, message = ActitoSftpHook(make_connection()).test_connection()
         assert ok, message
-        assert _fingerprint_of(sshd.host_key_line) in message
-        assert f"inbound ({locations['inbound']})" in message
-        assert f"outbound ({locations['outbound']})" in message
+        assert message == (
+            f"Host key {_fingerprint_of(sshd.host_key_line)} matches the pin; authenticated as {sshd.user.name}; "
+            "2 locations OK."
+        )
+        logged = "\n".join(record.getMessage() for record in caplog.records)
+        assert f"inbound ({locations['inbound']})" in logged
+        assert f"outbound ({locations['outbound']})" in logged
 
     def test_missing_location_folder_fails_with_its_name(
         self, make_connection: ConnectionFactory, locations: dict[str, str]
@@ -276,9 +285,7 @@ class TestTestConnection:
         conn_id = make_connection(locations={**locations, "archive": "/no/such/archive"})
         ok, message = ActitoSftpHook(conn_id).test_connection()
         assert not ok
-        assert message == (
-            "Connection 'actito_test', location 'archive' (/no/such/archive): the folder does not exist on the server"
-        )
+        assert message == "Location 'archive' (/no/such/archive): the folder does not exist on the server"
 
     def test_location_that_is_a_file_fails(self, make_connection: ConnectionFactory, sshd: SshServer):
         file_path = sshd.data_root / "not-a-folder.txt"
@@ -296,7 +303,7 @@ class TestTestConnection:
         conn_id = make_connection(locations={"locked": str(locked)})
         ok, message = ActitoSftpHook(conn_id).test_connection()
         assert not ok
-        assert "location 'locked'" in message
+        assert "location 'locked'" in message.lower()
         assert "permission denied" in message
 
     def test_host_key_mismatch_fails(self, make_connection: ConnectionFactory, impostor_sshd: SshServer):
@@ -304,15 +311,15 @@ class TestTestConnection:
         assert not ok
         assert _fingerprint_of(impostor_sshd.host_key_line) in message
 
-    def test_invalid_field_fails_with_field_name(self, make_connection: ConnectionFactory):
+    def test_invalid_field_fails_with_its_label(self, make_connection: ConnectionFactory):
         ok, message = ActitoSftpHook(make_connection(port=70000)).test_connection()
         assert not ok
-        assert message == "Connection 'actito_test', field 'port': expected an integer from 1 to 65535, got 70000"
+        assert message == "Port: expected an integer from 1 to 65535, got 70000"
 
     def test_unknown_connection_is_reported_not_raised(self):
         ok, message = ActitoSftpHook("no_such_connection").test_connection()
         assert not ok
-        assert message.startswith("Connection 'no_such_connection': unexpected ")
+        assert message == "Connection 'no_such_connection' does not exist"
 
 
 class TestConnectionStoredInMetadataDb:
