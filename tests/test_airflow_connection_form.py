@@ -89,6 +89,9 @@ def test_edit_form_renders_the_schema_and_keeps_key_material(server: dict[str, A
         _section(driver, "General")
         entity = by_id(driver, "element_entity")
         assert entity.get_attribute("required") is not None  # the schema's type without "null"
+        assert entity.get_attribute("placeholder")  # from the field's example ...
+        suggestions = css(driver, f"datalist#{entity.get_attribute('list')} option")
+        assert [option.get_attribute("value") for option in suggestions] == ["marketing"]  # ... offered as one
         _section(driver, "Keys (managed on the Actito SFTP page)")
         secret = by_id(driver, "element_ssh_private_key")
         assert (secret.get_attribute("type"), secret.get_attribute("value")) == ("password", "***")

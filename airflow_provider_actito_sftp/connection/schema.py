@@ -119,7 +119,7 @@ class Field:
         ``enum`` a drop-down, ``minimum``/``maximum`` the number input's bounds, ``format`` ``multiline`` a
         text area and ``password`` a masked input; ``section`` groups fields into collapsed sections;
         ``description_md`` is shown as Markdown under the field (only when no plain ``description`` is
-        given, hence none here). It has no placeholder for extra fields: an example goes into the text.
+        given, hence none here); ``examples`` (text inputs) a placeholder and a suggestion list.
         """
         schema: dict[str, Any] = {"type": _JSON_TYPES[self.kind] if self.required else [_JSON_TYPES[self.kind], "null"]}
         if self.default is not None and self.kind is not Kind.LIST:
@@ -134,6 +134,8 @@ class Field:
             schema["additionalProperties"] = {"type": "string", "pattern": LOCATION_PATH_PATTERN}
         if self.secret:
             schema["format"] = "password"  # masked; Airflow's password input is one line
+        elif self.placeholder and self.kind in (Kind.TEXT, Kind.LIST) and not self.generated:
+            schema["examples"] = [self.placeholder]  # a placeholder in the input, offered as a suggestion
         schema["section"] = SECTIONS[self.screen]
         schema["description_md"] = self.form_description
         return {"label": self.label, "schema": schema}
