@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 SUMMARY_XCOM_KEY = "actito_sftp_transfers"
 DIRECTIONS = ("download", "upload")
+MAX_PROBLEMS = 20  # files named per try in the summary (the task's own log and return value name them all)
 
 
 @dataclass
@@ -41,6 +42,12 @@ class TransferSummary:
     plaintext_bytes: int = 0
     last_file: str = ""
     last_file_bytes: int = 0
+    problems: list[dict[str, str]] = field(default_factory=list)  # {"file", "outcome", "reason"}
+
+    def add_problem(self, remote_path: str, outcome: str, reason: str) -> None:
+        """A file that did not move (``outcome``: refused / failed / not finished), up to MAX_PROBLEMS."""
+        if len(self.problems) < MAX_PROBLEMS:
+            self.problems.append({"file": remote_path, "outcome": outcome, "reason": reason})
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -234,6 +241,7 @@ class RunView:
     wire_bytes: int
     last_file: str
     last_file_bytes: int
+    problems: list[dict[str, str]]
 
 
 @dataclass(kw_only=True)
@@ -302,4 +310,9 @@ def _run_view(row: Any) -> RunView:
         wire_bytes=int(moved.get("wire_bytes", 0)),
         last_file=str(moved.get("last_file", "")),
         last_file_bytes=int(moved.get("last_file_bytes", 0)),
+        problems=[
+            {key: str(problem.get(key, "")) for key in ("file", "outcome", "reason")}
+            for problem in moved.get("problems", [])
+            if isinstance(problem, dict)
+        ],
     )

@@ -165,6 +165,12 @@ def test_activity_lists_the_tries_and_the_last_file_each_way(seeded):
     assert [view.state for view in refused.runs] == ["failed"]
     assert refused.runs[0].last_file == ""
     assert refused.last_files == {"download": None, "upload": None}  # nothing moved: no last file
+    # The refused file, and why, for the Overview tab (the try that moved everything names none)
+    [problem] = refused.runs[0].problems
+    assert problem["file"].endswith("/plain.csv")
+    assert problem["outcome"] == "refused"
+    assert "not PGP-encrypted" in problem["reason"], problem
+    assert imported.problems == []
 
 
 def test_cli_metrics_prints_the_same_numbers(seeded, monkeypatch: pytest.MonkeyPatch):

@@ -64,10 +64,17 @@ class TransferOutcome:
     def records(self) -> list[TransferRecord]:
         return self.succeeded + self.refused + self.failed
 
+    def problems(self) -> list[tuple[str, list[TransferRecord]]]:
+        """The files that did not move (or did not finish), by outcome."""
+        return [("refused", self.refused), ("failed", self.failed), ("not finished", self.unfinished)]
+
     def failure_lines(self) -> str:
-        problems = [(record, "refused") for record in self.refused]
-        problems += [(record, "failed") for record in self.failed + self.unfinished]
-        return "\n".join(f"  - {kind}: {record.remote_path!r}: {record.error}" for record, kind in problems)
+        kinds = {"not finished": "failed"}  # the task's message calls both retryable kinds "failed"
+        return "\n".join(
+            f"  - {kinds.get(kind, kind)}: {record.remote_path!r}: {record.error}"
+            for kind, records in self.problems()
+            for record in records
+        )
 
 
 class _TransferOperator(BaseOperator):
@@ -94,8 +101,9 @@ class _TransferOperator(BaseOperator):
         try:
             summary.entity = hook.settings.entity
             outcome = self.transfer(context, hook)
-        except Exception:
+        except Exception as e:
             summary.failed = 1  # the try failed before it could say more: at least one failed request
+            summary.add_problem("", "failed", str(e))  # no file of its own: the reason is the try's
             raise
         else:
             succeeded = outcome.succeeded
@@ -104,6 +112,9 @@ class _TransferOperator(BaseOperator):
             summary.plaintext_bytes = sum(record.plaintext_bytes for record in succeeded)
             if succeeded:
                 summary.last_file, summary.last_file_bytes = succeeded[-1].remote_path, succeeded[-1].wire_bytes
+            for outcome_name, problem_records in outcome.problems():
+                for record in problem_records:
+                    summary.add_problem(record.remote_path, outcome_name, record.error or "")
         finally:
             context["ti"].xcom_push(key=SUMMARY_XCOM_KEY, value=summary.as_dict())
         records = [record.as_dict() for record in outcome.records]

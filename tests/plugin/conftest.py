@@ -1,7 +1,8 @@
 """A real Airflow API server with the plugin, and the users of tests.support.auth_manager, for the plugin tests.
 
 "admin" may do anything; "reader" may read every connection and change none; "viewer" may not read
-connections; "partner" may read only ``acme_*`` connections and change none.
+connections; "partner" may read only ``acme_*`` connections and change none; "newcomer" may read connections
+but none exists for it (only ``new_*`` ones), as on a fresh installation.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ import httpx
 from tests.support.airflow_stack import AirflowStack, sqlite_stack
 
 REPO = Path(__file__).parents[2]
-USERS = ("admin", "reader", "viewer", "partner")
+ROLES = {"admin": "admin", "reader": "user", "viewer": "viewer", "partner": "user", "newcomer": "user"}
+USERS = tuple(ROLES)
 
 
 def plugin_stack(home: Path, dags: Path) -> AirflowStack:
@@ -26,7 +28,7 @@ def plugin_stack(home: Path, dags: Path) -> AirflowStack:
         dags,
         {
             "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "False",
-            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin,reader:user,viewer:viewer,partner:user",
+            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": ",".join(f"{user}:{ROLES[user]}" for user in USERS),
             "AIRFLOW__CORE__AUTH_MANAGER": "tests.support.auth_manager.ReadOnlyConnectionsAuthManager",
             "PYTHONPATH": str(REPO),
         },

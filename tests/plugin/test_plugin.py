@@ -16,6 +16,7 @@ import pytest
 from partner_sandbox.dag_files import write_dag
 from partner_sandbox.sshd import SshServer, chown_tree
 from tests.plugin.conftest import REPO, plugin_stack, serve
+from tests.support.browser import by_id, chromium, css, log_in, screenshot, wait
 
 BETA_BYTES = 700
 
@@ -342,3 +343,148 @@ def _cookie_login_page(token: str, page_url: str) -> str:
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return f"http://127.0.0.1:{server.server_address[1]}/login"
+
+
+NO_NUMBER = "\u2013"  # the en dash the cards show without numbers
+
+
+def _overview_state(driver: Any) -> dict[str, Any]:
+    """What the Overview view shows: the sentence instead of charts, charts shown, cards, errors."""
+    return dict(
+        driver.execute_script(
+            """
+            const shown = (id) => !document.getElementById(id).hidden;
+            return {
+              empty: shown("overview-empty") ? document.getElementById("overview-empty").textContent : null,
+              charts: shown("charts"),
+              total: document.getElementById("total").textContent,
+              days_error: document.getElementById("days-error").textContent,
+              error: document.getElementById("error").textContent,
+            };
+            """
+        )
+    )
+
+
+def _set_days(driver: Any, value: str) -> None:
+    from selenium.webdriver.common.keys import Keys
+
+    days = by_id(driver, "days")
+    days.send_keys(Keys.CONTROL, "a")
+    days.send_keys(value)
+
+
+def test_overview_view_says_what_is_missing_and_never_shows_stale_charts(ui, tmp_path: Path):
+    """In Chromium: a user with no connection is told how to create one; connections without runs say so
+    instead of flat charts, an invalid one is a warning with its reason; Days=500 is explained next to the
+    input with no numbers or charts left from before; a valid value brings the charts back."""
+    stack = ui["stack"]
+    with chromium(tmp_path / "profile", tmp_path / "downloads") as driver:
+        log_in(driver, ui["url"], ui["tokens"]["newcomer"])
+        driver.get(f"{ui['url']}/actito/#overview")
+        wait(driver).until(lambda d: _overview_state(d)["empty"])
+        state = _overview_state(driver)
+        assert state["empty"].startswith("No Actito SFTP connection yet: create one with New integration")
+        assert not state["charts"]
+
+        idle = {"conn_type": "actito_sftp", "host": "sftp.idle.example", "login": "u", "password": "idle-password"}
+        stack.cli(
+            "connections",
+            "add",
+            "new_idle",
+            "--conn-json",
+            json.dumps({**idle, "extra": {"entity": "new", "auth_type": "password"}}),
+        )
+        stack.cli("connections", "add", "new_invalid", "--conn-json", json.dumps({**idle, "extra": {"port": 1}}))
+        try:
+            driver.refresh()
+            wait(driver).until(lambda d: css(d, "#connections tr[data-invalid]"))
+            wait(driver).until(lambda d: (_overview_state(d)["empty"] or "").startswith("No transfers"))
+            state = _overview_state(driver)
+            assert state["empty"].startswith("No transfers in the last 30 days")
+            assert not state["charts"]
+            assert state["total"] == "0"
+            invalid = [row.text for row in css(driver, "#connections tr[data-invalid]")]
+            assert len(invalid) == 1, invalid
+            assert invalid[0].startswith("new_invalid ⚠ Does not validate: "), invalid
+            assert "field 'entity': is required" in invalid[0]
+        finally:
+            stack.cli("connections", "delete", "new_idle")
+            stack.cli("connections", "delete", "new_invalid")
+
+        log_in(driver, ui["url"], ui["tokens"]["reader"])
+        driver.get(f"{ui['url']}/actito/#overview")
+        wait(driver).until(
+            lambda d: _overview_state(d)["charts"] and _overview_state(d)["total"] not in (NO_NUMBER, "")
+        )
+        assert _overview_state(driver)["empty"] is None
+        _set_days(driver, "500")
+        wait(driver).until(lambda d: _overview_state(d)["days_error"])
+        state = _overview_state(driver)
+        assert state["days_error"] == "Days: a whole number from 1 to 366"
+        assert (state["charts"], state["total"], state["error"]) == (False, NO_NUMBER, "")
+        assert by_id(driver, "days").get_attribute("aria-invalid") == "true"
+        _set_days(driver, "7")
+        wait(driver).until(lambda d: _overview_state(d)["charts"])
+        state = _overview_state(driver)
+        assert (state["days_error"], state["error"]) == ("", "")
+        assert int(state["total"]) > 0
+
+
+def test_the_page_follows_airflows_theme_inside_airflow(ui, tmp_path: Path):
+    """In Chromium, in Airflow's own UI (the plugin's page in its iframe): the page takes Airflow's light or
+    dark theme and follows the toggle as it changes; screenshots of both for the README."""
+    from selenium.webdriver.common.by import By
+
+    def page_theme(driver: Any) -> tuple[str, str]:
+        return tuple(  # type: ignore[return-value]
+            driver.execute_script(
+                "return [document.documentElement.dataset.theme, getComputedStyle(document.body).backgroundColor];"
+            )
+        )
+
+    with chromium(tmp_path / "profile", tmp_path / "downloads") as driver:
+        log_in(driver, ui["url"], ui["tokens"]["reader"])
+        driver.get(f"{ui['url']}/plugin/actito-sftp")
+        driver.execute_script("localStorage.setItem('theme', 'light');")
+        driver.refresh()
+        frame = wait(driver).until(lambda d: d.find_element(By.CSS_SELECTOR, 'iframe[src*="/actito/"]'))
+        driver.switch_to.frame(frame)
+        wait(driver).until(lambda d: d.execute_script("return document.body.dataset.rendered") == "true")
+        assert page_theme(driver) == ("light", "rgb(247, 249, 251)")
+        driver.switch_to.default_content()
+        screenshot(driver, "overview-light.png")
+        # Airflow's toggle: its <html> class changes (and localStorage); the page follows without a reload.
+        driver.execute_script(
+            "localStorage.setItem('theme', 'dark');"
+            "document.documentElement.classList.remove('light'); document.documentElement.classList.add('dark');"
+        )
+        driver.switch_to.frame(driver.find_element(By.CSS_SELECTOR, 'iframe[src*="/actito/"]'))
+        wait(driver).until(lambda d: page_theme(d)[0] == "dark")
+        assert page_theme(driver) == ("dark", "rgb(17, 20, 24)")
+        driver.switch_to.default_content()
+        screenshot(driver, "overview-dark.png")
+
+
+def test_the_overview_tab_names_what_failed_and_links_to_its_log(ui, tmp_path: Path):
+    """In Chromium, the integration page's Overview tab: the latest runs and, for the export whose source was
+    missing, the reason with a link to that task's log page."""
+    with chromium(tmp_path / "profile", tmp_path / "downloads") as driver:
+        log_in(driver, ui["url"], ui["tokens"]["reader"])
+        driver.get(f"{ui['url']}/actito/#integration/acme_ui")
+        wait(driver).until(
+            lambda d: d.execute_script("return document.querySelector('#tab-overview')?.dataset.rendered")
+        )
+        rows = [row.text for row in css(driver, "#problems-table tbody tr")]
+        assert len(rows) == 1, rows
+        assert "(the whole try)" in rows[0]
+        assert "failed" in rows[0]
+        assert "missing.csv" in rows[0], rows
+        [log] = css(driver, "#problems-table tbody tr a")
+        assert "/dags/ui_seed/runs/" in log.get_attribute("href")
+        assert "/tasks/export_missing" in log.get_attribute("href")
+        assert {row.get_attribute("data-task") for row in css(driver, "#runs-table tbody tr")} == {
+            "import",
+            "export",
+            "export_missing",
+        }

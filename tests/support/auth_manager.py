@@ -14,7 +14,7 @@ from typing import Any
 
 from airflow.api_fastapi.auth.managers.simple.simple_auth_manager import SimpleAuthManager
 
-PREFIX_READERS = {"partner": "acme_"}
+PREFIX_READERS = {"partner": "acme_", "newcomer": "new_"}
 
 
 class ReadOnlyConnectionsAuthManager(SimpleAuthManager):

@@ -1,7 +1,13 @@
-// The Actito SFTP overview page: connections, overview numbers and three charts (see charts.js).
-import { cardValues, drawCharts } from "./charts.js";
+// The Actito SFTP overview page: connections, overview numbers and three charts (see charts.js). With no
+// connection or no transfer in the range it says so instead of drawing empty charts; an invalid Days value or
+// a failed request shows the reason and no numbers or charts (never stale ones under an error).
+import { api } from "./api.js";
+import { cardValues, clearCharts, drawCharts, hasTransfers } from "./charts.js";
 
 const charts = {};
+const DAYS = { min: 1, max: 366 };
+let connectionCount = null; // unknown until the list has loaded
+let latestRequest = 0; // only the answer to the latest request is shown (typing in Days sends several)
 
 function text(tag, content) {
   const element = document.createElement(tag);
@@ -9,18 +15,52 @@ function text(tag, content) {
   return element;
 }
 
-async function getJson(path) {
-  const response = await fetch(path, { credentials: "same-origin" });
-  if (!response.ok) { throw new Error(`${path}: ${response.status} ${response.statusText}`); }
-  return response.json();
+function showCards(values) {
+  for (const [id, value] of Object.entries(values)) { document.getElementById(id).textContent = value; }
 }
 
-function renderOverview(overview) {
-  for (const [id, value] of Object.entries(cardValues(overview))) { document.getElementById(id).textContent = value; }
-  const canvas = (id) => document.getElementById(id);
-  drawCharts({ types: canvas("chart-types"), requests: canvas("chart-requests"), volume: canvas("chart-volume") },
-    overview, charts);
+/** Instead of the charts: a sentence (null: the charts themselves). */
+function showInsteadOfCharts(sentence) {
+  const empty = document.getElementById("overview-empty");
+  empty.textContent = sentence || "";
+  empty.hidden = !sentence;
+  document.getElementById("charts").hidden = Boolean(sentence);
+  if (sentence) { clearCharts(charts); }
+}
+
+function showNothing() {
+  showCards({ total: "–", rate: "–", types: "–", volume: "–" });
+  showInsteadOfCharts(null);
+  document.getElementById("charts").hidden = true;
+  clearCharts(charts);
+}
+
+function renderOverview(overview, days) {
+  showCards(cardValues(overview));
+  if (connectionCount === 0) {
+    showInsteadOfCharts("No Actito SFTP connection yet: create one with New integration on the Integrations tab "
+      + "(or `actito-sftp connection create` on the command line). Its transfers are counted here once they run.");
+  } else if (!hasTransfers(overview)) {
+    showInsteadOfCharts(`No transfers in the last ${days} day${days === 1 ? "" : "s"}: import and export tasks `
+      + "using these connections are counted here once they have run.");
+  } else {
+    showInsteadOfCharts(null);
+    const canvas = (id) => document.getElementById(id);
+    drawCharts({ types: canvas("chart-types"), requests: canvas("chart-requests"), volume: canvas("chart-volume") },
+      overview, charts);
+  }
   document.body.dataset.rendered = "true";
+}
+
+/** The Days filter as a number, or null (with the reason shown next to it) when it is not one. */
+function chosenDays() {
+  const input = document.getElementById("days");
+  const raw = input.value.trim();
+  const days = Number(raw);
+  const valid = /^[0-9]+$/.test(raw) && days >= DAYS.min && days <= DAYS.max;
+  document.getElementById("days-error").textContent = valid ? "" : `Days: a whole number from ${DAYS.min} to ${DAYS.max}`;
+  input.setAttribute("aria-invalid", String(!valid));
+  return valid ? days : null;
 }
 
 function keyLinks(conn) {
@@ -39,20 +79,26 @@ function keyLinks(conn) {
   return keys;
 }
 
-// One row per connection, as the API describes it (field names of the connection schema); a connection
-// that does not validate comes as {conn_id, error} and shows the error.
+// One row per connection, as the API describes it (field names of the connection schema), its technical name
+// linked to the integration page (latest runs, their logs, the last file each way); a connection that does
+// not validate comes as {conn_id, error} and shows a warning with the reason.
 function connectionRow(conn) {
   const row = document.createElement("tr");
+  const name = document.createElement("td");
+  const link = text("a", conn.conn_id);
+  link.href = `#integration/${encodeURIComponent(conn.conn_id)}`;
+  name.append(link);
   if (conn.error) {
-    const problem = text("td", conn.error);
+    const problem = text("td", `⚠ Does not validate: ${conn.error}`);
     problem.colSpan = 8;
     problem.className = "invalid";
-    row.append(text("td", conn.conn_id), problem);
+    row.dataset.invalid = "true";
+    row.append(name, problem);
     return row;
   }
-  row.append(text("td", conn.conn_id), text("td", conn.display_name), text("td", conn.entity || ""),
+  row.append(name, text("td", conn.display_name), text("td", conn.entity || ""),
     text("td", `${conn.host}:${conn.port}`), text("td", conn.auth_type),
-    text("td", Object.entries(conn.locations).map(([name, path]) => `${name}: ${path}`).join("\n")),
+    text("td", Object.entries(conn.locations).map(([location, path]) => `${location}: ${path}`).join("\n")),
     text("td", conn.inbound_pgp_required ? "PGP required" : "PGP optional"),
     text("td", `${conn.outbound_lock ? `lock ${conn.outbound_lock_suffix}` : "no lock"}, PGP ${conn.outbound_pgp ? "on" : "off"}`),
     keyLinks(conn));
@@ -80,29 +126,41 @@ function renderConnections(connections) {
 }
 
 async function refresh() {
+  const request = ++latestRequest;
   const connection = document.getElementById("connection").value;
   const entity = document.getElementById("entity").value;
-  const days = document.getElementById("days").value || 30;
+  const days = chosenDays();
+  if (days === null) {
+    showNothing();
+    return;
+  }
   const path = connection
     ? `api/connections/${encodeURIComponent(connection)}/overview?days=${days}`
     : `api/overview?days=${days}${entity ? `&entity=${encodeURIComponent(entity)}` : ""}`;
   try {
-    renderOverview(await getJson(path));
+    const overview = await api(path);
+    if (request !== latestRequest) { return; }
+    renderOverview(overview, days);
     document.getElementById("error").textContent = "";
   } catch (error) {
-    document.getElementById("error").textContent = String(error);
+    if (request !== latestRequest) { return; }
+    showNothing();
+    document.getElementById("error").textContent = `The overview could not be loaded: ${error.message}`;
   }
 }
 
 async function main() {
   try {
-    renderConnections(await getJson("api/connections"));
+    const connections = await api("api/connections");
+    connectionCount = connections.length;
+    renderConnections(connections);
   } catch (error) {
-    document.getElementById("error").textContent = String(error);
+    document.getElementById("error").textContent = `The connections could not be loaded: ${error.message}`;
   }
-  for (const id of ["connection", "entity", "days"]) {
+  for (const id of ["connection", "entity"]) {
     document.getElementById(id).addEventListener("change", refresh);
   }
+  document.getElementById("days").addEventListener("input", refresh);
   await refresh();
 }
 

@@ -1,7 +1,8 @@
-// The integration page's Overview tab: this connection's cards and three charts over 30 days, the last
-// file moved each way and its latest transfer tries, linked to their Airflow run and log pages.
+// The integration page's Overview tab: this connection's cards and three charts over 30 days (a sentence
+// instead when nothing ran), the last file moved each way, its latest transfer tries linked to their Airflow
+// run and log pages, and the files those tries refused or failed, with the reasons.
 import { api, element } from "./api.js";
-import { cardValues, drawCharts, formatBytes } from "./charts.js";
+import { cardValues, drawCharts, formatBytes, hasTransfers } from "./charts.js";
 import { connectionUrl, registerTab } from "./integration.js";
 import { section } from "./tab_kit.js";
 
@@ -55,6 +56,12 @@ function drawCards(box, overview) {
     card.append(element("span", label, "label"), number);
     cards.append(card);
   }
+  box.append(cards);
+  if (!hasTransfers(overview)) {
+    box.append(element("p", `No transfers in the last ${DAYS} days: import and export tasks using this connection `
+      + "are counted here once they have run.", "notice"));
+    return;
+  }
   const figures = element("div", null, "charts");
   const canvases = {};
   for (const [name, caption] of CHARTS) {
@@ -63,7 +70,7 @@ function drawCards(box, overview) {
     figure.append(element("figcaption", caption), canvases[name]);
     figures.append(figure);
   }
-  box.append(cards, figures);
+  box.append(figures);
   drawCharts(canvases, overview, drawn);
 }
 
@@ -116,13 +123,38 @@ function drawRuns(box, runs) {
   box.append(table);
 }
 
+function drawProblems(box, runs) {
+  const problems = runs.flatMap((run) => run.problems.map((problem) => ({ run, ...problem })));
+  if (!problems.length) {
+    box.append(element("p", "None among the latest runs.", "help empty"));
+    return;
+  }
+  const table = element("table", null, "runs");
+  table.id = "problems-table";
+  const head = element("tr");
+  for (const title of ["When", "File", "Outcome", "Reason", "Task (logs)"]) { head.append(element("th", title)); }
+  const thead = element("thead");
+  thead.append(head);
+  const rows = element("tbody");
+  for (const { run, file, outcome, reason } of problems) {
+    const row = element("tr");
+    row.append(element("td", when(run.start_date)), cell(element("span", file || "(the whole try)", "mono")),
+      cell(element("span", outcome, `badge ${outcome === "refused" ? "error" : "warning"}`)), element("td", reason),
+      cell(logLink(run)));
+    rows.append(row);
+  }
+  table.append(thead, rows);
+  box.append(table);
+}
+
 async function drawOverview(container, connection) {
   const numbers = section(`Last ${DAYS} days`, "overview-numbers");
   const lastFiles = section("Last file each way", "overview-last-files");
   const runs = section("Latest runs", "overview-runs");
+  const problems = section("Files refused or failed in these runs", "overview-problems");
   const body = element("div");
   body.id = "tab-overview";
-  body.append(numbers, lastFiles, runs);
+  body.append(numbers, lastFiles, runs, problems);
   container.append(body);
   try {
     const [overview, activity] = await Promise.all([
@@ -132,6 +164,7 @@ async function drawOverview(container, connection) {
     drawCards(numbers, overview);
     drawLastFiles(lastFiles, activity.last_files);
     drawRuns(runs, activity.runs);
+    drawProblems(problems, activity.runs);
     body.dataset.rendered = "true";
   } catch (problem) {
     body.append(element("p", `The overview could not be loaded: ${problem.message}`, "form-error"));
