@@ -28,6 +28,10 @@ def test_demo_passes_and_cleans_up(server: str):
     assert "Demo passed" in result.stdout
     assert result.stdout.count("   ok: ") >= 18
     assert "FAILED" not in result.stdout
+    # the demo's own steps only: no Airflow or library warnings (RFC 3986 scheme, Starlette's test client)
+    printed = result.stdout + result.stderr
+    assert "[warning" not in printed, printed[-3000:]
+    assert "Deprecat" not in printed, printed[-3000:]
     assert set(Path("/tmp").glob("actito-demo-*")) == before  # cleaned up
     assert elapsed < 120
     print(f"demo ({server}) passed in {elapsed:.0f} s")

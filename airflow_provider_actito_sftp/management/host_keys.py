@@ -84,7 +84,8 @@ def pin_host_key(
                 f"host key mismatch: expected {expected.strip()}, the server presents {offered}; nothing was saved"
             )
     elif trust_on_first_use:
-        log.warning(
+        # INFO: the one caller that trusts on first use (the CLI) warns its user itself, in its own words
+        log.info(
             "Trust on first use: pinning host key %s of %s:%s without verification", offered, offer.host, offer.port
         )
     else:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 
 import pytest
@@ -48,6 +49,7 @@ def test_an_unconfirmed_key_is_refused(offer: HostKeyOffer):
 
 
 def test_trust_on_first_use_is_logged(offer: HostKeyOffer, caplog: pytest.LogCaptureFixture):
+    caplog.set_level(logging.INFO, logger="airflow_provider_actito_sftp")
     record = ConnectionRecord(conn_id="pin")
     pin = pin_host_key(record, offer, expected=None, trust_on_first_use=True)
     assert pin.trusted_on_first_use
