@@ -252,7 +252,7 @@ def _script_env(**changes: str) -> dict[str, str]:
 
 
 def test_console_script_prints_only_results_on_stdout_and_nothing_else_on_stderr(
-    run_cli: RunCli, create_connection: CreateConnection
+    run_cli: RunCli, create_connection: CreateConnection, tmp_path: Path
 ):
     """The installed ``actito-sftp`` entry point: JSON on stdout parses; stderr holds only what concerns the
     user (no Airflow or library warnings: RFC 3986 schemes, the masker, gnupg), an error in one line."""
@@ -274,6 +274,15 @@ def test_console_script_prints_only_results_on_stdout_and_nothing_else_on_stderr
     assert tested.returncode == 1
     assert len(tested.stderr.splitlines()) == 1, tested.stderr
     assert tested.stderr.startswith("actito-sftp: error: "), tested.stderr
+    # gpg refusing a file that holds no key: python-gnupg's own warning (gpg's exit code 2) stays quiet
+    garbage = tmp_path / "partner.asc"
+    garbage.write_text("not a key\n")
+    refused = subprocess.run(
+        [str(SCRIPT), "partner-key", "set", "script_conn", str(garbage)], capture_output=True, text=True, env=env
+    )
+    assert refused.returncode == 1
+    assert len(refused.stderr.splitlines()) == 1, refused.stderr
+    assert "error code" not in refused.stderr
     run_cli("connection", "delete", "script_conn", "--yes")
 
 

@@ -34,7 +34,8 @@ function options(scales) {
   return { animation: false, responsive: true, maintainAspectRatio: false, scales };
 }
 
-function configs(overview) {
+/** The three charts' Chart.js configurations for an overview. */
+export function chartConfigs(overview) {
   const byType = overview.by_type_status;
   const days = overview.per_day.map((point) => point.day.slice(5));
   const series = (name) => overview.per_day.map((point) => point[name]);
@@ -64,7 +65,7 @@ export function drawCharts(canvases, overview, drawn) {
   window.Chart.defaults.color = themeColor("--muted");
   window.Chart.defaults.borderColor = themeColor("--border");
   window.Chart.defaults.font.family = themeColor("--font");
-  for (const [name, config] of Object.entries(configs(overview))) {
+  for (const [name, config] of Object.entries(chartConfigs(overview))) {
     if (drawn[name]) { drawn[name].destroy(); }
     drawn[name] = new window.Chart(canvases[name], config);
   }
@@ -77,7 +78,7 @@ export function clearCharts(drawn) {
   shown.delete(drawn);
 }
 
-document.addEventListener("themechange", () => {
+globalThis.document?.addEventListener("themechange", () => {
   for (const [drawn, { canvases, overview }] of [...shown]) {
     if (Object.values(canvases).every((canvas) => canvas.isConnected)) {
       drawCharts(canvases, overview, drawn);

@@ -29,11 +29,13 @@ export function themeColor(name) {
   return getComputedStyle(document.documentElement).getPropertyValue(name).trim();
 }
 
-apply();
-window.addEventListener("storage", (event) => { if (event.key === "theme") { apply(); } });
-window.matchMedia("(prefers-color-scheme: dark)").addEventListener("change", apply);
-try {
-  if (window.parent !== window) {
-    new MutationObserver(apply).observe(window.parent.document.documentElement, { attributeFilter: ["class"] });
-  }
-} catch { /* not inside Airflow's page */ }
+if (typeof window !== "undefined") { // (not when imported by a script outside a browser, e.g. the tests)
+  apply();
+  window.addEventListener("storage", (event) => { if (event.key === "theme") { apply(); } });
+  window.matchMedia("(prefers-color-scheme: dark)").addEventListener("change", apply);
+  try {
+    if (window.parent !== window) {
+      new MutationObserver(apply).observe(window.parent.document.documentElement, { attributeFilter: ["class"] });
+    }
+  } catch { /* not inside Airflow's page */ }
+}
