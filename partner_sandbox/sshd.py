@@ -91,6 +91,7 @@ class SshServer:
     data_root: Path
     user: SftpUser
     host_key_line: str
+    host_key_lines: dict[str, str]  # every host key the server holds, by type (host_key_line's among them)
     host_key_path: Path
     authorized_keys: Path
     process: subprocess.Popen[bytes] = field(repr=False)
@@ -139,10 +140,15 @@ def chown_tree(path: Path, user: SftpUser) -> None:
             os.chown(os.path.join(root, name), user.uid, user.gid)
 
 
-def start_sshd(user: SftpUser, *, host_key_type: str = "ed25519", sftp_flags: str = "") -> SshServer:
+def start_sshd(
+    user: SftpUser, *, host_key_type: str = "ed25519", sftp_flags: str = "", extra_host_key_types: tuple[str, ...] = ()
+) -> SshServer:
     """Start a fresh sshd with its own host key on a free 127.0.0.1 port and wait until it answers.
 
+    :param host_key_type: the type of ``host_key_line`` (the key tests pin by default).
     :param sftp_flags: options for ``internal-sftp``, e.g. ``"-P remove"`` to forbid deleting files.
+    :param extra_host_key_types: more host keys the server also holds (as a stock OpenSSH server has rsa,
+        ecdsa and ed25519 ones), listed in ``host_key_lines`` by type.
     """
     sshd = find_sshd()
     if sshd is None:
@@ -156,6 +162,9 @@ def start_sshd(user: SftpUser, *, host_key_type: str = "ed25519", sftp_flags: st
     chown_tree(data_root, user)
     host_key_path = workdir / f"ssh_host_{host_key_type}_key"
     host_key_line = generate_ssh_key(host_key_path, host_key_type)
+    host_key_lines = {host_key_type: host_key_line}
+    for extra_type in extra_host_key_types:
+        host_key_lines[extra_type] = generate_ssh_key(workdir / f"ssh_host_{extra_type}_key", extra_type)
     authorized_keys = workdir / "authorized_keys"
     authorized_keys.touch(mode=0o644)
     port = free_port()
@@ -165,7 +174,7 @@ def start_sshd(user: SftpUser, *, host_key_type: str = "ed25519", sftp_flags: st
             [
                 f"Port {port}",
                 "ListenAddress 127.0.0.1",
-                f"HostKey {host_key_path}",
+                *(f"HostKey {workdir / f'ssh_host_{key_type}_key'}" for key_type in host_key_lines),
                 f"PidFile {workdir / 'sshd.pid'}",
                 f"AuthorizedKeysFile {authorized_keys}",
                 "StrictModes no",
@@ -191,6 +200,7 @@ def start_sshd(user: SftpUser, *, host_key_type: str = "ed25519", sftp_flags: st
         data_root=data_root,
         user=user,
         host_key_line=host_key_line,
+        host_key_lines=host_key_lines,
         host_key_path=host_key_path,
         authorized_keys=authorized_keys,
         process=process,

@@ -56,6 +56,18 @@ def sshd(sftp_user: SftpUser) -> Iterator[SshServer]:
 
 
 @pytest.fixture(scope="session")
+def multi_key_sshd(sftp_user: SftpUser, client_key: str) -> Iterator[SshServer]:
+    """A real sshd holding ed25519, RSA and ECDSA host keys, as a stock OpenSSH server does; the test client
+    key is authorized. ``host_key_lines`` has each key by type."""
+    import asyncssh
+
+    server = start_sshd(sftp_user, extra_host_key_types=("rsa", "ecdsa"))
+    server.add_authorized_key(asyncssh.import_private_key(client_key).export_public_key().decode().strip())
+    yield server
+    remove_server(server)
+
+
+@pytest.fixture(scope="session")
 def impostor_sshd(sftp_user: SftpUser) -> Iterator[SshServer]:
     """A second real sshd with a different host key, standing in for a man in the middle."""
     server = start_sshd(sftp_user)

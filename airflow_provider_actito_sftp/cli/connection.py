@@ -107,9 +107,10 @@ def connection_create(
 def _pin_server_host_key(
     record: ConnectionRecord, expected: str | None, trust_on_first_use: bool, timeout: float
 ) -> HostKeyPin:
-    """Show the key the server presents, then pin it if confirmed (management refuses otherwise)."""
+    """Show every host key the server holds, then pin the confirmed one (management refuses otherwise)."""
     offer = management.fetch_host_key_offer(record.host or "", record.port or 22, timeout=timeout)
-    app.note(f"Server {offer.host}:{offer.port} presents host key {offer.fingerprint} ({offer.algorithm})")
+    keys = "host key" if len(offer.keys) == 1 else "host keys"
+    app.note(f"Server {offer.host}:{offer.port} presents {keys} {offer.listing()}")
     pin = management.pin_host_key(record, offer, expected=expected, trust_on_first_use=trust_on_first_use)
     if pin.trusted_on_first_use:
         app.note(f"WARNING: trusting {pin.fingerprint} on first use, without out-of-band verification")

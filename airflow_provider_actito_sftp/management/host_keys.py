@@ -14,33 +14,50 @@ import asyncssh
 
 from airflow_provider_actito_sftp.connection.store import ConnectionRecord
 from airflow_provider_actito_sftp.exceptions import RefusedError
-from airflow_provider_actito_sftp.ssh.host_keys import export_host_key, fetch_host_key, fingerprint
+from airflow_provider_actito_sftp.ssh.host_keys import export_host_key, fetch_host_keys, fingerprint
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class HostKeyOffer:
-    """The host key a server presented, not trusted yet.
+    """The host keys a server holds (one per type: ed25519, ECDSA, RSA...), none trusted yet.
 
     :param host: the server.
     :param port: its SSH port.
-    :param key: the public host key.
+    :param keys: the public host keys, the one ``ssh`` shows by default (ed25519) first.
     """
 
     host: str
     port: int
-    key: asyncssh.SSHKey = field(repr=False)
+    keys: tuple[asyncssh.SSHKey, ...] = field(repr=False)
+
+    @property
+    def key(self) -> asyncssh.SSHKey:
+        """The key shown first (and pinned on trust on first use)."""
+        return self.keys[0]
 
     @property
     def fingerprint(self) -> str:
-        """The key's ``SHA256:...`` fingerprint, to compare with the partner's."""
+        """The first key's ``SHA256:...`` fingerprint."""
         return fingerprint(self.key)
 
     @property
     def algorithm(self) -> str:
-        """The key's algorithm, e.g. ``ssh-ed25519``."""
+        """The first key's algorithm, e.g. ``ssh-ed25519``."""
         return self.key.get_algorithm()
+
+    def described(self) -> list[dict[str, str]]:
+        """Every key as ``{"algorithm", "fingerprint"}``, in order: what a partner compares with."""
+        return [{"algorithm": key.get_algorithm(), "fingerprint": fingerprint(key)} for key in self.keys]
+
+    def listing(self) -> str:
+        """The fingerprints in words: ``SHA256:... (ssh-ed25519), SHA256:... (ssh-rsa)``."""
+        return ", ".join(f"{item['fingerprint']} ({item['algorithm']})" for item in self.described())
+
+    def matching(self, expected: str) -> asyncssh.SSHKey | None:
+        """The key whose fingerprint is ``expected`` (surrounding blanks ignored), or None."""
+        return next((key for key in self.keys if fingerprint(key) == expected.strip()), None)
 
 
 @dataclass(frozen=True)
@@ -56,42 +73,48 @@ class HostKeyPin:
 
 
 def fetch_host_key_offer(host: str, port: int, *, timeout: float = 30.0) -> HostKeyOffer:
-    """Connect without authenticating and return the host key the server presents.
+    """Connect without authenticating and return every host key the server holds (one exchange per type).
 
     :param host: the server.
     :param port: its SSH port.
     :param timeout: seconds to reach it.
     :raises RemoteConnectError: the server could not be reached or offered no key.
     """
-    return HostKeyOffer(host, port, asyncio.run(fetch_host_key(host, port, timeout=timeout)))
+    return HostKeyOffer(host, port, tuple(asyncio.run(fetch_host_keys(host, port, timeout=timeout))))
 
 
 def pin_host_key(
     record: ConnectionRecord, offer: HostKeyOffer, *, expected: str | None, trust_on_first_use: bool = False
 ) -> HostKeyPin:
-    """Pin the offered key as the connection's only trusted host key, if it is confirmed.
+    """Pin one offered key as the connection's only trusted host key, if it is confirmed; sessions then
+    negotiate that key's algorithm.
 
     :param record: the connection to change (in memory).
-    :param offer: what the server presented.
-    :param expected: the fingerprint the partner gave; the offer must match it.
-    :param trust_on_first_use: with no ``expected``, pin whatever the server presented (logged).
-    :raises RefusedError: the fingerprint differs from ``expected``, or nothing confirms the key.
+    :param offer: what the server holds.
+    :param expected: the fingerprint the partner gave; one of the server's keys must have it.
+    :param trust_on_first_use: with no ``expected``, pin the key shown first (logged).
+    :raises RefusedError: no key of the server has the ``expected`` fingerprint, or nothing confirms one.
     """
-    offered = offer.fingerprint
     if expected:
-        if expected.strip() != offered:
+        key = offer.matching(expected)
+        if key is None:
             raise RefusedError(
-                f"host key mismatch: expected {expected.strip()}, the server presents {offered}; nothing was saved"
+                f"host key mismatch: expected {expected.strip()}, the server presents {offer.listing()}; "
+                "nothing was saved"
             )
     elif trust_on_first_use:
+        key = offer.key
         # INFO: the one caller that trusts on first use (the CLI) warns its user itself, in its own words
         log.info(
-            "Trust on first use: pinning host key %s of %s:%s without verification", offered, offer.host, offer.port
+            "Trust on first use: pinning host key %s of %s:%s without verification",
+            fingerprint(key),
+            offer.host,
+            offer.port,
         )
     else:
         raise RefusedError(
-            f"confirm this fingerprint with the partner, then re-run with --accept-host-key {offered} "
-            "(or --trust-on-first-use); nothing was saved"
+            f"confirm one of these fingerprints with the partner ({offer.listing()}), then re-run with "
+            f"--accept-host-key {offer.fingerprint} (or --trust-on-first-use); nothing was saved"
         )
-    record.extra["host_key"] = export_host_key(offer.key)
-    return HostKeyPin(offered, trusted_on_first_use=not expected)
+    record.extra["host_key"] = export_host_key(key)
+    return HostKeyPin(fingerprint(key), trusted_on_first_use=not expected)

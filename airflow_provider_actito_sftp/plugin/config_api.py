@@ -178,9 +178,11 @@ def can_create_or_edit(user: GetUserDep) -> None:
 
 @router.post("/api/host-key/fetch", dependencies=[SameOriginJson, Depends(can_create_or_edit)])
 def fetch_host_key(body: HostKeyFetch) -> dict[str, Any]:
-    """The host key a server presents, to confirm with the partner before pinning it."""
+    """The host keys a server holds, to confirm one with the partner before pinning it: ``algorithm`` and
+    ``fingerprint`` of the one shown first (ed25519), and ``keys``, all of them."""
     offer = management.fetch_host_key_offer(body.host.strip(), body.port, timeout=30.0)
-    return {"host": offer.host, "port": offer.port, "algorithm": offer.algorithm, "fingerprint": offer.fingerprint}
+    first = {"algorithm": offer.algorithm, "fingerprint": offer.fingerprint}
+    return {"host": offer.host, "port": offer.port, **first, "keys": offer.described()}
 
 
 # --- connections ----------------------------------------------------------------------------------

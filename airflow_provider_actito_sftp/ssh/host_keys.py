@@ -17,6 +17,17 @@ from airflow_provider_actito_sftp.exceptions import RemoteConnectError
 log = logging.getLogger(__name__)
 
 _KEY_TYPE_PREFIXES = ("ssh-", "ecdsa-", "sk-")
+# One key exchange per host key algorithm learns every key a server holds (a single exchange returns only the
+# one both sides prefer: RSA first in asyncssh, while `ssh` shows partners their ed25519 fingerprint). Listed in
+# the order offers are shown: the key `ssh` shows by default first.
+HOST_KEY_ALGORITHMS = (
+    "ssh-ed25519",
+    "ecdsa-sha2-nistp256",
+    "ecdsa-sha2-nistp384",
+    "ecdsa-sha2-nistp521",
+    "rsa-sha2-512",
+    "ssh-ed448",
+)
 
 
 def fingerprint(key: asyncssh.SSHKey) -> str:
@@ -80,3 +91,34 @@ async def fetch_host_key(host: str, port: int, *, timeout: float = 30.0) -> asyn
     if key is None:
         raise RemoteConnectError(f"{host}:{port} presented no host key")
     return key
+
+
+async def fetch_host_keys(host: str, port: int, *, timeout: float = 30.0) -> list[asyncssh.SSHKey]:
+    """Every host key the server holds, one key exchange per algorithm (at once), ed25519 first.
+
+    Setup tooling only, as :func:`fetch_host_key`: nothing here is trusted until a fingerprint is confirmed.
+
+    :raises RemoteConnectError: the server could not be reached or offered no key.
+    """
+
+    async def one(algorithm: str) -> asyncssh.SSHKey | BaseException | None:
+        try:
+            fetching = asyncssh.get_server_host_key(host, port, config=None, server_host_key_algs=[algorithm])
+            return await asyncio.wait_for(fetching, timeout)
+        except (OSError, asyncssh.Error, TimeoutError) as e:
+            return e  # a server without a key of this type ends the key exchange: not an error by itself
+
+    answers = await asyncio.gather(*(one(algorithm) for algorithm in HOST_KEY_ALGORITHMS))
+    keys: dict[str, asyncssh.SSHKey] = {}
+    for answer in answers:
+        if isinstance(answer, asyncssh.SSHKey):
+            keys.setdefault(fingerprint(answer), answer)
+    if keys:
+        return list(keys.values())
+    problems = [answer for answer in answers if isinstance(answer, BaseException)]
+    if any(isinstance(problem, OSError | TimeoutError) for problem in problems):
+        first = next(problem for problem in problems if isinstance(problem, OSError | TimeoutError))
+        raise RemoteConnectError(
+            f"could not fetch the host key of {host}:{port}: {str(first) or type(first).__name__}"
+        ) from first
+    return [await fetch_host_key(host, port, timeout=timeout)]  # an algorithm not listed here

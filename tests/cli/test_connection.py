@@ -139,3 +139,21 @@ def test_delete_removes_keys_and_ledger_variables(run_cli: RunCli, create_connec
         left = {row.key for row in session.query(Variable).filter(Variable.key.like("actito_sftp_%"))}
         assert left == set(kept)
         session.query(Variable).filter(Variable.key.in_(kept)).delete(synchronize_session=False)
+
+
+def test_create_pins_the_partners_ed25519_key_on_a_server_that_also_has_rsa_and_ecdsa(
+    run_cli: RunCli, multi_key_sshd: SshServer
+):
+    """The partner reads out what `ssh` shows (ed25519) while the server also holds RSA and ECDSA keys: the
+    CLI lists every key, pins the confirmed one, and the connection then works with it."""
+    ed25519 = fingerprint_of(multi_key_sshd.host_key_lines["ed25519"])
+    server = ("--host", multi_key_sshd.host, "--port", str(multi_key_sshd.port), "--username", multi_key_sshd.user.name)
+    created = run_cli(
+        *("connection", "create", "multi_keys", "--entity", "e", *server, "--accept-host-key", ed25519, "--json")
+    )
+    for line in multi_key_sshd.host_key_lines.values():
+        assert fingerprint_of(line) in created.stderr
+    assert json.loads(created.stdout)["host_key_fingerprint"] == ed25519
+    multi_key_sshd.add_authorized_key(json.loads(created.stdout)["ssh_public_key"])
+    assert ed25519 in run_cli("connection", "test", "multi_keys").stdout
+    run_cli("connection", "delete", "multi_keys", "--yes")

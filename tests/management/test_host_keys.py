@@ -35,7 +35,9 @@ def test_a_different_key_is_refused(offer: HostKeyOffer):
     record = ConnectionRecord(conn_id="pin")
     with pytest.raises(
         RefusedError,
-        match=re.escape(f"host key mismatch: expected SHA256:other, the server presents {offer.fingerprint};"),
+        match=re.escape(
+            f"host key mismatch: expected SHA256:other, the server presents {offer.fingerprint} (ssh-ed25519);"
+        ),
     ):
         pin_host_key(record, offer, expected="SHA256:other", trust_on_first_use=True)
     assert record.extra == {}
@@ -60,3 +62,27 @@ def test_trust_on_first_use_is_logged(offer: HostKeyOffer, caplog: pytest.LogCap
 def test_an_unreachable_server():
     with pytest.raises(RemoteConnectError, match="could not fetch the host key"):
         fetch_host_key_offer("127.0.0.1", free_port(), timeout=5)
+
+
+@pytest.mark.parametrize("key_type", ["ed25519", "rsa", "ecdsa"])
+def test_any_of_a_servers_keys_can_be_confirmed_and_that_one_is_pinned(multi_key_sshd: SshServer, key_type: str):
+    offer = fetch_host_key_offer(multi_key_sshd.host, multi_key_sshd.port, timeout=10)
+    line = multi_key_sshd.host_key_lines[key_type]
+    assert offer.fingerprint == fingerprint_of(multi_key_sshd.host_key_line)  # ed25519, shown first
+    assert {item["fingerprint"] for item in offer.described()} == {
+        fingerprint_of(other) for other in multi_key_sshd.host_key_lines.values()
+    }
+    record = ConnectionRecord(conn_id="pin")
+    pin = pin_host_key(record, offer, expected=fingerprint_of(line))
+    assert pin.fingerprint == fingerprint_of(line)
+    assert record.extra["host_key"].split()[:2] == line.split()[:2]
+
+
+def test_a_mismatch_names_every_key_the_server_holds(multi_key_sshd: SshServer):
+    offer = fetch_host_key_offer(multi_key_sshd.host, multi_key_sshd.port, timeout=10)
+    with pytest.raises(RefusedError) as refused:
+        pin_host_key(ConnectionRecord(conn_id="pin"), offer, expected="SHA256:other")
+    for line in multi_key_sshd.host_key_lines.values():
+        assert fingerprint_of(line) in str(refused.value)
+    tofu = pin_host_key(ConnectionRecord(conn_id="pin"), offer, expected=None, trust_on_first_use=True)
+    assert tofu.fingerprint == fingerprint_of(multi_key_sshd.host_key_lines["ed25519"])  # the one shown first

@@ -136,6 +136,7 @@ def test_host_key_fetch(api):
         "port": sshd.port,
         "algorithm": "ssh-ed25519",
         "fingerprint": _fingerprint(api),
+        "keys": [{"algorithm": "ssh-ed25519", "fingerprint": _fingerprint(api)}],  # every key the server holds
     }
     unreachable = _call(api, "POST", "/api/host-key/fetch", body={"host": "127.0.0.1", "port": 1})
     assert unreachable.status_code == 400

@@ -222,8 +222,8 @@ def test_outbound_partner_key_and_encryption(server, browser, tmp_path: Path):
     driver.execute_cdp_cmd(
         "Emulation.setEmulatedMedia", {"features": [{"name": "prefers-color-scheme", "value": "dark"}]}
     )
-    surface = driver.execute_script("return getComputedStyle(document.getElementById('tab-outbound')).backgroundColor")
-    assert surface == "rgb(26, 31, 38)"  # the dark palette's --surface
+    surface = "return getComputedStyle(document.getElementById('tab-outbound')).backgroundColor"
+    wait(driver).until(lambda d: d.execute_script(surface) == "rgb(26, 31, 38)")  # the dark palette's --surface
     assert "PRIVATE" not in driver.page_source
 
 

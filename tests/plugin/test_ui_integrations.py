@@ -18,8 +18,9 @@ import httpx
 import pytest
 
 from partner_sandbox.sshd import SshServer
+from tests.cli.support import fingerprint_of
 from tests.plugin.conftest import plugin_stack, serve
-from tests.support.browser import WAIT, by_id, chromium, click, log_in, screenshot, wait
+from tests.support.browser import WAIT, by_id, chromium, click, css, log_in, screenshot, wait
 
 WRONG_FINGERPRINT = "SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
 BAD_PORT_REASON = "Connection 'zz_bad_port', field 'port': expected an integer from 1 to 65535, got 70000"
@@ -107,8 +108,9 @@ def test_integrations_list_shows_connections_and_invalid_ones(server, browser):
     driver.execute_cdp_cmd(
         "Emulation.setEmulatedMedia", {"features": [{"name": "prefers-color-scheme", "value": "dark"}]}
     )
-    background = driver.execute_script("return getComputedStyle(document.body).backgroundColor")
-    assert background == "rgb(17, 20, 24)"  # the dark palette's --bg
+    # outside Airflow (no parent page, no stored theme) the page follows the system's scheme, live
+    background = "return getComputedStyle(document.body).backgroundColor"
+    wait(driver).until(lambda d: d.execute_script(background) == "rgb(17, 20, 24)")  # the dark palette's --bg
     screenshot(driver, "integrations-dark.png")
     driver.find_element("css selector", 'nav.tabs a[data-view="overview"]').click()
     wait(driver).until(lambda d: by_id(d, "view-overview").is_displayed())
@@ -194,3 +196,33 @@ def test_users_who_may_not_create_are_told_so(server, browser, sshd: SshServer):
     assert by_id(driver, "wizard-error").text == "You do not have permission to create connections"
     assert not by_id(driver, "new-integration").is_displayed()
     assert "reader_new" not in _conn_ids(server)
+
+
+def test_the_wizard_shows_every_host_key_and_pins_the_one_confirmed(server, browser, multi_key_sshd: SshServer):
+    """A server with ed25519, RSA and ECDSA host keys: step 2 shows ed25519 (what `ssh` shows) and lists the
+    others; the partner's RSA fingerprint pins the RSA key."""
+    lines = multi_key_sshd.host_key_lines
+    driver = browser("admin")
+    click(driver, "new-integration")
+    wait(driver).until(lambda d: _step(d) == "1")
+    for element_id, text in (
+        ("f-conn_id", "acme_multi"),
+        ("f-entity", "acme"),
+        ("f-host", multi_key_sshd.host),
+        ("f-port", str(multi_key_sshd.port)),
+        ("f-username", multi_key_sshd.user.name),
+    ):
+        _type(driver, element_id, text)
+    click(driver, "wizard-next")
+    wait(driver).until(lambda d: _step(d) == "2")
+    assert by_id(driver, "host-fingerprint").text == fingerprint_of(lines["ed25519"])
+    assert by_id(driver, "host-other-keys-box").is_displayed()
+    others = [item.text for item in css(driver, "#host-other-keys li")]
+    assert sorted(others) == sorted(
+        [f"{fingerprint_of(lines['rsa'])} (ssh-rsa)", f"{fingerprint_of(lines['ecdsa'])} (ecdsa-sha2-nistp256)"]
+    )
+    _type(driver, "expected-fingerprint", fingerprint_of(lines["rsa"]))
+    click(driver, "wizard-next")
+    wait(driver).until(lambda d: _step(d) == "3")
+    assert by_id(driver, "created-host-key").text == fingerprint_of(lines["rsa"])
+    assert "acme_multi" in _conn_ids(server)

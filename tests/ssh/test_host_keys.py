@@ -15,7 +15,13 @@ import asyncssh
 import pytest
 
 from airflow_provider_actito_sftp.exceptions import RemoteConnectError
-from airflow_provider_actito_sftp.ssh.host_keys import export_host_key, fetch_host_key, fingerprint, parse_host_keys
+from airflow_provider_actito_sftp.ssh.host_keys import (
+    export_host_key,
+    fetch_host_key,
+    fetch_host_keys,
+    fingerprint,
+    parse_host_keys,
+)
 from partner_sandbox.sshd import SshServer, generate_ssh_key
 
 KEY_TYPES = ("ed25519", "ecdsa", "rsa")
@@ -184,3 +190,24 @@ def test_a_timeout_is_named_in_the_message(silent_listener: int) -> None:
     with pytest.raises(RemoteConnectError) as refused:
         asyncio.run(fetch_host_key("127.0.0.1", silent_listener, timeout=0.5))
     assert str(refused.value) == f"could not fetch the host key of 127.0.0.1:{silent_listener}: TimeoutError"
+
+
+def test_fetch_host_keys_learns_every_key_of_a_server_ed25519_first(multi_key_sshd: SshServer) -> None:
+    """One key exchange returns only one key (RSA first in asyncssh); one exchange per type learns them all."""
+    keys = asyncio.run(asyncio.wait_for(fetch_host_keys(multi_key_sshd.host, multi_key_sshd.port), 60))
+    expected = {
+        key_type: fingerprint(asyncssh.import_public_key(line))
+        for key_type, line in multi_key_sshd.host_key_lines.items()
+    }
+    assert sorted(fingerprint(key) for key in keys) == sorted(expected.values())
+    assert fingerprint(keys[0]) == expected["ed25519"]  # what `ssh` shows a partner by default
+    single = asyncio.run(asyncio.wait_for(fetch_host_key(multi_key_sshd.host, multi_key_sshd.port), 60))
+    assert fingerprint(single) in expected.values()
+
+
+def test_fetch_host_keys_from_a_closed_port_is_a_connect_error() -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with pytest.raises(RemoteConnectError, match=rf"could not fetch the host key of 127\.0\.0\.1:{port}"):
+        asyncio.run(asyncio.wait_for(fetch_host_keys("127.0.0.1", port, timeout=5), 30))

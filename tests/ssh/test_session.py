@@ -184,3 +184,13 @@ class TestSshLibraryLogging:
         logging.getLogger("asyncssh").setLevel(logging.DEBUG)
         _in_session(conn_id, _host_key)
         assert logging.getLogger("asyncssh").level == logging.DEBUG
+
+
+@pytest.mark.parametrize("key_type", ["ed25519", "rsa", "ecdsa"])
+def test_a_session_negotiates_the_pinned_key_of_a_server_that_holds_several(
+    make_connection: ConnectionFactory, multi_key_sshd: SshServer, key_type: str
+):
+    """Whichever of the server's keys is pinned, the session negotiates that key's algorithm and connects."""
+    pinned = multi_key_sshd.host_key_lines[key_type]
+    conn_id = make_connection(port=multi_key_sshd.port, host_key=pinned)
+    assert _in_session(conn_id, _host_key) == _fingerprint_of(pinned)

@@ -127,6 +127,13 @@ async function fetchHostKey() {
     $("identity-server").textContent = `${body.host}:${body.port}`;
     $("host-algorithm").textContent = offer.algorithm;
     $("host-fingerprint").textContent = offer.fingerprint;
+    const others = (offer.keys || []).slice(1);
+    $("host-other-keys").replaceChildren(...others.map((key) => {
+      const item = document.createElement("li");
+      item.textContent = `${key.fingerprint} (${key.algorithm})`;
+      return item;
+    }));
+    $("host-other-keys-box").hidden = !others.length;
     goto(2);
     $("expected-fingerprint").focus();
   } catch (error) {
