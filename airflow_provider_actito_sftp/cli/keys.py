@@ -16,7 +16,7 @@ import click
 from airflow_provider_actito_sftp import management
 from airflow_provider_actito_sftp.cli import app, render
 from airflow_provider_actito_sftp.pgp.keys import PgpKeyType, expiry_warning
-from airflow_provider_actito_sftp.ssh.key_type import SshKeyType
+from airflow_provider_actito_sftp.ssh.key_type import PublicKeyFormat, SshKeyType
 
 if TYPE_CHECKING:
     from airflow_provider_actito_sftp.ssh.keys import SshKeyPair
@@ -68,17 +68,41 @@ def ssh_key_generate(conn_id: str, key_type: str, force: bool, as_json: bool, se
     app.emit(_pair_dict(pair), as_json, render.ssh_key)
 
 
-@ssh_key.command("public", epilog=app.example("actito-sftp ssh-key public acme_sftp --output acme_sftp.pub"))
-@_public_key_options("Write a .pub file.")
-def ssh_key_public(conn_id: str, output: Path | None, as_json: bool) -> None:
-    """Print the public key (an authorized_keys line)."""
+@ssh_key.command(
+    "public",
+    epilog=app.example(
+        "actito-sftp ssh-key public acme_sftp --output acme_sftp.pub",
+        "actito-sftp ssh-key public acme_sftp --format rfc4716 --output acme_sftp.rfc4716.pub   # ProFTPD",
+    ),
+)
+@_public_key_options("Write the key to this file.")
+@click.option(
+    "--format",
+    "key_format",
+    type=click.Choice([key_format.value for key_format in PublicKeyFormat]),
+    default="openssh",
+    show_default=True,
+    help="openssh: an authorized_keys line (OpenSSH, most servers); rfc4716: the SSH2 block ProFTPD needs.",
+)
+def ssh_key_public(conn_id: str, output: Path | None, as_json: bool, key_format: str) -> None:
+    """Print the public key to install on the partner's server (an authorized_keys line by default)."""
+    from airflow_provider_actito_sftp.ssh.keys import public_key_text
+
     active, pending = management.ssh_public_keys(app.load(conn_id))
     if active is None:
         app.fail(f"connection {conn_id!r} has no SSH key; run `actito-sftp ssh-key generate {conn_id}`")
+    chosen = PublicKeyFormat(key_format)
     if output:
-        output.write_text(active.public_line + "\n")
-        app.note(f"Wrote {output}")
-    data = {**_pair_dict(active), "pending": _pair_dict(pending) if pending else None}
+        output.write_text(public_key_text(active.public_line, chosen))
+        app.note(f"Wrote {output} ({chosen.value})")
+    if chosen is PublicKeyFormat.RFC4716 and not as_json:
+        app.say(public_key_text(active.public_line, chosen).rstrip("\n"))
+        return
+    data = {
+        **_pair_dict(active),
+        "public_key_rfc4716": public_key_text(active.public_line, PublicKeyFormat.RFC4716),
+        "pending": _pair_dict(pending) if pending else None,
+    }
     app.emit(data, as_json, render.ssh_public_keys)
 
 

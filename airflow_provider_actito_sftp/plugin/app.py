@@ -24,6 +24,7 @@ from fastapi.staticfiles import StaticFiles
 from airflow_provider_actito_sftp.connection.store import ConnectionRecord, ConnectionStore
 from airflow_provider_actito_sftp.exceptions import ActitoSftpError
 from airflow_provider_actito_sftp.get_provider_info import CONNECTION_TYPE
+from airflow_provider_actito_sftp.ssh.key_type import PublicKeyFormat
 
 STATIC = Path(__file__).parent / "static"
 CanRead = Depends(requires_access_connection(method="GET"))
@@ -103,13 +104,19 @@ def create_app() -> FastAPI:
         return activity(session, connection_id, limit=limit).as_dict()
 
     @app.get("/api/connections/{connection_id}/ssh-public-key", dependencies=[CanRead])
-    def ssh_public_key(connection_id: str, session: SessionDep) -> PlainTextResponse:
+    def ssh_public_key(
+        connection_id: str,
+        session: SessionDep,
+        key_format: Annotated[PublicKeyFormat, Query(alias="format")] = PublicKeyFormat.OPENSSH,
+    ) -> PlainTextResponse:
+        """Our public key as a file: ``?format=openssh`` (default, ``<id>.pub``) or ``rfc4716`` (ProFTPD)."""
         from airflow_provider_actito_sftp import management
+        from airflow_provider_actito_sftp.ssh.keys import public_key_text
 
         active, _ = management.ssh_public_keys(_record(session, connection_id))
         if active is None:
             raise HTTPException(404, f"connection {connection_id!r} has no SSH key")
-        return _download(active.public_line + "\n", f"{connection_id}.pub")
+        return _download(public_key_text(active.public_line, key_format), f"{connection_id}{key_format.file_suffix}")
 
     @app.get("/api/connections/{connection_id}/pgp-public-key", dependencies=[CanRead])
     def pgp_public_key(connection_id: str, session: SessionDep) -> PlainTextResponse:

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 import asyncssh
 
 from airflow_provider_actito_sftp.ssh.host_keys import fingerprint
-from airflow_provider_actito_sftp.ssh.key_type import SshKeyType
+from airflow_provider_actito_sftp.ssh.key_type import PublicKeyFormat, SshKeyType
 
 _ALGORITHMS = {SshKeyType.ED25519: ("ssh-ed25519", {}), SshKeyType.RSA: ("ssh-rsa", {"key_size": 4096})}
 
@@ -46,3 +46,14 @@ def describe_ssh_key(private_key: str, passphrase: str | None = None) -> SshKeyP
         raise ValueError("not a readable SSH private key") from None
     public_line = key.export_public_key("openssh").decode("ascii").strip()
     return SshKeyPair(private_key=private_key, public_line=public_line, fingerprint=fingerprint(key))
+
+
+def public_key_text(public_line: str, key_format: PublicKeyFormat = PublicKeyFormat.OPENSSH) -> str:
+    """Our public key as a partner's server wants it, ending with a newline.
+
+    :param public_line: the OpenSSH ``authorized_keys`` line (as stored).
+    :param key_format: ``openssh`` (the line itself) or ``rfc4716`` (the same key and comment as an SSH2 block).
+    """
+    if key_format is PublicKeyFormat.OPENSSH:
+        return public_line.strip() + "\n"
+    return asyncssh.import_public_key(public_line).export_public_key("rfc4716").decode("ascii")

@@ -192,7 +192,9 @@ async def _connect(settings: ConnectionSettings) -> AsyncSftpSession:
             f"Connection {settings.conn_id!r} to {address}: the server refused {settings.auth_type.value} "
             f"authentication for user {settings.username!r}"
             + (
-                " (is the public key in the server's authorized_keys?)"
+                " with our key: install our public key in that user's authorized keys (OpenSSH: one line in "
+                "~/.ssh/authorized_keys; ProFTPD and some other servers need the RFC 4716 form: "
+                f"`actito-sftp ssh-key public {settings.conn_id} --format rfc4716`)"
                 if settings.auth_type is AuthType.SSH_KEY
                 else ""
             )

@@ -78,3 +78,23 @@ def test_partner_key_refusals(
     assert ConnectionStore().get(name).extra.get("partner_pgp_public_key") is None
     assert "has no partner key" in run_cli("partner-key", "show", name, expect=1).stderr
     run_cli("connection", "delete", name, "--yes")
+
+
+def test_our_ssh_public_key_in_both_formats(run_cli: RunCli, create_connection: CreateConnection, tmp_path: Path):
+    """`ssh-key public` hands out the authorized_keys line, or with --format rfc4716 the SSH2 block ProFTPD
+    needs: the same key either way, printed or written to --output."""
+    import asyncssh
+
+    create_connection("formats")
+    shown = json.loads(run_cli("ssh-key", "public", "formats", "--json").stdout)
+    line = shown["public_key"]
+    assert line.startswith("ssh-ed25519 ")
+    assert shown["public_key_rfc4716"].startswith("---- BEGIN SSH2 PUBLIC KEY ----\n")
+    printed = run_cli("ssh-key", "public", "formats", "--format", "rfc4716").stdout
+    assert printed == shown["public_key_rfc4716"]
+    written = tmp_path / "formats.rfc4716.pub"
+    run_cli("ssh-key", "public", "formats", "--format", "rfc4716", "--output", str(written))
+    assert written.read_text() == printed
+    assert asyncssh.import_public_key(written.read_text()).export_public_key().decode().strip() == line
+    assert "Invalid value for '--format'" in run_cli("ssh-key", "public", "formats", "--format", "x", expect=2).stderr
+    run_cli("connection", "delete", "formats", "--yes")

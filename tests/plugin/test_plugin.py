@@ -201,6 +201,11 @@ def test_public_key_downloads(ui):
     ssh = _get(ui, "/api/connections/acme_ui/ssh-public-key", "reader")
     assert ssh.text.startswith("ssh-ed25519 ")
     assert 'filename="acme_ui.pub"' in ssh.headers["content-disposition"]
+    rfc4716 = _get(ui, "/api/connections/acme_ui/ssh-public-key?format=rfc4716", "reader")  # for ProFTPD
+    assert rfc4716.text.startswith("---- BEGIN SSH2 PUBLIC KEY ----\n")
+    assert 'filename="acme_ui.rfc4716.pub"' in rfc4716.headers["content-disposition"]
+    assert ssh.text.split()[1] in rfc4716.text.replace("\n", "")  # the same key, wrapped
+    assert _get(ui, "/api/connections/acme_ui/ssh-public-key?format=putty", "reader").status_code == 422
     pgp = _get(ui, "/api/connections/acme_ui/pgp-public-key", "reader")
     assert pgp.text.startswith("-----BEGIN PGP PUBLIC KEY BLOCK-----")
     assert "PRIVATE" not in pgp.text

@@ -200,7 +200,12 @@ function sshKeySection(container, connection, ctx) {
   download.id = "ssh-download";
   download.href = connectionUrl(connection.conn_id, "ssh-public-key");
   download.download = `${connection.conn_id}.pub`;
-  if (active) { actions.append(download); }
+  // ProFTPD (mod_sftp) and some commercial servers read only the RFC 4716 form in their authorized keys
+  const rfc4716 = element("a", "Download for ProFTPD (RFC 4716)", "button");
+  rfc4716.id = "ssh-download-rfc4716";
+  rfc4716.href = `${connectionUrl(connection.conn_id, "ssh-public-key")}?format=rfc4716`;
+  rfc4716.download = `${connection.conn_id}.rfc4716.pub`;
+  if (active) { actions.append(download, rfc4716); }
   const pending = connection.ssh_pending_key;
   if (ctx.canEdit) {
     const rotate = button("Generate a new key pair", "ssh-rotate");
