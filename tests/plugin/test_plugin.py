@@ -205,7 +205,8 @@ def test_public_key_downloads(ui):
     assert rfc4716.text.startswith("---- BEGIN SSH2 PUBLIC KEY ----\n")
     assert 'filename="acme_ui.rfc4716.pub"' in rfc4716.headers["content-disposition"]
     assert ssh.text.split()[1] in rfc4716.text.replace("\n", "")  # the same key, wrapped
-    assert _get(ui, "/api/connections/acme_ui/ssh-public-key?format=putty", "reader").status_code == 422
+    unknown = _get(ui, "/api/connections/acme_ui/ssh-public-key?format=putty", "reader")
+    assert (unknown.status_code, unknown.json()["field"]) == (400, "format"), unknown.text
     pgp = _get(ui, "/api/connections/acme_ui/pgp-public-key", "reader")
     assert pgp.text.startswith("-----BEGIN PGP PUBLIC KEY BLOCK-----")
     assert "PRIVATE" not in pgp.text

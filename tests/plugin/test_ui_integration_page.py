@@ -157,6 +157,14 @@ def test_a_reader_is_told_and_sees_no_edit_controls(server, browser):
     _tab(driver, "server", "server-host")
     for control in ("server-save", "ssh-rotate", "repin-fetch", "server-test"):
         assert not _has(driver, control), control
+    # our public key, both forms, is for anyone who may read the connection (OpenSSH line, ProFTPD's RFC 4716)
+    for element_id, file_name, query in (
+        ("ssh-download", f"{CONN_ID}.pub", ""),
+        ("ssh-download-rfc4716", f"{CONN_ID}.rfc4716.pub", "?format=rfc4716"),
+    ):
+        link = by_id(driver, element_id)
+        assert link.get_attribute("download") == file_name
+        assert link.get_attribute("href").endswith(f"/ssh-public-key{query}")
     _tab(driver, "delete", "delete")
     assert not _has(driver, "delete-button")
     refused = driver.execute_async_script(_PATCH_AS_PAGE, f"api/connections/{CONN_ID}")
