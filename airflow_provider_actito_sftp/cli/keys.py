@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable
 from enum import StrEnum
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, BinaryIO
 
 import click
 
@@ -216,13 +216,22 @@ def partner_key() -> None:
     """The partner's PGP public key, used to encrypt outbound files."""
 
 
-@partner_key.command("set", epilog=app.example("actito-sftp partner-key set acme_sftp acme-public.asc"))
+@partner_key.command(
+    "set",
+    epilog=app.example(
+        "actito-sftp partner-key set acme_sftp acme-public.asc",
+        "actito-sftp partner-key set acme_sftp acme-public.gpg   # binary, as `gpg --export` writes it",
+    ),
+)
 @_edit_options
-@click.argument("file", type=click.File("r"))
-def partner_key_set(conn_id: str, file: TextIO, as_json: bool, secrets_file: Path | None) -> None:
-    """Validate and store the partner's public key from FILE (armored; - for stdin)."""
+@click.argument("file", type=click.File("rb"))
+def partner_key_set(conn_id: str, file: BinaryIO, as_json: bool, secrets_file: Path | None) -> None:
+    """Validate and store the partner's public key from FILE (armored or binary; - for stdin)."""
+    from airflow_provider_actito_sftp.pgp.armor import key_file_text
+
+    text = key_file_text(file.read())
     with app.editing(conn_id, secrets_file) as record:
-        info, warning = management.partner_key_set(record, file.read())
+        info, warning = management.partner_key_set(record, text)
     if warning:
         app.note(f"WARNING: {warning}; ask the partner for a renewed key")
     app.emit(info.as_dict(), as_json, lambda data: f"Partner key set: {render.pgp_key(data)}")

@@ -2,6 +2,8 @@
 
 - :mod:`.home`: a fresh 0700 GNUPGHOME per gpg operation, deleted (agent stopped) afterwards; homes
   left by killed processes are swept. No key ever enters a user's keyring.
+- :mod:`.armor`: a key file as partners send it, armored (``.asc``) or binary (``.gpg``, ``.pgp``), as
+  the armored text a connection stores.
 - :mod:`.keys`: our inbound key pairs (generate, rotate, retire, export the public key handed out) and
   the partner's public key (refused if secret, expired, revoked, not encrypting, or several keys).
 - :mod:`.stream`: gpg as a stdin -> stdout filter (:func:`~.stream.decrypting`,

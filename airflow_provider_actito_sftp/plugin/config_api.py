@@ -13,6 +13,8 @@ shape (a missing key, a port that is not a number) is a 400 too, naming the fiel
 
 from __future__ import annotations
 
+import base64
+import binascii
 from typing import Any
 
 from airflow.api_fastapi.app import get_auth_manager
@@ -153,7 +155,24 @@ class PgpRetireBody(BaseModel):
 
 
 class PartnerKeyBody(BaseModel):
-    public_key: str
+    """The partner's key: ``public_key`` (armored text), or ``public_key_base64`` (the key file's bytes,
+    armored or binary as ``gpg --export`` writes them, base64-encoded: what the page uploads)."""
+
+    public_key: str | None = None
+    public_key_base64: str | None = None
+
+    def text(self) -> str:
+        from airflow_provider_actito_sftp.pgp.armor import key_file_text
+
+        if self.public_key_base64 is not None:
+            try:
+                data = base64.b64decode(self.public_key_base64, validate=True)
+            except binascii.Error:
+                raise ApiError(400, "the key file did not arrive intact (not base64)", "public_key_base64") from None
+            return key_file_text(data)
+        if self.public_key is None:
+            raise ApiError(400, "give public_key (armored text) or public_key_base64 (the key file)", "public_key")
+        return self.public_key
 
 
 class DeleteBody(BaseModel):
@@ -298,7 +317,7 @@ def retire_pgp_keys(connection_id: str, body: PgpRetireBody, session: SessionDep
 def set_partner_key(connection_id: str, body: PartnerKeyBody, session: SessionDep) -> dict[str, Any]:
     """Store the partner's public key (one key that can encrypt); ``warning`` if it expires soon."""
     record = _writable(session, connection_id)
-    info, warning = management.partner_key_set(record, body.public_key)
+    info, warning = management.partner_key_set(record, body.text())
     _save(session, record)
     return {**info.as_dict(), "warning": warning}
 

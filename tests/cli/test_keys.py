@@ -98,3 +98,27 @@ def test_our_ssh_public_key_in_both_formats(run_cli: RunCli, create_connection: 
     assert asyncssh.import_public_key(written.read_text()).export_public_key().decode().strip() == line
     assert "Invalid value for '--format'" in run_cli("ssh-key", "public", "formats", "--format", "x", expect=2).stderr
     run_cli("connection", "delete", "formats", "--yes")
+
+
+def test_a_binary_partner_key_file_is_accepted(run_cli: RunCli, create_connection: CreateConnection, tmp_path: Path):
+    """A `.gpg` key file (binary, as `gpg --export` writes it): set, stored armored, encrypted to."""
+    import subprocess
+
+    create_connection("binary_key")
+    with PartnerGpg() as partner:
+        fingerprint = partner.generate("Binary <binary@example.com>")
+        key_file = tmp_path / "partner.gpg"
+        key_file.write_bytes(
+            subprocess.run(
+                ["gpg", "--homedir", str(partner.home), "--batch", "--export", fingerprint],
+                capture_output=True,
+                check=True,
+                timeout=60,
+            ).stdout
+        )
+        armored = partner.export_public(fingerprint)
+    shown = json.loads(run_cli("partner-key", "set", "binary_key", str(key_file), "--json").stdout)
+    assert shown["fingerprint"] == fingerprint
+    stored = ConnectionStore().get("binary_key").extra["partner_pgp_public_key"]
+    assert stored == armored
+    run_cli("connection", "delete", "binary_key", "--yes")

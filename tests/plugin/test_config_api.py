@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import shlex
 import subprocess
@@ -160,7 +161,7 @@ def test_an_integration_configured_end_to_end(api):
     assert _call(api, "GET", f"/api/connections/{conn_id}").status_code == 404
     unconfirmed = _call(api, "POST", "/api/connections", body=creation)
     assert unconfirmed.status_code == 400
-    assert "confirm this fingerprint" in unconfirmed.json()["detail"]
+    assert "confirm one of these fingerprints with the partner" in unconfirmed.json()["detail"]
     invalid = _call(api, "POST", "/api/connections", body={**creation, "conn_id": "has space"})
     assert (invalid.status_code, invalid.json()["field"]) == (400, "conn_id")
     missing = _call(api, "POST", "/api/connections", body={"conn_id": "x_missing", "values": values})
@@ -218,6 +219,17 @@ def test_an_integration_configured_end_to_end(api):
     assert partner_key.status_code == 200, partner_key.text
     assert partner_key.json()["fingerprint"] == fingerprint
     assert partner_key.json()["warning"] is None
+    # the page uploads the key file's bytes (armored or binary) as base64
+    binary = base64.b64decode("".join(public_key_text.strip().splitlines()[2:-2]))  # the key without its armor
+    path = f"/api/connections/{conn_id}/partner-key"
+    uploaded = _call(api, "PUT", path, body={"public_key_base64": base64.b64encode(binary).decode()})
+    assert (uploaded.status_code, uploaded.json()["fingerprint"]) == (200, fingerprint), uploaded.text
+    mangled = _call(api, "PUT", path, body={"public_key_base64": "not base64!"})
+    assert (mangled.status_code, mangled.json()["field"]) == (400, "public_key_base64")
+    assert (_call(api, "PUT", path, body={}).status_code, _call(api, "PUT", path, body={}).json()["field"]) == (
+        400,
+        "public_key",
+    )
 
     tested = _call(api, "POST", f"/api/connections/{conn_id}/test")
     assert tested.status_code == 200, tested.text

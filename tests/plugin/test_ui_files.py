@@ -6,6 +6,7 @@ the partner's real gpg. Screenshots go under docs/screenshots/ only with UPDATE_
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
@@ -173,6 +174,13 @@ def test_inbound_pgp_keys_are_generated_rotated_and_retired(server, browser):
     assert [key["fingerprint"] for key in _connection(server)["inbound_pgp_keys"]] == [keys[0]["fingerprint"]]
 
 
+def _dearmored(armored: str) -> bytes:
+    """The binary form of an armored key (its base64 lines, without the checksum line)."""
+    lines = armored.strip().splitlines()
+    body = lines[lines.index("") + 1 : -1]
+    return base64.b64decode("".join(line for line in body if not line.startswith("=")))
+
+
 def test_outbound_partner_key_and_encryption(server, browser, tmp_path: Path):
     driver = browser("outbound")
     click(driver, "outbound-pgp")  # no partner key yet: refused with the reason
@@ -184,18 +192,20 @@ def test_outbound_partner_key_and_encryption(server, browser, tmp_path: Path):
         soon = partner.generate("Soon <soon@acme.example>", expires="10d")
         expiring = tmp_path / "expiring.asc"
         expiring.write_text(partner.export_public(soon))
-        secret, public = tmp_path / "secret.asc", tmp_path / "public.asc"
+        secret = tmp_path / "secret.asc"
         secret.write_text(partner.export_secret(fingerprint))
-        public.write_text(partner.export_public(fingerprint))
-    binary = tmp_path / "public.gpg"  # a binary (unarmored) key file: not read for now
+        public = tmp_path / "public.gpg"  # binary, as `gpg --export` (without --armor) writes it
+        public.write_bytes(_dearmored(partner.export_public(fingerprint)))
 
     by_id(driver, "partner-key-file").send_keys(str(secret))
     wait(driver).until(lambda d: "secret" in _text(d, "partner-key-error").lower())
     assert _connection(server)["partner_pgp_public_key"] is None
 
-    binary.write_bytes(b"\x99\x01\x0d\x04binary key packet")
-    by_id(driver, "partner-key-file").send_keys(str(binary))
-    wait(driver).until(lambda d: "armored (.asc) keys only for now" in _text(d, "partner-key-error").lower())
+    broken = tmp_path / "broken.gpg"  # looks like a binary public key packet, is not one
+    broken.write_bytes(b"\x99\x01\x0d\x04binary key packet")
+    by_id(driver, "partner-key-file").send_keys(str(broken))
+    wait(driver).until(lambda d: _text(d, "partner-key-error"))
+    assert _connection(server)["partner_pgp_public_key"] is None
 
     by_id(driver, "partner-key-file").send_keys(str(expiring))
     wait(driver).until(lambda d: _text(d, "partner-key-fingerprint") == soon)

@@ -5,7 +5,6 @@ import {
   button, change, connectionPath, day, editable, errorLine, refresh, section, toggle,
 } from "./tab_kit.js";
 
-const ARMORED_ONLY = "Armored (.asc) keys only for now: export the key with `gpg --armor --export` and upload that file.";
 const NO_KEY_REQUIRED = "Generate our PGP key pair and hand its public key to the partner first: "
   + "until then files cannot be required to be encrypted.";
 const NO_PARTNER_KEY = "Upload the partner's public key first: without it files cannot be encrypted for them.";
@@ -178,10 +177,14 @@ function partnerKeyInfo(info) {
 }
 
 /** The file's text if it is an armored key; null for a binary key file. */
-async function armoredText(file) {
+/** The file's bytes in base64: the server reads armored and binary (.gpg/.pgp) key files alike. */
+async function fileBase64(file) {
   const bytes = new Uint8Array(await file.arrayBuffer());
-  const text = new TextDecoder("utf-8", { fatal: false }).decode(bytes);
-  return text.includes("-----BEGIN PGP") ? text : null;
+  let binary = "";
+  for (let start = 0; start < bytes.length; start += 0x8000) {
+    binary += String.fromCharCode(...bytes.subarray(start, start + 0x8000));
+  }
+  return btoa(binary);
 }
 
 function partnerKeyUpload(container, connection, ctx) {
@@ -193,7 +196,7 @@ function partnerKeyUpload(container, connection, ctx) {
   const input = Object.assign(document.createElement("input"), { type: "file", id: "partner-key-file" });
   input.accept = ".asc,.pgp,.gpg,.key,.txt,application/pgp-keys";
   const error = errorLine("partner-key-error");
-  block.append(label, input, element("p", "One armored public key that can encrypt (.asc).", "help"), error);
+  block.append(label, input, element("p", "One public key that can encrypt: armored (.asc) or binary (.gpg, .pgp).", "help"), error);
   input.addEventListener("change", async () => {
     const file = input.files && input.files[0];
     if (!file) { return; }
@@ -201,9 +204,7 @@ function partnerKeyUpload(container, connection, ctx) {
     block.classList.remove("has-error");
     input.disabled = true;
     try {
-      const text = await armoredText(file);
-      if (text === null) { throw new Error(ARMORED_ONLY); }
-      await change(ctx, connectionPath(connection, "partner-key"), "PUT", { public_key: text });
+      await change(ctx, connectionPath(connection, "partner-key"), "PUT", { public_key_base64: await fileBase64(file) });
       await refresh(container, connection, ctx, drawOutbound);
     } catch (failure) {
       input.disabled = false;
