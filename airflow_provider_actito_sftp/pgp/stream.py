@@ -198,8 +198,7 @@ async def _start(home: Path, *args: str, own_key_ids: frozenset[str] = frozenset
         str(home),
         "--batch",
         "--no-tty",
-        "--yes",
-        "--quiet",
+        "--yes",  # (not --quiet: gpg then leaves out the ERROR status lines that name an algorithm it lacks)
         "--status-fd",
         "2",
         "--no-auto-key-retrieve",

@@ -80,6 +80,9 @@ def check_decryption(outcome: GpgOutcome, policy: SignaturePolicy, partner_finge
     _check_recipients(outcome)
     if outcome.has("NODATA") or not outcome.has("BEGIN_DECRYPTION"):
         raise GpgStreamError("not PGP-encrypted data (plaintext or damaged)")
+    unopened = _session_key_unopened(outcome)
+    if unopened:
+        raise GpgStreamError(f"{unopened}: ask the partner to encrypt with AES-256, their tool's default")
     if outcome.has("BADMDC") or outcome.has("DECRYPTION_FAILED"):
         raise GpgStreamError("integrity check failed: the file is truncated, corrupted or tampered")
     if not _completed_with_integrity(outcome):
@@ -125,6 +128,21 @@ def _check_recipients(outcome: GpgOutcome) -> None:
     wrong_key = not recipients & outcome.own_key_ids if known else outcome.has("NO_SECKEY")
     if wrong_key and not decrypted:
         raise GpgStreamError("not encrypted to any of our inbound PGP keys (a retired or foreign key?)")
+
+
+# libgpg-error codes (the low 16 bits of the code in gpg's "ERROR <where> <code>" status line)
+_UNSUPPORTED = {4: "a public key algorithm", 5: "a digest algorithm", 12: "a cipher"}
+
+
+def _session_key_unopened(outcome: GpgOutcome) -> str | None:
+    """Why gpg could not open the session key of a file encrypted to our key: an algorithm it lacks (named
+    in its ``ERROR pkdecrypt_failed <code>`` status line, which gpg writes unless ``--quiet``), or None."""
+    for words in outcome.every("ERROR"):
+        if len(words) >= 2 and words[0] in ("pkdecrypt_failed", "decrypt.algorithm") and words[1].isdigit():
+            kind = _UNSUPPORTED.get(int(words[1]) & 0xFFFF)
+            if kind:
+                return f"encrypted to our key, but with {kind} gpg does not support (e.g. rnp's SM4 cipher)"
+    return None
 
 
 def _completed_with_integrity(outcome: GpgOutcome) -> bool:

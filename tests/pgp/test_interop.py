@@ -94,3 +94,41 @@ def test_bad_input_fails_clearly_and_leaves_no_output(
     assert str(failed.value).startswith(WHAT)
     assert not output.exists()
     assert sorted(path.name for path in tmp_path.iterdir()) == ["customers.csv", "customers.csv.pgp"]
+
+
+def test_a_cipher_gpg_does_not_know_is_named_as_such(inbound_keys: tuple[str, str], tmp_path: Path):
+    """rnp --cipher SM4 (algorithm 105): refused for the real reason, not as tampered, with nothing written."""
+    import shutil
+    import subprocess
+
+    if shutil.which("rnp") is None:
+        pytest.skip("rnp is not installed")
+    home = tmp_path / "rnp"
+    home.mkdir(mode=0o700)
+    public = tmp_path / "ours.asc"
+    public.write_text(_public(inbound_keys[0]))
+    run = {"capture_output": True, "check": True, "timeout": 120}
+    subprocess.run(["rnpkeys", "--homedir", str(home), "--import", str(public)], **run)
+    plaintext = tmp_path / "customers.csv"
+    plaintext.write_text("id;email\n1;ada@example.com\n")
+    encrypted = tmp_path / "customers.csv.pgp"
+    subprocess.run(
+        [
+            "rnp",
+            "--homedir",
+            str(home),
+            "--encrypt",
+            str(plaintext),
+            "--recipient",
+            inbound_keys[1],
+            "--cipher",
+            "SM4",
+            "--output",
+            str(encrypted),
+        ],
+        **run,
+    )
+    output = tmp_path / "out.csv"
+    with pytest.raises(PgpDecryptError, match="encrypted to our key, but with a cipher gpg does not support"):
+        decrypt_file(encrypted, output, inbound_keys[0], what=WHAT)
+    assert not output.exists()

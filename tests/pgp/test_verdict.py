@@ -74,8 +74,25 @@ def test_aead_stands_for_the_mdc():
         ([line for line in DECRYPTED if line != "GOODMDC"], 0, None, "did not complete with an integrity check"),
         ([line for line in DECRYPTED if line != "END_DECRYPTION"], 0, None, "did not complete"),
         (DECRYPTED, 2, None, "did not complete"),
+        (  # what gpg 2.2 reports for rnp --cipher SM4 (algorithm 105), which it does not know
+            [f"ENC_TO {OUR_SUBKEY} 18 0", "ERROR pkdecrypt_failed 33554444", "BEGIN_DECRYPTION", "DECRYPTION_FAILED"],
+            2,
+            None,
+            "^encrypted to our key, but with a cipher gpg does not support",
+        ),
     ],
-    ids=["passphrase", "foreign-key", "no-seckey", "not-pgp", "bad-mdc", "failed", "no-mdc", "no-end", "exit-code"],
+    ids=[
+        "passphrase",
+        "foreign-key",
+        "no-seckey",
+        "not-pgp",
+        "bad-mdc",
+        "failed",
+        "no-mdc",
+        "no-end",
+        "exit-code",
+        "unknown-cipher",
+    ],
 )
 def test_refusals(lines: list[str], returncode: int, own: frozenset[str] | None, reason: str):
     outcome = _outcome(*lines, returncode=returncode, own=frozenset({OUR_SUBKEY}) if own is None else own)
