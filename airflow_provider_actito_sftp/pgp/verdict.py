@@ -78,6 +78,12 @@ def check_decryption(outcome: GpgOutcome, policy: SignaturePolicy, partner_finge
         the signature policy failed.
     """
     _check_recipients(outcome)
+    if _unreadable_after_the_data(outcome):
+        raise GpgStreamError(
+            "the data decrypted, but gpg could not read the packets after it: most likely the padding Sequoia's "
+            "`sq encrypt` adds by default, which this gpg (2.2) cannot read (a damaged file reads the same); ask "
+            "the partner to encrypt with `sq encrypt --compression none` (or zlib), or with gpg"
+        )
     if outcome.has("NODATA") or not outcome.has("BEGIN_DECRYPTION"):
         raise GpgStreamError("not PGP-encrypted data (plaintext or damaged)")
     unopened = _session_key_unopened(outcome)
@@ -128,6 +134,16 @@ def _check_recipients(outcome: GpgOutcome) -> None:
     wrong_key = not recipients & outcome.own_key_ids if known else outcome.has("NO_SECKEY")
     if wrong_key and not decrypted:
         raise GpgStreamError("not encrypted to any of our inbound PGP keys (a retired or foreign key?)")
+
+
+def _unreadable_after_the_data(outcome: GpgOutcome) -> bool:
+    """gpg opened the session key and read the literal data, then found no valid packet after it (NODATA)
+    and reported the integrity check as failed: what a padding packet (sq's default) looks like to gpg 2.2.
+    A truncated file stops with BADMDC but no NODATA; a flipped byte stops at the data."""
+    keywords = [words[1] for words in map(str.split, outcome.status_lines) if len(words) > 1]
+    if "PLAINTEXT" not in keywords or "DECRYPTION_KEY" not in keywords or "BADMDC" not in keywords:
+        return False
+    return "NODATA" in keywords[keywords.index("PLAINTEXT") :]
 
 
 # libgpg-error codes (the low 16 bits of the code in gpg's "ERROR <where> <code>" status line)

@@ -132,3 +132,40 @@ def test_a_cipher_gpg_does_not_know_is_named_as_such(inbound_keys: tuple[str, st
     with pytest.raises(PgpDecryptError, match="encrypted to our key, but with a cipher gpg does not support"):
         decrypt_file(encrypted, output, inbound_keys[0], what=WHAT)
     assert not output.exists()
+
+
+def test_sequoias_default_padding_is_named_with_the_partners_fix(inbound_keys: tuple[str, str], tmp_path: Path):
+    """`sq encrypt` pads by default and gpg 2.2 cannot read the padding: refused saying so and how the partner
+    avoids it, not as "plaintext or damaged"; `--compression none` from the same partner decrypts."""
+    import shutil
+    import subprocess
+
+    if shutil.which("sq") is None:
+        pytest.skip("sq is not installed (.ci/run installs it)")
+    cert = tmp_path / "ours.asc"
+    cert.write_text(_public(inbound_keys[0]))
+    plaintext = tmp_path / "customers.csv"
+    plaintext.write_bytes(os.urandom(300_000))
+    run = {"capture_output": True, "check": True, "timeout": 120}
+    padded, plain = tmp_path / "padded.pgp", tmp_path / "plain.pgp"
+    subprocess.run(["sq", "encrypt", "--recipient-cert", str(cert), "--output", str(padded), str(plaintext)], **run)
+    subprocess.run(
+        [
+            "sq",
+            "encrypt",
+            "--compression",
+            "none",
+            "--recipient-cert",
+            str(cert),
+            "--output",
+            str(plain),
+            str(plaintext),
+        ],
+        **run,
+    )
+    output = tmp_path / "out.csv"
+    with pytest.raises(PgpDecryptError, match=r"most likely the padding Sequoia's `sq encrypt` adds by default"):
+        decrypt_file(padded, output, inbound_keys[0], what=WHAT)
+    assert not output.exists()
+    assert decrypt_file(plain, output, inbound_keys[0], what=WHAT) == inbound_keys[1]
+    assert output.read_bytes() == plaintext.read_bytes()

@@ -80,6 +80,12 @@ def test_aead_stands_for_the_mdc():
             None,
             "^encrypted to our key, but with a cipher gpg does not support",
         ),
+        (  # what gpg 2.2 reports for a file sq encrypted with its default padding
+            [*DECRYPTED[:5], "PLAINTEXT_LENGTH 300000", "NODATA 3", "BADMDC", "DECRYPTION_FAILED", "END_DECRYPTION"],
+            2,
+            None,
+            "^the data decrypted, but gpg could not read the packets after it: most likely the padding",
+        ),
     ],
     ids=[
         "passphrase",
@@ -92,6 +98,7 @@ def test_aead_stands_for_the_mdc():
         "no-end",
         "exit-code",
         "unknown-cipher",
+        "sequoia-padding",
     ],
 )
 def test_refusals(lines: list[str], returncode: int, own: frozenset[str] | None, reason: str):
