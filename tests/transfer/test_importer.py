@@ -496,3 +496,42 @@ def test_a_refusal_is_not_retried_and_an_empty_import_triggers_nothing(
     chown_tree(folders["inbound"], sshd.user)
     assert task_states(run_dag("refusal_no_retry", body)) == {"import": "success"}
     assert events() == 1
+
+
+@pytest.fixture
+def no_rename_sshd(sftp_user: SftpUser) -> Iterator[SshServer]:
+    """A partner server that forbids renaming files (``internal-sftp -P rename``), as some restrict drop folders."""
+    from partner_sandbox.sshd import generate_ssh_key, remove_server, start_sshd
+
+    server = start_sshd(sftp_user, sftp_flags="-P rename,posix-rename@openssh.com")
+    server.add_authorized_key(generate_ssh_key(Path(server.workdir) / "client-key"))
+    yield server
+    remove_server(server)
+
+
+def test_a_server_that_forbids_renames_is_told_to_use_claim_none(
+    airflow_db: Path, make_connection: ConnectionFactory, no_rename_sshd: SshServer, tmp_path: Path
+):
+    """Issue 14.7: the claim rename is refused by the server itself: the file is refused (not retried) with the
+    way out, nothing moves on the server; claim='none' with the ledger then imports it once."""
+    inbound = no_rename_sshd.make_folder("inbound")
+    (inbound / "report.csv").write_text("renames forbidden\n")
+    chown_tree(inbound, no_rename_sshd.user)
+    conn_id = make_connection(
+        conn_id="no_rename",
+        host=no_rename_sshd.host,
+        port=no_rename_sshd.port,
+        ssh_private_key=(Path(no_rename_sshd.workdir) / "client-key").read_text(),
+        host_key=no_rename_sshd.host_key_line,
+        locations={"inbound": str(inbound)},
+    )
+    landing = tmp_path / "landing"
+    refused = run_dag("no_rename_default", _import(conn_id, landing, min_age=0))
+    assert task_states(refused) == {"import": "failed"}
+    [record] = xcom(refused, "import")
+    assert "could not rename it to claim it" in record["error"]
+    assert "claim='none'" in record["error"]
+    assert [path.name for path in inbound.iterdir()] == ["report.csv"]  # untouched
+    first = run_dag("no_rename", _import(conn_id, landing, min_age=0, claim="none"))
+    assert task_states(first) == {"import": "success"}
+    assert (landing / "report.csv").read_text() == "renames forbidden\n"
