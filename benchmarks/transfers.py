@@ -166,17 +166,26 @@ def export_pgp(runner: Runner, args: argparse.Namespace, source: str, compress: 
     return Row(label, "MB/s", size / MB, contenders[0], contenders[1:], 1.3, "each", note, thresholds=thresholds)
 
 
-def small_files(runner: Runner, args: argparse.Namespace) -> Row:
+def _batch(runner: Runner, folder_name: str, workload: str) -> tuple[list[str], list[str], Callable[[], Sample]]:
+    """A batch workload's file names, their staging paths, and its provider run (the DAG ``bench_<workload>``,
+    its files restored on the server and its landing emptied first)."""
     bench = runner.bench
-    names = sorted(path.name for path in (bench.masters / "small").iterdir())
-    staged = [f"small/{name}" for name in names]
-    folder = bench.folders["small"]
+    names = sorted(path.name for path in (bench.masters / folder_name).iterdir())
+    staged = [f"{folder_name}/{name}" for name in names]
 
     def provider() -> Sample:
-        runner.clean_local("small_files")
-        bench.stage("small", staged)
-        seconds, growth = runner.provider("bench_small_files")
+        runner.clean_local(workload)
+        bench.stage(folder_name, staged)
+        seconds, growth = runner.provider(f"bench_{workload}")
         return seconds, None, growth
+
+    return names, staged, provider
+
+
+def small_files(runner: Runner, args: argparse.Namespace) -> Row:
+    bench = runner.bench
+    names, staged, provider = _batch(runner, "small", "small_files")
+    folder = bench.folders["small"]
 
     def mget(delete: bool) -> Callable[[], Sample]:
         def run() -> Sample:
@@ -205,15 +214,8 @@ def small_files(runner: Runner, args: argparse.Namespace) -> Row:
 
 def medium_pgp(runner: Runner, args: argparse.Namespace) -> Row:
     bench = runner.bench
-    names = sorted(path.name for path in (bench.masters / "medium").iterdir())
-    staged = [f"medium/{name}" for name in names]
+    names, staged, provider = _batch(runner, "medium", "medium_pgp")
     folder = bench.folders["medium"]
-
-    def provider() -> Sample:
-        runner.clean_local("medium_pgp")
-        bench.stage("medium", staged)
-        seconds, growth = runner.provider("bench_medium_pgp")
-        return seconds, None, growth
 
     def loop_script(group: list[str]) -> str:
         sftp = " ".join(f"'{part}'" for part in bench.sftp())

@@ -11,11 +11,10 @@ import shutil
 import signal
 import subprocess
 import tempfile
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from partner_sandbox.sshd import SftpUser, chown_tree, free_port, generate_ssh_key
+from partner_sandbox.sshd import SftpUser, chown_tree, free_port, generate_ssh_key, wait_for_ssh_banner
 
 MOD_SFTP = Path("/usr/lib/proftpd/mod_sftp.so")
 
@@ -108,24 +107,12 @@ def start_proftpd(user: SftpUser) -> ProftpdServer:
     log_file = (workdir / "proftpd.out").open("wb")
     process = subprocess.Popen([binary, "-n", "-q", "-c", str(config)], stdout=log_file, stderr=subprocess.STDOUT)
     server = ProftpdServer(port, workdir, data_root, user, host_key_lines, authorized_keys, process)
-    _wait_for_banner(server)
+    try:
+        wait_for_ssh_banner(server.host, port, process, workdir / "proftpd.out", name="proftpd")
+    except RuntimeError:
+        stop_proftpd(server)
+        raise
     return server
-
-
-def _wait_for_banner(server: ProftpdServer, timeout: float = 15.0) -> None:
-    import socket
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.process.poll() is not None:
-            raise RuntimeError(f"proftpd exited: {(server.workdir / 'proftpd.out').read_text(errors='replace')}")
-        try:
-            with socket.create_connection((server.host, server.port), timeout=1) as sock:
-                if sock.recv(64).startswith(b"SSH-"):
-                    return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError(f"proftpd did not answer on port {server.port}")
 
 
 def stop_proftpd(server: ProftpdServer) -> None:

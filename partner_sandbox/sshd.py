@@ -209,19 +209,32 @@ def start_sshd(
     return server
 
 
-def _wait_for_banner(server: SshServer, timeout: float = 15.0) -> None:
+def _wait_for_banner(server: SshServer) -> None:
+    try:
+        wait_for_ssh_banner(server.host, server.port, server.process, server.log_path, name="sshd")
+    except RuntimeError:
+        server.stop()
+        raise
+
+
+def wait_for_ssh_banner(
+    host: str, port: int, process: subprocess.Popen[bytes], log_path: Path, *, name: str, timeout: float = 15.0
+) -> None:
+    """Wait until an SSH server just started greets with its ``SSH-`` banner (sshd, ProFTPD...).
+
+    :raises RuntimeError: it exited, or did not answer within ``timeout`` seconds (with its log).
+    """
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if server.process.poll() is not None:
-            raise RuntimeError(f"sshd exited with {server.process.returncode}: {server.log_path.read_text()}")
+        if process.poll() is not None:
+            raise RuntimeError(f"{name} exited with {process.returncode}: {log_path.read_text(errors='replace')}")
         try:
-            with socket.create_connection((server.host, server.port), timeout=1) as probe:
+            with socket.create_connection((host, port), timeout=1) as probe:
                 if probe.recv(64).startswith(b"SSH-"):
                     return
         except OSError:
             time.sleep(0.05)
-    server.stop()
-    raise RuntimeError(f"sshd did not answer on port {server.port}: {server.log_path.read_text()}")
+    raise RuntimeError(f"{name} did not answer on port {port}: {log_path.read_text(errors='replace')}")
 
 
 def remove_server(server: SshServer) -> None:

@@ -84,6 +84,15 @@ def _type(driver: Any, element_id: str, text: str) -> None:
     field.send_keys(text)
 
 
+def _fill_details(driver: Any, sshd: SshServer, conn_id: str, display_name: str | None = None) -> None:
+    """Step 1 of the wizard: the technical name, entity "acme", and the server's address and user."""
+    fields = [("f-conn_id", conn_id), ("f-display_name", display_name), ("f-entity", "acme"), ("f-host", sshd.host)]
+    fields += [("f-port", str(sshd.port)), ("f-username", sshd.user.name)]
+    for element_id, text in fields:
+        if text is not None:
+            _type(driver, element_id, text)
+
+
 def _step(driver: Any) -> str:
     return str(by_id(driver, "wizard").get_attribute("data-step"))
 
@@ -122,15 +131,7 @@ def test_wizard_creates_an_integration_against_the_real_server(server, browser, 
     click(driver, "new-integration")
     wait(driver).until(lambda d: by_id(d, "wizard").get_attribute("open") is not None and _step(d) == "1")
     assert not by_id(driver, "field-password").is_displayed()  # SSH key is the default
-    for element_id, text in (
-        ("f-conn_id", "acme_new"),
-        ("f-display_name", "ACME New"),
-        ("f-entity", "acme"),
-        ("f-host", sshd.host),
-        ("f-port", str(sshd.port)),
-        ("f-username", sshd.user.name),
-    ):
-        _type(driver, element_id, text)
+    _fill_details(driver, sshd, "acme_new", display_name="ACME New")
     driver.find_element("css selector", 'input[name="auth_type"][value="password"]').click()
     assert by_id(driver, "field-password").is_displayed()
     driver.find_element("css selector", 'input[name="auth_type"][value="ssh_key"]').click()
@@ -187,10 +188,7 @@ def test_users_who_may_not_create_are_told_so(server, browser, sshd: SshServer):
     driver = browser("reader")
     click(driver, "new-integration")
     wait(driver).until(lambda d: _step(d) == "1")
-    for element_id, text in (("f-conn_id", "reader_new"), ("f-entity", "acme"), ("f-host", sshd.host)):
-        _type(driver, element_id, text)
-    _type(driver, "f-port", str(sshd.port))
-    _type(driver, "f-username", sshd.user.name)
+    _fill_details(driver, sshd, "reader_new")
     click(driver, "wizard-next")
     wait(driver).until(lambda d: by_id(d, "wizard-error").text)
     assert by_id(driver, "wizard-error").text == "You do not have permission to create connections"
@@ -205,14 +203,7 @@ def test_the_wizard_shows_every_host_key_and_pins_the_one_confirmed(server, brow
     driver = browser("admin")
     click(driver, "new-integration")
     wait(driver).until(lambda d: _step(d) == "1")
-    for element_id, text in (
-        ("f-conn_id", "acme_multi"),
-        ("f-entity", "acme"),
-        ("f-host", multi_key_sshd.host),
-        ("f-port", str(multi_key_sshd.port)),
-        ("f-username", multi_key_sshd.user.name),
-    ):
-        _type(driver, element_id, text)
+    _fill_details(driver, multi_key_sshd, "acme_multi")
     click(driver, "wizard-next")
     wait(driver).until(lambda d: _step(d) == "2")
     assert by_id(driver, "host-fingerprint").text == fingerprint_of(lines["ed25519"])

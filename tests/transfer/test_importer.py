@@ -280,15 +280,21 @@ def test_a_read_only_folder_imports_once_with_claim_none(
     assert xcom(second, "import") == []  # the ledger says it was imported
 
 
-@pytest.fixture
-def no_delete_sshd(sftp_user: SftpUser) -> Iterator[SshServer]:
-    """A partner server that forbids deleting files (``internal-sftp -P remove``)."""
+def _restricted_sshd(sftp_user: SftpUser, sftp_flags: str) -> Iterator[SshServer]:
+    """A partner server whose SFTP forbids some requests (``internal-sftp -P ...``), with a client key of its own
+    in ``workdir/client-key``."""
     from partner_sandbox.sshd import generate_ssh_key, remove_server, start_sshd
 
-    server = start_sshd(sftp_user, sftp_flags="-P remove")
+    server = start_sshd(sftp_user, sftp_flags=sftp_flags)
     server.add_authorized_key(generate_ssh_key(Path(server.workdir) / "client-key"))
     yield server
     remove_server(server)
+
+
+@pytest.fixture
+def no_delete_sshd(sftp_user: SftpUser) -> Iterator[SshServer]:
+    """A partner server that forbids deleting files (``internal-sftp -P remove``)."""
+    yield from _restricted_sshd(sftp_user, "-P remove")
 
 
 def test_a_failing_remote_step_still_reports_every_imported_file(
@@ -501,12 +507,7 @@ def test_a_refusal_is_not_retried_and_an_empty_import_triggers_nothing(
 @pytest.fixture
 def no_rename_sshd(sftp_user: SftpUser) -> Iterator[SshServer]:
     """A partner server that forbids renaming files (``internal-sftp -P rename``), as some restrict drop folders."""
-    from partner_sandbox.sshd import generate_ssh_key, remove_server, start_sshd
-
-    server = start_sshd(sftp_user, sftp_flags="-P rename,posix-rename@openssh.com")
-    server.add_authorized_key(generate_ssh_key(Path(server.workdir) / "client-key"))
-    yield server
-    remove_server(server)
+    yield from _restricted_sshd(sftp_user, "-P rename,posix-rename@openssh.com")
 
 
 def test_a_server_that_forbids_renames_is_told_to_use_claim_none(
