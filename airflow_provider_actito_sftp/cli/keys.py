@@ -92,17 +92,17 @@ def ssh_key_public(conn_id: str, output: Path | None, as_json: bool, key_format:
     if active is None:
         app.fail(f"connection {conn_id!r} has no SSH key; run `actito-sftp ssh-key generate {conn_id}`")
     chosen = PublicKeyFormat(key_format)
+    text = public_key_text(active.public_line, chosen)
     if output:
-        output.write_text(public_key_text(active.public_line, chosen))
+        output.write_text(text)
         app.note(f"Wrote {output} ({chosen.value})")
     if chosen is PublicKeyFormat.RFC4716 and not as_json:
-        app.say(public_key_text(active.public_line, chosen).rstrip("\n"))
+        app.say(text.rstrip("\n"))
         return
-    data = {
-        **_pair_dict(active),
-        "public_key_rfc4716": public_key_text(active.public_line, PublicKeyFormat.RFC4716),
-        "pending": _pair_dict(pending) if pending else None,
-    }
+    rfc4716 = (
+        text if chosen is PublicKeyFormat.RFC4716 else public_key_text(active.public_line, PublicKeyFormat.RFC4716)
+    )
+    data = {**_pair_dict(active), "public_key_rfc4716": rfc4716, "pending": _pair_dict(pending) if pending else None}
     app.emit(data, as_json, render.ssh_public_keys)
 
 
