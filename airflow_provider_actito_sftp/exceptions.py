@@ -10,7 +10,7 @@ was expected. No message ever carries key material, a password or file contents.
   :class:`RemoteConnectError`, :class:`RemoteLocationError`.
 - One file refused (bad input, not retried): :class:`ImportRefusedError`, :class:`ExportRefusedError`,
   :class:`SourceUnavailableError` (retried: the source may appear),
-  :class:`GpgStreamError`, :class:`OutputLimitError`, :class:`UnsafeNameError`,
+  :class:`GpgStreamError` (:class:`GpgUnreadablePacketsError`), :class:`OutputLimitError`, :class:`UnsafeNameError`,
   :class:`PublishConflictError`, :class:`RemoteExistsError`.
 - One file skipped for a later run: :class:`RemoteChangedError`.
 - This machine: :class:`GpgUnavailableError`, :class:`UnsafeTempDirError`.
@@ -170,6 +170,19 @@ class PublishConflictError(ActitoSftpError):
 
 class GpgStreamError(ActitoSftpError):
     """gpg refused the data; the message says why in user terms (never quotes data or keys)."""
+
+
+class GpgUnreadablePacketsError(GpgStreamError):
+    """gpg opened the message with our key but cannot read the packets after its data (Sequoia's padding):
+    Sequoia's ``sq``, where installed, decrypts the file again.
+
+    :param message: the refusal, with the partner-side fix.
+    :param decrypting_fingerprint: the primary key of ours that opened the session key, as gpg said.
+    """
+
+    def __init__(self, message: str, decrypting_fingerprint: str | None) -> None:
+        super().__init__(message)
+        self.decrypting_fingerprint = decrypting_fingerprint
 
 
 class OutputLimitError(ActitoSftpError):

@@ -48,6 +48,8 @@ class PgpKind(Enum):
     SYMMETRIC = "symmetric"  # session keys for passphrases only
     ARMORED = "armored"  # ``-----BEGIN PGP MESSAGE-----`` text
     UNENCRYPTED_PGP = "unencrypted_pgp"  # compressed, literal or signed data, not encrypted
+    # signed (or wrapped) as data after it was encrypted: the literal data is a message encrypted to a key
+    SIGNED_AROUND_ENCRYPTED = "signed_around_encrypted"
 
 
 @dataclass(frozen=True)
@@ -205,7 +207,7 @@ def _walk(data: bytes, size: int | None, where: str, depth: int = 0) -> _Verdict
             elif header.tag in _ENCRYPTED_DATA_TAGS:
                 raise NotPgp(f"{what} is encrypted data without a session key packet before it")
             elif header.tag in (8, 11) and not esk:
-                inner = _compressed(body, where, depth) if header.tag == 8 else _literal(body)
+                inner = _compressed(body, where, depth) if header.tag == 8 else _literal(body, where, depth)
                 _check_last(data, header, end, size, wrappers, what)
                 return inner
             else:
@@ -220,6 +222,10 @@ def _walk(data: bytes, size: int | None, where: str, depth: int = 0) -> _Verdict
         pos = end
     raise NotPgp(f"{where}more than {_MAX_PACKETS} packets before the message data")
 
+
+# What is inflated of a compressed packet to look inside: enough for a literal packet's header and, when
+# its data is an encrypted message, that message's session key packets (an RSA-4096 PKESK is ~530 octets).
+_INFLATED_HEAD = 4096
 
 # An RSA-16384 PKESK is about 2.1 KB; so bounded, a session key packet always lies whole within the head,
 # and all of its fields are checked (random data with a plausible first octet no longer passes).
@@ -256,9 +262,29 @@ def _check_last(data: bytes, header: _Header, end: int | None, size: int | None,
         raise NotPgp(f"{what} is followed by a packet tag {follower.tag}")
 
 
-def _literal(body: Body) -> _Verdict:
+def _literal(body: Body, where: str, depth: int) -> _Verdict:
     literal(body)
-    return PgpKind.UNENCRYPTED_PGP, (), ""
+    inner = _encrypted_inside(body.data[body.pos :], where, depth)
+    return inner if inner is not None else (PgpKind.UNENCRYPTED_PGP, (), "")
+
+
+def _encrypted_inside(content: bytes, where: str, depth: int) -> _Verdict | None:
+    """A literal data packet whose own data starts a message encrypted to a key (binary or armored): what
+    signing an already encrypted file makes (``gpg --sign file.pgp``, ``sq sign``). None otherwise."""
+    if depth >= _MAX_NESTING:
+        return None
+    armor = _ARMOR.match(content)
+    if armor:
+        inner = _sniff_armored(content, armor, len(content) + 1)  # the literal data goes on past what is seen
+        kind, key_ids = inner.armored_kind, inner.key_ids
+    else:
+        try:
+            kind, key_ids, _ = _walk(content, None, f"{where}inside the literal data, ", depth + 1)
+        except NotPgp:
+            return None
+    if kind is PgpKind.PUBLIC_KEY_ENCRYPTED:
+        return PgpKind.SIGNED_AROUND_ENCRYPTED, key_ids, ""
+    return None
 
 
 def _compressed(body: Body, where: str, depth: int) -> _Verdict:
@@ -271,7 +297,7 @@ def _compressed(body: Body, where: str, depth: int) -> _Verdict:
             inner, complete = compressed, body.complete
         else:  # 1: raw deflate, 2: zlib, 3: bzip2
             engine = bz2.BZ2Decompressor() if algorithm == 3 else zlib.decompressobj(-15 if algorithm == 1 else 15)
-            inner = engine.decompress(compressed, 512)
+            inner = engine.decompress(compressed, _INFLATED_HEAD)
             complete = body.complete and engine.eof
     except (OSError, EOFError, zlib.error) as e:
         raise NotPgp(f"{body.what} does not decompress ({e})") from None

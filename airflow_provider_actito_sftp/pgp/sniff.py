@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Callable
 from typing import Any
@@ -31,10 +32,13 @@ def decide_decryption(
     :raises ImportRefusedError: the policy or the content forbids importing it.
     """
     found = sniff(head, size)
-    if found.kind in _ENCRYPTED_TO_A_KEY:
+    signed_outside = PgpKind.SIGNED_AROUND_ENCRYPTED in (found.kind, found.armored_kind)
+    if found.kind in _ENCRYPTED_TO_A_KEY or signed_outside:
         decrypt = options()
         if decrypt is None and pgp_required:
             raise ImportRefusedError("inbound PGP is required but no inbound key pair is configured")
+        if decrypt is not None and signed_outside:  # the partner signed the encrypted file: unwrap, then decrypt
+            return dataclasses.replace(decrypt, signed_outside=True)
         return decrypt  # without our key pair (PGP optional) the file is imported as it is
     if found.kind is PgpKind.SYMMETRIC and (pgp_required or options() is not None):
         raise ImportRefusedError(

@@ -19,7 +19,13 @@ from typing import Any
 
 from airflow_provider_actito_sftp.exceptions import GpgStreamError
 from airflow_provider_actito_sftp.pgp.home import GPG_BINARY, temporary_gnupg_home
-from airflow_provider_actito_sftp.pgp.verdict import GpgOutcome, SignaturePolicy, check_decryption, check_encryption
+from airflow_provider_actito_sftp.pgp.verdict import (
+    GpgOutcome,
+    SignaturePolicy,
+    check_decryption,
+    check_encryption,
+    check_unwrapping,
+)
 
 PIPE_CHUNK = 1 << 20
 
@@ -36,12 +42,15 @@ class DecryptOptions:
     :param signature_policy: what to require of the partner's signature.
     :param partner_public_key: the partner's key, for signature checks.
     :param partner_fingerprint: its primary fingerprint.
+    :param signed_outside: the file is a signed message whose data is the encrypted message (the partner
+        signed the encrypted file): one gpg reads the signature, a second decrypts what it signed.
     """
 
     secret_keys: str
     signature_policy: SignaturePolicy = SignaturePolicy.IGNORE
     partner_public_key: str | None = None
     partner_fingerprint: str | None = None
+    signed_outside: bool = False
 
 
 @dataclass(frozen=True)
@@ -66,9 +75,49 @@ async def decrypt_stream(blocks: AsyncIterable[bytes], sink: Sink, options: Decr
     """
     policy = options.signature_policy
     verify_with = options.partner_public_key if policy is not SignaturePolicy.IGNORE else None
+    if options.signed_outside:
+        return await _unwrap_then_decrypt(blocks, sink, options, verify_with)
     async with decrypting(options.secret_keys, partner_public_key=verify_with) as gpg:
         outcome = await pump(gpg, blocks, sink)
     return check_decryption(outcome, policy, options.partner_fingerprint)
+
+
+async def _unwrap_then_decrypt(
+    blocks: AsyncIterable[bytes], sink: Sink, options: DecryptOptions, verify_with: str | None
+) -> str | None:
+    """The signature outside the encryption: an outer gpg reads the signed message and writes its data,
+    the encrypted message, straight into an inner gpg that decrypts it into ``sink``. The policy applies
+    to the outer signature; a signature inside must be the partner's too (unless signatures are ignored)."""
+    policy = options.signature_policy
+    async with (
+        decrypting(options.secret_keys, partner_public_key=verify_with) as outer,
+        decrypting(options.secret_keys, partner_public_key=verify_with) as inner,
+    ):
+
+        async def unwrap() -> GpgOutcome:
+            try:
+                return await pump(outer, blocks, _into(inner))
+            finally:
+                await inner.close_input()
+
+        async def decrypt() -> GpgOutcome:
+            await _drain(inner, sink)
+            return await inner.finish()
+
+        outer_outcome, inner_outcome = await _run_together(unwrap(), decrypt())
+    check_unwrapping(outer_outcome, policy, options.partner_fingerprint)
+    inner_policy = SignaturePolicy.IGNORE if policy is SignaturePolicy.IGNORE else SignaturePolicy.ACCEPT
+    return check_decryption(inner_outcome, inner_policy, options.partner_fingerprint)
+
+
+def _into(gpg: GpgFilter) -> Sink:
+    """A sink writing into ``gpg``'s input; if it stopped reading, the rest is dropped (its status says why)."""
+
+    async def write(chunk: bytes) -> None:
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            await gpg.write(chunk)
+
+    return write
 
 
 async def encrypt_stream(blocks: AsyncIterable[bytes], sink: Sink, options: EncryptOptions, *, compress: bool) -> str:
@@ -176,11 +225,12 @@ class GpgFilter:
         return await self._process.stdout.read(PIPE_CHUNK)
 
     async def finish(self) -> GpgOutcome:
-        """Wait for gpg to exit; return its exit code and status lines."""
+        """Wait for the process to exit; return its exit code, status lines and other messages."""
         returncode = await self._process.wait()
         await self._stderr_task
         status = [line for line in self._stderr_lines if line.startswith("[GNUPG:] ")]
-        return GpgOutcome(returncode, status, self.own_key_ids)
+        messages = [line for line in self._stderr_lines if not line.startswith("[GNUPG:] ")]
+        return GpgOutcome(returncode, status, self.own_key_ids, messages)
 
     async def kill(self) -> None:
         """Kill gpg if it still runs (idempotent)."""
@@ -192,7 +242,7 @@ class GpgFilter:
 
 
 async def _start(home: Path, *args: str, own_key_ids: frozenset[str] = frozenset()) -> GpgFilter:
-    process = await asyncio.create_subprocess_exec(
+    return await start_filter(
         GPG_BINARY,
         "--homedir",
         str(home),
@@ -206,10 +256,26 @@ async def _start(home: Path, *args: str, own_key_ids: frozenset[str] = frozenset
         "--pinentry-mode",
         "error",  # our keys have no passphrase: never let gpg-agent ask anyone for one
         *args,
+        own_key_ids=own_key_ids,
+    )
+
+
+async def start_filter(
+    *argv: str, env: dict[str, str] | None = None, own_key_ids: frozenset[str] = frozenset()
+) -> GpgFilter:
+    """Start an OpenPGP tool as a stdin -> stdout filter (no shell), its stderr collected.
+
+    :param argv: the program and its arguments.
+    :param env: its environment (None: this process's).
+    :param own_key_ids: long key ids of the secret keys it was given (reported in the outcome).
+    """
+    process = await asyncio.create_subprocess_exec(
+        *argv,
         stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
         limit=PIPE_CHUNK * 2,
+        env=env,
     )
     _widen_pipes(process)
     return GpgFilter(process, own_key_ids)

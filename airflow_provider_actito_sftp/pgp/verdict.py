@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from airflow_provider_actito_sftp.exceptions import GpgStreamError
+from airflow_provider_actito_sftp.exceptions import GpgStreamError, GpgUnreadablePacketsError
 
 
 class SignaturePolicy(StrEnum):
@@ -28,11 +28,13 @@ class GpgOutcome:
     :param returncode: gpg's exit code.
     :param status_lines: its ``[GNUPG:] KEYWORD args...`` lines, in order.
     :param own_key_ids: long key ids of the secret keys gpg had (primary keys and subkeys).
+    :param messages: its other stderr lines (what Sequoia's ``sq``, which has no status lines, reports).
     """
 
     returncode: int
     status_lines: list[str] = field(default_factory=list)
     own_key_ids: frozenset[str] = frozenset()
+    messages: list[str] = field(default_factory=list)
 
     def has(self, keyword: str) -> bool:
         """Whether any status line has this keyword.
@@ -79,11 +81,7 @@ def check_decryption(outcome: GpgOutcome, policy: SignaturePolicy, partner_finge
     """
     _check_recipients(outcome)
     if _unreadable_after_the_data(outcome):
-        raise GpgStreamError(
-            "the data decrypted, but gpg could not read the packets after it: most likely the padding Sequoia's "
-            "`sq encrypt` adds by default, which this gpg (2.2) cannot read (a damaged file reads the same); ask "
-            "the partner to encrypt with `sq encrypt --compression none` (or zlib), or with gpg"
-        )
+        raise GpgUnreadablePacketsError(SEQUOIA_PADDING, _decrypting_fingerprint(outcome))
     if outcome.has("NODATA") or not outcome.has("BEGIN_DECRYPTION"):
         raise GpgStreamError("not PGP-encrypted data (plaintext or damaged)")
     unopened = _session_key_unopened(outcome)
@@ -94,8 +92,42 @@ def check_decryption(outcome: GpgOutcome, policy: SignaturePolicy, partner_finge
     if not _completed_with_integrity(outcome):
         raise GpgStreamError("decryption did not complete with an integrity check: truncated, corrupted or tampered")
     check_signature(outcome, policy, partner_fingerprint)
+    return _decrypting_fingerprint(outcome)
+
+
+SEQUOIA_PADDING = (
+    "the data decrypted, but gpg could not read the packets after it: most likely the padding Sequoia's "
+    "`sq encrypt` adds by default, which this gpg (2.2) cannot read (a damaged file reads the same); ask "
+    "the partner to encrypt with `sq encrypt --compression none` (or zlib), or with gpg; or install Sequoia's "
+    "`sq` on the workers, which then decrypts such files"
+)
+
+
+def _decrypting_fingerprint(outcome: GpgOutcome) -> str | None:
+    """The primary key fingerprint of ours that opened the session key (``DECRYPTION_KEY``)."""
     key = outcome.first("DECRYPTION_KEY")
     return key[1] if key and len(key) >= 2 else None
+
+
+def check_unwrapping(outcome: GpgOutcome, policy: SignaturePolicy, partner_fingerprint: str | None) -> None:
+    """Accept what gpg reported for the signed message around an encrypted one (the signature outside).
+
+    The data it passed on is decrypted and integrity-checked by a second gpg; here the signed message
+    must have been read to its end and the signature policy met.
+
+    :param outcome: what gpg reported for the outer, signed message.
+    :param policy: what to require of the partner's signature.
+    :param partner_fingerprint: the partner's signing key, if configured.
+    :raises GpgStreamError: the signed message is truncated or damaged, or the policy failed.
+    """
+    # gpg exits non-zero for a signature it could not check (no key under the "ignore" policy): the policy's call.
+    signature_only = outcome.has("ERRSIG") or outcome.has("BADSIG")
+    if not outcome.has("PLAINTEXT") or (outcome.returncode != 0 and not signature_only):
+        raise GpgStreamError(
+            "signed around an encrypted message, but gpg could not read the signed message to its end: "
+            "truncated or damaged"
+        )
+    check_signature(outcome, policy, partner_fingerprint)
 
 
 def check_signature(outcome: GpgOutcome, policy: SignaturePolicy, partner_fingerprint: str | None) -> None:
@@ -137,11 +169,12 @@ def _check_recipients(outcome: GpgOutcome) -> None:
 
 
 def _unreadable_after_the_data(outcome: GpgOutcome) -> bool:
-    """gpg opened the session key and read the literal data, then found no valid packet after it (NODATA)
-    and reported the integrity check as failed: what a padding packet (sq's default) looks like to gpg 2.2.
-    A truncated file stops with BADMDC but no NODATA; a flipped byte stops at the data."""
+    """gpg opened the session key and read the literal data, then found no valid packet after it (NODATA):
+    what a padding packet (sq's default) looks like to gpg 2.2. It then reports the integrity check failed,
+    or passed, or reads the padding as the start of another message, depending on the padding's random
+    bytes. A truncated file stops with BADMDC but no NODATA; a flipped byte stops at the data."""
     keywords = [words[1] for words in map(str.split, outcome.status_lines) if len(words) > 1]
-    if "PLAINTEXT" not in keywords or "DECRYPTION_KEY" not in keywords or "BADMDC" not in keywords:
+    if "PLAINTEXT" not in keywords or "DECRYPTION_KEY" not in keywords:
         return False
     return "NODATA" in keywords[keywords.index("PLAINTEXT") :]
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 import os
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -17,13 +18,21 @@ from typing import IO, Any
 
 import asyncssh
 
-from airflow_provider_actito_sftp.exceptions import GpgStreamError, OutputLimitError, RemoteChangedError
+from airflow_provider_actito_sftp.exceptions import (
+    GpgStreamError,
+    GpgUnreadablePacketsError,
+    OutputLimitError,
+    RemoteChangedError,
+)
+from airflow_provider_actito_sftp.pgp.sequoia import sequoia_decrypt_stream, sequoia_installed
 from airflow_provider_actito_sftp.pgp.stream import DecryptOptions, decrypt_stream
 from airflow_provider_actito_sftp.ssh.session import mtime_ns_of
 from airflow_provider_actito_sftp.transfer.destinations import Destination, StagedFile
 from airflow_provider_actito_sftp.transfer.options import DEFAULT_MAX_EXPANSION_RATIO, DEFAULT_MAX_FILE_SIZE
 from airflow_provider_actito_sftp.transfer.progress import Progress
 from airflow_provider_actito_sftp.transfer.streams import read_in_order
+
+log = logging.getLogger(__name__)
 
 EXPANSION_FLOOR = 16 << 20  # the ratio applies only past 16 MiB of output
 SMALL_FILE = 1 << 20  # plaintext files up to this size are staged from memory in one worker-thread step
@@ -81,6 +90,11 @@ class RemoteSource:
         async for block in self._blocks:
             yield block
 
+    def rewind(self) -> None:
+        """Read the file again from its first byte (through the same open handle)."""
+        self._blocks = read_in_order(self._remote, self.expected.size)
+        self._head = None
+
     async def verify_unchanged(self, read_bytes: int) -> None:
         """Raise :class:`RemoteChangedError` unless the file is still exactly as listed."""
         attrs = await self._remote.stat()
@@ -122,9 +136,8 @@ async def download(
     """
     progress = Progress(label, source.expected.size)
     sink = _Sink(limits, source.expected.size)
-    blocks = _counted(source.blocks(), progress)  # a cut connection raises from it: the file fails
     if decrypt is None and source.expected.size <= SMALL_FILE:
-        async for block in blocks:
+        async for block in _counted(source.blocks(), progress):
             sink.write(block)
         await source.verify_unchanged(progress.done)
         staged = await asyncio.to_thread(destination.write_durably, final_name, sink.take_content())
@@ -136,10 +149,10 @@ async def download(
                 sink.handle = handle
                 if decrypt is None:
                     fingerprint = None
-                    async for block in blocks:
+                    async for block in _counted(source.blocks(), progress):
                         sink.write(block)
                 else:
-                    fingerprint = await decrypt_stream(blocks, sink.write, decrypt)
+                    fingerprint, progress = await _decrypt(source, sink, decrypt, progress)
                 await source.verify_unchanged(progress.done)
                 handle.flush()
                 await asyncio.to_thread(os.fsync, handle.fileno())  # durable; other files move meanwhile
@@ -148,6 +161,26 @@ async def download(
             raise
     progress.finish()
     return Downloaded(staged, progress.done, sink.written, sink.digest.hexdigest(), fingerprint)
+
+
+async def _decrypt(
+    source: RemoteSource, sink: _Sink, decrypt: DecryptOptions, progress: Progress
+) -> tuple[str | None, Progress]:
+    """Decrypt with gpg; where gpg cannot read the message (Sequoia's padding) and ``sq`` is installed,
+    read the file again and decrypt it with ``sq``. Return the decrypting key and the pass that counted."""
+    try:
+        return await decrypt_stream(_counted(source.blocks(), progress), sink.write, decrypt), progress
+    except GpgUnreadablePacketsError as e:
+        if not sequoia_installed() or decrypt.signed_outside:  # sq would pass the inner message on as data
+            raise
+        log.warning(
+            "%s: gpg cannot read it (Sequoia's padding?); decrypting it again with Sequoia's sq", progress.label
+        )
+        source.rewind()
+        sink.restart()
+        again = Progress(f"{progress.label} (with sq)", source.expected.size)
+        await sequoia_decrypt_stream(_counted(source.blocks(), again), sink.write, decrypt)
+        return e.decrypting_fingerprint, again
 
 
 class _Sink:
@@ -170,6 +203,13 @@ class _Sink:
         else:
             self.handle.write(block)
 
+    def restart(self) -> None:
+        """Forget what was written (the staged file is emptied): the file is decrypted again."""
+        assert self.handle is not None
+        self.handle.seek(0)
+        self.handle.truncate()
+        self.digest, self.written = hashlib.sha256(), 0
+
     def take_content(self) -> bytes:
         """What was kept in memory, handed over once."""
         content, self._content = b"".join(self._content), []
@@ -177,7 +217,7 @@ class _Sink:
 
 
 async def _counted(blocks: AsyncIterator[bytes], progress: Progress) -> AsyncIterator[bytes]:
-    """Pass ``blocks`` on, counting them in ``progress``."""
+    """Pass ``blocks`` on, counting them in ``progress`` (a cut connection raises from them: the file fails)."""
     async for block in blocks:
         progress.advance(len(block))
         yield block

@@ -116,6 +116,17 @@ class TestRealMessages:
         unsigned = _sniff(signed[:literal_offset] + literal)
         assert unsigned.reason == "second packet tag 11 runs to the end of the file, leaving no room for its signature"
 
+    @pytest.mark.parametrize(("outer", "inner"), [("-z6", ""), ("-z0", ""), ("--armor", "--armor")])
+    def test_an_encrypted_file_signed_as_data_is_signed_around_encrypted(self, keyring: Keyring, outer, inner):
+        encrypted = keyring.gpg(*filter(None, [inner]), "--encrypt", "--recipient", keyring.rsa)
+        signed = keyring.gpg("--sign", "--local-user", keyring.ecc, outer, data=encrypted)
+        result = _sniff(signed)
+        kind = result.armored_kind if outer == "--armor" else result.kind
+        assert (kind, result.key_ids) == (PgpKind.SIGNED_AROUND_ENCRYPTED, (keyring.rsa_id,))
+        # Signed plaintext whose first octet could open a packet is still signed plaintext.
+        plain = keyring.gpg("--sign", "--local-user", keyring.ecc, "-z0", data=b"\x85" + PLAINTEXT)
+        assert _sniff(plain).kind is PgpKind.UNENCRYPTED_PGP
+
     def test_armored(self, keyring: Keyring):
         public = _sniff(keyring.gpg("--armor", "--encrypt", "--recipient", keyring.ecc))
         symmetric = _sniff(b"\r\n  " + keyring.gpg("--armor", "--symmetric", "--passphrase", "secret"))

@@ -26,6 +26,7 @@ from airflow_provider_actito_sftp.pgp.stream import (
     encrypting,
     pump,
 )
+from airflow_provider_actito_sftp.pgp.verdict import SignaturePolicy
 from partner_sandbox.gpg import PartnerGpg
 
 SYMMETRIC = (
@@ -229,3 +230,72 @@ def test_other_failures_keep_their_messages(inbound: tuple[str, str, str], partn
     with pytest.raises(GpgStreamError, match=r"integrity check failed|tampered") as raised:
         _decrypt(inbound[0], tampered)
     assert "passphrase" not in str(raised.value)
+
+
+# --- the signature outside the encryption (the partner signed the encrypted file) -------------------------
+
+
+def _signed_around(partner: PartnerGpg, encrypted: Path, signer: str, *, armor: bool = False) -> bytes:
+    """``gpg --sign`` of an already encrypted file, as a partner signing what it sends."""
+    options = ["--armor"] if armor else []
+    return subprocess.run(
+        ["gpg", "--homedir", str(partner.home), "--batch", "--yes", "--pinentry-mode", "loopback", "--passphrase", "",
+         "--local-user", signer, *options, "--sign", "--output", "-", str(encrypted)],
+        capture_output=True, timeout=120, check=True,
+    ).stdout  # fmt: skip
+
+
+def _decrypt_as_sniffed(data: bytes, options: DecryptOptions) -> tuple[str | None, bytes]:
+    """What the importer does: decide from the head, then decrypt as decided."""
+    from airflow_provider_actito_sftp.pgp.sniff import decide_decryption
+
+    decided = decide_decryption(data[:4096], len(data), pgp_required=True, options=lambda: options)
+    assert decided is not None
+    assert decided.signed_outside
+
+    async def run() -> tuple[str | None, bytes]:
+        sink = io.BytesIO()
+        return await asyncio.wait_for(decrypt_stream(_blocks(data), sink.write, decided), 120), sink.getvalue()
+
+    return asyncio.run(run())
+
+
+@pytest.mark.parametrize("armor", [False, True], ids=["binary", "armored"])
+@pytest.mark.parametrize(
+    ("signer", "policy", "refused"),
+    [
+        ("partner", SignaturePolicy.REQUIRE, None),
+        ("partner", SignaturePolicy.ACCEPT, None),
+        ("other", SignaturePolicy.IGNORE, None),
+        ("other", SignaturePolicy.ACCEPT, "^signed, but not with the partner's configured key$"),
+    ],
+)
+def test_a_signature_outside_the_encryption_is_checked_then_the_inside_decrypted(
+    armor: bool,
+    signer: str,
+    policy: SignaturePolicy,
+    refused: str | None,
+    inbound: tuple[str, str, str],
+    partner: PartnerGpg,
+    tmp_path: Path,
+):
+    secret_keys, public, fingerprint = inbound
+    partner_key = partner.generate(user_id="Partner <partner@example.com>")
+    other_key = partner.generate(user_id="Other <other@example.com>")
+    encrypted = _partner_encrypts(partner, tmp_path, recipient_key=public)
+    data = _signed_around(partner, encrypted, partner_key if signer == "partner" else other_key, armor=armor)
+    options = DecryptOptions(secret_keys, policy, partner.export_public(partner_key), partner_key)
+    if refused is None:
+        assert _decrypt_as_sniffed(data, options) == (fingerprint, PLAINTEXT)
+    else:
+        with pytest.raises(GpgStreamError, match=refused):
+            _decrypt_as_sniffed(data, options)
+
+
+def test_a_truncated_signature_outside_is_refused(inbound: tuple[str, str, str], partner: PartnerGpg, tmp_path: Path):
+    secret_keys, public, _ = inbound
+    partner_key = partner.generate()
+    encrypted = _partner_encrypts(partner, tmp_path, "--compress-algo", "none", recipient_key=public)
+    data = _signed_around(partner, encrypted, partner_key)
+    with pytest.raises(GpgStreamError, match=r"^signed around an encrypted message, but .* truncated or damaged$"):
+        _decrypt_as_sniffed(data[: len(data) - 200], DecryptOptions(secret_keys))

@@ -86,6 +86,18 @@ def test_aead_stands_for_the_mdc():
             None,
             "^the data decrypted, but gpg could not read the packets after it: most likely the padding",
         ),
+        (  # the same, when the padding's random bytes happen to leave the MDC check passing
+            [*DECRYPTED[:5], "PLAINTEXT_LENGTH 300000", "NODATA 3", "DECRYPTION_OKAY", "GOODMDC", "END_DECRYPTION"],
+            0,
+            None,
+            "^the data decrypted, but gpg could not read the packets after it",
+        ),
+        (  # the same, when gpg reads the padding as a passphrase-encrypted message of its own
+            [*DECRYPTED[:5], "NODATA 3", "BADMDC", "END_DECRYPTION", "BEGIN_DECRYPTION", "NEED_PASSPHRASE_SYM 3 3 2"],
+            2,
+            None,
+            "^the data decrypted, but gpg could not read the packets after it",
+        ),
     ],
     ids=[
         "passphrase",
@@ -99,6 +111,8 @@ def test_aead_stands_for_the_mdc():
         "exit-code",
         "unknown-cipher",
         "sequoia-padding",
+        "sequoia-padding-mdc-passes",
+        "sequoia-padding-read-as-a-message",
     ],
 )
 def test_refusals(lines: list[str], returncode: int, own: frozenset[str] | None, reason: str):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import os
+import shutil
 import stat
 import uuid
 from collections.abc import Callable
@@ -289,5 +290,59 @@ def test_data_that_is_not_pgp_fails_decryption_and_nothing_is_staged(
 ) -> None:
     remote = put(sshd, remote_folder, "fake.csv.pgp", b"id;email\n1;a@example.com\n" * 100)
     with pytest.raises(GpgStreamError):
+        fetch(make_connection(), remote, landing, decrypt=DecryptOptions(our_key[0]))
+    assert list(landing.iterdir()) == []
+
+
+def _put_sq_padded(sshd: SshServer, folder: Path, data: bytes, public: str, tmp_path: Path) -> Path:
+    """What a partner's `sq encrypt` makes by default (padded: gpg 2.2 cannot read it)."""
+    from partner_sandbox.openpgp_tools import PartnerSq
+
+    cert, plain = tmp_path / "ours.asc", tmp_path / "plain.csv"
+    cert.write_text(public)
+    plain.write_bytes(data)
+    remote = PartnerSq(tmp_path / "sq").encrypt(cert, plain, folder / "customers.csv.pgp")
+    chown_tree(folder, sshd.user)
+    return remote
+
+
+@pytest.mark.skipif(shutil.which("sq") is None, reason="sq is not installed (.ci/run installs it)")
+def test_a_file_gpg_cannot_read_is_decrypted_again_with_sq(
+    make_connection: ConnectionFactory,
+    sshd: SshServer,
+    remote_folder: Path,
+    landing: Path,
+    tmp_path: Path,
+    our_key: tuple[str, str, str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    secret_keys, public, our_fingerprint = our_key
+    data = os.urandom(300_000)
+    remote = _put_sq_padded(sshd, remote_folder, data, public, tmp_path)
+    with caplog.at_level("WARNING"):
+        downloaded = fetch(make_connection(), remote, landing, decrypt=DecryptOptions(secret_keys))
+    assert downloaded.staged.partial.read_bytes() == data  # the second pass only: nothing of gpg's output
+    assert downloaded.sha256 == hashlib.sha256(data).hexdigest()
+    assert downloaded.plaintext_bytes == len(data)
+    assert downloaded.wire_bytes == remote.stat().st_size
+    assert downloaded.pgp_fingerprint == our_fingerprint
+    assert "decrypting it again with Sequoia's sq" in caplog.text
+
+
+@pytest.mark.skipif(shutil.which("sq") is None, reason="sq is not installed (.ci/run installs it)")
+def test_without_sq_such_a_file_is_refused_naming_the_partners_fix(
+    make_connection: ConnectionFactory,
+    sshd: SshServer,
+    remote_folder: Path,
+    landing: Path,
+    tmp_path: Path,
+    our_key: tuple[str, str, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from airflow_provider_actito_sftp.transfer import download as download_module
+
+    remote = _put_sq_padded(sshd, remote_folder, os.urandom(300_000), our_key[1], tmp_path)
+    monkeypatch.setattr(download_module, "sequoia_installed", lambda: False)  # a worker without sq
+    with pytest.raises(GpgStreamError, match=r"sq encrypt --compression none.*or install Sequoia's `sq`"):
         fetch(make_connection(), remote, landing, decrypt=DecryptOptions(our_key[0]))
     assert list(landing.iterdir()) == []
