@@ -52,7 +52,8 @@ class TransferOutcome:
 
     :param refused: bad input (the file itself): failing the task without retry.
     :param failed: transport or local I/O errors: the task fails and Airflow may retry it.
-    :param unfinished: imported files whose remote step failed (also in ``succeeded``): retried.
+    :param unfinished: imported files whose remote step failed (also in ``succeeded``): retried, unless the
+        server refused the step itself.
     """
 
     succeeded: list[TransferRecord] = field(default_factory=list)
@@ -127,8 +128,8 @@ class _TransferOperator(BaseOperator):
             f"{len(outcome.failed)} failed, {len(outcome.unfinished)} not finished on the server:\n"
             f"{outcome.failure_lines()}"
         )
-        if outcome.refused:
-            raise AirflowFailException(message)  # bad input: a retry would meet it again
+        if outcome.refused or not all(record.retryable for record in outcome.failed + outcome.unfinished):
+            raise AirflowFailException(message)  # bad input, or a step the server refuses: a retry would too
         raise AirflowException(message)
 
     def _announce(self, context: Context, succeeded: list[TransferRecord]) -> None:

@@ -8,6 +8,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from airflow_provider_actito_sftp.transfer.options import AfterImport
 from airflow_provider_actito_sftp.transfer.records import Direction, Moved, Status, TransferRecord
 
 if TYPE_CHECKING:
@@ -31,13 +32,23 @@ class BatchRecords:
         )
 
     def succeeded(
-        self, remote_path: str, local_path: str, started: float, moved: Moved, error: str | None = None
+        self,
+        remote_path: str,
+        local_path: str,
+        started: float,
+        moved: Moved,
+        error: str | None = None,
+        *,
+        retryable: bool = False,
     ) -> TransferRecord:
         """A file moved; ``error`` says what failed afterwards (an import's remote step), if anything.
 
         :param started: when its transfer began (``time.monotonic()``); it ends now.
+        :param retryable: for an ``error``, whether a retry may get past it.
         """
-        return self._record(Status.SUCCESS, remote_path, local_path, started, moved=moved, error=error)
+        return self._record(
+            Status.SUCCESS, remote_path, local_path, started, moved=moved, error=error, retryable=retryable
+        )
 
     def failed(
         self, remote_path: str, local_path: str, started: float, error: str, *, retryable: bool
@@ -90,9 +101,12 @@ class ImportReport:
         remote_outcome: str,
         error: str | None,
         started: float,
+        *,
+        retryable: bool = True,
     ) -> None:
-        """A published file; ``error`` says its remote step failed (it is then also ``unfinished``)."""
-        record = self._records.succeeded(entry.path, local, started, downloaded, error)
+        """A published file; ``error`` says its remote step failed (it is then also ``unfinished``), and
+        ``retryable`` whether a retry may finish it (not when the server refuses the step itself)."""
+        record = self._records.succeeded(entry.path, local, started, downloaded, error, retryable=retryable)
         record = record.with_remote_outcome(remote_outcome)
         log.info(
             "%s: imported to %s (%d bytes, sha256 %s…, %s); %s",
@@ -113,12 +127,41 @@ class ImportReport:
         log.error("%s: refused: %s", self.what(entry.name), reason)
         self.result.refused.append(self._records.failed(entry.path, "", started, reason, retryable=False))
 
-    def fail(self, entry: RemoteEntry, reason: str, started: float) -> None:
-        """A transport or local I/O error: a retry may succeed."""
-        log.error("%s: failed (a retry may succeed): %s", self.what(entry.name), reason)
-        record = self._records.failed(entry.path, "", started, reason, retryable=True)
+    def fail(self, entry: RemoteEntry, reason: str, started: float, *, retryable: bool = True) -> None:
+        """A transport or local I/O error (a retry may succeed), or a step the server refuses (``retryable``
+        False: the file is safe, but a retry would be refused again)."""
+        log.error("%s: failed%s: %s", self.what(entry.name), " (a retry may succeed)" if retryable else "", reason)
+        record = self._records.failed(entry.path, "", started, reason, retryable=retryable)
         self.result.failed.append(record)
 
     def skip(self, name: str, reason: str) -> None:
         """Left alone for now, and why: not an error."""
         self.result.skipped.append((name, reason))
+
+
+_REFUSED_STEP = {
+    AfterImport.DELETE: (
+        "delete it",
+        "set after_import='keep' (the ledger remembers what was imported) or 'move'; the next run then finishes it",
+    ),
+    AfterImport.MOVE: (
+        "move it to the archive location",
+        "let the SFTP user write to the archive folder, or set after_import='keep' or 'delete'; the next run then "
+        "finishes it",
+    ),
+    AfterImport.KEEP: ("rename it back", "set claim='none' (files are read where they are; the ledger remembers them)"),
+}
+
+
+def remote_step_refused(after_import: AfterImport, staged_name: str, reason: str) -> str:
+    """Why an imported file's remote step will not happen on this server, and the setting that avoids it.
+
+    :param after_import: the step the server refused.
+    :param staged_name: the hidden name the file keeps on the server meanwhile.
+    :param reason: the server's answer (e.g. ``permission denied by the server``).
+    """
+    step, way_out = _REFUSED_STEP[after_import]
+    return (
+        f"imported, but the server refuses to {step} ({reason}), so a retry would be refused too; it stays on the "
+        f"server as {staged_name!r}: {way_out}"
+    )

@@ -40,7 +40,7 @@ from airflow_provider_actito_sftp.pgp.sniff import DecryptionKeys, decide_decryp
 from airflow_provider_actito_sftp.ssh.session import AsyncSftpSession, RemoteEntry, mtime_ns_of
 from airflow_provider_actito_sftp.transfer.destinations import Destination
 from airflow_provider_actito_sftp.transfer.download import Downloaded, Expected, OutputLimits, RemoteSource, download
-from airflow_provider_actito_sftp.transfer.import_report import ImportReport, ImportResult
+from airflow_provider_actito_sftp.transfer.import_report import ImportReport, ImportResult, remote_step_refused
 from airflow_provider_actito_sftp.transfer.ledger import Ledger, LedgerEntry, Seen
 from airflow_provider_actito_sftp.transfer.names import Marker, check_remote_name, new_claim, plaintext_name
 from airflow_provider_actito_sftp.transfer.options import AfterImport, Claim, OnConflict, SignaturePolicy
@@ -213,8 +213,8 @@ class ImportJob:
         local = await self._publish(entry, downloaded, staged, started)
         if local is None:
             return
-        outcome, error = await self.finish(staged, entry.size, entry.mtime_ns, downloaded.sha256)
-        self.report.imported(entry, downloaded, local, outcome, error, started)
+        outcome, error, retryable = await self.finish(staged, entry.size, entry.mtime_ns, downloaded.sha256)
+        self.report.imported(entry, downloaded, local, outcome, error, started, retryable=retryable)
 
     async def _import_in_place(self, entry: RemoteEntry, seen: Seen, started: float) -> None:
         """``claim="none"``: read the file where it is; the ledger alone records the import."""
@@ -321,26 +321,29 @@ class ImportJob:
 
     # --- remote steps after publish -----------------------------------------------------------------
 
-    async def finish(self, staged: Marker, size: int, mtime_ns: int, sha256: str) -> tuple[str, str | None]:
-        """Delete, archive, or record and rename back; return (what happened, error or None). Never raises."""
+    async def finish(self, staged: Marker, size: int, mtime_ns: int, sha256: str) -> tuple[str, str | None, bool]:
+        """Delete, archive, or record and rename back; return what happened, the error or None, and whether a
+        retry may succeed (not when the server refuses the step itself). Never raises."""
         after = self.request.after_import
         try:
             if after is AfterImport.DELETE:
                 await self.remote.remove(staged.name)
-                return "deleted from the server", None
+                return "deleted from the server", None, True
             if after is AfterImport.MOVE:
                 assert self.request.archive_location is not None
                 archive = self.session.location_path(self.request.archive_location)
                 moved = await self.remote.move_without_clobbering(staged.name, archive, staged.original)
-                return f"archived as {archive.rstrip('/')}/{moved}", None
+                return f"archived as {archive.rstrip('/')}/{moved}", None, True
             self._put_ledger(staged.original, size, mtime_ns, sha256)
             await self.remote.rename(staged.name, staged.original)
-            return "kept on the server (recorded in the ledger)", None
+            return "kept on the server (recorded in the ledger)", None, True
         except (asyncssh.Error, OSError) as e:
             if isinstance(e, asyncssh.SFTPNoSuchFile) and not await self._still_there(staged.name):
-                return "finished by another run's recovery", None
+                return "finished by another run's recovery", None, True
+            if not is_transport_error(e):
+                return "not finished", remote_step_refused(after, staged.name, describe(e)), False
             error = f"imported, but the remote step failed ({describe(e)}); it stays as {staged.name!r} until retried"
-            return "not finished", error
+            return "not finished", error, True
 
     async def _still_there(self, name: str) -> bool:
         try:

@@ -52,9 +52,9 @@ async def recover(job: ImportJob, entries: list[RemoteEntry]) -> list[RemoteEntr
 
 async def _finish(job: ImportJob, marker: Marker, entry: RemoteEntry, why: str, sha256: str) -> None:
     log.warning("%s: already published by %s; completing its remote step", job.report.what(marker.original), why)
-    outcome, error = await job.finish(marker, entry.size, entry.mtime_ns, sha256)
+    outcome, error, retryable = await job.finish(marker, entry.size, entry.mtime_ns, sha256)
     if error is not None:
-        job.report.fail(_as_released(job, marker, entry), error, time.monotonic())
+        job.report.fail(_as_released(job, marker, entry), error, time.monotonic(), retryable=retryable)
     else:
         job.report.skip(marker.original, f"already imported; {outcome}")
 

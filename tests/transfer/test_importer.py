@@ -300,7 +300,10 @@ def no_delete_sshd(sftp_user: SftpUser) -> Iterator[SshServer]:
 def test_a_failing_remote_step_still_reports_every_imported_file(
     airflow_db: Path, make_connection: ConnectionFactory, no_delete_sshd: SshServer, tmp_path: Path
 ):
-    """Issue 9.6: delete refused after publish: every file's record is kept, the task fails for a retry."""
+    """Issue 9.6: delete refused after publish: every file's record is kept. Issue 14.7: the server refuses
+    deletes (``-P remove``), so the task fails without a retry, naming the setting that works there; a run with
+    after_import='keep' then finishes the staged files (back under their names, in the ledger), importing
+    nothing twice."""
     inbound = no_delete_sshd.make_folder("inbound")
     for name in ("a.csv", "b.csv"):
         (inbound / name).write_text(f"{name}\n")
@@ -315,14 +318,23 @@ def test_a_failing_remote_step_still_reports_every_imported_file(
         locations={"inbound": str(inbound)},
     )
     landing = tmp_path / "landing"
-    run = run_dag("no_delete", _import(conn_id, landing, min_age=0, after_import="delete"))
+    run = run_dag("no_delete", _import(conn_id, landing, min_age=0, after_import="delete", retries=2))
     assert task_states(run) == {"import": "failed"}
+    assert _tries(run) == 1  # refused by the server: no retry
     records = xcom(run, "import")
     assert sorted(Path(record["local_path"]).name for record in records) == ["a.csv", "b.csv"]
     assert all(record["status"] == "success" and record["remote_outcome"] == "not finished" for record in records)
-    assert all("remote step failed" in record["error"] for record in records)
+    assert all(not record["retryable"] for record in records)
+    for record in records:
+        assert "the server refuses to delete it (permission denied by the server)" in record["error"]
+        assert "set after_import='keep'" in record["error"]
     assert sorted(path.name for path in landing.iterdir()) == ["a.csv", "b.csv"]
-    assert len(_markers(inbound)) == 2  # staged, waiting for a retry to finish them
+    assert len(_markers(inbound)) == 2  # staged: imported, hidden from the partner's listing
+    kept = run_dag("no_delete_keep", _import(conn_id, landing, min_age=0, after_import="keep", claim_timeout=0))
+    assert task_states(kept) == {"import": "success"}
+    assert xcom(kept, "import") == []  # nothing imported twice
+    assert sorted(path.name for path in inbound.iterdir()) == ["a.csv", "b.csv"]
+    assert sorted(path.name for path in landing.iterdir()) == ["a.csv", "b.csv"]
 
 
 def test_a_symlink_named_like_a_marker_is_never_followed(
