@@ -10,7 +10,8 @@ was expected. No message ever carries key material, a password or file contents.
   :class:`RemoteConnectError`, :class:`RemoteLocationError`.
 - One file refused (bad input, not retried): :class:`ImportRefusedError`, :class:`ExportRefusedError`,
   :class:`SourceUnavailableError` (retried: the source may appear),
-  :class:`GpgStreamError` (:class:`GpgUnreadablePacketsError`), :class:`OutputLimitError`, :class:`UnsafeNameError`,
+  :class:`GpgStreamError` (:class:`GpgIntegrityError`, :class:`SequoiaDecryptError`),
+  :class:`OutputLimitError`, :class:`UnsafeNameError`,
   :class:`PublishConflictError`, :class:`RemoteExistsError`.
 - One file skipped for a later run: :class:`RemoteChangedError`.
 - This machine: :class:`GpgUnavailableError`, :class:`UnsafeTempDirError`.
@@ -172,17 +173,23 @@ class GpgStreamError(ActitoSftpError):
     """gpg refused the data; the message says why in user terms (never quotes data or keys)."""
 
 
-class GpgUnreadablePacketsError(GpgStreamError):
-    """gpg opened the message with our key but cannot read the packets after its data (Sequoia's padding):
-    Sequoia's ``sq``, where installed, decrypts the file again.
+class GpgIntegrityError(GpgStreamError):
+    """gpg opened the message with our key but could not confirm its integrity: a damaged file, or packets
+    gpg 2.2 cannot read (Sequoia's default padding). Sequoia's ``sq``, where installed, gives a second opinion.
 
     :param message: the refusal, with the partner-side fix.
     :param decrypting_fingerprint: the primary key of ours that opened the session key, as gpg said.
+    :param padding: gpg read the data, then stumbled on what followed it: most likely Sequoia's padding.
     """
 
-    def __init__(self, message: str, decrypting_fingerprint: str | None) -> None:
+    def __init__(self, message: str, decrypting_fingerprint: str | None, *, padding: bool) -> None:
         super().__init__(message)
         self.decrypting_fingerprint = decrypting_fingerprint
+        self.padding = padding
+
+
+class SequoiaDecryptError(GpgStreamError):
+    """Sequoia's ``sq`` could not decrypt the file either (its reason quoted)."""
 
 
 class OutputLimitError(ActitoSftpError):

@@ -52,6 +52,15 @@ class PartnerSq:
         """``sq decrypt`` with the partner's secret key file: the plaintext."""
         return run("sq", "decrypt", "--recipient-key", str(secret), str(source))
 
+    def sign(self, secret: Path, source: Path, destination: Path) -> Path:
+        """``sq sign`` (an inline signed message, armored: sq's default) of ``source``, e.g. an encrypted file."""
+        run("sq", "sign", "--signer-key", str(secret), "--output", str(destination), str(source))
+        return destination
+
+    def binary(self, armored: Path) -> bytes:
+        """The binary form of an armored key file (``sq dearmor``), as partners send ``.pgp`` files."""
+        return run("sq", "dearmor", str(armored))
+
 
 class PartnerRnp:
     """A partner using RNP's ``rnp`` with its own home folder."""
@@ -78,6 +87,9 @@ class PartnerRnp:
         run("rnp", "--homedir", str(self.home), "--encrypt", str(source), "--recipient", recipient, *options,
             "--output", str(destination), "--overwrite")  # fmt: skip
         return destination
+
+    def import_secret(self, secret: Path) -> None:
+        run("rnpkeys", "--homedir", str(self.home), "--import", str(secret))
 
     def decrypt(self, source: Path) -> bytes:
         """``rnp --decrypt`` with the keys in its home: the plaintext."""

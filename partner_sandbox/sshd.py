@@ -96,6 +96,13 @@ class SshServer:
     authorized_keys: Path
     process: subprocess.Popen[bytes] = field(repr=False)
     host: str = "127.0.0.1"
+    chroot: Path | None = None  # the folder the SFTP user is jailed in (ChrootDirectory), if any
+
+    def remote_path(self, folder: Path) -> str:
+        """``folder`` (a path on this machine) as the server shows it to the SFTP user."""
+        if self.chroot is None:
+            return str(folder)
+        return "/" + str(folder.relative_to(self.chroot))
 
     @property
     def log_path(self) -> Path:
@@ -140,8 +147,16 @@ def chown_tree(path: Path, user: SftpUser) -> None:
             os.chown(os.path.join(root, name), user.uid, user.gid)
 
 
+CHROOTS = Path("/var/lib/actito-sftp-test-chroots")  # root-owned all the way up, as ChrootDirectory requires
+
+
 def start_sshd(
-    user: SftpUser, *, host_key_type: str = "ed25519", sftp_flags: str = "", extra_host_key_types: tuple[str, ...] = ()
+    user: SftpUser,
+    *,
+    host_key_type: str = "ed25519",
+    sftp_flags: str = "",
+    extra_host_key_types: tuple[str, ...] = (),
+    chroot: bool = False,
 ) -> SshServer:
     """Start a fresh sshd with its own host key on a free 127.0.0.1 port and wait until it answers.
 
@@ -149,6 +164,8 @@ def start_sshd(
     :param sftp_flags: options for ``internal-sftp``, e.g. ``"-P remove"`` to forbid deleting files.
     :param extra_host_key_types: more host keys the server also holds (as a stock OpenSSH server has rsa,
         ecdsa and ed25519 ones), listed in ``host_key_lines`` by type.
+    :param chroot: jail the SFTP user in a root-owned folder (``ChrootDirectory``, as hosting providers do;
+        needs root): ``data_root`` is then its ``data`` folder, which the server shows as ``/data``.
     """
     sshd = find_sshd()
     if sshd is None:
@@ -157,7 +174,8 @@ def start_sshd(
         Path("/run/sshd").mkdir(parents=True, exist_ok=True)  # privilege separation directory
     workdir = Path(tempfile.mkdtemp(prefix="actito-sshd-"))
     workdir.chmod(0o755)  # the test user must reach data_root below it
-    data_root = workdir / "data"
+    jail = _new_chroot() if chroot else None
+    data_root = (jail or workdir) / "data"
     data_root.mkdir()
     chown_tree(data_root, user)
     host_key_path = workdir / f"ssh_host_{host_key_type}_key"
@@ -185,6 +203,7 @@ def start_sshd(
                 "PermitRootLogin no",
                 f"AllowUsers {user.name}",
                 f"Subsystem sftp internal-sftp {sftp_flags}".rstrip(),
+                *([f"ChrootDirectory {jail}"] if jail else []),
                 "MaxStartups 200:30:400",
                 "MaxSessions 100",
                 "LogLevel VERBOSE",
@@ -204,6 +223,7 @@ def start_sshd(
         host_key_path=host_key_path,
         authorized_keys=authorized_keys,
         process=process,
+        chroot=jail,
     )
     _wait_for_banner(server)
     return server
@@ -240,3 +260,16 @@ def wait_for_ssh_banner(
 def remove_server(server: SshServer) -> None:
     server.stop()
     shutil.rmtree(server.workdir, ignore_errors=True)
+    if server.chroot is not None:
+        shutil.rmtree(server.chroot, ignore_errors=True)
+
+
+def _new_chroot() -> Path:
+    """A new folder for ChrootDirectory: it and every folder above it owned by root and writable by root only."""
+    if not running_as_root():
+        raise RuntimeError("a chrooted sshd needs root")
+    CHROOTS.mkdir(mode=0o755, parents=True, exist_ok=True)
+    CHROOTS.chmod(0o755)
+    jail = Path(tempfile.mkdtemp(prefix="jail-", dir=CHROOTS))
+    jail.chmod(0o755)
+    return jail

@@ -14,6 +14,7 @@ signature that is not a good one by the partner's key (fail closed on wording th
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import os
 import re
@@ -22,10 +23,10 @@ import subprocess
 from collections.abc import AsyncIterable, AsyncIterator
 from pathlib import Path
 
-from airflow_provider_actito_sftp.exceptions import GpgStreamError
+from airflow_provider_actito_sftp.exceptions import GpgStreamError, SequoiaDecryptError
 from airflow_provider_actito_sftp.pgp.home import temporary_gnupg_home
-from airflow_provider_actito_sftp.pgp.stream import DecryptOptions, GpgFilter, Sink, pump, start_filter
-from airflow_provider_actito_sftp.pgp.verdict import GpgOutcome, SignaturePolicy
+from airflow_provider_actito_sftp.pgp.stream import DecryptOptions, GpgFilter, Sink, pump, start_filter, unwrap_into
+from airflow_provider_actito_sftp.pgp.verdict import GpgOutcome, SignaturePolicy, check_unwrapping, inner_policy
 
 SQ_BINARY = "sq"
 _SUMMARY = re.compile(r"^(\d+) ([a-z ]+?)s?\.$")  # "1 good signature.", "2 unknown checksums."
@@ -43,8 +44,15 @@ async def sequoia_decrypt_stream(blocks: AsyncIterable[bytes], sink: Sink, optio
     :param blocks: the encrypted data; its errors propagate as they are.
     :param sink: receives the plaintext, before the verdict: discard it unless this returns.
     :param options: our keys and the signature policy.
-    :raises GpgStreamError: ``sq`` could not decrypt or verify it (its reason quoted), or the policy failed.
+    :raises SequoiaDecryptError: ``sq`` could not decrypt it either (its reason quoted).
+    :raises GpgStreamError: the signature policy is not met.
     """
+    if options.signed_outside:  # gpg unwraps the signed message, sq decrypts what it signed
+        inner_options = dataclasses.replace(options, signature_policy=inner_policy(options.signature_policy))
+        outer, outcome = await unwrap_into(blocks, sink, options, sequoia_decrypting(inner_options))
+        check_unwrapping(outer, options.signature_policy, options.partner_fingerprint)
+        check_sequoia_decryption(outcome, inner_options.signature_policy)
+        return
     async with sequoia_decrypting(options) as sq:
         outcome = await pump(sq, blocks, sink)
     check_sequoia_decryption(outcome, options.signature_policy)
@@ -83,7 +91,7 @@ def check_sequoia_decryption(outcome: GpgOutcome, policy: SignaturePolicy) -> No
     """
     failure = _reason(outcome.messages) if outcome.returncode != 0 else ""
     if failure and "Verification failed" not in failure:  # decryption itself failed: that is the cause
-        raise GpgStreamError(f"Sequoia's sq could not decrypt it: {failure}")
+        raise SequoiaDecryptError(f"Sequoia's sq could not decrypt it: {failure}")
     kinds = _signature_counts(outcome.messages)
     others = sorted(kind for kind in kinds if kind != _GOOD)
     if policy is not SignaturePolicy.IGNORE and any("bad" in kind for kind in others):
@@ -93,7 +101,7 @@ def check_sequoia_decryption(outcome: GpgOutcome, policy: SignaturePolicy) -> No
     if policy is SignaturePolicy.REQUIRE and not kinds:
         raise GpgStreamError("unsigned, but the signature policy requires the partner's signature")
     if failure:
-        raise GpgStreamError(f"Sequoia's sq could not decrypt it: {failure}")
+        raise SequoiaDecryptError(f"Sequoia's sq could not decrypt it: {failure}")
 
 
 def _signature_counts(messages: list[str]) -> dict[str, int]:

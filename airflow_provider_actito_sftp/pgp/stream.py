@@ -25,6 +25,7 @@ from airflow_provider_actito_sftp.pgp.verdict import (
     check_decryption,
     check_encryption,
     check_unwrapping,
+    inner_policy,
 )
 
 PIPE_CHUNK = 1 << 20
@@ -76,22 +77,31 @@ async def decrypt_stream(blocks: AsyncIterable[bytes], sink: Sink, options: Decr
     policy = options.signature_policy
     verify_with = options.partner_public_key if policy is not SignaturePolicy.IGNORE else None
     if options.signed_outside:
-        return await _unwrap_then_decrypt(blocks, sink, options, verify_with)
+        inner = decrypting(options.secret_keys, partner_public_key=verify_with)
+        outer_outcome, outcome = await unwrap_into(blocks, sink, options, inner)
+        check_unwrapping(outer_outcome, policy, options.partner_fingerprint)
+        return check_decryption(outcome, inner_policy(policy), options.partner_fingerprint)
     async with decrypting(options.secret_keys, partner_public_key=verify_with) as gpg:
         outcome = await pump(gpg, blocks, sink)
     return check_decryption(outcome, policy, options.partner_fingerprint)
 
 
-async def _unwrap_then_decrypt(
-    blocks: AsyncIterable[bytes], sink: Sink, options: DecryptOptions, verify_with: str | None
-) -> str | None:
-    """The signature outside the encryption: an outer gpg reads the signed message and writes its data,
-    the encrypted message, straight into an inner gpg that decrypts it into ``sink``. The policy applies
-    to the outer signature; a signature inside must be the partner's too (unless signatures are ignored)."""
-    policy = options.signature_policy
+async def unwrap_into(
+    blocks: AsyncIterable[bytes],
+    sink: Sink,
+    options: DecryptOptions,
+    inner_filter: contextlib.AbstractAsyncContextManager[GpgFilter],
+) -> tuple[GpgOutcome, GpgOutcome]:
+    """The signature outside the encryption: an outer gpg reads the signed message and writes its data, the
+    encrypted message, straight into ``inner_filter`` (gpg or sq), which decrypts it into ``sink``.
+
+    :return: what the outer gpg reported (:func:`~.verdict.check_unwrapping` judges it) and what the inner
+        filter reported.
+    """
+    verify_with = options.partner_public_key if options.signature_policy is not SignaturePolicy.IGNORE else None
     async with (
         decrypting(options.secret_keys, partner_public_key=verify_with) as outer,
-        decrypting(options.secret_keys, partner_public_key=verify_with) as inner,
+        inner_filter as inner,
     ):
 
         async def unwrap() -> GpgOutcome:
@@ -105,9 +115,7 @@ async def _unwrap_then_decrypt(
             return await inner.finish()
 
         outer_outcome, inner_outcome = await _run_together(unwrap(), decrypt())
-    check_unwrapping(outer_outcome, policy, options.partner_fingerprint)
-    inner_policy = SignaturePolicy.IGNORE if policy is SignaturePolicy.IGNORE else SignaturePolicy.ACCEPT
-    return check_decryption(inner_outcome, inner_policy, options.partner_fingerprint)
+    return outer_outcome, inner_outcome
 
 
 def _into(gpg: GpgFilter) -> Sink:
@@ -195,6 +203,7 @@ class GpgFilter:
         self._process = process
         self._stderr_task = asyncio.ensure_future(self._collect_stderr())
         self._stderr_lines: list[str] = []
+        self._output_bytes = 0
         self.own_key_ids = own_key_ids
 
     @property
@@ -222,7 +231,9 @@ class GpgFilter:
     async def read(self) -> bytes:
         """Return the next chunk of output, or b"" at the end."""
         assert self._process.stdout is not None
-        return await self._process.stdout.read(PIPE_CHUNK)
+        chunk = await self._process.stdout.read(PIPE_CHUNK)
+        self._output_bytes += len(chunk)
+        return chunk
 
     async def finish(self) -> GpgOutcome:
         """Wait for the process to exit; return its exit code, status lines and other messages."""
@@ -230,7 +241,7 @@ class GpgFilter:
         await self._stderr_task
         status = [line for line in self._stderr_lines if line.startswith("[GNUPG:] ")]
         messages = [line for line in self._stderr_lines if not line.startswith("[GNUPG:] ")]
-        return GpgOutcome(returncode, status, self.own_key_ids, messages)
+        return GpgOutcome(returncode, status, self.own_key_ids, messages, self._output_bytes)
 
     async def kill(self) -> None:
         """Kill gpg if it still runs (idempotent)."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from airflow_provider_actito_sftp.exceptions import GpgStreamError, GpgUnreadablePacketsError
+from airflow_provider_actito_sftp.exceptions import GpgIntegrityError, GpgStreamError
 
 
 class SignaturePolicy(StrEnum):
@@ -29,12 +29,14 @@ class GpgOutcome:
     :param status_lines: its ``[GNUPG:] KEYWORD args...`` lines, in order.
     :param own_key_ids: long key ids of the secret keys gpg had (primary keys and subkeys).
     :param messages: its other stderr lines (what Sequoia's ``sq``, which has no status lines, reports).
+    :param output_bytes: how many bytes it wrote to its output.
     """
 
     returncode: int
     status_lines: list[str] = field(default_factory=list)
     own_key_ids: frozenset[str] = frozenset()
     messages: list[str] = field(default_factory=list)
+    output_bytes: int | None = None
 
     def has(self, keyword: str) -> bool:
         """Whether any status line has this keyword.
@@ -81,16 +83,16 @@ def check_decryption(outcome: GpgOutcome, policy: SignaturePolicy, partner_finge
     """
     _check_recipients(outcome)
     if _unreadable_after_the_data(outcome):
-        raise GpgUnreadablePacketsError(SEQUOIA_PADDING, _decrypting_fingerprint(outcome))
+        raise GpgIntegrityError(SEQUOIA_PADDING, _decrypting_fingerprint(outcome), padding=True)
     if outcome.has("NODATA") or not outcome.has("BEGIN_DECRYPTION"):
         raise GpgStreamError("not PGP-encrypted data (plaintext or damaged)")
     unopened = _session_key_unopened(outcome)
     if unopened:
         raise GpgStreamError(f"{unopened}: ask the partner to encrypt with AES-256, their tool's default")
     if outcome.has("BADMDC") or outcome.has("DECRYPTION_FAILED"):
-        raise GpgStreamError("integrity check failed: the file is truncated, corrupted or tampered")
+        raise _damaged(outcome, "integrity check failed: the file is truncated, corrupted or tampered")
     if not _completed_with_integrity(outcome):
-        raise GpgStreamError("decryption did not complete with an integrity check: truncated, corrupted or tampered")
+        raise _damaged(outcome, "decryption did not complete with an integrity check: truncated, corrupted or tampered")
     check_signature(outcome, policy, partner_fingerprint)
     return _decrypting_fingerprint(outcome)
 
@@ -101,6 +103,14 @@ SEQUOIA_PADDING = (
     "the partner to encrypt with `sq encrypt --compression none` (or zlib), or with gpg; or install Sequoia's "
     "`sq` on the workers, which then decrypts such files"
 )
+
+
+def _damaged(outcome: GpgOutcome, reason: str) -> GpgStreamError:
+    """The refusal of a file gpg found damaged; where our key opened it, a second implementation may still
+    read what gpg cannot (:class:`GpgIntegrityError`)."""
+    if outcome.has("DECRYPTION_KEY"):
+        return GpgIntegrityError(reason, _decrypting_fingerprint(outcome), padding=False)
+    return GpgStreamError(reason)
 
 
 def _decrypting_fingerprint(outcome: GpgOutcome) -> str | None:
@@ -128,6 +138,12 @@ def check_unwrapping(outcome: GpgOutcome, policy: SignaturePolicy, partner_finge
             "truncated or damaged"
         )
     check_signature(outcome, policy, partner_fingerprint)
+
+
+def inner_policy(policy: SignaturePolicy) -> SignaturePolicy:
+    """The policy for a signature inside a message whose outer signature met ``policy``: any signature
+    there must be the partner's too, unless signatures are ignored."""
+    return SignaturePolicy.IGNORE if policy is SignaturePolicy.IGNORE else SignaturePolicy.ACCEPT
 
 
 def check_signature(outcome: GpgOutcome, policy: SignaturePolicy, partner_fingerprint: str | None) -> None:
@@ -169,14 +185,19 @@ def _check_recipients(outcome: GpgOutcome) -> None:
 
 
 def _unreadable_after_the_data(outcome: GpgOutcome) -> bool:
-    """gpg opened the session key and read the literal data, then found no valid packet after it (NODATA):
-    what a padding packet (sq's default) looks like to gpg 2.2. It then reports the integrity check failed,
-    or passed, or reads the padding as the start of another message, depending on the padding's random
-    bytes. A truncated file stops with BADMDC but no NODATA; a flipped byte stops at the data."""
+    """gpg opened the session key and wrote all of the literal data, then failed on what follows it: what a
+    padding packet (sq's default) looks like to gpg 2.2. Depending on the padding's random bytes it then
+    finds no valid packet (NODATA), reports the integrity check failed or passed, reads the padding as the
+    start of another message, or just stops. A truncated file or a flipped byte in compressed data stops
+    within the data; a flipped byte in uncompressed data fails the MDC (BADMDC) without NODATA."""
     keywords = [words[1] for words in map(str.split, outcome.status_lines) if len(words) > 1]
     if "PLAINTEXT" not in keywords or "DECRYPTION_KEY" not in keywords:
         return False
-    return "NODATA" in keywords[keywords.index("PLAINTEXT") :]
+    if "NODATA" in keywords[keywords.index("PLAINTEXT") :]:
+        return True
+    length = outcome.first("PLAINTEXT_LENGTH")
+    whole = bool(length and length[0].isdigit() and int(length[0]) == outcome.output_bytes)
+    return whole and not outcome.has("BADMDC") and not _completed_with_integrity(outcome)
 
 
 # libgpg-error codes (the low 16 bits of the code in gpg's "ERROR <where> <code>" status line)

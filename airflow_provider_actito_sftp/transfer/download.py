@@ -19,10 +19,11 @@ from typing import IO, Any
 import asyncssh
 
 from airflow_provider_actito_sftp.exceptions import (
+    GpgIntegrityError,
     GpgStreamError,
-    GpgUnreadablePacketsError,
     OutputLimitError,
     RemoteChangedError,
+    SequoiaDecryptError,
 )
 from airflow_provider_actito_sftp.pgp.sequoia import sequoia_decrypt_stream, sequoia_installed
 from airflow_provider_actito_sftp.pgp.stream import DecryptOptions, decrypt_stream
@@ -166,21 +167,26 @@ async def download(
 async def _decrypt(
     source: RemoteSource, sink: _Sink, decrypt: DecryptOptions, progress: Progress
 ) -> tuple[str | None, Progress]:
-    """Decrypt with gpg; where gpg cannot read the message (Sequoia's padding) and ``sq`` is installed,
-    read the file again and decrypt it with ``sq``. Return the decrypting key and the pass that counted."""
+    """Decrypt with gpg; where gpg opened our key but could not confirm the data (Sequoia's padding, or a
+    damaged file) and ``sq`` is installed, read the file again and let ``sq`` decide. Return the decrypting
+    key and the pass that counted."""
     try:
         return await decrypt_stream(_counted(source.blocks(), progress), sink.write, decrypt), progress
-    except GpgUnreadablePacketsError as e:
-        if not sequoia_installed() or decrypt.signed_outside:  # sq would pass the inner message on as data
+    except GpgIntegrityError as gpg_error:
+        if not sequoia_installed():
             raise
-        log.warning(
-            "%s: gpg cannot read it (Sequoia's padding?); decrypting it again with Sequoia's sq", progress.label
-        )
+        why = "cannot read what follows the data (Sequoia's padding?)" if gpg_error.padding else "finds it damaged"
+        log.warning("%s: gpg %s; Sequoia's sq reads it again for a second opinion", progress.label, why)
         source.rewind()
         sink.restart()
         again = Progress(f"{progress.label} (with sq)", source.expected.size)
-        await sequoia_decrypt_stream(_counted(source.blocks(), again), sink.write, decrypt)
-        return e.decrypting_fingerprint, again
+        try:
+            await sequoia_decrypt_stream(_counted(source.blocks(), again), sink.write, decrypt)
+        except SequoiaDecryptError:
+            if gpg_error.padding:
+                raise  # sq's reason is the real one
+            raise gpg_error from None  # both found it damaged: gpg's words
+        return gpg_error.decrypting_fingerprint, again
 
 
 class _Sink:

@@ -12,7 +12,7 @@ from typing import IO, Any
 
 import asyncssh
 
-from airflow_provider_actito_sftp.exceptions import ActitoSftpError, RemoteExistsError
+from airflow_provider_actito_sftp.exceptions import ActitoSftpError, ExportRefusedError, RemoteExistsError
 from airflow_provider_actito_sftp.pgp.stream import EncryptOptions, encrypt_stream
 from airflow_provider_actito_sftp.ssh.session import AsyncSftpSession
 from airflow_provider_actito_sftp.transfer.progress import Progress
@@ -165,6 +165,17 @@ def _read_chunk(source: IO[bytes], digest: Any) -> bytes:
 
 
 async def _rename_into_place(sftp: asyncssh.SFTPClient, temporary: bytes, final: bytes, *, replace: bool) -> None:
+    try:
+        await _rename(sftp, temporary, final, replace=replace)
+    except (asyncssh.SFTPPermissionDenied, asyncssh.SFTPOpUnsupported) as e:
+        raise ExportRefusedError(
+            f"the server refuses to rename the uploaded {temporary.decode(errors='replace')!r} into place "
+            f"({e.reason or type(e).__name__}): on a server that forbids renames, set outbound_lock to false "
+            "(the partner may then see the file while it is written)"
+        ) from e
+
+
+async def _rename(sftp: asyncssh.SFTPClient, temporary: bytes, final: bytes, *, replace: bool) -> None:
     if not replace:
         # Plain SFTP rename refuses to overwrite: a file that appeared meanwhile is not clobbered.
         await sftp.rename(temporary, final)

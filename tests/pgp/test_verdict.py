@@ -32,7 +32,9 @@ SYMMETRIC = ["NEED_PASSPHRASE_SYM 9 3 8", "BEGIN_DECRYPTION", "DECRYPTION_FAILED
 
 
 def _outcome(*keywords: str, returncode: int = 0, own: frozenset[str] = frozenset({OUR_SUBKEY})) -> GpgOutcome:
-    return GpgOutcome(returncode, [f"[GNUPG:] {line}" for line in keywords], own)
+    """What gpg reports with these status keywords, having written 300,000 bytes (the padding cases'
+    ``PLAINTEXT_LENGTH``)."""
+    return GpgOutcome(returncode, [f"[GNUPG:] {line}" for line in keywords], own, output_bytes=300_000)
 
 
 def _signed(fingerprint: str) -> list[str]:
@@ -98,6 +100,12 @@ def test_aead_stands_for_the_mdc():
             None,
             "^the data decrypted, but gpg could not read the packets after it",
         ),
+        (  # the same, when gpg just stops after writing all of the data (no NODATA, no BADMDC)
+            [*DECRYPTED[:5], "PLAINTEXT_LENGTH 300000"],
+            2,
+            None,
+            "^the data decrypted, but gpg could not read the packets after it",
+        ),
     ],
     ids=[
         "passphrase",
@@ -113,6 +121,7 @@ def test_aead_stands_for_the_mdc():
         "sequoia-padding",
         "sequoia-padding-mdc-passes",
         "sequoia-padding-read-as-a-message",
+        "sequoia-padding-then-nothing",
     ],
 )
 def test_refusals(lines: list[str], returncode: int, own: frozenset[str] | None, reason: str):

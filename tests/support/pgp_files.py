@@ -79,3 +79,22 @@ async def _blocks_of(path: Path) -> AsyncIterator[bytes]:
     with path.open("rb") as source:
         while block := await asyncio.to_thread(source.read, PIPE_CHUNK):
             yield block
+
+
+def sq_file_gpg_cannot_read(cert: Path, source: Path, destination: Path, armored_secret_keys: str) -> Path:
+    """``sq encrypt`` with its defaults until gpg 2.2 cannot read the result: sq pads by a random amount, and
+    gpg reads some padded files (most under ~200 kB) fine. Raises if ten tries all read."""
+    import tempfile
+
+    from partner_sandbox.openpgp_tools import PartnerSq
+
+    with tempfile.TemporaryDirectory(prefix="sq-partner-") as work:
+        sq = PartnerSq(Path(work) / "sq")
+        for _ in range(10):
+            destination.unlink(missing_ok=True)
+            sq.encrypt(cert, source, destination)
+            try:
+                decrypt_file(destination, Path(work) / "gpg-view", armored_secret_keys, what="probe")
+            except PgpDecryptError:
+                return destination
+    raise AssertionError("gpg read ten padded sq files: no file to test the fallback with")

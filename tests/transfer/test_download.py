@@ -294,14 +294,14 @@ def test_data_that_is_not_pgp_fails_decryption_and_nothing_is_staged(
     assert list(landing.iterdir()) == []
 
 
-def _put_sq_padded(sshd: SshServer, folder: Path, data: bytes, public: str, tmp_path: Path) -> Path:
-    """What a partner's `sq encrypt` makes by default (padded: gpg 2.2 cannot read it)."""
-    from partner_sandbox.openpgp_tools import PartnerSq
+def _put_sq_padded(sshd: SshServer, folder: Path, data: bytes, our_key: tuple[str, str, str], tmp_path: Path) -> Path:
+    """What a partner's `sq encrypt` makes by default, padded so that gpg 2.2 cannot read it."""
+    from tests.support.pgp_files import sq_file_gpg_cannot_read
 
     cert, plain = tmp_path / "ours.asc", tmp_path / "plain.csv"
-    cert.write_text(public)
+    cert.write_text(our_key[1])
     plain.write_bytes(data)
-    remote = PartnerSq(tmp_path / "sq").encrypt(cert, plain, folder / "customers.csv.pgp")
+    remote = sq_file_gpg_cannot_read(cert, plain, folder / "customers.csv.pgp", our_key[0])
     chown_tree(folder, sshd.user)
     return remote
 
@@ -316,9 +316,9 @@ def test_a_file_gpg_cannot_read_is_decrypted_again_with_sq(
     our_key: tuple[str, str, str],
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    secret_keys, public, our_fingerprint = our_key
+    secret_keys, _, our_fingerprint = our_key
     data = os.urandom(300_000)
-    remote = _put_sq_padded(sshd, remote_folder, data, public, tmp_path)
+    remote = _put_sq_padded(sshd, remote_folder, data, our_key, tmp_path)
     with caplog.at_level("WARNING"):
         downloaded = fetch(make_connection(), remote, landing, decrypt=DecryptOptions(secret_keys))
     assert downloaded.staged.partial.read_bytes() == data  # the second pass only: nothing of gpg's output
@@ -326,7 +326,7 @@ def test_a_file_gpg_cannot_read_is_decrypted_again_with_sq(
     assert downloaded.plaintext_bytes == len(data)
     assert downloaded.wire_bytes == remote.stat().st_size
     assert downloaded.pgp_fingerprint == our_fingerprint
-    assert "decrypting it again with Sequoia's sq" in caplog.text
+    assert "Sequoia's sq reads it again for a second opinion" in caplog.text
 
 
 @pytest.mark.skipif(shutil.which("sq") is None, reason="sq is not installed (.ci/run installs it)")
@@ -341,8 +341,31 @@ def test_without_sq_such_a_file_is_refused_naming_the_partners_fix(
 ) -> None:
     from airflow_provider_actito_sftp.transfer import download as download_module
 
-    remote = _put_sq_padded(sshd, remote_folder, os.urandom(300_000), our_key[1], tmp_path)
+    remote = _put_sq_padded(sshd, remote_folder, os.urandom(300_000), our_key, tmp_path)
     monkeypatch.setattr(download_module, "sequoia_installed", lambda: False)  # a worker without sq
     with pytest.raises(GpgStreamError, match=r"sq encrypt --compression none.*or install Sequoia's `sq`"):
         fetch(make_connection(), remote, landing, decrypt=DecryptOptions(our_key[0]))
+    assert list(landing.iterdir()) == []
+
+
+@pytest.mark.skipif(shutil.which("sq") is None, reason="sq is not installed (.ci/run installs it)")
+def test_a_damaged_file_is_refused_in_gpgs_words_once_sq_agrees(
+    make_connection: ConnectionFactory,
+    sshd: SshServer,
+    remote_folder: Path,
+    landing: Path,
+    tmp_path: Path,
+    our_key: tuple[str, str, str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """gpg stops on a flipped byte; sq, asked again, fails too: refused as damaged, in gpg's words."""
+    secret_keys, public, _ = our_key
+    remote = put_encrypted(sshd, remote_folder, "customers.csv.pgp", os.urandom(200_000), public, tmp_path)
+    data = bytearray(remote.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    remote.write_bytes(bytes(data))
+    gpg_words = r"^(integrity check failed|decryption did not complete with an integrity check): .*truncated"
+    with caplog.at_level("WARNING"), pytest.raises(GpgStreamError, match=gpg_words):
+        fetch(make_connection(), remote, landing, decrypt=DecryptOptions(secret_keys))
+    assert "gpg finds it damaged; Sequoia's sq reads it again" in caplog.text
     assert list(landing.iterdir()) == []
