@@ -2,9 +2,10 @@
 FROM apache/airflow:3.3.2-python3.11
 
 USER root
-# gpg for PGP; openssh-client for operators who want to check a host key by hand.
+# gpg for PGP; sq (Sequoia) decrypts the files gpg 2.2 cannot read (sq's default padding); openssh-client for
+# operators who want to check a host key by hand.
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends gnupg openssh-client \
+    && apt-get install -y --no-install-recommends gnupg sq openssh-client \
     && rm -rf /var/lib/apt/lists/*
 USER airflow
 

@@ -14,9 +14,12 @@
   accepted only with an integrity check and the :class:`~.verdict.SignaturePolicy` met; an
   encryption only when gpg completed it.
 - :mod:`.packets`: is the start of a file an OpenPGP message, and which kind (encrypted to a key, to a
-  passphrase, armored, signed only), from its packet headers; :mod:`.packet_fields` checks each
-  packet's fields for it.
+  passphrase, armored, signed only, an encrypted message signed as data), from its packet headers;
+  :mod:`.packet_fields` checks each packet's fields for it.
 - :mod:`.sniff`: from that and the inbound policy, decrypt, import as it is, or refuse a file.
+- :mod:`.sequoia`: Sequoia's ``sq`` as the second decryption backend, for what gpg 2.2 cannot read (the
+  padding ``sq encrypt`` adds by default); ``transfer/download.py`` asks it when gpg opened our key but
+  could not confirm the data.
 
 Nothing here imports the transfer engine: ``transfer/download.py`` and ``transfer/upload.py`` call
 :func:`~.stream.decrypt_stream` and :func:`~.stream.encrypt_stream`.
