@@ -29,7 +29,8 @@ from airflow_provider_actito_sftp.pgp.stream import DecryptOptions, GpgFilter, S
 from airflow_provider_actito_sftp.pgp.verdict import GpgOutcome, SignaturePolicy, check_unwrapping, inner_policy
 
 SQ_BINARY = "sq"
-_SUMMARY = re.compile(r"^(\d+) ([a-z ]+?)s?\.$")  # "1 good signature.", "2 unknown checksums."
+_COUNT = re.compile(r"^(\d+) ([a-z ]+?)s?$")  # "1 good signature", "2 unknown checksums"
+_SUMMARY_WORDS = ("signature", "checksum")
 _GOOD = "good signature"
 
 
@@ -46,6 +47,7 @@ async def sequoia_decrypt_stream(blocks: AsyncIterable[bytes], sink: Sink, optio
     :param options: our keys and the signature policy.
     :raises SequoiaDecryptError: ``sq`` could not decrypt it either (its reason quoted).
     :raises GpgStreamError: the signature policy is not met.
+    :raises OSError: ``sq`` was killed (a retry may succeed).
     """
     if options.signed_outside:  # gpg unwraps the signed message, sq decrypts what it signed
         inner_options = dataclasses.replace(options, signature_policy=inner_policy(options.signature_policy))
@@ -89,6 +91,8 @@ def check_sequoia_decryption(outcome: GpgOutcome, policy: SignaturePolicy) -> No
     :param policy: what to require of the partner's signature.
     :raises GpgStreamError: decryption or integrity failed, or the signature policy is not met.
     """
+    if outcome.returncode < 0:  # killed (out of memory?): this machine's trouble, not the file's; worth a retry
+        raise OSError(f"Sequoia's sq was stopped by signal {-outcome.returncode}")
     failure = _reason(outcome.messages) if outcome.returncode != 0 else ""
     if failure and "Verification failed" not in failure:  # decryption itself failed: that is the cause
         raise SequoiaDecryptError(f"Sequoia's sq could not decrypt it: {failure}")
@@ -105,12 +109,18 @@ def check_sequoia_decryption(outcome: GpgOutcome, policy: SignaturePolicy) -> No
 
 
 def _signature_counts(messages: list[str]) -> dict[str, int]:
-    """sq's summary lines, e.g. ``{"good signature": 1}``."""
+    """sq's summary, e.g. ``1 good signature, 1 unknown checksum.`` as ``{"good signature": 1, "unknown
+    checksum": 1}``; a summary part it cannot read counts as ``"unreadable summary"`` (never as good)."""
     counts: dict[str, int] = {}
     for line in messages:
-        match = _SUMMARY.match(line.strip())
-        if match and int(match.group(1)) > 0:
-            counts[match.group(2)] = int(match.group(1))
+        text = line.strip()
+        if not text[:1].isdigit() or not any(word in text for word in _SUMMARY_WORDS):
+            continue
+        for part in text.removesuffix(".").split(", "):
+            match = _COUNT.match(part)
+            kind, number = (match.group(2), int(match.group(1))) if match else ("unreadable summary", 1)
+            if number > 0:
+                counts[kind] = counts.get(kind, 0) + number
     return counts
 
 

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import fcntl
 import inspect
+import os
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
@@ -106,9 +107,12 @@ async def unwrap_into(
 
         async def unwrap() -> GpgOutcome:
             try:
-                return await pump(outer, blocks, _into(inner))
-            finally:
-                await inner.close_input()
+                outcome = await pump(outer, blocks, _into(inner))
+                await inner.close_input()  # waits for the inner to take the rest: only while it is drained
+            except BaseException:
+                await inner.kill()  # the drain stopped (or failed): a graceful close would wait forever
+                raise
+            return outcome
 
         async def decrypt() -> GpgOutcome:
             await _drain(inner, sink)
@@ -267,6 +271,8 @@ async def _start(home: Path, *args: str, own_key_ids: frozenset[str] = frozenset
         "--pinentry-mode",
         "error",  # our keys have no passphrase: never let gpg-agent ask anyone for one
         *args,
+        # gpg's messages in English whatever the worker's locale: the verdict reads one of them (truncation)
+        env={**os.environ, "LC_ALL": "C", "LANGUAGE": "C"},
         own_key_ids=own_key_ids,
     )
 

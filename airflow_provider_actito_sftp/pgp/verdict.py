@@ -7,6 +7,7 @@ purpose: operators import :class:`SignaturePolicy` when a DAG file is parsed.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -89,6 +90,12 @@ def check_decryption(outcome: GpgOutcome, policy: SignaturePolicy, partner_finge
     unopened = _session_key_unopened(outcome)
     if unopened:
         raise GpgStreamError(f"{unopened}: ask the partner to encrypt with AES-256, their tool's default")
+    if _ends_inside_a_packet(outcome):
+        raise _damaged(
+            outcome,
+            "truncated: the file ends inside an OpenPGP packet, before the length its header announces (cut "
+            "short in transit, or copied before it was complete?): ask the partner to send it again",
+        )
     if outcome.has("BADMDC") or outcome.has("DECRYPTION_FAILED"):
         raise _damaged(outcome, "integrity check failed: the file is truncated, corrupted or tampered")
     if not _completed_with_integrity(outcome):
@@ -198,6 +205,15 @@ def _unreadable_after_the_data(outcome: GpgOutcome) -> bool:
     length = outcome.first("PLAINTEXT_LENGTH")
     whole = bool(length and length[0].isdigit() and int(length[0]) == outcome.output_bytes)
     return whole and not outcome.has("BADMDC") and not _completed_with_integrity(outcome)
+
+
+_SOURCE_ENDED = re.compile(r"problem reading source \(\d+ bytes remaining\)")
+
+
+def _ends_inside_a_packet(outcome: GpgOutcome) -> bool:
+    """gpg reached the end of the input while a packet still expected bytes ("problem reading source (N bytes
+    remaining)": N counts what is left of the packet's current chunk, not of the file)."""
+    return any(_SOURCE_ENDED.search(line) for line in outcome.messages)
 
 
 # libgpg-error codes (the low 16 bits of the code in gpg's "ERROR <where> <code>" status line)

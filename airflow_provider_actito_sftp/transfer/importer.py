@@ -340,7 +340,7 @@ class ImportJob:
         except (asyncssh.Error, OSError) as e:
             if isinstance(e, asyncssh.SFTPNoSuchFile) and not await self._still_there(staged.name):
                 return "finished by another run's recovery", None, True
-            if not is_transport_error(e):
+            if isinstance(e, asyncssh.SFTPPermissionDenied | asyncssh.SFTPOpUnsupported):  # the server's rule
                 return "not finished", remote_step_refused(after, staged.name, describe(e)), False
             error = f"imported, but the remote step failed ({describe(e)}); it stays as {staged.name!r} until retried"
             return "not finished", error, True

@@ -184,7 +184,13 @@ async def _rename(sftp: asyncssh.SFTPClient, temporary: bytes, final: bytes, *, 
         await sftp.posix_rename(temporary, final)  # atomic replace (OpenSSH extension)
     except asyncssh.SFTPOpUnsupported:
         if await sftp.exists(final):
-            await sftp.remove(final)
+            try:
+                await sftp.remove(final)
+            except (asyncssh.SFTPPermissionDenied, asyncssh.SFTPOpUnsupported) as e:
+                raise ExportRefusedError(
+                    f"the server refuses to delete the existing {final.decode(errors='replace')!r} to replace it "
+                    f"({e.reason or type(e).__name__}): ask the partner to remove it, or export under another name"
+                ) from e
         await sftp.rename(temporary, final)
 
 

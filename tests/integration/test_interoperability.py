@@ -98,7 +98,7 @@ def _inbound_files(folder: Path, ours: tuple[str, str, str], work: Path) -> dict
         add(
             "gpg, cut short in transit (the last 100 bytes missing)",
             "gpg-truncated.csv.pgp",
-            "integrity check failed",
+            "truncated: the file ends inside an OpenPGP packet",
             lambda out: out.write_bytes((work / "gpg.pgp").read_bytes()[:-100]),
         )
         add(

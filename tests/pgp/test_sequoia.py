@@ -114,6 +114,8 @@ def test_the_signature_policy_is_applied_as_with_gpg(
     [
         (["1 bad signature.", "Error: Decryption failed", "", "Caused by:", "    Verification failed"], 1, "is BAD"),
         (["1 good signature.", "1 broken signatures."], 0, r"not with the partner's configured key \(sq: broken"),
+        (["1 good signature, 1 unknown checksum."], 0, r"not with the partner's configured key \(sq: unknown checksum"),
+        (["2 good signatures, some unknown checksums."], 0, r"partner's configured key \(sq: unreadable summary\)"),
         (["Error: Decryption failed", "", "Caused by:", "    Message has been manipulated"], 1, "manipulated"),
         (["Some wording sq never printed before."], 1, "no reason given"),
     ],
@@ -121,3 +123,8 @@ def test_the_signature_policy_is_applied_as_with_gpg(
 def test_sq_summaries_are_read_failing_closed(messages: list[str], returncode: int, refused: str) -> None:
     with pytest.raises(GpgStreamError, match=refused):
         check_sequoia_decryption(GpgOutcome(returncode, messages=messages), SignaturePolicy.ACCEPT)
+
+
+def test_sq_killed_is_a_retryable_failure_not_a_refusal() -> None:
+    with pytest.raises(OSError, match="stopped by signal 9"):
+        check_sequoia_decryption(GpgOutcome(-9, messages=[]), SignaturePolicy.IGNORE)

@@ -299,3 +299,22 @@ def test_a_truncated_signature_outside_is_refused(inbound: tuple[str, str, str],
     data = _signed_around(partner, encrypted, partner_key)
     with pytest.raises(GpgStreamError, match=r"^signed around an encrypted message, but .* truncated or damaged$"):
         _decrypt_as_sniffed(data[: len(data) - 200], DecryptOptions(secret_keys))
+
+
+def test_a_sink_error_behind_a_signature_outside_stops_both_gpgs(
+    inbound: tuple[str, str, str], partner: PartnerGpg, tmp_path: Path
+):
+    """The output cap (or a full disk) stops the drain of the inner gpg: both gpgs are stopped and the error
+    propagates, rather than the outer waiting forever to hand the inner the rest."""
+    secret_keys, public, _ = inbound
+    source, encrypted = tmp_path / "big.csv", tmp_path / "big.csv.pgp"
+    source.write_bytes(os.urandom(16 << 20))
+    partner.encrypt_to(public, source, encrypted, compress=False)
+    data = _signed_around(partner, encrypted, partner.generate())
+
+    def full(_: bytes) -> None:
+        raise OSError(28, "No space left on device")
+
+    options = DecryptOptions(secret_keys, signed_outside=True)
+    with pytest.raises(OSError, match="No space left"):
+        asyncio.run(asyncio.wait_for(decrypt_stream(_blocks(data, 1 << 20), full, options), 60))

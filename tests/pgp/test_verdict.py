@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from airflow_provider_actito_sftp.exceptions import GpgStreamError
+from airflow_provider_actito_sftp.exceptions import GpgIntegrityError, GpgStreamError
 from airflow_provider_actito_sftp.pgp.verdict import (
     GpgOutcome,
     SignaturePolicy,
@@ -174,3 +174,13 @@ def test_encryption_is_accepted_only_when_gpg_completed_it():
         check_encryption(_outcome("BEGIN_ENCRYPTION 2 9", "END_ENCRYPTION", returncode=2))
     with pytest.raises(GpgStreamError, match=r"^gpg could not encrypt \(exit 0\)$"):
         check_encryption(_outcome("BEGIN_ENCRYPTION 2 9"))
+
+
+def test_a_truncated_file_is_named_as_such():
+    """gpg says it reached the end of the input inside a packet ("problem reading source"), in the C locale."""
+    lines = [*DECRYPTED[:4], "PLAINTEXT_LENGTH 200000", "BADMDC", "DECRYPTION_FAILED", "END_DECRYPTION"]
+    outcome = _outcome(*lines, returncode=2)
+    outcome.messages = ["gpg: problem reading source (11704 bytes remaining)", "gpg: block_filter: pending bytes!"]
+    with pytest.raises(GpgStreamError, match=r"^truncated: the file ends inside an OpenPGP packet") as raised:
+        check_decryption(outcome, SignaturePolicy.IGNORE, None)
+    assert isinstance(raised.value, GpgIntegrityError)  # our key opened it: sq may still be asked
