@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import subprocess
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from partner_sandbox.sshd import SftpUser, chown_tree, free_port, generate_ssh_key, wait_for_ssh_banner
+from partner_sandbox.sshd import SftpUser, chown_tree, free_port, generate_ssh_key, stop_process, wait_for_ssh_banner
 
 MOD_SFTP = Path("/usr/lib/proftpd/mod_sftp.so")
 
@@ -117,10 +116,5 @@ def start_proftpd(user: SftpUser) -> ProftpdServer:
 
 def stop_proftpd(server: ProftpdServer) -> None:
     """Stop the server and remove its files."""
-    if server.process.poll() is None:
-        server.process.send_signal(signal.SIGTERM)
-        try:
-            server.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.process.kill()
+    stop_process(server.process)
     shutil.rmtree(server.workdir, ignore_errors=True)

@@ -121,13 +121,7 @@ class SshServer:
 
     def stop(self) -> None:
         """Stop the server by PID and wait for it."""
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process)
 
     def kill_connections(self) -> None:
         """Kill every per-connection sshd child (a real network fault), leaving the listener up."""
@@ -136,6 +130,17 @@ class SshServer:
         ).stdout.split()
         for pid in children:
             os.kill(int(pid), signal.SIGKILL)
+
+
+def stop_process(process: subprocess.Popen[bytes]) -> None:
+    """Stop a server process: SIGTERM, then SIGKILL after 10 s; wait for it either way."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 def chown_tree(path: Path, user: SftpUser) -> None:

@@ -158,10 +158,14 @@ class ActitoSftpImportOperator(_TransferOperator):
     :param destination: a local folder or an ``ObjectStoragePath`` (templated).
     :param pattern: glob of the files to import (``*.csv.pgp``); with ``regex=True`` a full-match regex.
     :param after_import: ``"keep"`` (default; the ledger prevents re-imports), ``"delete"`` or ``"move"``.
+        On a server that refuses the step (no delete rights) the task fails without retry, naming the
+        setting that works there; a run with it finishes the file.
     :param archive_location: the location files are moved to with ``after_import="move"``.
     :param quarantine_location: where refused files are moved (else they stay in place).
     :param signature_policy: ``"ignore"`` (default), ``"accept"`` or ``"require"`` a valid signature by the
-        partner's key (the connection's partner PGP public key).
+        partner's key (the connection's partner PGP public key); a partner who signs the encrypted file
+        (the signature outside the encryption) is checked the same way. Files gpg 2.2 cannot read
+        (Sequoia's default padding) are decrypted with ``sq`` where it is installed on the worker.
     :param min_age: seconds (or timedelta) a file must be unmodified before it is imported (default
         60: a file a partner is still writing in bursts is left alone).
     :param claim_timeout: seconds after which another run's claim, left by a crashed run, is taken over

@@ -71,8 +71,8 @@ async def sequoia_decrypting(options: DecryptOptions) -> AsyncIterator[GpgFilter
     with temporary_gnupg_home() as gpg:
         folder = Path(gpg.gnupghome)
         argv = [SQ_BINARY, "decrypt", recipient_flag, str(_private_file(folder / "ours.asc", options.secret_keys))]
-        if options.signature_policy is not SignaturePolicy.IGNORE and options.partner_public_key:
-            partner = _private_file(folder / "partner.asc", options.partner_public_key)
+        if options.verifying_key:
+            partner = _private_file(folder / "partner.asc", options.verifying_key)
             required = "1" if options.signature_policy is SignaturePolicy.REQUIRE else "0"
             argv += [signer_flag, str(partner), "--signatures", required]
         # sq may keep state under $HOME (a certificate store in later versions): keep it in this folder.

@@ -54,6 +54,11 @@ class DecryptOptions:
     partner_fingerprint: str | None = None
     signed_outside: bool = False
 
+    @property
+    def verifying_key(self) -> str | None:
+        """The partner's key to check signatures with: None when signatures are ignored (nor imported)."""
+        return self.partner_public_key if self.signature_policy is not SignaturePolicy.IGNORE else None
+
 
 @dataclass(frozen=True)
 class EncryptOptions:
@@ -76,13 +81,12 @@ async def decrypt_stream(blocks: AsyncIterable[bytes], sink: Sink, options: Decr
     :raises GpgStreamError: the verdict of :func:`~airflow_provider_actito_sftp.pgp.verdict.check_decryption`.
     """
     policy = options.signature_policy
-    verify_with = options.partner_public_key if policy is not SignaturePolicy.IGNORE else None
     if options.signed_outside:
-        inner = decrypting(options.secret_keys, partner_public_key=verify_with)
+        inner = decrypting(options.secret_keys, partner_public_key=options.verifying_key)
         outer_outcome, outcome = await unwrap_into(blocks, sink, options, inner)
         check_unwrapping(outer_outcome, policy, options.partner_fingerprint)
         return check_decryption(outcome, inner_policy(policy), options.partner_fingerprint)
-    async with decrypting(options.secret_keys, partner_public_key=verify_with) as gpg:
+    async with decrypting(options.secret_keys, partner_public_key=options.verifying_key) as gpg:
         outcome = await pump(gpg, blocks, sink)
     return check_decryption(outcome, policy, options.partner_fingerprint)
 
@@ -99,9 +103,8 @@ async def unwrap_into(
     :return: what the outer gpg reported (:func:`~.verdict.check_unwrapping` judges it) and what the inner
         filter reported.
     """
-    verify_with = options.partner_public_key if options.signature_policy is not SignaturePolicy.IGNORE else None
     async with (
-        decrypting(options.secret_keys, partner_public_key=verify_with) as outer,
+        decrypting(options.secret_keys, partner_public_key=options.verifying_key) as outer,
         inner_filter as inner,
     ):
 

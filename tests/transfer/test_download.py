@@ -369,3 +369,27 @@ def test_a_damaged_file_is_refused_in_gpgs_words_once_sq_agrees(
         fetch(make_connection(), remote, landing, decrypt=DecryptOptions(secret_keys))
     assert "gpg finds it damaged; Sequoia's sq reads it again" in caplog.text
     assert list(landing.iterdir()) == []
+
+
+@pytest.mark.skipif(shutil.which("sq") is None, reason="sq is not installed (.ci/run installs it)")
+def test_a_file_growing_while_sq_reads_it_again_is_refused_and_nothing_is_staged(
+    make_connection: ConnectionFactory,
+    sshd: SshServer,
+    remote_folder: Path,
+    landing: Path,
+    tmp_path: Path,
+    our_key: tuple[str, str, str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The second pass (sq) ends with the same check as the first: a file that grew after it was listed is
+    never staged, whichever implementation decrypted it."""
+    remote = _put_sq_padded(sshd, remote_folder, os.urandom(300_000), our_key, tmp_path)
+
+    def grow() -> None:
+        with remote.open("ab") as handle:
+            handle.write(b"still being written")
+
+    with caplog.at_level("WARNING"), pytest.raises(RemoteChangedError, match="changed while being read"):
+        fetch(make_connection(), remote, landing, decrypt=DecryptOptions(our_key[0]), after_listing=grow)
+    assert "Sequoia's sq reads it again" in caplog.text  # refused after the second pass
+    assert list(landing.iterdir()) == []
