@@ -7,14 +7,16 @@ was expected. No message ever carries key material, a password or file contents.
   :class:`ConnectionNotFoundError`, :class:`ConnectionExistsError`, :class:`ConnectionNotWritableError`,
   :class:`RefusedError` (a management operation refused), :class:`PgpKeyError`.
 - Server (fix the server or the pin): :class:`HostKeyError`, :class:`AuthenticationError`,
-  :class:`RemoteConnectError`, :class:`RemoteLocationError`.
+  :class:`RemoteConnectError` (:class:`SftpSubsystemError`), :class:`RemoteLocationError`.
 - One file refused (bad input, not retried): :class:`ImportRefusedError`, :class:`ExportRefusedError`,
   :class:`SourceUnavailableError` (retried: the source may appear),
   :class:`GpgStreamError` (:class:`GpgIntegrityError`, :class:`SequoiaDecryptError`),
   :class:`OutputLimitError`, :class:`UnsafeNameError`,
   :class:`PublishConflictError`, :class:`RemoteExistsError`.
 - One file skipped for a later run: :class:`RemoteChangedError`.
-- This machine: :class:`GpgUnavailableError`, :class:`UnsafeTempDirError`.
+- This machine: :class:`GpgUnavailableError` (retried: an ``OSError``), :class:`UnsafeTempDirError`.
+- This Airflow's settings: :class:`PlatformConfigError`, :class:`TargetNotAllowedError` (a server the platform
+  does not allow).
 """
 
 from __future__ import annotations
@@ -81,7 +83,13 @@ class AuthenticationError(ActitoSftpError):
 
 
 class RemoteConnectError(ActitoSftpError):
-    """The server could not be reached or the SSH/SFTP session could not be set up."""
+    """The server could not be reached or the SSH/SFTP session could not be set up (a server that broke the SSH
+    protocol too: the message says what it sent wrong)."""
+
+
+class SftpSubsystemError(RemoteConnectError):
+    """Host key and authentication passed, but the server's SFTP subsystem did not start (missing, silent within
+    ``connect_timeout``, or broken)."""
 
 
 class UnknownLocationError(ActitoSftpError, KeyError):
@@ -126,8 +134,12 @@ class PgpKeyError(ActitoSftpError, ValueError):
     """A PGP key was refused or a key operation failed. Messages never quote key material."""
 
 
-class GpgUnavailableError(ActitoSftpError):
-    """The ``gpg`` command is not installed."""
+class GpgUnavailableError(ActitoSftpError, OSError):
+    """gpg cannot run on this machine: not installed, it fails to start, or its gpg-agent cannot start.
+
+    This machine's trouble, never the file's nor the connection's: an ``OSError``, so transfers count it as
+    a failure a retry may get past (like a local I/O error), never as a refusal or a missing key.
+    """
 
 
 class ConnectionNotWritableError(ActitoSftpError):
@@ -198,3 +210,25 @@ class OutputLimitError(ActitoSftpError):
 
 class RemoteChangedError(ActitoSftpError):
     """The remote file changed while it was read (still being written?): nothing is published."""
+
+
+class PlatformConfigError(ActitoSftpError, ValueError):
+    """An option of the ``[actito_sftp]`` section of Airflow's configuration holds a value it cannot use."""
+
+
+class TargetNotAllowedError(RefusedError):
+    """The platform's ``[actito_sftp] allowed_targets`` does not list this server: nothing was sent to it.
+
+    :param host: the server as given.
+    :param port: its port.
+    """
+
+    field = "host"
+
+    def __init__(self, host: str, port: int) -> None:
+        self.host = host
+        self.port = port
+        super().__init__(
+            f"connecting to {host}:{port} is not allowed on this Airflow: the [actito_sftp] allowed_targets "
+            "setting does not list it (ask your platform team)"
+        )

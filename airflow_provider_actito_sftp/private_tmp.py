@@ -2,7 +2,8 @@
 
 Everything the provider writes to a temporary folder (gpg homes holding secret keys, staging copies of
 plaintext) lives under ``<tmp>/actito-sftp-<uid>`` (mode 0700, checked: never a symlink or another
-user's folder), in per-process folders named ``<pid>-<random>``. A process killed with ``kill -9``
+user's folder), in per-process folders named ``<pid>-<random>`` (gpg homes move to ``/tmp/actito-sftp-<uid>``
+when ``<tmp>`` is too long for gpg-agent's socket: :mod:`.pgp.home`). A process killed with ``kill -9``
 cannot clean up; the next one on the host deletes the folders of processes that no longer exist.
 """
 
@@ -27,7 +28,7 @@ PRIVATE_MODE = 0o700
 _PROCESS_DIR_NAME = re.compile(r"([1-9][0-9]{0,9})-.+")
 
 
-def provider_temp_root() -> Path:
+def provider_temp_root(base: str | None = None) -> Path:
     """Return ``<tempfile.gettempdir()>/actito-sftp-<uid>``, the provider's private temp folder (mode 0700).
 
     Created on first use; an existing one is used only if it is a real directory owned by us (a mode
@@ -35,9 +36,18 @@ def provider_temp_root() -> Path:
     :func:`private_directory` and named with :func:`new_process_dir`, so :func:`sweep_dead_process_dirs`
     can clean up after killed processes.
 
+    :param base: the folder to make it in instead of the system temp folder (``$TMPDIR``, else ``/tmp``).
     :raises UnsafeTempDirError: the path is a symlink, not a directory, or owned by another user.
     """
-    return private_directory(Path(tempfile.gettempdir()) / f"actito-sftp-{os.getuid()}")
+    return private_directory(provider_temp_path(base))
+
+
+def provider_temp_path(base: str | None = None) -> Path:
+    """Where :func:`provider_temp_root` is, without creating or checking it.
+
+    :param base: as for :func:`provider_temp_root`.
+    """
+    return Path(base or tempfile.gettempdir()) / f"actito-sftp-{os.getuid()}"
 
 
 def private_directory(path: Path) -> Path:

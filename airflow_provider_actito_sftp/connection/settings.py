@@ -21,12 +21,15 @@ from typing import Any, Protocol, TypeVar
 import asyncssh
 
 from airflow_provider_actito_sftp.connection.schema import FIELDS, AuthType
-from airflow_provider_actito_sftp.exceptions import ConnectionConfigError, UnknownLocationError
+from airflow_provider_actito_sftp.exceptions import ConnectionConfigError, PgpKeyError, UnknownLocationError
+from airflow_provider_actito_sftp.pgp.armor import check_secret_keys
 from airflow_provider_actito_sftp.ssh.host_keys import parse_host_keys
 
 __all__ = ["AuthType", "ConnectionSettings", "parse_connection", "parse_locations"]
 
 LOCATION_NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+MAX_LOCATIONS = 100
+MAX_LOCATION_PATH = 1024
 
 
 class ConnectionLike(Protocol):
@@ -179,6 +182,8 @@ def parse_connection(conn: ConnectionLike) -> ConnectionSettings:
         _import_private_key(conn_id, keys.ssh_private_key, keys.ssh_private_key_passphrase)
         if keys.ssh_private_key_pending:
             _import_private_key(conn_id, keys.ssh_private_key_pending, None, "ssh_private_key_pending")
+    if keys.inbound_pgp_private_keys:
+        _check_inbound_pgp_keys(conn_id, keys.inbound_pgp_private_keys)
     values["locations"] = parse_locations(conn_id, values["locations"])
     values["host_key"] = _parse_host_key_field(conn_id, values["host_key"])
     values["ciphers"] = _check_ciphers(conn_id, values["ciphers"])
@@ -247,6 +252,9 @@ def parse_locations(conn_id: str, value: object) -> Mapping[str, str]:
         pairs = list(value.items())
     else:
         raise ConnectionConfigError(conn_id, "locations", "expected a JSON object of name -> folder path")
+    if len(pairs) > MAX_LOCATIONS:
+        problem = f"{len(pairs)} locations; at most {MAX_LOCATIONS} are allowed"
+        raise ConnectionConfigError(conn_id, "locations", problem)
     locations: dict[str, str] = {}
     for name, path in pairs:
         _check_location_name(conn_id, name, locations)
@@ -335,12 +343,29 @@ def _check_location_path(conn_id: str, name: str, path: object) -> str:
             "locations",
             f"location {name!r}: expected an absolute folder path such as '/inbound', got {path!r}",
         )
+    if len(path) > MAX_LOCATION_PATH:
+        problem = f"location {name!r}: the path has {len(path):,} characters; at most {MAX_LOCATION_PATH}"
+        raise ConnectionConfigError(conn_id, "locations", problem)
     if "\x00" in path or ".." in PurePosixPath(path).parts:
         raise ConnectionConfigError(
             conn_id, "locations", f"location {name!r}: path {path!r} must not contain '..' or NUL characters"
         )
     normalized = str(PurePosixPath(path))
     return normalized
+
+
+def _check_inbound_pgp_keys(conn_id: str, armored: str) -> None:
+    """Our inbound PGP keys, checked without gpg (armor, checksum, packets): garbage is named when the hook
+    starts, not when the first PGP file arrives."""
+    try:
+        check_secret_keys(armored)
+    except PgpKeyError as e:
+        raise ConnectionConfigError(
+            conn_id,
+            "inbound_pgp_private_keys",
+            f"{e}; restore the keys, or generate new ones (`actito-sftp pgp-key generate {conn_id} --force`) "
+            "and give partners the new public key",
+        ) from None  # never chain: nothing of the key text may travel with the error
 
 
 def _import_private_key(

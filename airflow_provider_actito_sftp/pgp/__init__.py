@@ -1,9 +1,11 @@
 """OpenPGP, all of it: read this map, then the module you need.
 
 - :mod:`.home`: a fresh 0700 GNUPGHOME per gpg operation, deleted (agent stopped) afterwards; homes
-  left by killed processes are swept. No key ever enters a user's keyring.
+  left by killed processes are swept. No key ever enters a user's keyring. Homes stay short enough for
+  gpg-agent's socket whatever ``TMPDIR`` is; a gpg that cannot start raises ``GpgUnavailableError``.
 - :mod:`.armor`: a key file as partners send it, armored (``.asc``) or binary (``.gpg``, ``.pgp``), as
-  the armored text a connection stores.
+  the armored text a connection stores; :func:`~.armor.check_secret_keys` checks our stored secret keys
+  without gpg (armor, checksum, packets).
 - :mod:`.keys`: our inbound key pairs (generate, rotate, retire, export the public key handed out) and
   the partner's public key (refused if secret, expired, revoked, not encrypting, or several keys).
 - :mod:`.stream`: gpg as a stdin -> stdout filter (:func:`~.stream.decrypting`,

@@ -2,7 +2,8 @@
 
 Inbound secret keys are kept as one armored block holding every key that may still decrypt files in
 flight; the newest one is the key handed out. All gpg work happens in a temporary GNUPGHOME
-(:func:`~airflow_provider_actito_sftp.pgp.home.temporary_gnupg_home`).
+(:func:`~airflow_provider_actito_sftp.pgp.home.temporary_gnupg_home`); a gpg or gpg-agent that cannot
+start raises :class:`~airflow_provider_actito_sftp.exceptions.GpgUnavailableError`, never ``PgpKeyError``.
 """
 
 from __future__ import annotations
@@ -85,7 +86,7 @@ def generate_inbound_key(
     :param expires: gpg expiry: ``2y``, ``18m``, ``365d`` or ``never``.
     :return: the armored secret key and its description.
     """
-    with temporary_gnupg_home() as gpg:
+    with temporary_gnupg_home(agent=True) as gpg:
         request = gpg.gen_key_input(
             name_real=f"Actito SFTP inbound ({conn_id})",
             name_email=f"{conn_id}@actito-sftp.invalid",
@@ -105,7 +106,7 @@ def generate_inbound_key(
 
 def describe_secret_keys(armored_secret_keys: str) -> list[PgpKeyInfo]:
     """Describe every key in an armored secret-key block, newest first."""
-    with temporary_gnupg_home() as gpg:
+    with temporary_gnupg_home(agent=True) as gpg:
         fingerprints = _import(gpg, armored_secret_keys, "inbound_pgp_private_keys")
         return _newest_first([_describe(gpg, fpr) for fpr in fingerprints])
 
@@ -122,7 +123,7 @@ def add_inbound_key(
     new_armored, new_info = generate_inbound_key(conn_id, key_type, expires=expires)
     if not armored_secret_keys:
         return new_armored, new_info
-    with temporary_gnupg_home() as gpg:
+    with temporary_gnupg_home(agent=True) as gpg:
         fingerprints = _import(gpg, armored_secret_keys, "inbound_pgp_private_keys")
         fingerprints += _import(gpg, new_armored, "new key")
         return _export_secret_keys(gpg, fingerprints), new_info
@@ -136,7 +137,7 @@ def retire_inbound_keys(
     :raises PgpKeyError: a fingerprint is not in the block, or the newest (handed-out) key would go.
     :return: the remaining armored block and the retired keys.
     """
-    with temporary_gnupg_home() as gpg:
+    with temporary_gnupg_home(agent=True) as gpg:
         present = _newest_first([_describe(gpg, fpr) for fpr in _import(gpg, armored_secret_keys, "inbound")])
         newest = present[0]
         if fingerprints is None:
@@ -158,7 +159,7 @@ def retire_inbound_keys(
 
 def export_newest_public_key(armored_secret_keys: str) -> tuple[str, PgpKeyInfo]:
     """Return the armored public key of the newest inbound key (the one partners must use)."""
-    with temporary_gnupg_home() as gpg:
+    with temporary_gnupg_home(agent=True) as gpg:
         infos = _newest_first([_describe(gpg, fpr) for fpr in _import(gpg, armored_secret_keys, "inbound")])
         newest = infos[0]
         public = gpg.export_keys([newest.fingerprint], secret=False, armor=True)

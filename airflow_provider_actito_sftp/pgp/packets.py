@@ -5,6 +5,9 @@ contents: a known packet type in a legal order, a length that fits the file, kno
 algorithm ids, and, where the structure is fixed, fields that fill the packet exactly
 (:mod:`~airflow_provider_actito_sftp.pgp.packet_fields`). A plaintext file whose first byte merely
 looks like a packet tag is not PGP, and random bytes almost never pass.
+
+The same header parser splits a key block into its packets (:func:`key_packets`), for the check of the
+keys a connection stores (:func:`~airflow_provider_actito_sftp.pgp.armor.check_secret_keys`).
 """
 
 from __future__ import annotations
@@ -153,6 +156,34 @@ def _header(data: bytes, pos: int, what: str) -> _Header:
     if length == 255:
         return _Header(tag, 6, int.from_bytes(octets.take(4)), False)
     return _Header(tag, 2, 1 << (length & 0x1F), True)
+
+
+def key_packets(data: bytes) -> list[tuple[int, bytes]]:
+    """The packets of a key block (RFC 9580 §10.1, §10.2), ``(tag, body)`` in order: the headers must tile
+    ``data`` exactly, each with a definite length (no key packet has a partial or indeterminate one).
+
+    :param data: the de-armored key block.
+    :raises NotPgp: a header does not parse, a length runs past the end, or a length is not definite.
+    """
+    packets: list[tuple[int, bytes]] = []
+    pos = 0
+    while pos < len(data):
+        what = f"packet #{len(packets) + 1}"
+        if not data[pos] & 0x80:  # said here, without the octet: in a damaged key block it may be key material
+            raise NotPgp(f"{what} does not start with a packet header")
+        try:
+            header = _header(data, pos, what)
+        except Short:
+            raise NotPgp(f"the data ends inside the header of {what}") from None
+        what = f"{what} tag {header.tag}"
+        if header.body is None or header.partial:
+            raise NotPgp(f"{what} has a partial or indeterminate length, which no key packet has")
+        end = pos + header.length + header.body
+        if end > len(data):
+            raise NotPgp(f"{what} is {header.body} octets long, past the end of the data")
+        packets.append((header.tag, data[pos + header.length : end]))
+        pos = end
+    return packets
 
 
 def _walk(data: bytes, size: int | None, where: str, depth: int = 0) -> _Verdict:

@@ -7,7 +7,7 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
-from airflow_provider_actito_sftp.exceptions import ActitoSftpError, ImportRefusedError
+from airflow_provider_actito_sftp.exceptions import ImportRefusedError, PgpKeyError
 from airflow_provider_actito_sftp.pgp.keys import validate_partner_key
 from airflow_provider_actito_sftp.pgp.packets import PgpKind, sniff
 from airflow_provider_actito_sftp.pgp.stream import DecryptOptions
@@ -84,5 +84,5 @@ def _primary_fingerprint(armored: str | None) -> str | None:
         return None
     try:
         return validate_partner_key(armored).fingerprint
-    except ActitoSftpError:
+    except PgpKeyError:  # a key that does not read checks no signature; a gpg that cannot start says so
         return None

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from airflow_provider_actito_sftp.exceptions import GpgStreamError
+from airflow_provider_actito_sftp.exceptions import GpgStreamError, GpgUnavailableError
 from airflow_provider_actito_sftp.pgp.home import GPG_BINARY, temporary_gnupg_home
 from airflow_provider_actito_sftp.pgp.verdict import (
     GpgOutcome,
@@ -260,7 +260,7 @@ class GpgFilter:
 
 
 async def _start(home: Path, *args: str, own_key_ids: frozenset[str] = frozenset()) -> GpgFilter:
-    return await start_filter(
+    argv = [
         GPG_BINARY,
         "--homedir",
         str(home),
@@ -274,10 +274,13 @@ async def _start(home: Path, *args: str, own_key_ids: frozenset[str] = frozenset
         "--pinentry-mode",
         "error",  # our keys have no passphrase: never let gpg-agent ask anyone for one
         *args,
-        # gpg's messages in English whatever the worker's locale: the verdict reads one of them (truncation)
-        env={**os.environ, "LC_ALL": "C", "LANGUAGE": "C"},
-        own_key_ids=own_key_ids,
-    )
+    ]
+    # gpg's messages in English whatever the worker's locale: the verdict reads one of them (truncation)
+    env = {**os.environ, "LC_ALL": "C", "LANGUAGE": "C"}
+    try:
+        return await start_filter(*argv, env=env, own_key_ids=own_key_ids)
+    except OSError as e:  # gpg could not be run at all (gone since the home was made, out of processes)
+        raise GpgUnavailableError(f"gpg could not start on this machine: {e}") from e
 
 
 async def start_filter(
@@ -327,13 +330,14 @@ async def decrypting(secret_keys: str, *, partner_public_key: str | None = None)
 
     :param secret_keys: our armored inbound secret keys.
     :param partner_public_key: the partner's key, imported to verify signatures (None: not imported).
-    :raises GpgStreamError: no secret key, or a partner key that does not import.
+    :raises GpgStreamError: gpg kept no secret key of ours, or a partner key that does not import.
+    :raises GpgUnavailableError: gpg or its gpg-agent does not start on this machine.
     """
-    with temporary_gnupg_home() as gpg:
+    with temporary_gnupg_home(agent=True) as gpg:
         gpg.import_keys(secret_keys)
         secret = gpg.list_keys(secret=True)
         if not secret:
-            raise GpgStreamError("no inbound PGP secret key is configured (actito-sftp pgp-key generate)")
+            raise GpgStreamError("gpg found no secret key in the connection's inbound_pgp_private_keys")
         if partner_public_key and not gpg.import_keys(partner_public_key).fingerprints:
             raise GpgStreamError("the partner's PGP key (needed to verify signatures) does not import")
         own_key_ids = frozenset(

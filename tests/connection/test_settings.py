@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import asyncssh
@@ -16,6 +17,12 @@ from airflow_provider_actito_sftp.connection.settings import (
     parse_connection,
 )
 from airflow_provider_actito_sftp.exceptions import ConnectionConfigError, UnknownLocationError
+from airflow_provider_actito_sftp.pgp.keys import (
+    PgpKeyType,
+    add_inbound_key,
+    export_newest_public_key,
+    generate_inbound_key,
+)
 
 PRIVATE_KEY = asyncssh.generate_private_key("ssh-ed25519").export_private_key().decode()
 HOST_KEY = asyncssh.generate_private_key("ssh-ed25519").export_public_key().decode().strip()
@@ -285,3 +292,56 @@ class TestReviewRegressions:
         error = _error({"ssh_private_key": encrypted})
         assert error.field == "ssh_private_key_passphrase"
         assert "is encrypted: set ssh_private_key_passphrase" in str(error)
+
+
+@pytest.fixture(scope="module")
+def inbound_keys() -> str:
+    """Our inbound keys as the provider stores them after a rotation: an ed25519 and an RSA key."""
+    keys, _ = generate_inbound_key("partner", PgpKeyType.ED25519)
+    return add_inbound_key("partner", keys, PgpKeyType.RSA3072)[0]
+
+
+class TestInboundPgpKeys:
+    """Issue 21.9: garbage in ``inbound_pgp_private_keys`` is named when the hook starts (by the parser, without
+    gpg), not when the first PGP file arrives."""
+
+    @pytest.mark.parametrize(
+        ("garbage", "reason"),
+        [
+            ("(armored keys)", "not an armored PGP key block"),
+            ("-----BEGIN PGP PRIVATE KEY BLOCK-----\nc2VjcmV0LWJ1dC1icm9rZW4=\n", "no -----END PGP PRIVATE KEY"),
+            (
+                "-----BEGIN PGP PRIVATE KEY BLOCK-----\n\nc2VjcmV0LWJ1dC1icm9rZW4=\n"
+                "-----END PGP PRIVATE KEY BLOCK-----\n",
+                "does not hold OpenPGP packets",
+            ),
+        ],
+    )
+    def test_garbage_is_an_error_of_the_field_that_never_quotes_it(self, garbage: str, reason: str):
+        error = _error({"inbound_pgp_private_keys": garbage})
+        assert (error.conn_id, error.field) == ("partner", "inbound_pgp_private_keys")
+        assert str(error).startswith("Connection 'partner', field 'inbound_pgp_private_keys': ")
+        assert reason in str(error)
+        assert "actito-sftp pgp-key generate partner --force" in str(error)
+        assert "c2VjcmV0" not in str(error)
+        assert error.__cause__ is None
+
+    def test_a_damaged_copy_of_our_keys_is_an_error(self, inbound_keys: str):
+        lines = inbound_keys.splitlines()
+        lines[len(lines) // 2] = lines[len(lines) // 2][::-1]  # one line of the base64 scrambled
+        error = _error({"inbound_pgp_private_keys": "\n".join(lines)})
+        assert error.field == "inbound_pgp_private_keys"
+        assert "the checksum does not match" in str(error)
+        assert lines[len(lines) // 2][:12] not in str(error)
+
+    def test_our_public_key_by_mistake_is_an_error(self, inbound_keys: str):
+        public, _ = export_newest_public_key(inbound_keys)
+        error = _error({"inbound_pgp_private_keys": public})
+        assert "is a PGP PUBLIC KEY BLOCK, not secret keys" in str(error)
+
+    def test_the_keys_we_generate_and_rotate_pass_without_running_gpg(
+        self, inbound_keys: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ):
+        monkeypatch.setenv("PATH", str(tmp_path))  # no gpg, no program at all: the check starts none
+        settings = parse_connection(_connection({"inbound_pgp_private_keys": inbound_keys}))
+        assert settings.keys.inbound_pgp_private_keys == inbound_keys

@@ -8,7 +8,8 @@ import pytest
 
 from airflow_provider_actito_sftp.connection.schema import FIELDS
 from airflow_provider_actito_sftp.exceptions import ConnectionConfigError
-from airflow_provider_actito_sftp.management import describe
+from airflow_provider_actito_sftp.management import describe, pgp_key_generate
+from airflow_provider_actito_sftp.pgp.keys import PgpKeyType
 from partner_sandbox.sshd import SshServer
 from tests.management.conftest import MakeRecord
 
@@ -60,3 +61,17 @@ def test_a_partner_key_that_does_not_read_is_a_warning(password_record: MakeReco
 def test_an_invalid_connection_is_not_described(password_record: MakeRecord):
     with pytest.raises(ConnectionConfigError, match="field 'outbound_lock': expected true or false"):
         describe(password_record(outbound_lock="perhaps"))
+
+
+def test_garbage_in_the_inbound_pgp_keys_is_named_and_new_keys_fix_it(password_record: MakeRecord):
+    """Issue 21.9: the CLI's and the page's view of the connection names the field (the page shows the error
+    beside its public values); generating new keys replaces the garbage and the view is whole again."""
+    record = password_record(inbound_pgp_private_keys="-----BEGIN PGP PRIVATE KEY BLOCK-----\nchangeme\n")
+    with pytest.raises(ConnectionConfigError) as raised:
+        describe(record)
+    assert raised.value.field == "inbound_pgp_private_keys"
+    assert "changeme" not in str(raised.value)
+    info = pgp_key_generate(record, PgpKeyType.ED25519, expires="2y", force=True)
+    view = describe(record)
+    assert [key["fingerprint"] for key in view["inbound_pgp_keys"]] == [info.fingerprint]
+    assert "inbound_pgp_private_keys" in view["secrets_set"]

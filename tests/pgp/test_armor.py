@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from airflow_provider_actito_sftp.exceptions import PgpKeyError
-from airflow_provider_actito_sftp.pgp.armor import key_file_text
-from airflow_provider_actito_sftp.pgp.keys import validate_partner_key
+from airflow_provider_actito_sftp.pgp.armor import armor, check_secret_keys, key_file_text
+from airflow_provider_actito_sftp.pgp.keys import (
+    PgpKeyType,
+    add_inbound_key,
+    export_newest_public_key,
+    generate_inbound_key,
+    validate_partner_key,
+)
 from partner_sandbox.gpg import PartnerGpg
 
 RUN = {"capture_output": True, "check": True, "timeout": 120}
@@ -86,3 +94,107 @@ def test_anything_else_is_no_key_and_never_quoted(data: bytes):
     with pytest.raises(PgpKeyError, match="no OpenPGP key found") as refused:
         key_file_text(data)
     assert "name;email" not in str(refused.value)
+
+
+# --- our secret keys, as a connection stores them (issue 21.9) ----------------------------------------
+
+
+@pytest.fixture(scope="module")
+def our_keys() -> dict[str, str]:
+    """Secret keys the provider generates: ed25519, RSA, and a block of three keys after rotations."""
+    ed25519, _ = generate_inbound_key("armor", PgpKeyType.ED25519)
+    rsa, _ = generate_inbound_key("armor", PgpKeyType.RSA3072)
+    rotated, _ = add_inbound_key("armor", rsa, PgpKeyType.ED25519)
+    rotated, _ = add_inbound_key("armor", rotated, PgpKeyType.RSA3072)
+    return {"ed25519": ed25519, "rsa3072": rsa, "rotated": rotated}
+
+
+@pytest.mark.parametrize(("name", "count"), [("ed25519", 1), ("rsa3072", 1), ("rotated", 3)])
+def test_the_keys_we_generate_pass_the_check(our_keys: dict[str, str], name: str, count: int):
+    assert check_secret_keys(our_keys[name]) == count
+
+
+def test_the_check_reads_armor_as_gpg_does(our_keys: dict[str, str]):
+    """CRLF lines, armor headers, no checksum line, several blocks, text around them: gpg takes all of it."""
+    lines = our_keys["ed25519"].splitlines()
+    with_header = "\r\n".join([lines[0], "Comment: pasted from a vault", *lines[1:]])
+    without_checksum = "\n".join(line for line in lines if not re.fullmatch(r"=[A-Za-z0-9+/]{4}", line))
+    assert check_secret_keys(with_header) == 1
+    assert check_secret_keys(without_checksum) == 1
+    assert check_secret_keys(f"our keys:\n{our_keys['ed25519']}\n{our_keys['rsa3072']}\n(end)\n") == 2
+
+
+@pytest.mark.parametrize("tool", ["sq", "rnp"])
+def test_secret_keys_made_by_sequoia_and_rnp_pass_the_check(tool: str, tmp_path: Path):
+    if shutil.which(tool) is None:
+        pytest.skip(f"{tool} is not installed (.ci/run installs it)")
+    if tool == "sq":
+        key = tmp_path / "key.asc"
+        subprocess.run(["sq", "key", "generate", "--userid", "<sq@example.com>", "--export", str(key)], **RUN)
+        armored = key.read_text()
+    else:
+        home = tmp_path / "rnp"
+        home.mkdir(mode=0o700)
+        rnpkeys = ["rnpkeys", "--homedir", str(home)]
+        subprocess.run([*rnpkeys, "--generate-key", "--userid", "rnp <rnp@example.com>", "--password", ""], **RUN)
+        armored = subprocess.run([*rnpkeys, "--export-key", "--secret", "rnp@example.com"], **RUN).stdout.decode()
+    assert check_secret_keys(armored) == 1
+
+
+def _cut(armored: str) -> str:
+    """The block with its last third of base64 lines gone (a paste cut short, the end line kept)."""
+    lines = armored.splitlines()
+    body = [index for index, line in enumerate(lines) if line and not line.startswith(("-----", "="))]
+    return "\n".join(lines[: body[len(body) * 2 // 3]] + lines[-2:])
+
+
+def _first_line_only(armored: str) -> str:
+    """Only the first base64 line, no checksum: the secret key packet runs past the end of what is left."""
+    lines = armored.splitlines()
+    first = next(index for index, line in enumerate(lines) if index > 0 and line)
+    return "\n".join([lines[0], "", lines[first], lines[-1]])
+
+
+def _altered(armored: str) -> str:
+    """One base64 character of the key's data changed: the checksum no longer matches."""
+    lines = armored.splitlines()
+    index = len(lines) // 2
+    lines[index] = ("B" if lines[index][0] == "A" else "A") + lines[index][1:]
+    return "\n".join(lines)
+
+
+@pytest.mark.parametrize(
+    ("damage", "reason"),
+    [
+        (lambda keys: "", "not an armored PGP key block"),
+        (lambda keys: "(armored keys)", "not an armored PGP key block"),
+        (lambda keys: "-----BEGIN PGP PRIVATE KEY BLOCK-----\nsecret-pgp-material\n", "no -----END PGP PRIVATE"),
+        (lambda keys: keys.partition("-----END")[0], "no -----END PGP PRIVATE KEY BLOCK----- line"),
+        (_altered, "the checksum does not match"),
+        (_cut, "checksum does not match"),
+        (_first_line_only, "packet #1 tag 5 is .* octets long, past the end of the data"),
+        (lambda keys: keys.replace("PRIVATE KEY BLOCK", "PUBLIC KEY BLOCK"), "is a PGP PUBLIC KEY BLOCK"),
+        (lambda keys: keys.replace("\n\n", "\n\n!!", 1), "not base64"),
+    ],
+    ids=["empty", "placeholder", "no-end", "cut-end", "altered", "cut-short", "cut-no-checksum", "public", "junk"],
+)
+def test_damaged_or_wrong_key_material_is_named_and_never_quoted(
+    our_keys: dict[str, str], damage: Callable[[str], str], reason: str
+):
+    keys = our_keys["rsa3072"]
+    with pytest.raises(PgpKeyError, match=reason) as refused:
+        check_secret_keys(damage(keys))
+    body = [line for line in keys.splitlines() if len(line) > 8 and not line.startswith("-----")]
+    assert not [line for line in body if line[:8] in str(refused.value)]
+
+
+def test_public_keys_and_messages_are_not_our_secret_keys(our_keys: dict[str, str]):
+    public, _ = export_newest_public_key(our_keys["ed25519"])
+    with pytest.raises(PgpKeyError, match="is a PGP PUBLIC KEY BLOCK, not secret keys"):
+        check_secret_keys(public)
+    relabelled = public.replace("PUBLIC KEY BLOCK", "PRIVATE KEY BLOCK")
+    with pytest.raises(PgpKeyError, match="holds a public key without its secret part"):
+        check_secret_keys(relabelled)
+    message = armor(b"\xa3\x01" + b"compressed", "MESSAGE")
+    with pytest.raises(PgpKeyError, match="is a PGP MESSAGE"):
+        check_secret_keys(message)

@@ -16,9 +16,20 @@ from pathlib import Path
 
 import pytest
 
-from airflow_provider_actito_sftp.exceptions import ActitoSftpError, UnsafeTempDirError
+from airflow_provider_actito_sftp.exceptions import (
+    ActitoSftpError,
+    GpgUnavailableError,
+    PgpKeyError,
+    UnsafeTempDirError,
+)
 from airflow_provider_actito_sftp.pgp import home as gnupg_home
 from airflow_provider_actito_sftp.pgp.home import temporary_gnupg_home
+from airflow_provider_actito_sftp.pgp.keys import (
+    describe_secret_keys,
+    export_newest_public_key,
+    generate_inbound_key,
+    validate_partner_key,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -146,3 +157,101 @@ def test_a_planted_symlink_or_file_is_refused(temp_base: Path, planted: str):
     assert isinstance(raised.value, ActitoSftpError)
     assert str(path) in str(raised.value)
     assert list(target.iterdir()) == []  # nothing was created through the link
+
+
+# --- a long TMPDIR, a gpg that cannot start (issue 21.8) ----------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def secret_keys() -> str:
+    return generate_inbound_key("home")[0]
+
+
+@pytest.fixture(scope="module")
+def public_key(secret_keys: str) -> str:
+    return export_newest_public_key(secret_keys)[0]
+
+
+@pytest.fixture
+def long_tmpdir(temp_base: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """TMPDIR (for this process and the programs it starts) far too long for a gpg-agent socket under it;
+    the short fallback is ``temp_base`` instead of ``/tmp``, so the test leaves the real one alone."""
+    long = temp_base / ("a-deployment-with-a-long-temp-folder-" * 3)
+    long.mkdir()
+    assert len(str(long)) > 100
+    monkeypatch.setenv("TMPDIR", str(long))
+    monkeypatch.setattr(tempfile, "tempdir", str(long))
+    monkeypatch.setattr(gnupg_home, "SHORT_TEMP_BASE", str(temp_base), raising=False)
+    return long
+
+
+def test_secret_keys_work_whatever_tmpdir_is(long_tmpdir: Path, temp_base: Path, secret_keys: str):
+    with temporary_gnupg_home() as gpg:  # gpg starts the agent itself, on the first secret key
+        home = Path(gpg.gnupghome)
+        imported = gpg.import_keys(secret_keys)
+        assert [key["fingerprint"] for key in gpg.list_keys(secret=True)] == imported.fingerprints[:1]  # kept
+        assert home.parent == temp_base / f"actito-sftp-{os.getuid()}" / "gnupg"  # the short private folder
+        assert [_mode(home), _mode(home.parent), _mode(home.parent.parent)] == [0o700, 0o700, 0o700]
+        assert os.lstat(home.parent.parent).st_uid == os.getuid()
+        assert _processes_mentioning(home), "the agent of the home should run"
+    assert not home.exists()
+    assert _wait_until(lambda: not _processes_mentioning(home), timeout=15)
+    assert not (long_tmpdir / f"actito-sftp-{os.getuid()}").exists()  # nothing made in the long folder
+
+
+def test_a_gpg_agent_that_cannot_start_is_reported_as_such(
+    long_tmpdir: Path, secret_keys: str, monkeypatch: pytest.MonkeyPatch
+):
+    """Homes forced into the long TMPDIR, where gpg-agent cannot bind its socket: each operation on secret
+    keys says that gpg-agent could not start (this machine's trouble, retryable), not that no key was found."""
+    monkeypatch.setattr(gnupg_home, "SOCKET_PATH_MAX", 10_000, raising=False)
+    for operation in (lambda: describe_secret_keys(secret_keys), lambda: generate_inbound_key("home")):
+        with pytest.raises(GpgUnavailableError, match="gpg-agent could not start on this machine") as raised:
+            operation()
+        assert isinstance(raised.value, OSError)  # a failure a retry may get past, never a refusal
+        assert not isinstance(raised.value, PgpKeyError)
+        assert "failed to start agent" in str(raised.value)  # gpg's own words
+    assert list((long_tmpdir / f"actito-sftp-{os.getuid()}" / "gnupg").iterdir()) == []  # homes removed
+
+
+def test_a_temp_folder_too_long_with_no_usable_fallback_says_to_shorten_tmpdir(
+    long_tmpdir: Path, temp_base: Path, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.setattr(gnupg_home, "SHORT_TEMP_BASE", str(temp_base / "missing"))
+    with (
+        pytest.raises(GpgUnavailableError, match="is too long for gpg-agent's socket") as raised,
+        temporary_gnupg_home(),
+    ):
+        pass
+    assert str(long_tmpdir) in str(raised.value)
+    assert "set TMPDIR shorter" in str(raised.value)
+
+
+@pytest.fixture
+def failing_gpg(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A ``gpg`` first on the PATH that cannot start, as a broken install or an exhausted machine."""
+    folder = tmp_path / "bin"
+    folder.mkdir()
+    script = folder / "gpg"
+    script.write_text("#!/bin/sh\necho 'gpg: fatal: libgcrypt is too old (need 1.8.0)' >&2\nexit 2\n")
+    script.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{folder}{os.pathsep}{os.environ['PATH']}")
+
+
+def _open_a_home() -> None:
+    with temporary_gnupg_home():
+        pass
+
+
+def test_a_gpg_that_cannot_start_is_reported_as_such(failing_gpg: None, secret_keys: str, public_key: str):
+    operations = {
+        "home": _open_a_home,
+        "describe keys": lambda: describe_secret_keys(secret_keys),
+        "generate": lambda: generate_inbound_key("home"),
+        "partner key": lambda: validate_partner_key(public_key),
+    }
+    for name, operation in operations.items():
+        with pytest.raises(GpgUnavailableError, match="gpg could not start on this machine") as raised:
+            operation()
+        assert "libgcrypt is too old" in str(raised.value), name  # gpg's own words
+        assert isinstance(raised.value, OSError), name
