@@ -25,12 +25,14 @@ from sqlalchemy.orm import Session
 
 SUMMARY_XCOM_KEY = "actito_sftp_transfers"
 DIRECTIONS = ("download", "upload")
-MAX_PROBLEMS = 20  # files named per try in the summary (the task's own log and return value name them all)
+MAX_PROBLEMS = 20  # files named per try in the summary (the task's own log and import report name them all)
+MAX_REASON = 500  # characters of one problem's reason in the summary
 
 
 @dataclass
 class TransferSummary:
-    """What one try moved; pushed as the ``actito_sftp_transfers`` XCom."""
+    """What one try moved; pushed as the ``actito_sftp_transfers`` XCom. Bounded whatever the number of files:
+    counts, bytes, one last file, and at most :data:`MAX_PROBLEMS` problems of :data:`MAX_REASON` characters."""
 
     conn_id: str
     direction: str
@@ -47,6 +49,8 @@ class TransferSummary:
     def add_problem(self, remote_path: str, outcome: str, reason: str) -> None:
         """A file that did not move (``outcome``: refused / failed / not finished), up to MAX_PROBLEMS."""
         if len(self.problems) < MAX_PROBLEMS:
+            if len(reason) > MAX_REASON:
+                reason = reason[: MAX_REASON - 1] + "…"
             self.problems.append({"file": remote_path, "outcome": outcome, "reason": reason})
 
     def as_dict(self) -> dict[str, Any]:

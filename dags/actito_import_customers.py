@@ -36,12 +36,14 @@ with DAG(
    `inbound` location (files still uploading, `*.part` and friends, or modified in the last minute, are
    ignored). If none arrive within
    25 minutes the run is skipped, not failed.
-2. **import_files**: downloads them over one SSH session, PGP-decrypts them with our inbound key,
+2. **import_files**: downloads them over one SSH session (at most 500 per run, oldest first: a backlog
+   drains over the next runs), PGP-decrypts them with our inbound key,
    publishes each atomically into the landing folder and moves the remote file to `archive`. Refused
    files (plaintext, tampered, wrong key) go to `quarantine` and fail the task without retry (a retry
    would meet the same files), listed one by one; connection errors are retried.
    Emits an Asset event for the landing folder, which triggers `actito_on_customers_imported`.
-3. **load_customers**: counts the rows of each imported CSV and logs a summary.
+3. **load_customers**: counts the rows of each imported CSV (every record of the import, read with
+   `report_records`: its XCom keeps the first 100, its report file all) and logs a summary.
 
 Connection: `ACTITO_SFTP_CONN_ID` (default `actito_demo`), with locations `inbound`, `archive`,
 `quarantine`.
@@ -65,14 +67,23 @@ Connection: `ACTITO_SFTP_CONN_ID` (default `actito_demo`), with locations `inbou
         after_import="move",
         archive_location="archive",
         quarantine_location="quarantine",
+        max_files=500,
         outlets=[CUSTOMERS_LANDED],
     )
 
     @task(inlets=[CUSTOMERS_LANDED])
-    def load_customers(records: list[dict[str, Any]]) -> dict[str, int]:
-        """Count the rows of every imported CSV (a stand-in for a real load)."""
+    def load_customers(imported: dict[str, Any]) -> dict[str, int]:
+        """Count the rows of every imported CSV (a stand-in for a real load).
+
+        The import's XCom holds counts and its first 100 records; ``report_records`` gives every one of
+        them (from the report file the import wrote beside the files when there are more).
+        """
+        from airflow_provider_actito_sftp.transfer.import_report import report_records  # at run time
+
         rows_per_file: dict[str, int] = {}
-        for record in records:
+        for record in report_records(imported):
+            if record["status"] != "success":
+                continue
             with Path(record["local_path"]).open(newline="") as handle:
                 rows_per_file[Path(record["local_path"]).name] = max(sum(1 for _ in csv.reader(handle)) - 1, 0)
         print(f"Loaded {sum(rows_per_file.values())} customer rows from {len(rows_per_file)} file(s): {rows_per_file}")

@@ -162,6 +162,7 @@ def start_sshd(
     sftp_flags: str = "",
     extra_host_key_types: tuple[str, ...] = (),
     chroot: bool = False,
+    sftp_subsystem: str | None = None,
 ) -> SshServer:
     """Start a fresh sshd with its own host key on a free 127.0.0.1 port and wait until it answers.
 
@@ -171,6 +172,8 @@ def start_sshd(
         ecdsa and ed25519 ones), listed in ``host_key_lines`` by type.
     :param chroot: jail the SFTP user in a root-owned folder (``ChrootDirectory``, as hosting providers do;
         needs root): ``data_root`` is then its ``data`` folder, which the server shows as ``/data``.
+    :param sftp_subsystem: the command sshd runs for the ``sftp`` subsystem instead of ``internal-sftp``
+        (``sftp_flags`` then unused): a misbehaving server, e.g. ``cat >/dev/null`` for one that never answers.
     """
     sshd = find_sshd()
     if sshd is None:
@@ -207,7 +210,7 @@ def start_sshd(
                 "PubkeyAuthentication yes",
                 "PermitRootLogin no",
                 f"AllowUsers {user.name}",
-                f"Subsystem sftp internal-sftp {sftp_flags}".rstrip(),
+                f"Subsystem sftp {sftp_subsystem or f'internal-sftp {sftp_flags}'.rstrip()}",
                 *([f"ChrootDirectory {jail}"] if jail else []),
                 "MaxStartups 200:30:400",
                 "MaxSessions 100",

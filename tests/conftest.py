@@ -76,6 +76,18 @@ def impostor_sshd(sftp_user: SftpUser) -> Iterator[SshServer]:
 
 
 @pytest.fixture(scope="session")
+def mute_sftp_sshd(sftp_user: SftpUser, client_key: str) -> Iterator[SshServer]:
+    """A real sshd that accepts the test client key, whose SFTP subsystem reads and never answers (it ends when
+    the client closes the channel)."""
+    import asyncssh
+
+    server = start_sshd(sftp_user, sftp_subsystem="cat >/dev/null")
+    server.add_authorized_key(asyncssh.import_private_key(client_key).export_public_key().decode().strip())
+    yield server
+    remove_server(server)
+
+
+@pytest.fixture(scope="session")
 def client_key(sshd: SshServer, impostor_sshd: SshServer, tmp_path_factory: pytest.TempPathFactory) -> str:
     """An ed25519 client key authorised on both servers; returns the private key text."""
     key_path = tmp_path_factory.mktemp("client-key") / "id_ed25519"

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from airflow_provider_actito_sftp.metrics import activity, overview
+from airflow_provider_actito_sftp.metrics import MAX_PROBLEMS, MAX_REASON, TransferSummary, activity, overview
 from partner_sandbox.sshd import SshServer, chown_tree
 from tests.support.dags import run_dag, task_states
 
@@ -247,3 +248,13 @@ def test_postgresql_gives_the_same_numbers(sshd: SshServer, tmp_path: Path):
             expected.pop(key)
             got.pop(key)
         assert got == expected, conn_id
+
+
+def test_the_summary_xcom_is_bounded_whatever_the_number_of_problems():
+    summary = TransferSummary(conn_id="acme", direction="download")
+    for index in range(5000):
+        summary.add_problem(f"/in/{index:05d}-" + "n" * 200 + ".csv", "refused", "a long reason " * 1000)
+    assert len(summary.problems) == MAX_PROBLEMS
+    assert all(len(problem["reason"]) == MAX_REASON for problem in summary.problems)
+    assert summary.problems[0]["reason"].endswith("…")
+    assert len(json.dumps(summary.as_dict())) < MAX_PROBLEMS * (MAX_REASON + 400)

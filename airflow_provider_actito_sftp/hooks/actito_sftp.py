@@ -191,9 +191,10 @@ class ActitoSftpHook(BaseHook):
         *,
         owner: str | None = None,
         ledger_name: str | None = None,
+        report: bool = False,
         **options: Unpack[ImportArgs],
     ) -> ImportResult:
-        """Import the complete files of a location: download, PGP-decrypt, publish each atomically.
+        """Import the complete files of a location, oldest first: download, PGP-decrypt, publish each atomically.
 
         Every file ends imported, refused (bad input: a retry would meet it again), failed (transport
         or local I/O: a retry may succeed) or skipped (with the reason); one file's error never stops the
@@ -206,6 +207,9 @@ class ActitoSftpHook(BaseHook):
         :param ledger_name: the ``after_import="keep"`` ledger (files it lists are not imported again);
             default ``<dag_id>.<task_id>`` of the running task. It lives in Airflow Variables, which only a
             running task can write: outside a task, import with ``"delete"`` or ``"move"``.
+        :param report: also write every file's record as JSON Lines to a new file in the destination's
+            hidden ``.actito-sftp-reports/`` folder (``file_mode``), named in ``ImportResult.report``; the
+            import operator does, to keep its XCom small.
         :param pattern: glob of the files to import (default ``*``); with ``regex=True`` a full-match regex.
         :param regex: treat ``pattern`` as a regular expression.
         :param after_import: ``"keep"`` (default; the ledger prevents re-imports), ``"delete"`` or ``"move"``.
@@ -222,8 +226,13 @@ class ActitoSftpHook(BaseHook):
         :param file_mode: permissions of the local files (default ``0o600``).
         :param max_file_size: bytes of plaintext one file may produce (default 64 GiB; None: no cap).
         :param max_expansion_ratio: plaintext bytes per encrypted byte past 16 MiB (default 200; None: off).
+        :param max_files: files one call takes at most, oldest first (default None: every ready file); the
+            others stay untouched on the server for a later call (counted in ``remaining``).
+        :param max_bytes: bytes on the server one call takes at most, oldest first (default None: no
+            limit); the oldest file is always taken, even one larger than this (it is imported alone).
         :return: the outcome of every listed file (``imported``, ``refused``, ``failed``, ``unfinished``,
-            ``skipped``).
+            ``skipped``), how many ready files were left for a later call (``remaining``,
+            ``remaining_bytes``) and where the report is (``report``).
         :raises ValueError: an invalid option (before connecting).
         :raises UnknownLocationError: a location the connection does not have (before connecting).
         :raises NoTaskContextError: outside a task, no ``owner`` given, or ``after_import="keep"``.
@@ -231,7 +240,9 @@ class ActitoSftpHook(BaseHook):
         """
         from airflow_provider_actito_sftp.hooks.transfers import ImportRun
 
-        run = ImportRun.plan(await self.aget_settings(), location, destination, owner, ledger_name, options)
+        run = ImportRun.plan(
+            await self.aget_settings(), location, destination, owner, ledger_name, options, report=report
+        )
         try:
             async with self.open_async_session() as session:
                 return await run.execute(session)

@@ -17,12 +17,14 @@ from airflow_provider_actito_sftp.ssh.session import AsyncSftpSession
 from airflow_provider_actito_sftp.transfer.destinations import Destination
 from airflow_provider_actito_sftp.transfer.download import OutputLimits
 from airflow_provider_actito_sftp.transfer.exporter import ExportJob, ExportRequest, ExportResult, resolve_sources
-from airflow_provider_actito_sftp.transfer.import_report import ImportResult
+from airflow_provider_actito_sftp.transfer.import_report import ImportResult, report_lines
 from airflow_provider_actito_sftp.transfer.importer import ImportJob, ImportRequest
 from airflow_provider_actito_sftp.transfer.ledger import Ledger, LedgerEntry, VariableDeliveryLog, VariableLedger
+from airflow_provider_actito_sftp.transfer.names import report_file_name, shown_name
 from airflow_provider_actito_sftp.transfer.options import AfterImport, ImportArgs, ImportOptions, Overwrite, choice
 from airflow_provider_actito_sftp.transfer.progress import run_summary
-from airflow_provider_actito_sftp.transfer.selection import FileFilter
+from airflow_provider_actito_sftp.transfer.remote_folder import describe
+from airflow_provider_actito_sftp.transfer.selection import BatchLimit, FileFilter
 
 log = logging.getLogger(__name__)
 
@@ -58,16 +60,18 @@ def import_request(
         owner=owner,
         claim=options.claim,
         limits=OutputLimits(options.max_file_size, options.max_expansion_ratio),
+        batch_limit=BatchLimit(options.max_files, options.max_bytes),
     )
 
 
 @dataclass(frozen=True)
 class ImportRun:
-    """One import: its request (and the destination to close) and its ledger."""
+    """One import: its request (and the destination to close), its ledger, and whether to write its report."""
 
     settings: ConnectionSettings
     request: ImportRequest
     ledger: Ledger
+    report: bool = False
 
     @classmethod
     def plan(
@@ -78,6 +82,8 @@ class ImportRun:
         owner: str | None,
         ledger_name: str | None,
         args: ImportArgs,
+        *,
+        report: bool = False,
     ) -> ImportRun:
         """Validate everything that can be checked without connecting; see ``ActitoSftpHook.import_files``."""
         options = ImportOptions.parse(**args)
@@ -87,14 +93,14 @@ class ImportRun:
         ledger: Ledger = NoLedger()
         if options.after_import is AfterImport.KEEP:
             ledger = VariableLedger(settings.conn_id, location, resolve_ledger_name(ledger_name))
-        return cls(settings, import_request(settings, location, destination, options, owner), ledger)
+        return cls(settings, import_request(settings, location, destination, options, owner), ledger, report)
 
     async def execute(self, session: AsyncSftpSession) -> ImportResult:
         """Run the import over an open session and log what it did."""
         started = time.monotonic()
         result = await ImportJob(session, self.request, self.ledger).run()
         for name, reason in result.skipped:
-            log.info("Skipped %r: %s", name, reason)
+            log.info("Skipped '%s': %s", shown_name(name), reason)
         summary = run_summary(
             "imported",
             len(result.imported),
@@ -104,9 +110,24 @@ class ImportRun:
             refused=len(result.refused),
             failed=len(result.failed),
             skipped=len(result.skipped),
+            **({"remaining": result.remaining} if result.remaining else {}),  # left for a later run
         )
         log.info("%s: %s; into %s", _what(self.settings, self.request.location), summary, self.request.destination.uri)
+        if self.report and result.records:
+            self._write_report(result)
         return result
+
+    def _write_report(self, result: ImportResult) -> None:
+        """Every record as JSON Lines next to the imported files; a failure is noted in the result (the
+        records are all in the log): it never hides what the import did."""
+        destination = self.request.destination
+        try:
+            result.report = destination.write_report(report_file_name(self.request.owner), report_lines(result.records))
+        except Exception as e:  # OSError, or whatever the object store raises
+            result.report_error = f"could not write the import report in {destination.uri}: {describe(e)}"
+            log.error("%s: %s", _what(self.settings, self.request.location), result.report_error)
+        else:
+            log.info("%s: the report of every file is %s", _what(self.settings, self.request.location), result.report)
 
     def close(self) -> None:
         """Release the destination (once the import is over, whatever its outcome)."""

@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import Asset, BaseOperator, Context
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
+from airflow_provider_actito_sftp.exceptions import (
+    ConnectionConfigError,
+    PlatformConfigError,
+    TargetNotAllowedError,
+    UnknownLocationError,
+)
 from airflow_provider_actito_sftp.get_provider_info import DEFAULT_CONN_ID
 from airflow_provider_actito_sftp.metrics import SUMMARY_XCOM_KEY, TransferSummary
+from airflow_provider_actito_sftp.operators.outcome import TransferOutcome, import_return_value, outlet_summary
 from airflow_provider_actito_sftp.transfer.destinations import Destination
 from airflow_provider_actito_sftp.transfer.options import (
     DEFAULT_CLAIM_TIMEOUT,
@@ -25,6 +31,10 @@ from airflow_provider_actito_sftp.transfer.options import (
 )
 from airflow_provider_actito_sftp.transfer.records import Direction, TransferRecord
 
+# Errors that only a change of configuration fixes (the connection, its locations, the platform's settings):
+# the task fails without retry. Everything else raised before a file moved (the server, the network) is retried.
+CONFIGURATION_ERRORS = (ConnectionConfigError, UnknownLocationError, PlatformConfigError, TargetNotAllowedError)
+
 # The SSH/gpg machinery is imported when a task runs, not when a DAG file is parsed.
 if TYPE_CHECKING:
     from airflow_provider_actito_sftp.hooks.actito_sftp import ActitoSftpHook
@@ -36,46 +46,6 @@ def _default_outlets(target: Any) -> list[Asset]:
         return []
     uri = Destination.uri_of(target)
     return [Asset(uri)] if uri else []
-
-
-def _summary(records: list[TransferRecord]) -> dict[str, Any]:
-    return {
-        "files": len(records),
-        "bytes": sum(record.plaintext_bytes for record in records),
-        "names": [record.remote_path.rsplit("/", 1)[-1] for record in records][:100],
-    }
-
-
-@dataclass
-class TransferOutcome:
-    """What one try did, file by file.
-
-    :param refused: bad input (the file itself): failing the task without retry.
-    :param failed: transport or local I/O errors: the task fails and Airflow may retry it.
-    :param unfinished: imported files whose remote step failed (also in ``succeeded``): retried, unless the
-        server refused the step itself.
-    """
-
-    succeeded: list[TransferRecord] = field(default_factory=list)
-    refused: list[TransferRecord] = field(default_factory=list)
-    failed: list[TransferRecord] = field(default_factory=list)
-    unfinished: list[TransferRecord] = field(default_factory=list)
-
-    @property
-    def records(self) -> list[TransferRecord]:
-        return self.succeeded + self.refused + self.failed
-
-    def problems(self) -> list[tuple[str, list[TransferRecord]]]:
-        """The files that did not move (or did not finish), by outcome."""
-        return [("refused", self.refused), ("failed", self.failed), ("not finished", self.unfinished)]
-
-    def failure_lines(self) -> str:
-        kinds = {"not finished": "failed"}  # the task's message calls both retryable kinds "failed"
-        return "\n".join(
-            f"  - {kinds.get(kind, kind)}: {record.remote_path!r}: {record.error}"
-            for kind, records in self.problems()
-            for record in records
-        )
 
 
 class _TransferOperator(BaseOperator):
@@ -94,7 +64,7 @@ class _TransferOperator(BaseOperator):
     def what(self) -> str:
         return f"Connection {self.conn_id!r}, location {self.location!r}"
 
-    def execute(self, context: Context) -> list[dict[str, Any]]:
+    def execute(self, context: Context) -> Any:
         from airflow_provider_actito_sftp.hooks.actito_sftp import ActitoSftpHook
 
         hook = ActitoSftpHook(self.conn_id)
@@ -105,6 +75,8 @@ class _TransferOperator(BaseOperator):
         except Exception as e:
             summary.failed = 1  # the try failed before it could say more: at least one failed request
             summary.add_problem("", "failed", str(e))  # no file of its own: the reason is the try's
+            if isinstance(e, CONFIGURATION_ERRORS):  # fix the configuration: a retry would meet it again
+                raise AirflowFailException(str(e) if str(e).startswith("Connection ") else f"{self.what()}: {e}") from e
             raise
         else:
             succeeded = outcome.succeeded
@@ -116,19 +88,27 @@ class _TransferOperator(BaseOperator):
             for outcome_name, problem_records in outcome.problems():
                 for record in problem_records:
                     summary.add_problem(record.remote_path, outcome_name, record.error or "")
+            if outcome.report_error:
+                summary.add_problem("", "failed", outcome.report_error)
         finally:
             context["ti"].xcom_push(key=SUMMARY_XCOM_KEY, value=summary.as_dict())
-        records = [record.as_dict() for record in outcome.records]
-        if not (outcome.refused or outcome.failed or outcome.unfinished):
+        value = outcome.return_value
+        if value is None:
+            value = [record.as_dict() for record in outcome.records]
+        if not (outcome.refused or outcome.failed or outcome.unfinished or outcome.report_error):
             self._announce(context, succeeded)
-            return records
-        context["ti"].xcom_push(key="return_value", value=records)
+            return value
+        context["ti"].xcom_push(key="return_value", value=value)
         message = (
             f"{self.what()}: {len(succeeded)} file(s) moved, {len(outcome.refused)} refused, "
             f"{len(outcome.failed)} failed, {len(outcome.unfinished)} not finished on the server:\n"
             f"{outcome.failure_lines()}"
         )
-        if outcome.refused or not all(record.retryable for record in outcome.failed + outcome.unfinished):
+        if (
+            outcome.refused
+            or outcome.report_error  # a retry would import nothing new: the records would stay unreported
+            or not all(record.retryable for record in outcome.failed + outcome.unfinished)
+        ):
             raise AirflowFailException(message)  # bad input, or a step the server refuses: a retry would too
         raise AirflowException(message)
 
@@ -140,7 +120,7 @@ class _TransferOperator(BaseOperator):
             return
         for outlet in self.outlets:
             if isinstance(outlet, Asset):
-                context["outlet_events"][outlet].extra = _summary(succeeded)
+                context["outlet_events"][outlet].extra = outlet_summary(succeeded)
 
 
 class ActitoSftpImportOperator(_TransferOperator):
@@ -179,7 +159,19 @@ class ActitoSftpImportOperator(_TransferOperator):
     :param max_file_size: bytes of plaintext one file may produce (default 64 GiB).
     :param max_expansion_ratio: plaintext bytes per encrypted byte past 16 MiB (default 200; None: off):
         a decompression bomb is refused.
-    :return: the transfer records (XCom), successes and refusals.
+    :param max_files: files one run takes at most (default None: every ready file). Files are taken oldest
+        first (modification time on the server, then name), so a backlog drains over several runs in the
+        order the partner wrote it; the others stay untouched on the server (counted as ``remaining``).
+        Files the ``keep`` ledger already has are not counted; refused files left in place are (set
+        ``quarantine_location`` so they do not hold the backlog up).
+    :param max_bytes: bytes on the server (encrypted size) one run takes at most (default None), oldest
+        first; the oldest file is always taken, even one larger than ``max_bytes`` (it is imported alone).
+    :return: (XCom) counts (``imported``, ``refused``, ``failed``, ``unfinished``, ``skipped``,
+        ``remaining``), bytes (``plaintext_bytes``, ``wire_bytes``), the first 100 ``records`` (refused
+        and failed first) of ``records_total``, and ``report``: the JSON Lines file holding every record, in
+        the destination's hidden ``.actito-sftp-reports/`` folder (``report_error`` when it could not be
+        written: the try then fails, without retry, if the XCom leaves records out). Read all of them with
+        :func:`~airflow_provider_actito_sftp.transfer.import_report.report_records`.
     """
 
     template_fields: Sequence[str] = ("location", "pattern", "destination", "archive_location", "quarantine_location")
@@ -204,6 +196,8 @@ class ActitoSftpImportOperator(_TransferOperator):
         file_mode: int = 0o600,
         max_file_size: int | None = DEFAULT_MAX_FILE_SIZE,
         max_expansion_ratio: float | None = DEFAULT_MAX_EXPANSION_RATIO,
+        max_files: int | None = None,
+        max_bytes: int | None = None,
         **kwargs: Any,
     ) -> None:
         kwargs.setdefault("outlets", _default_outlets(destination))
@@ -224,6 +218,8 @@ class ActitoSftpImportOperator(_TransferOperator):
         self.file_mode = file_mode
         self.max_file_size = max_file_size
         self.max_expansion_ratio = max_expansion_ratio
+        self.max_files = max_files
+        self.max_bytes = max_bytes
         ImportOptions.parse(**self._import_args())  # invalid choices and combinations fail at parse time
 
     direction = Direction.DOWNLOAD
@@ -244,6 +240,8 @@ class ActitoSftpImportOperator(_TransferOperator):
             "file_mode": self.file_mode,
             "max_file_size": self.max_file_size,
             "max_expansion_ratio": self.max_expansion_ratio,
+            "max_files": self.max_files,
+            "max_bytes": self.max_bytes,
         }
 
     def transfer(self, context: Context, hook: ActitoSftpHook) -> TransferOutcome:
@@ -254,9 +252,19 @@ class ActitoSftpImportOperator(_TransferOperator):
             self.destination,
             owner=task_owner(context),
             ledger_name=task_ledger_name(context),
+            report=True,
             **self._import_args(),
         )
-        return TransferOutcome(result.imported, result.refused, result.failed, result.unfinished)
+        value = import_return_value(result)
+        needed = value["records_total"] > len(value["records"])  # else the XCom has every record anyway
+        return TransferOutcome(
+            result.imported,
+            result.refused,
+            result.failed,
+            result.unfinished,
+            return_value=value,
+            report_error=result.report_error if needed else None,
+        )
 
 
 class ActitoSftpExportOperator(_TransferOperator):

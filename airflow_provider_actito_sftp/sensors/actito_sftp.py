@@ -10,6 +10,7 @@ from airflow.sdk import BaseSensorOperator, Context, PokeReturnValue
 from airflow.sdk.exceptions import AirflowException
 
 from airflow_provider_actito_sftp.get_provider_info import DEFAULT_CONN_ID
+from airflow_provider_actito_sftp.transfer.names import shown_name
 from airflow_provider_actito_sftp.transfer.options import DEFAULT_MIN_AGE, seconds
 
 
@@ -56,7 +57,7 @@ class ActitoSftpFileSensor(BaseSensorOperator):
         ready = ActitoSftpHook(self.conn_id).find_files(
             self.location, pattern=self.pattern, regex=self.regex, min_age=self.min_age
         )
-        names = [entry.name for entry in ready]
+        names = [shown_name(entry.name) for entry in ready]
         if names:
             self._found(names)
         return PokeReturnValue(is_done=bool(names), xcom_value=names)

@@ -13,6 +13,8 @@ import logging
 import asyncssh
 
 from airflow_provider_actito_sftp.exceptions import RemoteConnectError
+from airflow_provider_actito_sftp.ssh.protocol import broke_protocol, protocol_broken
+from airflow_provider_actito_sftp.ssh.targets import checked_target
 
 log = logging.getLogger(__name__)
 
@@ -82,12 +84,13 @@ async def fetch_host_key(host: str, port: int, *, timeout: float = 30.0) -> asyn
     This is for setup tooling only: the caller must compare the fingerprint with one the partner gave
     out of band (or explicitly choose trust-on-first-use) before pinning the key.
 
-    :raises RemoteConnectError: the server could not be reached or offered no key.
+    :raises RemoteConnectError: the server could not be reached, broke the SSH protocol, or offered no key.
     """
+    target = await checked_target(host, port)  # the platform's allow-list, before any packet
     try:
-        key = await asyncio.wait_for(asyncssh.get_server_host_key(host, port, config=None), timeout)
-    except (OSError, asyncssh.Error, TimeoutError) as e:
-        raise RemoteConnectError(f"could not fetch the host key of {host}:{port}: {str(e) or type(e).__name__}") from e
+        key = await asyncio.wait_for(asyncssh.get_server_host_key(target, port, config=None), timeout)
+    except Exception as e:  # any exception: asyncssh raises what its parser met in the server's bytes
+        raise _fetch_failed(host, port, e, timeout) from e
     if key is None:
         raise RemoteConnectError(f"{host}:{port} presented no host key")
     return key
@@ -98,14 +101,16 @@ async def fetch_host_keys(host: str, port: int, *, timeout: float = 30.0) -> lis
 
     Setup tooling only, as :func:`fetch_host_key`: nothing here is trusted until a fingerprint is confirmed.
 
-    :raises RemoteConnectError: the server could not be reached or offered no key.
+    :raises RemoteConnectError: the server could not be reached, broke the SSH protocol, or offered no key.
     """
+
+    target = await checked_target(host, port)  # the platform's allow-list, before any packet
 
     async def one(algorithm: str) -> asyncssh.SSHKey | BaseException | None:
         try:
-            fetching = asyncssh.get_server_host_key(host, port, config=None, server_host_key_algs=[algorithm])
+            fetching = asyncssh.get_server_host_key(target, port, config=None, server_host_key_algs=[algorithm])
             return await asyncio.wait_for(fetching, timeout)
-        except (OSError, asyncssh.Error, TimeoutError) as e:
+        except Exception as e:
             return e  # a server without a key of this type ends the key exchange: not an error by itself
 
     answers = await asyncio.gather(*(one(algorithm) for algorithm in HOST_KEY_ALGORITHMS))
@@ -116,9 +121,16 @@ async def fetch_host_keys(host: str, port: int, *, timeout: float = 30.0) -> lis
     if keys:
         return list(keys.values())
     problems = [answer for answer in answers if isinstance(answer, BaseException)]
-    if any(isinstance(problem, OSError | TimeoutError) for problem in problems):
-        first = next(problem for problem in problems if isinstance(problem, OSError | TimeoutError))
-        raise RemoteConnectError(
-            f"could not fetch the host key of {host}:{port}: {str(first) or type(first).__name__}"
-        ) from first
+    unreachable = next((problem for problem in problems if isinstance(problem, OSError)), None)  # or timed out
+    first = unreachable or next((problem for problem in problems if broke_protocol(problem)), None)
+    if first is not None:
+        raise _fetch_failed(host, port, first, timeout) from first
     return [await fetch_host_key(host, port, timeout=timeout)]  # an algorithm not listed here
+
+
+def _fetch_failed(host: str, port: int, error: BaseException, timeout: float) -> RemoteConnectError:
+    if isinstance(error, TimeoutError):
+        return RemoteConnectError(f"could not fetch the host key of {host}:{port}: no answer within {timeout:g} s")
+    if broke_protocol(error):
+        return RemoteConnectError(f"could not fetch the host key: {protocol_broken(f'{host}:{port}', error)}")
+    return RemoteConnectError(f"could not fetch the host key of {host}:{port}: {str(error) or type(error).__name__}")

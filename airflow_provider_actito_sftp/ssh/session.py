@@ -8,6 +8,7 @@ it returns.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import stat
 from collections.abc import AsyncIterator
@@ -24,8 +25,11 @@ from airflow_provider_actito_sftp.exceptions import (
     HostKeyError,
     RemoteConnectError,
     RemoteLocationError,
+    SftpSubsystemError,
 )
 from airflow_provider_actito_sftp.ssh.host_keys import fetch_host_key, fingerprint
+from airflow_provider_actito_sftp.ssh.protocol import broke_protocol, protocol_broken
+from airflow_provider_actito_sftp.ssh.targets import checked_target
 
 log = logging.getLogger(__name__)
 SSH_LIBRARY_LOGGER = "asyncssh"
@@ -161,7 +165,9 @@ async def open_session(settings: ConnectionSettings) -> AsyncIterator[AsyncSftpS
 
     :raises HostKeyError: the server's key is not pinned (checked before authenticating).
     :raises AuthenticationError: the server refused the credentials.
-    :raises RemoteConnectError: the server could not be reached or the session not set up.
+    :raises RemoteConnectError: the server could not be reached, did not set up the session within
+        ``connect_timeout``, or broke the SSH protocol (the message says what it sent wrong).
+    :raises SftpSubsystemError: authenticated, but the SFTP subsystem did not start (the step is named).
     """
     session = await _connect(settings)
     try:
@@ -176,8 +182,11 @@ async def _connect(settings: ConnectionSettings) -> AsyncSftpSession:
     address = f"{settings.host}:{settings.port}"
     pinned = [fingerprint(key) for key in settings.host_keys]
     log.info("Connecting to %s (connection %r, %s auth)", address, settings.conn_id, settings.auth_type.value)
+    # Built before connecting: an error in our own options is never blamed on the server below.
+    options = asyncssh.SSHClientConnectionOptions(client_factory=lambda: guard, **connect_options(settings))
+    target = await checked_target(settings.host, settings.port)  # the platform's allow-list, before any packet
     try:
-        ssh = await asyncssh.connect(client_factory=lambda: guard, **connect_options(settings))
+        ssh = await asyncssh.connect(target, settings.port, options=options, config=None)
     except asyncssh.HostKeyNotVerifiable as e:
         offered = fingerprint(guard.refused_key) if guard.refused_key else None
         raise HostKeyError(settings.conn_id, address, offered, pinned) from e
@@ -199,19 +208,43 @@ async def _connect(settings: ConnectionSettings) -> AsyncSftpSession:
                 else ""
             )
         ) from e
-    except (OSError, TimeoutError, asyncssh.Error) as e:
-        raise RemoteConnectError(f"Connection {settings.conn_id!r}: cannot reach {address}: {e}") from e
-    try:
-        sftp = await ssh.start_sftp_client()
-    except (OSError, asyncssh.Error) as e:
-        ssh.close()
-        await ssh.wait_closed()
+    except TimeoutError as e:
         raise RemoteConnectError(
-            f"Connection {settings.conn_id!r} to {address}: the server has no SFTP subsystem: {e}"
+            f"Connection {settings.conn_id!r}: cannot reach {address}: no SSH session within "
+            f"{settings.advanced.connect_timeout} s (connect_timeout: connecting, the SSH handshake and authentication)"
         ) from e
+    except Exception as e:  # asyncssh ends a connection with whatever its parser raised on the server's bytes
+        if broke_protocol(e):
+            raise RemoteConnectError(f"Connection {settings.conn_id!r}: {protocol_broken(address, e)}") from e
+        raise RemoteConnectError(f"Connection {settings.conn_id!r}: cannot reach {address}: {e}") from e
+    sftp = await _start_sftp(settings, address, ssh)
     session = AsyncSftpSession(settings, ssh, sftp)
     log.info("Connected to %s; host key %s matches the pin", address, session.host_key_fingerprint)
     return session
+
+
+async def _start_sftp(
+    settings: ConnectionSettings, address: str, ssh: asyncssh.SSHClientConnection
+) -> asyncssh.SFTPClient:
+    """Open the SFTP channel, within ``connect_timeout``: a server whose SFTP subsystem never answers fails
+    this step, in words, instead of holding the task forever. The connection is closed on failure."""
+    timeout = settings.advanced.connect_timeout
+    try:
+        return await asyncio.wait_for(ssh.start_sftp_client(), timeout)
+    except Exception as e:
+        ssh.close()
+        await ssh.wait_closed()
+        if broke_protocol(e):
+            raise SftpSubsystemError(f"Connection {settings.conn_id!r}: {protocol_broken(address, e)}") from e
+        if isinstance(e, TimeoutError):
+            problem = f"the server did not start its SFTP subsystem within {timeout} s (connect_timeout)"
+        elif isinstance(e, asyncssh.ChannelOpenError):
+            problem = f"the server has no SFTP subsystem: {e.reason}"
+        elif isinstance(e, asyncssh.SFTPError) and not isinstance(e, asyncssh.SFTPConnectionLost):
+            problem = f"the server's SFTP subsystem broke the SFTP protocol: {e.reason or type(e).__name__}"
+        else:
+            problem = f"the SFTP subsystem could not be started: {str(e) or type(e).__name__}"
+        raise SftpSubsystemError(f"Connection {settings.conn_id!r} to {address}: {problem}") from e
 
 
 async def _probe_host_key(settings: ConnectionSettings) -> asyncssh.SSHKey | None:

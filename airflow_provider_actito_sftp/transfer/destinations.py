@@ -15,7 +15,8 @@ import os
 import shutil
 import stat
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -27,7 +28,7 @@ from airflow_provider_actito_sftp.private_tmp import (
     provider_temp_root,
     sweep_dead_process_dirs,
 )
-from airflow_provider_actito_sftp.transfer.names import partial_name, partial_owner
+from airflow_provider_actito_sftp.transfer.names import REPORT_FOLDER, partial_name, partial_owner
 from airflow_provider_actito_sftp.transfer.options import OnConflict
 
 log = logging.getLogger(__name__)
@@ -241,6 +242,31 @@ class Destination:
     def discard(self, staged: StagedFile) -> None:
         staged.partial.unlink(missing_ok=True)
 
+    def write_report(self, name: str, lines: Iterable[bytes]) -> str:
+        """Write an import's report to ``<destination>/.actito-sftp-reports/<name>``; return where it is.
+
+        Not an imported file: its folder's name is refused for imported files, and an import lists only
+        regular files. Locally the folder is never a symlink, the file has ``file_mode`` (0600 by default)
+        and is complete or absent (written under a hidden name, fsynced, then renamed).
+        """
+        if self._object_path is not None:
+            target = self._object_path / REPORT_FOLDER / name
+            with target.open("wb") as sink:
+                for line in lines:
+                    sink.write(line)
+            return str(target)
+        assert self.local_folder is not None
+        folder = self.local_folder / REPORT_FOLDER
+        folder_mode = 0o700 | (self.file_mode & 0o044) | (self.file_mode & 0o044) >> 2  # r-x where files are r--
+        with suppress(FileExistsError):
+            folder.mkdir(mode=folder_mode)
+        folder_fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | _NO_FOLLOW | os.O_CLOEXEC)
+        try:
+            _write_durably_in(folder_fd, name, lines, self.file_mode)
+        finally:
+            os.close(folder_fd)
+        return str(folder / name)
+
     def close(self) -> None:
         if self._object_path is not None:
             shutil.rmtree(self._staging, ignore_errors=True)
@@ -268,6 +294,28 @@ def _as_local_path(target: Any) -> Path | None:
 def _has_scheme(text: str) -> bool:
     head, sep, _ = text.partition("://")
     return bool(sep) and head.isalnum()
+
+
+def _write_durably_in(folder_fd: int, name: str, lines: Iterable[bytes], mode: int) -> None:
+    """Write ``name`` in the folder open as ``folder_fd``: a hidden partial (exclusive, no symlink followed,
+    ``mode``), fsynced, renamed to ``name``, the folder fsynced."""
+    partial = f".{name}.partial"
+    descriptor = os.open(
+        partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NO_FOLLOW | os.O_CLOEXEC, mode, dir_fd=folder_fd
+    )
+    try:
+        with os.fdopen(descriptor, "wb") as handle:
+            os.fchmod(handle.fileno(), mode)  # whatever the umask
+            for line in lines:
+                handle.write(line)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.rename(partial, name, src_dir_fd=folder_fd, dst_dir_fd=folder_fd)
+    except BaseException:
+        with suppress(FileNotFoundError):
+            os.unlink(partial, dir_fd=folder_fd)
+        raise
+    os.fsync(folder_fd)
 
 
 def _fsync_folder(folder: Path) -> None:

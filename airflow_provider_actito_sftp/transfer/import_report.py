@@ -4,10 +4,13 @@ the records of a batch in either direction (:class:`BatchRecords`, which the exp
 from __future__ import annotations
 
 import functools
+import json
 import logging
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
+from airflow_provider_actito_sftp.transfer.names import shown_name
 from airflow_provider_actito_sftp.transfer.options import AfterImport
 from airflow_provider_actito_sftp.transfer.records import Direction, Moved, Status, TransferRecord
 
@@ -59,7 +62,15 @@ class BatchRecords:
     def _record(
         self, status: Status, remote_path: str, local_path: str, started: float, **outcome: Any
     ) -> TransferRecord:
-        return self._finished(status=status, remote_path=remote_path, local_path=local_path, started=started, **outcome)
+        """The record, its paths shown (:func:`~.names.shown_name`): a name that is not UTF-8 must not stop
+        the XCom that carries every file's outcome."""
+        return self._finished(
+            status=status,
+            remote_path=shown_name(remote_path),
+            local_path=shown_name(local_path),
+            started=started,
+            **outcome,
+        )
 
 
 @dataclass
@@ -68,6 +79,10 @@ class ImportResult:
 
     :param unfinished: imported files whose remote step (delete/move/rename back) failed; they are
         also in ``imported``. The next try finishes them.
+    :param remaining: ready files this run left untouched on the server for a later run (``max_files`` /
+        ``max_bytes``); ``remaining_bytes``: their size on the server.
+    :param report: where the JSON Lines report of every record was written (``report=True``), or None.
+    :param report_error: why that report could not be written, or None.
     """
 
     imported: list[TransferRecord] = field(default_factory=list)
@@ -75,6 +90,15 @@ class ImportResult:
     failed: list[TransferRecord] = field(default_factory=list)
     unfinished: list[TransferRecord] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)
+    remaining: int = 0
+    remaining_bytes: int = 0
+    report: str | None = None
+    report_error: str | None = None
+
+    @property
+    def records(self) -> list[TransferRecord]:
+        """Every record, the files that did not move first (refused, failed), then the imported ones."""
+        return self.refused + self.failed + self.imported
 
 
 class ImportReport:
@@ -91,7 +115,7 @@ class ImportReport:
         self._records = BatchRecords(conn_id, location, Direction.DOWNLOAD)
 
     def what(self, name: str) -> str:
-        return f"Connection {self.conn_id!r}, location {self.location!r}, file {name!r}"
+        return f"Connection {self.conn_id!r}, location {self.location!r}, file '{shown_name(name)}'"
 
     def imported(
         self,
@@ -138,6 +162,21 @@ class ImportReport:
         """Left alone for now, and why: not an error."""
         self.result.skipped.append((name, reason))
 
+    def leave_for_later(self, entries: list[RemoteEntry]) -> None:
+        """Ready files this run does not take (``max_files`` / ``max_bytes``): counted, never touched."""
+        self.result.remaining = len(entries)
+        self.result.remaining_bytes = sum(entry.size for entry in entries)
+        if entries:
+            log.info(
+                "Connection %r, location %r: %d ready file(s) (%d bytes on the server) left for a later run "
+                "(max_files / max_bytes), the oldest %r",
+                self.conn_id,
+                self.location,
+                self.result.remaining,
+                self.result.remaining_bytes,
+                entries[0].name,
+            )
+
 
 _REFUSED_STEP = {
     AfterImport.DELETE: (
@@ -165,3 +204,45 @@ def remote_step_refused(after_import: AfterImport, staged_name: str, reason: str
         f"imported, but the server refuses to {step} ({reason}), so a retry would be refused too; it stays on the "
         f"server as {staged_name!r}: {way_out}"
     )
+
+
+def report_lines(records: list[TransferRecord]) -> Iterator[bytes]:
+    """The JSON Lines of an import's report: one record (:meth:`TransferRecord.as_dict`) per line."""
+    for record in records:
+        yield json.dumps(record.as_dict()).encode() + b"\n"
+
+
+def report_records(value: Mapping[str, Any], *, conn_id: str | None = None) -> Iterator[dict[str, Any]]:
+    """Every record of an import operator's return value (its XCom): the inline ``records`` when they are
+    all there, else the lines of its ``report`` file (a local path, or an object storage URI).
+
+    :param value: the return value of ``ActitoSftpImportOperator``.
+    :param conn_id: the Airflow connection to read a report in object storage with (default: the
+        storage's default connection).
+    :raises ValueError: records were left out of the XCom and the report could not be written (the try
+        then failed, and its log names every file).
+    """
+    inline: list[dict[str, Any]] = value["records"]
+    if value["records_total"] <= len(inline):
+        yield from inline
+        return
+    report = value.get("report")
+    if not report:
+        raise ValueError(
+            f"{value['records_total'] - len(inline)} record(s) are not in the XCom and the report file could not "
+            f"be written ({value.get('report_error')}); the task's log names every file"
+        )
+    with _open_report(report, conn_id) as handle:
+        for line in handle:
+            if line.strip():
+                yield json.loads(line)
+
+
+def _open_report(report: str, conn_id: str | None) -> IO[bytes]:
+    head, separator, _ = report.partition("://")
+    if separator and head != "file":
+        from airflow.sdk import ObjectStoragePath
+
+        handle: IO[bytes] = ObjectStoragePath(report, conn_id=conn_id).open("rb")  # type: ignore[no-untyped-call]
+        return handle
+    return open(report.removeprefix("file://"), "rb")

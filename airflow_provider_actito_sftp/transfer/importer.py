@@ -14,6 +14,7 @@ Exactly once, with the state kept where every worker sees it — on the partner'
 5. **finish**: delete the staged file, move it to the archive, or (``keep``) record ``F`` in the
    Variable ledger and rename it back to ``F``.
 
+Files are taken oldest first, at most ``max_files`` / ``max_bytes`` a run (:class:`~.selection.BatchLimit`).
 Every file ends in exactly one of: imported, refused (bad input: not retried), failed (transport:
 retried), or skipped (with the reason). One file's error never stops or hides the others.
 With ``claim="none"`` (read-only folders) steps 1, 3 and 5's rename are left out and the ledger alone
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import time
 from dataclasses import dataclass, field
 
@@ -40,12 +42,26 @@ from airflow_provider_actito_sftp.pgp.sniff import DecryptionKeys, decide_decryp
 from airflow_provider_actito_sftp.ssh.session import AsyncSftpSession, RemoteEntry, mtime_ns_of
 from airflow_provider_actito_sftp.transfer.destinations import Destination
 from airflow_provider_actito_sftp.transfer.download import Downloaded, Expected, OutputLimits, RemoteSource, download
-from airflow_provider_actito_sftp.transfer.import_report import ImportReport, ImportResult, remote_step_refused
-from airflow_provider_actito_sftp.transfer.ledger import Ledger, LedgerEntry, Seen
-from airflow_provider_actito_sftp.transfer.names import Marker, check_remote_name, new_claim, plaintext_name
+from airflow_provider_actito_sftp.transfer.finish import finish_import, record_in_ledger, still_there
+from airflow_provider_actito_sftp.transfer.import_report import ImportReport, ImportResult
+from airflow_provider_actito_sftp.transfer.ledger import Ledger, Seen
+from airflow_provider_actito_sftp.transfer.names import (
+    REPORT_FOLDER,
+    Marker,
+    check_remote_name,
+    new_claim,
+    plaintext_name,
+    too_long_to_import,
+)
 from airflow_provider_actito_sftp.transfer.options import AfterImport, Claim, OnConflict, SignaturePolicy
+from airflow_provider_actito_sftp.transfer.recovery import (
+    LEFT_TO_THE_OTHER_TRY,
+    finish_if_published_meanwhile,
+    recover,
+    taken_over,
+)
 from airflow_provider_actito_sftp.transfer.remote_folder import RemoteFolder, describe, is_regular, is_transport_error
-from airflow_provider_actito_sftp.transfer.selection import FileFilter
+from airflow_provider_actito_sftp.transfer.selection import BatchLimit, FileFilter, not_in_ledger
 from airflow_provider_actito_sftp.transfer.streams import open_for_reading
 
 log = logging.getLogger(__name__)
@@ -70,9 +86,16 @@ class ImportRequest:
     owner: str = ""
     claim: Claim = Claim.RENAME
     limits: OutputLimits = field(default_factory=OutputLimits)
+    batch_limit: BatchLimit = field(default_factory=BatchLimit)
 
 
 REFUSALS = (ImportRefusedError, GpgStreamError, OutputLimitError, PublishConflictError)
+
+
+PARTIAL_SWEPT = (
+    "its local partial file was removed by another try of this task instance starting beside this one (a zombie "
+    "beside its retry?); left on the server for a later run"
+)
 
 
 class _Skip(Exception):
@@ -97,57 +120,61 @@ class ImportJob:
         self._slots = asyncio.Semaphore(self.settings.advanced.transfer_concurrency)
         self._local_names: dict[str, str] = {}  # final local name -> remote name, for this run
         self._decryption = DecryptionKeys(self.settings.keys, request.signature_policy)
+        self.stopped = False  # another live try of this task instance took files over: start no more (recovery)
+        self.resumed_staged: dict[str, Marker] = {}  # remote name -> the staged marker recovery released
 
     async def run(self) -> ImportResult:
-        from airflow_provider_actito_sftp.transfer.recovery import recover
-
         self.request.destination.sweep_partials(self.request.claim_timeout)
         entries = await self.session.list_location(self.request.location)
         if self.request.claim is Claim.RENAME:
             entries += await recover(self, entries)
         ready = self.request.file_filter.ready(entries)
+        new, already = not_in_ledger(ready, self._ledger_says)  # never counted toward max_files / max_bytes
+        for entry in already:
+            self.report.skip(entry.name, "already imported (ledger)")
+        batch, later = self.request.batch_limit.take(list(new))
         log.info(
-            "Connection %r, location %r (%s): %d of %d entries ready to import",
+            "Connection %r, location %r (%s): %d of %d entries ready to import; this run takes %d, oldest first",
             self.settings.conn_id,
             self.request.location,
             self.folder,
             len(ready),
             len(entries),
+            len(batch),
         )
-        await asyncio.gather(*(self._guarded(entry) for entry in ready))
+        self.report.leave_for_later(later)
+        await asyncio.gather(*(self._guarded(entry, new[entry]) for entry in batch))
         return self.report.result
 
-    async def _guarded(self, entry: RemoteEntry) -> None:
+    async def _guarded(self, entry: RemoteEntry, seen: Seen) -> None:
         async with self._slots:
             started = time.monotonic()
+            if self.stopped:
+                self.report.skip(entry.name, LEFT_TO_THE_OTHER_TRY)
+                return
             try:
-                await self._import(entry, started)
+                await self._import(entry, seen, started)
             except Exception as e:  # a bug must not stop the other files or hide this one
                 log.exception("%s: unexpected error", self.report.what(entry.name))
                 self.report.fail(entry, f"unexpected error: {describe(e)}", started)
 
     # --- one file ---------------------------------------------------------------------------------
 
-    async def _import(self, entry: RemoteEntry, started: float) -> None:
+    async def _import(self, entry: RemoteEntry, seen: Seen, started: float) -> None:
         try:
             check_remote_name(entry.name)
         except ValueError as e:
             # Never touched: a hostile name is not renamed, moved or turned into a local path.
             self.report.refuse(entry, f"unsafe remote name: {e}", started)
             return
-        seen = self._ledger_says(entry)
-        if seen is Seen.SAME:
-            self.report.skip(entry.name, "already imported (ledger)")
+        too_long = too_long_to_import(entry.name, self.request.owner, claims=self.request.claim is Claim.RENAME)
+        if too_long is not None:  # refused before any rename: every marker and partial name must fit
+            self.report.refuse(entry, too_long, started)
             return
         if self.request.claim is Claim.NONE:
             await self._import_in_place(entry, seen, started)
             return
         claim = new_claim(entry.name, self.request.owner)
-        if not claim.fits():
-            self.report.refuse(
-                entry, "the name is too long to claim (rename it on the server, or use claim='none')", started
-            )
-            return
         try:
             await self.remote.rename(entry.name, claim.name)
         except asyncssh.SFTPNoSuchFile:
@@ -210,10 +237,17 @@ class ImportJob:
             if await self.release(claim, entry, started, reason):
                 self.report.fail(entry, reason, started)
             return
+        if not await still_there(self, staged.name):  # another try of this task instance took it over meanwhile
+            self.request.destination.discard(downloaded.staged)
+            taken_over(self, staged)
+            return
+        if await finish_if_published_meanwhile(self, staged, entry, downloaded.sha256):
+            self.request.destination.discard(downloaded.staged)
+            return
         local = await self._publish(entry, downloaded, staged, started)
         if local is None:
             return
-        outcome, error, retryable = await self.finish(staged, entry.size, entry.mtime_ns, downloaded.sha256)
+        outcome, error, retryable = await finish_import(self, staged, entry.size, entry.mtime_ns, downloaded.sha256)
         self.report.imported(entry, downloaded, local, outcome, error, started, retryable=retryable)
 
     async def _import_in_place(self, entry: RemoteEntry, seen: Seen, started: float) -> None:
@@ -233,7 +267,7 @@ class ImportJob:
             return
         local = await self._publish(entry, downloaded, None, started)
         if local is not None:
-            self._put_ledger(entry.name, entry.size, entry.mtime_ns, downloaded.sha256)
+            record_in_ledger(self, entry.name, entry.size, entry.mtime_ns, downloaded.sha256)
             self.report.imported(entry, downloaded, local, "kept in place (claim='none')", None, started)
 
     async def _download(self, entry: RemoteEntry, current: str, seen: Seen) -> Downloaded:
@@ -267,7 +301,9 @@ class ImportJob:
         )
         final_name = plaintext_name(entry.name) if decrypt else entry.name
         # An UNSURE file may be the one already published: its content decides, after the download.
-        self._reserve(final_name, entry.name, check_existing=seen is not Seen.UNSURE)
+        # A file resumed from a staged marker may be the one its live try publishes meanwhile: content decides.
+        unsure = seen is Seen.UNSURE or entry.name in self.resumed_staged
+        self._reserve(final_name, entry.name, check_existing=not unsure)
         try:
             return await download(
                 source,
@@ -283,8 +319,11 @@ class ImportJob:
             self._local_names.pop(final_name, None)
 
     def _reserve(self, final_name: str, remote_name: str, *, check_existing: bool) -> None:
-        """Refuse a second file of this run that would publish to the same local name."""
+        """Refuse a second file of this run that would publish to the same local name, and the name of the
+        reports' folder."""
         destination = self.request.destination
+        if final_name == REPORT_FOLDER:
+            raise ImportRefusedError(f"{final_name!r} is the name of the import reports' folder; it is never published")
         other = self._local_names.get(final_name)
         if other is not None and destination.on_conflict is not OnConflict.RENAME:
             raise ImportRefusedError(f"{other!r}, imported by this run too, is published as {final_name!r}")
@@ -300,7 +339,7 @@ class ImportJob:
         if recorded is None or recorded.sha256 != downloaded.sha256:
             return False
         self.request.destination.discard(downloaded.staged)
-        self._put_ledger(entry.name, entry.size, entry.mtime_ns, downloaded.sha256)
+        record_in_ledger(self, entry.name, entry.size, entry.mtime_ns, downloaded.sha256)
         self.report.skip(entry.name, "already imported (same content)")
         return True
 
@@ -315,60 +354,29 @@ class ImportJob:
                 return None
             if isinstance(e, PublishConflictError):
                 self.report.refuse(entry, str(e), started)
+            elif not os.path.lexists(downloaded.staged.partial):  # swept by a try of this task instance
+                self.report.skip(entry.name, PARTIAL_SWEPT)
             else:
                 self.report.fail(entry, f"could not publish it locally: {e}", started)
             return None
 
-    # --- remote steps after publish -----------------------------------------------------------------
+    # --- remote steps ---------------------------------------------------------------------------------
 
-    async def finish(self, staged: Marker, size: int, mtime_ns: int, sha256: str) -> tuple[str, str | None, bool]:
-        """Delete, archive, or record and rename back; return what happened, the error or None, and whether a
-        retry may succeed (not when the server refuses the step itself). Never raises."""
-        after = self.request.after_import
-        try:
-            if after is AfterImport.DELETE:
-                await self.remote.remove(staged.name)
-                return "deleted from the server", None, True
-            if after is AfterImport.MOVE:
-                assert self.request.archive_location is not None
-                archive = self.session.location_path(self.request.archive_location)
-                moved = await self.remote.move_without_clobbering(staged.name, archive, staged.original)
-                return f"archived as {archive.rstrip('/')}/{moved}", None, True
-            self._put_ledger(staged.original, size, mtime_ns, sha256)
-            await self.remote.rename(staged.name, staged.original)
-            return "kept on the server (recorded in the ledger)", None, True
-        except (asyncssh.Error, OSError) as e:
-            if isinstance(e, asyncssh.SFTPNoSuchFile) and not await self._still_there(staged.name):
-                return "finished by another run's recovery", None, True
-            if isinstance(e, asyncssh.SFTPPermissionDenied | asyncssh.SFTPOpUnsupported):  # the server's rule
-                return "not finished", remote_step_refused(after, staged.name, describe(e)), False
-            error = f"imported, but the remote step failed ({describe(e)}); it stays as {staged.name!r} until retried"
-            return "not finished", error, True
-
-    async def _still_there(self, name: str) -> bool:
-        try:
-            return await self.remote.exists(name)
-        except (asyncssh.Error, OSError):
-            return True
-
-    def _put_ledger(self, name: str, size: int, mtime_ns: int, sha256: str) -> None:
-        entry = LedgerEntry(
-            name,
-            size,
-            mtime_ns / 1e9,
-            sha256,
-            self.request.destination.uri,
-            mtime_ns=mtime_ns,
-            imported_at=time.time(),
-        )
-        self.ledger.put(entry)
-
-    async def release(self, marker: Marker, entry: RemoteEntry, started: float, why: str = "") -> bool:
+    async def release(
+        self, marker: Marker, entry: RemoteEntry, started: float, why: str = "", *, resumed: bool = False
+    ) -> bool:
         """Rename a marker back to the file's name. If that fails the file would stay hidden: that is its
-        one outcome (a retryable failure, saying ``why`` it was being released); return False then."""
+        one outcome (a retryable failure, saying ``why`` it was being released); return False then, and
+        also when the marker is gone: another run has the file (:func:`~.recovery.taken_over`).
+
+        :param resumed: the marker was listed, not made by this run (recovery).
+        """
         try:
             await self.remote.rename(marker.name, marker.original)
         except (asyncssh.Error, OSError) as e:
+            if isinstance(e, asyncssh.SFTPNoSuchFile) and not await still_there(self, marker.name):
+                taken_over(self, marker, made_here=not resumed)
+                return False
             self.report.fail(
                 entry,
                 f"{why + '; ' if why else ''}left hidden as {marker.name!r}: could not rename it back "

@@ -84,6 +84,8 @@ class ImportArgs(TypedDict, total=False):
     file_mode: int
     max_file_size: int | None
     max_expansion_ratio: float | None
+    max_files: int | None
+    max_bytes: int | None
 
 
 _CHOICES: dict[str, type[StrEnum]] = {
@@ -116,12 +118,18 @@ class ImportOptions:
     file_mode: int = 0o600
     max_file_size: int | None = DEFAULT_MAX_FILE_SIZE
     max_expansion_ratio: float | None = DEFAULT_MAX_EXPANSION_RATIO
+    max_files: int | None = None
+    max_bytes: int | None = None
 
     def __post_init__(self) -> None:
         if self.after_import is AfterImport.MOVE and not self.archive_location:
             raise ValueError("after_import='move' needs archive_location")
         if self.claim is Claim.NONE and (self.after_import is not AfterImport.KEEP or self.quarantine_location):
             raise ValueError("claim='none' (read-only folders) needs after_import='keep' and no quarantine_location")
+        for name in ("max_files", "max_bytes"):
+            limit = getattr(self, name)
+            if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
+                raise ValueError(f"{name} must be a whole number of at least 1, or None (no limit), got {limit!r}")
 
     @classmethod
     def parse(cls, **args: Unpack[ImportArgs]) -> ImportOptions:

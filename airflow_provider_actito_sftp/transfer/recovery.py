@@ -9,6 +9,12 @@ imported.
 - a **staged** marker whose content is already published (same sha256 at the destination) only gets
   its remote step (delete / archive / ledger + rename back);
 - any other marker is renamed back to its name and imported again in this run.
+
+"Ours" cannot tell a dead earlier try from a live one (a zombie: its host stalled and Airflow started the
+retry beside it). The retry takes the zombie's files over; the zombie sees its marker gone, leaves the
+file (a skip, not a failure) and starts no more files (:func:`taken_over`); it checks its staged
+marker is still there just before it publishes, and a file the retry resumed from a staged marker whose
+content the zombie published meanwhile is only finished (:func:`finish_if_published_meanwhile`).
 """
 
 from __future__ import annotations
@@ -18,12 +24,16 @@ import time
 from typing import TYPE_CHECKING
 
 from airflow_provider_actito_sftp.ssh.session import RemoteEntry
-from airflow_provider_actito_sftp.transfer.names import Marker, MarkerKind, parse_marker, plaintext_name
+from airflow_provider_actito_sftp.transfer.finish import finish_import
+from airflow_provider_actito_sftp.transfer.names import Marker, MarkerKind, parse_marker, plaintext_name, shown_name
 
 if TYPE_CHECKING:
     from airflow_provider_actito_sftp.transfer.importer import ImportJob
 
 log = logging.getLogger(__name__)
+
+TAKEN_OVER = "taken over by another live try of this task instance, which imports it; this try stopped taking files"
+LEFT_TO_THE_OTHER_TRY = "left to another live try of this task instance, which took over this try's files"
 
 
 async def recover(job: ImportJob, entries: list[RemoteEntry]) -> list[RemoteEntry]:
@@ -34,7 +44,9 @@ async def recover(job: ImportJob, entries: list[RemoteEntry]) -> list[RemoteEntr
         if marker is None or not job.request.file_filter.matches(marker.original):
             continue
         if not entry.is_file:
-            log.warning("%s: %r is not a regular file; ignored", job.report.what(marker.original), entry.name)
+            log.warning(
+                "%s: '%s' is not a regular file; ignored", job.report.what(marker.original), shown_name(entry.name)
+            )
             job.report.skip(entry.name, "named like a marker but not a regular file: ignored")
             continue
         ours = bool(job.request.owner) and marker.owner == job.request.owner
@@ -47,12 +59,52 @@ async def recover(job: ImportJob, entries: list[RemoteEntry]) -> list[RemoteEntr
             await _finish(job, marker, entry, why, published_sha256)
         elif await _release(job, marker, entry, why):
             released.append(_as_released(job, marker, entry))
+            if marker.kind is MarkerKind.STAGED:
+                job.resumed_staged[marker.original] = marker
     return released
+
+
+def taken_over(job: ImportJob, marker: Marker, *, made_here: bool = True) -> None:
+    """A marker ``job`` made (or, not ``made_here``, listed to resume) was renamed away by another run: that
+    run has the file, so ``job`` leaves it (a skip, not a failure). Within ``claim_timeout`` only a try of
+    the same task instance takes a marker over: ``job`` is then the stale try (a zombie beside its retry),
+    and it starts no more files (``job.stopped``). A listed marker that moved on is the other try at work."""
+    if not made_here:
+        mine = bool(job.request.owner) and marker.owner == job.request.owner
+        other = "try of this task instance" if mine else "run"
+        job.report.skip(marker.original, f"being imported by another live {other}")
+        return
+    if marker.age() > job.request.claim_timeout:
+        job.report.skip(marker.original, "taken over by another run (this run's marker was older than claim_timeout)")
+        return
+    if not job.stopped:
+        job.stopped = True
+        log.warning(
+            "Connection %r, location %r: another live try of this task instance (a retry started beside this one, "
+            "this one a zombie?) took over files this try held; this try leaves them to it and starts no more files",
+            job.settings.conn_id,
+            job.request.location,
+        )
+    job.report.skip(marker.original, TAKEN_OVER)
+
+
+async def finish_if_published_meanwhile(job: ImportJob, staged: Marker, entry: RemoteEntry, sha256: str) -> bool:
+    """For a file this run resumed from a staged marker (content not published then): if that content was
+    published since, by the live try that staged it, finish the file's remote step only; return True then.
+
+    :param staged: this run's own staged marker of the file.
+    :param sha256: the content this run downloaded.
+    """
+    resumed = job.resumed_staged.get(staged.original)
+    if resumed is None or not sha256.startswith(resumed.tag) or _published_sha256(job, resumed) != sha256:
+        return False
+    await _finish(job, staged, entry, "the live run that staged it", sha256)
+    return True
 
 
 async def _finish(job: ImportJob, marker: Marker, entry: RemoteEntry, why: str, sha256: str) -> None:
     log.warning("%s: already published by %s; completing its remote step", job.report.what(marker.original), why)
-    outcome, error, retryable = await job.finish(marker, entry.size, entry.mtime_ns, sha256)
+    outcome, error, retryable = await finish_import(job, marker, entry.size, entry.mtime_ns, sha256)
     if error is not None:
         job.report.fail(_as_released(job, marker, entry), error, time.monotonic(), retryable=retryable)
     else:
@@ -61,7 +113,7 @@ async def _finish(job: ImportJob, marker: Marker, entry: RemoteEntry, why: str, 
 
 async def _release(job: ImportJob, marker: Marker, entry: RemoteEntry, why: str) -> bool:
     log.warning("%s: resuming a %s marker left by %s", job.report.what(marker.original), marker.kind.value, why)
-    return await job.release(marker, _as_released(job, marker, entry), time.monotonic())
+    return await job.release(marker, _as_released(job, marker, entry), time.monotonic(), resumed=True)
 
 
 def _as_released(job: ImportJob, marker: Marker, entry: RemoteEntry) -> RemoteEntry:

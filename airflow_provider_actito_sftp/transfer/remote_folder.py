@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 
 import asyncssh
 
+from airflow_provider_actito_sftp.exceptions import ActitoSftpError
 from airflow_provider_actito_sftp.ssh.session import AsyncSftpSession, remote_bytes
 
 
@@ -33,6 +34,8 @@ def describe(error: BaseException) -> str:
         return "permission denied by the server"
     if isinstance(error, asyncssh.SFTPError):
         return f"the server refused: {error.reason or type(error).__name__}"
+    if isinstance(error, ActitoSftpError):  # ours, e.g. gpg cannot run on this machine: already in words
+        return str(error)
     if isinstance(error, asyncssh.Error | ConnectionError | TimeoutError | EOFError):
         return f"connection lost: {str(error) or type(error).__name__}"
     if isinstance(error, OSError):

@@ -1,4 +1,5 @@
-"""Which remote files are ready to import: pattern, regular files only, not in progress, old enough."""
+"""Which remote files are ready to import (pattern, regular files only, not in progress, old enough), and
+which of them one run takes (oldest first, up to ``max_files`` / ``max_bytes``)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,12 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from airflow_provider_actito_sftp.transfer.names import is_in_progress
+from airflow_provider_actito_sftp.transfer.ledger import Seen
+from airflow_provider_actito_sftp.transfer.names import check_remote_name, is_in_progress
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from airflow_provider_actito_sftp.ssh.session import RemoteEntry
 
 
@@ -44,3 +48,57 @@ class FileFilter:
             and self.matches(entry.name)
             and (self.min_age <= 0 or moment - entry.mtime.timestamp() >= self.min_age)
         ]
+
+
+def not_in_ledger(
+    ready: list[RemoteEntry], ledger_says: Callable[[RemoteEntry], Seen]
+) -> tuple[dict[RemoteEntry, Seen], list[RemoteEntry]]:
+    """Split ready files into those a ``keep`` ledger has not recorded as imported (with what it says of each)
+    and those it has. An unsafe name is not looked up: the import refuses it, untouched."""
+    new: dict[RemoteEntry, Seen] = {}
+    already = []
+    for entry in ready:
+        try:
+            check_remote_name(entry.name)
+        except ValueError:
+            new[entry] = Seen.CHANGED
+            continue
+        seen = ledger_says(entry)
+        if seen is Seen.SAME:
+            already.append(entry)
+        else:
+            new[entry] = seen
+    return new, already
+
+
+def oldest_first(entries: list[RemoteEntry]) -> list[RemoteEntry]:
+    """``entries`` in the order the partner wrote them: modification time, then name."""
+    return sorted(entries, key=lambda entry: (entry.mtime_ns or int(entry.mtime.timestamp() * 1e9), entry.name))
+
+
+@dataclass(frozen=True)
+class BatchLimit:
+    """How much one import run takes, so that a backlog drains over several runs, oldest first.
+
+    :param max_files: files a run takes at most (None: no limit).
+    :param max_bytes: bytes *on the server* (encrypted size) a run takes at most (None: no limit). The
+        oldest file is always taken, even one larger than ``max_bytes`` (it is imported alone); after it,
+        the run stops before the first file that would pass the limit, so files are never taken out of
+        order.
+    """
+
+    max_files: int | None = None
+    max_bytes: int | None = None
+
+    def take(self, entries: list[RemoteEntry]) -> tuple[list[RemoteEntry], list[RemoteEntry]]:
+        """Split ready files into this run's batch (oldest first) and the files left for a later run."""
+        ordered = oldest_first(entries)
+        count = len(ordered) if self.max_files is None else min(self.max_files, len(ordered))
+        if self.max_bytes is not None:
+            total = 0
+            for index, entry in enumerate(ordered[:count]):
+                total += entry.size
+                if index and total > self.max_bytes:
+                    count = index
+                    break
+        return ordered[:count], ordered[count:]

@@ -9,6 +9,7 @@ from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from airflow_provider_actito_sftp.exceptions import ActitoSftpError
 from airflow_provider_actito_sftp.hooks.actito_sftp import ActitoSftpHook
+from airflow_provider_actito_sftp.transfer.names import shown_name
 
 
 class ActitoSftpFileTrigger(BaseTrigger):
@@ -66,4 +67,4 @@ class ActitoSftpFileTrigger(BaseTrigger):
         except ActitoSftpError as e:
             yield TriggerEvent({"status": "error", "message": str(e)})
             return
-        yield TriggerEvent({"status": "success", "files": [entry.name for entry in ready]})
+        yield TriggerEvent({"status": "success", "files": [shown_name(entry.name) for entry in ready]})

@@ -121,6 +121,9 @@ def test_import_then_downstream_then_export_run_green(dagbag, example_env, sshd:
     from tests.support.dags import xcom
 
     assert xcom(imported, "load_customers") == {"customers-20261127.csv": 250}
+    summary = xcom(imported, "import_files")  # bounded: counts, the first records, the report of all
+    assert (summary["imported"], summary["records_total"], summary["remaining"]) == (1, 1, 0)
+    assert Path(summary["report"]).parent == base / "landing" / ".actito-sftp-reports"
 
     downstream = dagbag.get_dag("actito_on_customers_imported").test()
     assert {ti.task_id: str(ti.state) for ti in downstream.get_task_instances()} == {"announce": "success"}

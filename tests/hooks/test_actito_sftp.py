@@ -14,9 +14,15 @@ from pathlib import Path
 import asyncssh
 import pytest
 
-from airflow_provider_actito_sftp.exceptions import ExportRefusedError, SourceUnavailableError, UnknownLocationError
+from airflow_provider_actito_sftp.exceptions import (
+    ConnectionConfigError,
+    ExportRefusedError,
+    SourceUnavailableError,
+    UnknownLocationError,
+)
 from airflow_provider_actito_sftp.hooks import ActitoSftpHook
 from airflow_provider_actito_sftp.hooks.task_identity import NoTaskContextError
+from airflow_provider_actito_sftp.pgp.keys import generate_inbound_key
 from airflow_provider_actito_sftp.ssh.host_keys import fingerprint
 from partner_sandbox.sshd import SshServer, chown_tree, running_as_root
 from tests.conftest import ConnectionFactory
@@ -195,6 +201,31 @@ class TestImportFiles:
         with pytest.raises(NoTaskContextError, match="after_import='keep' records imports in Airflow Variables"):
             hook.import_files("inbound", tmp_path, owner="script", ledger_name="script")
         assert not list(tmp_path.iterdir())
+
+    def test_garbage_in_the_inbound_pgp_keys_stops_the_hook_at_start_even_for_plain_files(
+        self, make_connection: ConnectionFactory, sshd: SshServer, folders: dict[str, Path], tmp_path: Path
+    ):
+        """Issue 21.9: a run of plain files, which never needs the keys, still names the broken field at once;
+        the same connection with good keys imports them."""
+        (folders["inbound"] / "plain.csv").write_text("id\n1\n")
+        chown_tree(folders["inbound"], sshd.user)
+        locations = {name: str(path) for name, path in folders.items()}
+        garbage = "-----BEGIN PGP PRIVATE KEY BLOCK-----\n\nbm90IGEga2V5\n-----END PGP PRIVATE KEY BLOCK-----\n"
+        broken = make_connection("garbage_keys", locations=locations, inbound_pgp_private_keys=garbage)
+        before = _accepted(sshd)
+        with pytest.raises(ConnectionConfigError) as raised:
+            ActitoSftpHook(broken).import_files("inbound", tmp_path / "landing", owner="script", min_age=0)
+        assert (raised.value.conn_id, raised.value.field) == ("garbage_keys", "inbound_pgp_private_keys")
+        assert "bm90IGEga2V5" not in str(raised.value)
+        assert _accepted(sshd) == before  # refused before connecting
+        assert [path.name for path in folders["inbound"].iterdir()] == ["plain.csv"]
+        good_keys, _ = generate_inbound_key("good_keys")
+        good = make_connection("good_keys", locations=locations, inbound_pgp_private_keys=good_keys)
+        result = ActitoSftpHook(good).import_files(
+            "inbound", tmp_path / "landing", owner="script", after_import="delete", min_age=0
+        )
+        assert [Path(record.local_path).name for record in result.imported] == ["plain.csv"]
+        assert (tmp_path / "landing" / "plain.csv").read_text() == "id\n1\n"
 
 
 class TestExportFiles:

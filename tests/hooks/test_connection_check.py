@@ -76,3 +76,31 @@ def test_a_refused_login_says_what_was_refused(test_form: Any):
     assert not ok
     assert message.startswith("Connecting to ")
     assert "refused ssh_key authentication for user 'nobody-here'" in message
+
+
+def test_a_server_that_sends_garbage_is_named_in_words(test_form: Any):
+    """Issue 21.7: the Test button said "Unexpected PacketDecodeError: Incomplete packet"."""
+    from tests.support.rogue_ssh import RogueSshServer
+
+    with RogueSshServer() as rogue:
+        ok, message = test_form(port=rogue.port, connect_timeout=10)
+    assert not ok
+    assert message == (
+        f"The server at 127.0.0.1:{rogue.port} broke the SSH protocol: a malformed packet (Incomplete packet)"
+    )
+
+
+def test_an_sftp_subsystem_that_never_answers_is_named_within_connect_timeout(
+    test_form: Any, mute_sftp_sshd: SshServer
+):
+    """Issue 21.13: the test used to wait forever whatever the connect timeout said."""
+    from tests.support.rogue_ssh import call_bounded
+
+    ok, message = call_bounded(
+        lambda: test_form(port=mute_sftp_sshd.port, host_key=mute_sftp_sshd.host_key_line, connect_timeout=2)
+    )
+    assert not ok
+    assert message == (
+        f"Connecting to 127.0.0.1:{mute_sftp_sshd.port}: the server did not start its SFTP subsystem within 2 s "
+        "(connect_timeout)"
+    )

@@ -29,7 +29,7 @@ from partner_sandbox.sshd import (
     start_sshd,
 )
 from tests.conftest import ConnectionFactory
-from tests.support.dags import run_dag, xcom
+from tests.support.dags import import_records, run_dag
 from tests.support.interop_matrix import PAGE, WORKS, Matrix, Table, outcome, tool_versions
 from tests.support.pgp_files import sq_file_gpg_cannot_read
 
@@ -343,7 +343,7 @@ def _import_cell(
                                  destination={str(work / "landing")!r}{arguments})
         """,
     )
-    records = [record for record in xcom(run, "import") or [] if record["remote_path"].endswith(f"/{name}")]
+    records = [record for record in import_records(run) if record["remote_path"].endswith(f"/{name}")]
     if not records:
         return "not imported, and no reason given"
     return records[0]["error"]

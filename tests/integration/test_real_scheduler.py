@@ -10,6 +10,7 @@ import pytest
 
 from partner_sandbox.sshd import SshServer, chown_tree
 from tests.support.airflow_stack import sqlite_stack
+from tests.support.dags import published_names
 
 DAG = """
 from __future__ import annotations
@@ -71,9 +72,7 @@ def test_two_concurrent_runs_import_each_file_once(sshd: SshServer, client_key: 
         stack.stop()
     for mode, folder in folders.items():
         imported = {
-            run: sorted(path.name for path in (landing / mode / run).iterdir())
-            for run in ("first", "second")
-            if (landing / mode / run).exists()
+            run: published_names(landing / mode / run) for run in ("first", "second") if (landing / mode / run).exists()
         }
         every_import = [name for run_names in imported.values() for name in run_names]
         print(f"{mode}: files per run { ({run: len(run_names) for run, run_names in imported.items()}) }")
@@ -90,7 +89,7 @@ def test_two_concurrent_runs_import_each_file_once(sshd: SshServer, client_key: 
         assert str(start_1) < str(end_2), "the two runs did not overlap"
         assert str(start_2) < str(end_1), "the two runs did not overlap"
     # The keep-mode ledger was written by the tasks through the Execution API.
-    ledger = stack.query("SELECT count(*) FROM variable WHERE key LIKE 'actito_sftp_ledger:real_sched:keep:%'")
+    ledger = stack.query("SELECT count(*) FROM variable WHERE key LIKE 'actito_sftp_ledger@real_sched@keep@%'")
     assert ledger == [(len(names),)]
     # Tasks ran in real task processes under the supervisor (not in-process like dag.test()).
     assert stack.query("SELECT count(*) FROM task_instance WHERE state = 'success' AND pid IS NOT NULL") == [(4,)]

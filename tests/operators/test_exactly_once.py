@@ -11,7 +11,7 @@ import pytest
 
 from partner_sandbox.sshd import SshServer, chown_tree
 from tests.conftest import ConnectionFactory
-from tests.support.dags import run_dag, task_states, xcom
+from tests.support.dags import import_records, published_names, run_dag, task_states
 
 
 @pytest.fixture
@@ -45,7 +45,7 @@ def test_crash_after_publish_is_finished_not_reimported(
     assert task_states(run) == {"import": "success"}
     assert list(location.iterdir()) == []  # the remote step was completed
     assert (landing / "orders.csv").stat().st_mtime_ns == published_at  # and nothing was imported again
-    assert xcom(run, "import") == []
+    assert import_records(run) == []
 
 
 def test_crash_after_staging_before_publish_is_reimported_once_abandoned(
@@ -88,7 +88,7 @@ def test_recent_claim_of_another_run_is_left_alone(
     run = run_dag("recent_claim", _import_body(conn_id, landing))
     assert task_states(run) == {"import": "success"}
     assert [path.name for path in location.iterdir()] == [claimed.name]
-    assert list(landing.iterdir()) == []
+    assert published_names(landing) == []
 
 
 def test_keep_mode_reimports_a_changed_file_only(
@@ -100,9 +100,9 @@ def test_keep_mode_reimports_a_changed_file_only(
     chown_tree(location, sshd.user)
     landing = tmp_path / "landing"
     body = _import_body(conn_id, landing, "keep", on_conflict="replace")  # the changed file replaces the old
-    assert len(xcom(run_dag("keep_changed", body), "import")) == 1
-    assert xcom(run_dag("keep_changed", body), "import") == []
+    assert len(import_records(run_dag("keep_changed", body))) == 1
+    assert import_records(run_dag("keep_changed", body)) == []
     source.write_text("v2 with more\n")
     os.utime(source, (time.time() - 100, time.time() - 100))
-    assert len(xcom(run_dag("keep_changed", body), "import")) == 1
+    assert len(import_records(run_dag("keep_changed", body))) == 1
     assert (landing / "daily.csv").read_text() == "v2 with more\n"

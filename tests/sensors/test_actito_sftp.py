@@ -92,3 +92,26 @@ def test_an_unknown_location_fails_the_sensor(airflow_db: Path, conn_id: str):
         """,
     )
     assert task_states(run) == {"wait": "failed"}
+
+
+def test_a_name_that_is_not_utf8_is_reported_escaped(
+    airflow_db: Path, conn_id: str, sshd: SshServer, folders: dict[str, Path]
+):
+    """Issue 21.12: the import would take a Latin-1 ``caf\\xe9.csv`` (to refuse it), so the sensor reports it, with a
+    backslash escape; its XCom used to fail on the name (``surrogates not allowed``)."""
+    import os
+
+    descriptor = os.open(bytes(folders["inbound"]) + b"/caf\xe9.csv", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    os.close(descriptor)
+    (folders["inbound"] / "good.csv").write_text("x\n")
+    chown_tree(folders["inbound"], sshd.user)
+    for deferrable in (True, False):
+        run = run_dag(
+            f"sensor_latin1_{deferrable}",
+            f"""
+            ActitoSftpFileSensor(min_age=0, task_id="wait", conn_id={conn_id!r}, location="inbound",
+                                 pattern="*.csv", poke_interval=1, timeout=60, deferrable={deferrable})
+            """,
+        )
+        assert task_states(run) == {"wait": "success"}
+        assert xcom(run, "wait") == ["caf\\xe9.csv", "good.csv"]

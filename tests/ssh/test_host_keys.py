@@ -189,7 +189,7 @@ def test_fetch_host_key_gives_up_after_its_timeout(silent_listener: int) -> None
 def test_a_timeout_is_named_in_the_message(silent_listener: int) -> None:
     with pytest.raises(RemoteConnectError) as refused:
         asyncio.run(fetch_host_key("127.0.0.1", silent_listener, timeout=0.5))
-    assert str(refused.value) == f"could not fetch the host key of 127.0.0.1:{silent_listener}: TimeoutError"
+    assert str(refused.value) == f"could not fetch the host key of 127.0.0.1:{silent_listener}: no answer within 0.5 s"
 
 
 def test_fetch_host_keys_learns_every_key_of_a_server_ed25519_first(multi_key_sshd: SshServer) -> None:
@@ -211,3 +211,17 @@ def test_fetch_host_keys_from_a_closed_port_is_a_connect_error() -> None:
         port = probe.getsockname()[1]
     with pytest.raises(RemoteConnectError, match=rf"could not fetch the host key of 127\.0\.0\.1:{port}"):
         asyncio.run(asyncio.wait_for(fetch_host_keys("127.0.0.1", port, timeout=5), 30))
+
+
+def test_a_server_that_sends_garbage_after_its_version_is_a_worded_connect_error() -> None:
+    """Issue 21.7: asyncssh raised a bare PacketDecodeError (a ValueError), an HTTP 500 on the page's fetch."""
+    from tests.support.rogue_ssh import RogueSshServer
+
+    with RogueSshServer() as rogue:
+        broken = f"could not fetch the host key: the server at 127.0.0.1:{rogue.port} broke the SSH protocol: "
+        with pytest.raises(RemoteConnectError) as one:
+            asyncio.run(fetch_host_key("127.0.0.1", rogue.port, timeout=10))
+        assert str(one.value) == broken + "a malformed packet (Incomplete packet)"
+        with pytest.raises(RemoteConnectError) as every:
+            asyncio.run(asyncio.wait_for(fetch_host_keys("127.0.0.1", rogue.port, timeout=10), 60))
+        assert str(every.value) == broken + "a malformed packet (Incomplete packet)"

@@ -194,3 +194,33 @@ def test_a_session_negotiates_the_pinned_key_of_a_server_that_holds_several(
     pinned = multi_key_sshd.host_key_lines[key_type]
     conn_id = make_connection(port=multi_key_sshd.port, host_key=pinned)
     assert _in_session(conn_id, _host_key) == _fingerprint_of(pinned)
+
+
+class TestOddServers:
+    """Issue 21.7 and 21.13: a server that talks garbage, and one whose SFTP subsystem never answers."""
+
+    def test_garbage_after_the_version_is_a_worded_connect_error(self, make_connection: ConnectionFactory):
+        from tests.support.rogue_ssh import RogueSshServer
+
+        with RogueSshServer() as rogue:
+            conn_id = make_connection(port=rogue.port, connect_timeout=10)
+            with pytest.raises(RemoteConnectError) as refused:
+                _in_session(conn_id, _host_key)
+        assert str(refused.value) == (
+            f"Connection {conn_id!r}: the server at 127.0.0.1:{rogue.port} broke the SSH protocol: "
+            "a malformed packet (Incomplete packet)"
+        )
+
+    def test_an_sftp_subsystem_that_never_answers_fails_within_connect_timeout(
+        self, make_connection: ConnectionFactory, mute_sftp_sshd: SshServer
+    ):
+        from airflow_provider_actito_sftp.exceptions import SftpSubsystemError
+        from tests.support.rogue_ssh import call_bounded
+
+        conn_id = make_connection(port=mute_sftp_sshd.port, host_key=mute_sftp_sshd.host_key_line, connect_timeout=2)
+        with pytest.raises(SftpSubsystemError) as silent:
+            call_bounded(lambda: _in_session(conn_id, _host_key))
+        assert str(silent.value) == (
+            f"Connection {conn_id!r} to 127.0.0.1:{mute_sftp_sshd.port}: the server did not start its SFTP "
+            "subsystem within 2 s (connect_timeout)"
+        )

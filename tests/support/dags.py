@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from partner_sandbox.dag_files import write_dag
@@ -33,3 +34,18 @@ def xcom(dag_run: Any, task_id: str, key: str = "return_value") -> Any:
             .one_or_none()
         )
         return None if row is None else XComModel.deserialize_value(row)
+
+
+def import_records(dag_run: Any, task_id: str = "import") -> list[dict[str, Any]]:
+    """Every record of an import task's try: its XCom holds the first ones, its report file all of them."""
+    from airflow_provider_actito_sftp.transfer.import_report import report_records
+
+    value = xcom(dag_run, task_id)
+    return [] if value is None else list(report_records(value))
+
+
+def published_names(folder: Path) -> list[str]:
+    """The sorted names in an import's destination, but for its reports' folder (partial files included)."""
+    from airflow_provider_actito_sftp.transfer.names import REPORT_FOLDER
+
+    return sorted(path.name for path in folder.iterdir() if path.name != REPORT_FOLDER)

@@ -1,4 +1,5 @@
-"""Local publishing: private modes, no clobbering, no symlinks followed, leftovers of killed tries removed."""
+"""Local publishing: private modes, no clobbering, no symlinks followed, leftovers of killed tries removed;
+import reports beside the published files."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import pytest
 
 from airflow_provider_actito_sftp.exceptions import PublishConflictError
 from airflow_provider_actito_sftp.transfer.destinations import Destination, numbered_name
-from airflow_provider_actito_sftp.transfer.names import owner_id
+from airflow_provider_actito_sftp.transfer.names import REPORT_FOLDER, owner_id
 from airflow_provider_actito_sftp.transfer.options import OnConflict
 
 
@@ -72,3 +73,41 @@ def test_a_retry_removes_the_partials_of_its_killed_try_and_stale_ones(tmp_path:
     removed = Destination(tmp_path, owner=mine).sweep_partials(max_age=3600)
     assert sorted(removed) == sorted([killed.partial.name, stale.partial.name])
     assert live.partial.exists()
+
+
+def test_an_import_report_is_complete_private_and_in_its_own_hidden_folder(tmp_path: Path):
+    old = os.umask(0)
+    try:
+        where = Destination(tmp_path).write_report("r1.jsonl", iter([b'{"a": 1}\n', b'{"a": 2}\n']))
+    finally:
+        os.umask(old)
+    report = tmp_path / REPORT_FOLDER / "r1.jsonl"
+    assert where == str(report)
+    assert report.read_bytes() == b'{"a": 1}\n{"a": 2}\n'
+    assert stat.S_IMODE(report.stat().st_mode) == 0o600
+    assert stat.S_IMODE(report.parent.stat().st_mode) == 0o700
+    assert os.listdir(report.parent) == ["r1.jsonl"]  # no partial left
+    assert os.listdir(tmp_path) == [REPORT_FOLDER]
+    # A group-readable file_mode makes a folder the group can enter.
+    Destination(tmp_path / "shared", file_mode=0o640).write_report("r2.jsonl", iter([b"{}\n"]))
+    assert stat.S_IMODE((tmp_path / "shared" / REPORT_FOLDER / "r2.jsonl").stat().st_mode) == 0o640
+    assert stat.S_IMODE((tmp_path / "shared" / REPORT_FOLDER).stat().st_mode) == 0o750
+
+
+def test_an_import_report_is_never_written_through_a_symlink_nor_left_half_written(tmp_path: Path):
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    (landing / REPORT_FOLDER).symlink_to(elsewhere)
+    with pytest.raises(OSError, match=r"Too many levels of symbolic links|Not a directory"):
+        Destination(landing).write_report("r.jsonl", iter([b"{}\n"]))
+    assert os.listdir(elsewhere) == []
+
+    def failing_lines():
+        yield b'{"a": 1}\n'
+        raise OSError(28, "No space left on device")
+
+    with pytest.raises(OSError, match="No space left"):
+        Destination(tmp_path / "full").write_report("r.jsonl", failing_lines())
+    assert os.listdir(tmp_path / "full" / REPORT_FOLDER) == []

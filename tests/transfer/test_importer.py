@@ -27,7 +27,7 @@ from airflow_provider_actito_sftp.transfer.options import AfterImport, OnConflic
 from airflow_provider_actito_sftp.transfer.selection import FileFilter
 from partner_sandbox.sshd import SftpUser, SshServer, chown_tree, running_as_root
 from tests.conftest import ConnectionFactory
-from tests.support.dags import run_dag, task_states, xcom
+from tests.support.dags import import_records, published_names, run_dag, task_states
 from tests.support.memory_stores import MemoryLedger
 
 needs_root = pytest.mark.skipif(not running_as_root(), reason="needs a second local user (CI runs as root)")
@@ -163,13 +163,13 @@ def test_files_mapping_to_one_name_never_overwrite_each_other(
     )
     assert task_states(run) == {"import": "failed"}
     assert _tries(run) == 1  # a refusal is not retried
-    assert [path.name for path in landing.iterdir()] == ["x.csv"]
+    assert published_names(landing) == ["x.csv"]
     published = (landing / "x.csv").read_bytes()
     assert published in three_encryptions_of_x
     left = sorted(path.name for path in folders["inbound"].iterdir())
     assert len(left) == 2
     assert not _markers(folders["inbound"])
-    refused = [record for record in xcom(run, "import") if record["status"] == "failed"]
+    refused = [record for record in import_records(run) if record["status"] == "failed"]
     assert len(refused) == 2
     assert all("x.csv" in record["error"] and record["retryable"] is False for record in refused)
 
@@ -205,7 +205,7 @@ def test_a_file_left_by_an_earlier_run_is_not_replaced(
     assert task_states(run) == {"import": "failed"}
     assert (landing / "daily.csv").read_text() == "yesterday, not loaded yet\n"
     assert (folders["inbound"] / "daily.csv").read_text() == "today\n"
-    [record] = xcom(run, "import")
+    [record] = import_records(run)
     assert "already exists" in record["error"]
     assert "on_conflict" in record["error"]
 
@@ -228,9 +228,9 @@ def test_a_decompression_bomb_is_refused(
         _import(conn_id, landing, min_age=0, after_import="delete", quarantine_location="quarantine"),
     )
     assert task_states(run) == {"import": "failed"}
-    assert list(landing.iterdir()) == []  # nothing published, no partial file left
+    assert published_names(landing) == []  # nothing published, no partial file left
     assert [path.name for path in folders["quarantine"].iterdir()] == ["bomb.csv.pgp"]
-    [record] = xcom(run, "import")
+    [record] = import_records(run)
     assert "max_expansion_ratio" in record["error"]
 
 
@@ -250,9 +250,9 @@ def test_a_file_that_cannot_be_claimed_does_not_stop_the_others(
     landing = tmp_path / "landing"
     run = run_dag("unclaimable", _import(conn_id, landing, min_age=0, after_import="delete"))
     assert task_states(run) == {"import": "failed"}
-    assert sorted(path.name for path in landing.iterdir()) == ["a.csv", "b.csv", "c.csv"]
+    assert published_names(landing) == ["a.csv", "b.csv", "c.csv"]
     assert sorted(path.name for path in inbound.iterdir()) == sorted(["root-owned.csv", "L" * 240 + ".csv"])
-    errors = {record["remote_path"].rsplit("/", 1)[-1]: record["error"] for record in xcom(run, "import")}
+    errors = {record["remote_path"].rsplit("/", 1)[-1]: record["error"] for record in import_records(run)}
     assert "permission denied" in errors["root-owned.csv"]
     assert "claim='none'" in errors["root-owned.csv"]
     assert "too long to claim" in errors["L" * 240 + ".csv"]
@@ -270,14 +270,14 @@ def test_a_read_only_folder_imports_once_with_claim_none(
     landing = tmp_path / "landing"
     refused = run_dag("read_only_default", _import(conn_id, landing, min_age=0))
     assert task_states(refused) == {"import": "failed"}
-    assert "claim='none'" in xcom(refused, "import")[0]["error"]
+    assert "claim='none'" in import_records(refused)[0]["error"]
     body = _import(conn_id, landing, min_age=0, claim="none")
     first = run_dag("read_only", body)
     assert task_states(first) == {"import": "success"}
     assert (landing / "report.csv").read_text() == "read only\n"
     second = run_dag("read_only", body)
     assert task_states(second) == {"import": "success"}
-    assert xcom(second, "import") == []  # the ledger says it was imported
+    assert import_records(second) == []  # the ledger says it was imported
 
 
 def _restricted_sshd(sftp_user: SftpUser, sftp_flags: str) -> Iterator[SshServer]:
@@ -321,20 +321,20 @@ def test_a_failing_remote_step_still_reports_every_imported_file(
     run = run_dag("no_delete", _import(conn_id, landing, min_age=0, after_import="delete", retries=2))
     assert task_states(run) == {"import": "failed"}
     assert _tries(run) == 1  # refused by the server: no retry
-    records = xcom(run, "import")
+    records = import_records(run)
     assert sorted(Path(record["local_path"]).name for record in records) == ["a.csv", "b.csv"]
     assert all(record["status"] == "success" and record["remote_outcome"] == "not finished" for record in records)
     assert all(not record["retryable"] for record in records)
     for record in records:
         assert "the server refuses to delete it (permission denied by the server)" in record["error"]
         assert "set after_import='keep'" in record["error"]
-    assert sorted(path.name for path in landing.iterdir()) == ["a.csv", "b.csv"]
+    assert published_names(landing) == ["a.csv", "b.csv"]
     assert len(_markers(inbound)) == 2  # staged: imported, hidden from the partner's listing
     kept = run_dag("no_delete_keep", _import(conn_id, landing, min_age=0, after_import="keep", claim_timeout=0))
     assert task_states(kept) == {"import": "success"}
-    assert xcom(kept, "import") == []  # nothing imported twice
+    assert import_records(kept) == []  # nothing imported twice
     assert sorted(path.name for path in inbound.iterdir()) == ["a.csv", "b.csv"]
-    assert sorted(path.name for path in landing.iterdir()) == ["a.csv", "b.csv"]
+    assert published_names(landing) == ["a.csv", "b.csv"]
 
 
 def test_a_symlink_named_like_a_marker_is_never_followed(
@@ -350,7 +350,7 @@ def test_a_symlink_named_like_a_marker_is_never_followed(
     landing = tmp_path / "landing"
     run = run_dag("marker_symlink", _import(conn_id, landing, min_age=0, after_import="delete"))
     assert task_states(run) == {"import": "success"}
-    assert [path.name for path in landing.iterdir()] == ["real.csv"]
+    assert published_names(landing) == ["real.csv"]
     assert trap.is_symlink()
     assert [path.name for path in inbound.iterdir()] == [trap.name]
     passwd = Path("/etc/passwd").read_bytes()
@@ -402,14 +402,14 @@ def test_a_full_disk_fails_the_files_that_do_not_fit_and_keeps_them_on_the_serve
         conn_id = make_connection(locations={name: str(path) for name, path in folders.items()}, transfer_concurrency=1)
         run = run_dag("disk_full", _import(conn_id, landing, min_age=0, after_import="delete"))
         assert task_states(run) == {"import": "failed"}
-        landed = {path.name: path.read_bytes() for path in landing.iterdir()}
+        landed = {name: (landing / name).read_bytes() for name in published_names(landing)}
         assert landed
         assert all(contents[name] == data for name, data in landed.items())
         left = {path.name: path.read_bytes() for path in inbound.iterdir()}
         assert set(left) | set(landed) == set(contents)
         assert not set(left) & set(landed)
         assert all(contents[name] == data for name, data in left.items())
-        failed = [record for record in xcom(run, "import") if record["status"] == "failed"]
+        failed = [record for record in import_records(run) if record["status"] == "failed"]
         assert failed
         assert all(record["retryable"] for record in failed)
     finally:
@@ -471,7 +471,7 @@ def test_binary_data_that_starts_like_pgp_is_not_taken_for_pgp(
     landing = tmp_path / "landing"
     run = run_dag("sniffing", _import(conn_id, landing, min_age=0, after_import="delete"))
     assert (landing / "image.bin").read_bytes() == binary
-    [refused] = [record for record in xcom(run, "import") if record["status"] == "failed"]
+    [refused] = [record for record in import_records(run) if record["status"] == "failed"]
     assert refused["remote_path"].endswith("secret.txt.gpg")
     assert "symmetric" in refused["error"]
     assert "tamper" not in refused["error"]
@@ -541,10 +541,40 @@ def test_a_server_that_forbids_renames_is_told_to_use_claim_none(
     landing = tmp_path / "landing"
     refused = run_dag("no_rename_default", _import(conn_id, landing, min_age=0))
     assert task_states(refused) == {"import": "failed"}
-    [record] = xcom(refused, "import")
+    [record] = import_records(refused)
     assert "could not rename it to claim it" in record["error"]
     assert "claim='none'" in record["error"]
     assert [path.name for path in inbound.iterdir()] == ["report.csv"]  # untouched
     first = run_dag("no_rename", _import(conn_id, landing, min_age=0, claim="none"))
     assert task_states(first) == {"import": "success"}
     assert (landing / "report.csv").read_text() == "renames forbidden\n"
+
+
+def test_names_whose_staged_marker_would_not_fit_are_refused_before_the_claim(
+    airflow_db: Path, make_connection: ConnectionFactory, sshd: SshServer, folders: dict[str, Path], tmp_path: Path
+):
+    """Issue 21.14: names of 190 and 200 bytes fit a claim marker in 255 bytes, not the staged one: they used to
+    be claimed, then fail at staging on every run. Now they are refused at once (no retry), untouched, with the
+    reason and the ways out; claim='none' imports them."""
+    inbound = folders["inbound"]
+    long_names = ["n" * 186 + ".csv", "é" * 97 + "xx.csv"]  # 190 and 200 bytes in UTF-8
+    assert [len(name.encode()) for name in long_names] == [190, 200]
+    for name in [*long_names, "short.csv"]:
+        (inbound / name).write_text(f"{name[:5]}\n")
+    chown_tree(inbound, sshd.user)
+    conn_id = make_connection(locations={name: str(path) for name, path in folders.items()})
+    landing = tmp_path / "landing"
+    run = run_dag("long_names", _import(conn_id, landing, min_age=0, after_import="delete", retries=2))
+    assert task_states(run) == {"import": "failed"}
+    assert _tries(run) == 1  # a refusal: not retried
+    assert [path.name for path in landing.iterdir() if not path.name.startswith(".")] == ["short.csv"]
+    assert sorted(path.name for path in inbound.iterdir()) == sorted(long_names)  # untouched, no marker left
+    records = {record["remote_path"].rsplit("/", 1)[-1]: record for record in import_records(run)}
+    for name in long_names:
+        assert records[name]["retryable"] is False
+        assert "over the 255-byte limit of file names" in records[name]["error"]
+        assert "rename it on the server to at most 183 bytes, or import it with claim='none'" in records[name]["error"]
+    in_place = run_dag("long_names_in_place", _import(conn_id, landing, min_age=0, claim="none"))
+    assert task_states(in_place) == {"import": "success"}
+    landed = sorted(path.name for path in landing.iterdir() if not path.name.startswith("."))
+    assert landed == sorted([*long_names, "short.csv"])

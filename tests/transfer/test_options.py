@@ -75,3 +75,12 @@ def test_invalid_options_are_refused(args: dict[str, str], message: str):
 def test_an_unknown_option_is_refused():
     with pytest.raises(TypeError, match="patern"):
         ImportOptions.parse(patern="*.csv")  # type: ignore[call-arg]
+
+
+def test_max_files_and_max_bytes_are_whole_numbers_of_at_least_one_or_none():
+    assert ImportOptions.parse(max_files=500, max_bytes=1 << 30) == ImportOptions(max_files=500, max_bytes=1 << 30)
+    assert (ImportOptions().max_files, ImportOptions().max_bytes) == (None, None)  # default: no limit
+    for name in ("max_files", "max_bytes"):
+        for bad in (0, -1, 2.5, True, "10"):
+            with pytest.raises(ValueError, match=f"{name} must be a whole number of at least 1, or None"):
+                ImportOptions.parse(**{name: bad})  # type: ignore[misc]

@@ -1,15 +1,30 @@
 """Which listed files an import takes: the pattern (glob or regex), regular files only, never names still
-being written (temporary suffixes, the lock suffix, importers' markers), and only once old enough."""
+being written (temporary suffixes, the lock suffix, importers' markers), and only once old enough; and how
+many one run takes: oldest first, up to ``max_files`` / ``max_bytes`` (a backlog drains over several runs)."""
 
 from __future__ import annotations
 
+import asyncio
+import os
+import time
+from dataclasses import replace
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
+from airflow_provider_actito_sftp.hooks import ActitoSftpHook
 from airflow_provider_actito_sftp.ssh.session import RemoteEntry
+from airflow_provider_actito_sftp.transfer.destinations import Destination
+from airflow_provider_actito_sftp.transfer.importer import ImportJob, ImportRequest, ImportResult
+from airflow_provider_actito_sftp.transfer.ledger import Seen
 from airflow_provider_actito_sftp.transfer.names import IN_PROGRESS_SUFFIXES, new_claim, owner_id
-from airflow_provider_actito_sftp.transfer.selection import FileFilter
+from airflow_provider_actito_sftp.transfer.options import AfterImport
+from airflow_provider_actito_sftp.transfer.records import TransferRecord
+from airflow_provider_actito_sftp.transfer.selection import BatchLimit, FileFilter, not_in_ledger
+from partner_sandbox.sshd import SshServer, chown_tree
+from tests.conftest import ConnectionFactory
+from tests.support.memory_stores import MemoryLedger
 
 NOW = 1_800_000_000.0
 
@@ -110,3 +125,168 @@ def test_ready_defaults_to_the_current_time() -> None:
     just_written = RemoteEntry("new.csv", "/inbound/new.csv", 1, datetime.now(UTC), is_file=True, is_dir=False)
     assert FileFilter("*.csv", min_age=60).ready([just_written]) == []
     assert FileFilter("*.csv", min_age=0).ready([just_written]) == [just_written]
+
+
+# --- one run's batch: oldest first, max_files / max_bytes (issue 21.10) ----------------------------------
+
+
+def sized(name: str, size: int, age: float) -> RemoteEntry:
+    return replace(entry(name, age=age), size=size)
+
+
+def batch_names(limit: BatchLimit, *entries: RemoteEntry) -> tuple[list[str], list[str]]:
+    batch, later = limit.take(list(entries))
+    return [chosen.name for chosen in batch], [left.name for left in later]
+
+
+def test_a_batch_is_taken_oldest_first_then_by_name() -> None:
+    listing = (sized("b.csv", 1, 100), sized("c.csv", 1, 300), sized("a.csv", 1, 100), sized("d.csv", 1, 200))
+    assert batch_names(BatchLimit(), *listing) == (["c.csv", "d.csv", "a.csv", "b.csv"], [])
+
+
+def test_max_files_takes_the_oldest_and_leaves_the_rest_for_a_later_run() -> None:
+    listing = [sized(f"f{index}.csv", 1, 1000 - index) for index in range(5)]
+    assert batch_names(BatchLimit(max_files=2), *listing) == (["f0.csv", "f1.csv"], ["f2.csv", "f3.csv", "f4.csv"])
+
+
+def test_max_bytes_counts_server_sizes_and_never_takes_files_out_of_order() -> None:
+    listing = (sized("old.csv", 40, 300), sized("big.csv", 70, 200), sized("small.csv", 10, 100))
+    # old (40) fits; big would make 110 > 100: the run stops there, even though small.csv would fit
+    assert batch_names(BatchLimit(max_bytes=100), *listing) == (["old.csv"], ["big.csv", "small.csv"])
+    assert batch_names(BatchLimit(max_bytes=110), *listing) == (["old.csv", "big.csv"], ["small.csv"])
+    assert batch_names(BatchLimit(max_bytes=120), *listing) == (["old.csv", "big.csv", "small.csv"], [])
+
+
+def test_a_file_larger_than_max_bytes_is_imported_alone_when_it_is_the_oldest() -> None:
+    listing = (sized("huge.csv", 10_000, 300), sized("next.csv", 1, 200))
+    assert batch_names(BatchLimit(max_bytes=100), *listing) == (["huge.csv"], ["next.csv"])
+
+
+def test_both_limits_apply_whichever_is_reached_first() -> None:
+    listing = [sized(f"f{index}.csv", 10, 1000 - index) for index in range(10)]
+    assert batch_names(BatchLimit(max_files=3, max_bytes=1000), *listing)[0] == ["f0.csv", "f1.csv", "f2.csv"]
+    assert batch_names(BatchLimit(max_files=8, max_bytes=25), *listing)[0] == ["f0.csv", "f1.csv"]
+
+
+def test_files_the_ledger_has_are_set_apart_before_any_limit_counts() -> None:
+    listing = [entry("done.csv"), entry("new.csv"), entry("changed.csv"), entry("bad\x00name.csv")]
+    says = {"done.csv": Seen.SAME, "new.csv": Seen.CHANGED, "changed.csv": Seen.UNSURE}
+    asked: list[str] = []
+
+    def ledger_says(listed: RemoteEntry) -> Seen:
+        asked.append(listed.name)
+        return says[listed.name]
+
+    new, already = not_in_ledger(listing, ledger_says)
+    assert [listed.name for listed in already] == ["done.csv"]
+    assert {listed.name: seen for listed, seen in new.items()} == {
+        "new.csv": Seen.CHANGED,
+        "changed.csv": Seen.UNSURE,
+        "bad\x00name.csv": Seen.CHANGED,  # refused later by the import, untouched; never looked up
+    }
+    assert "bad\x00name.csv" not in asked
+
+
+# --- against the real sshd --------------------------------------------------------------------------------
+
+
+def _backlog(inbound: Path, count: int, size: int = 1000) -> dict[str, bytes]:
+    """``count`` files written one minute apart, their names in another order than their age."""
+    names = [f"{(index * 7) % count:03d}-export.csv" for index in range(count)]  # oldest first, names shuffled
+    contents = {}
+    for minute, name in enumerate(names):
+        data = os.urandom(size)
+        (inbound / name).write_bytes(data)
+        written = time.time() - 3600 + minute * 60
+        os.utime(inbound / name, (written, written))
+        contents[name] = data
+    return contents
+
+
+def _names(records: list[TransferRecord]) -> list[str]:
+    return [record.remote_path.rsplit("/", 1)[-1] for record in records]
+
+
+def test_a_backlog_drains_oldest_first_over_several_runs_each_file_imported_once(
+    make_connection: ConnectionFactory, sshd: SshServer, folders: dict[str, Path], tmp_path: Path
+) -> None:
+    inbound, landing = folders["inbound"], tmp_path / "landing"
+    contents = _backlog(inbound, 23)
+    chown_tree(inbound, sshd.user)
+    conn_id = make_connection(locations={name: str(path) for name, path in folders.items()})
+    hook = ActitoSftpHook(conn_id)
+    taken: list[list[str]] = []
+    while len(taken) < 10:
+        result = hook.import_files(
+            "inbound", landing, owner="backlog0001", after_import="delete", min_age=0, max_files=5
+        )
+        assert not result.failed
+        assert not result.refused
+        if not result.imported:
+            break
+        taken.append(sorted(_names(result.imported), key=list(contents).index))
+        left = len(contents) - sum(len(batch) for batch in taken)
+        assert (result.remaining, result.remaining_bytes) == (left, left * 1000)
+        assert len(os.listdir(inbound)) == left  # the rest is untouched on the server: no marker
+    assert [len(batch) for batch in taken] == [5, 5, 5, 5, 3]
+    assert [name for batch in taken for name in batch] == list(contents)  # the order the partner wrote them
+    assert {path.name: path.read_bytes() for path in landing.iterdir()} == contents  # each once, nothing else
+
+
+def test_max_bytes_counts_server_bytes_and_a_larger_file_is_imported_alone(
+    make_connection: ConnectionFactory, sshd: SshServer, folders: dict[str, Path], tmp_path: Path
+) -> None:
+    inbound, landing = folders["inbound"], tmp_path / "landing"
+    contents = _backlog(inbound, 4, size=3000)
+    oldest = next(iter(contents))
+    (inbound / oldest).write_bytes(contents[oldest] * 5)  # 15,000 bytes: larger than max_bytes
+    contents[oldest] *= 5
+    written = time.time() - 7200
+    os.utime(inbound / oldest, (written, written))
+    chown_tree(inbound, sshd.user)
+    conn_id = make_connection(locations={name: str(path) for name, path in folders.items()})
+    hook = ActitoSftpHook(conn_id)
+    runs = []
+    for _ in range(4):
+        result = hook.import_files(
+            "inbound", landing, owner="bytes0000001", after_import="delete", min_age=0, max_bytes=7000
+        )
+        runs.append(sorted(_names(result.imported), key=list(contents).index))
+    names = list(contents)
+    assert runs == [[oldest], names[1:3], [names[3]], []]
+    assert {path.name: path.read_bytes() for path in landing.iterdir()} == contents
+
+
+def test_in_keep_mode_files_already_imported_do_not_count_toward_max_files(
+    make_connection: ConnectionFactory, sshd: SshServer, folders: dict[str, Path], tmp_path: Path
+) -> None:
+    """Kept files stay on the server: the ledger sets them apart before the limit, so the backlog moves on."""
+    inbound, landing = folders["inbound"], tmp_path / "landing"
+    contents = _backlog(inbound, 5)
+    chown_tree(inbound, sshd.user)
+    conn_id = make_connection(locations={name: str(path) for name, path in folders.items()})
+    ledger = MemoryLedger()
+
+    async def one_run() -> ImportResult:
+        async with ActitoSftpHook(conn_id).open_async_session() as session:
+            request = ImportRequest(
+                location="inbound",
+                file_filter=FileFilter(min_age=0),
+                destination=Destination(landing, owner="keep00000001"),
+                after_import=AfterImport.KEEP,
+                owner="keep00000001",
+                batch_limit=BatchLimit(max_files=2),
+            )
+            return await ImportJob(session, request, ledger).run()
+
+    runs = [asyncio.run(one_run()) for _ in range(4)]
+    names = list(contents)
+    assert [sorted(_names(result.imported), key=names.index) for result in runs] == [
+        names[0:2],
+        names[2:4],
+        names[4:],
+        [],
+    ]
+    assert [result.remaining for result in runs] == [3, 1, 0, 0]
+    assert sorted(os.listdir(inbound)) == sorted(contents)  # kept on the server
+    assert {path.name: path.read_bytes() for path in landing.iterdir()} == contents

@@ -1,0 +1,75 @@
+"""The last remote step of an imported file, once its local copy is published: delete it, move it to the
+archive, or (``keep``) record it in the ledger and rename it back to its name. Used by the import itself and
+by the recovery of a run that stopped after the publish (:mod:`~.recovery`)."""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING
+
+import asyncssh
+
+from airflow_provider_actito_sftp.transfer.import_report import remote_step_refused
+from airflow_provider_actito_sftp.transfer.ledger import LedgerEntry
+from airflow_provider_actito_sftp.transfer.names import Marker
+from airflow_provider_actito_sftp.transfer.options import AfterImport
+from airflow_provider_actito_sftp.transfer.remote_folder import describe
+
+if TYPE_CHECKING:
+    from airflow_provider_actito_sftp.transfer.importer import ImportJob
+
+
+async def finish_import(
+    job: ImportJob, staged: Marker, size: int, mtime_ns: int, sha256: str
+) -> tuple[str, str | None, bool]:
+    """Delete, archive, or record and rename back; return what happened, the error or None, and whether a
+    retry may succeed (not when the server refuses the step itself). Never raises.
+
+    :param job: the import run.
+    :param staged: the file's staged marker on the server.
+    :param size: its size as listed, for the ledger.
+    :param mtime_ns: its modification time as listed, for the ledger.
+    :param sha256: its plaintext's digest, for the ledger.
+    """
+    after = job.request.after_import
+    try:
+        if after is AfterImport.DELETE:
+            await job.remote.remove(staged.name)
+            return "deleted from the server", None, True
+        if after is AfterImport.MOVE:
+            assert job.request.archive_location is not None
+            archive = job.session.location_path(job.request.archive_location)
+            moved = await job.remote.move_without_clobbering(staged.name, archive, staged.original)
+            return f"archived as {archive.rstrip('/')}/{moved}", None, True
+        record_in_ledger(job, staged.original, size, mtime_ns, sha256)
+        await job.remote.rename(staged.name, staged.original)
+        return "kept on the server (recorded in the ledger)", None, True
+    except (asyncssh.Error, OSError) as e:
+        if isinstance(e, asyncssh.SFTPNoSuchFile) and not await still_there(job, staged.name):
+            return "finished by another run's recovery", None, True
+        if isinstance(e, asyncssh.SFTPPermissionDenied | asyncssh.SFTPOpUnsupported):  # the server's rule
+            return "not finished", remote_step_refused(after, staged.name, describe(e)), False
+        error = f"imported, but the remote step failed ({describe(e)}); it stays as {staged.name!r} until retried"
+        return "not finished", error, True
+
+
+async def still_there(job: ImportJob, name: str) -> bool:
+    """Whether ``name`` is in the location (True when the server cannot say: never assume it gone)."""
+    try:
+        return await job.remote.exists(name)
+    except (asyncssh.Error, OSError):
+        return True
+
+
+def record_in_ledger(job: ImportJob, name: str, size: int, mtime_ns: int, sha256: str) -> None:
+    """Note in the ``keep`` ledger that this version of ``name`` was imported, and where to."""
+    entry = LedgerEntry(
+        name,
+        size,
+        mtime_ns / 1e9,
+        sha256,
+        job.request.destination.uri,
+        mtime_ns=mtime_ns,
+        imported_at=time.time(),
+    )
+    job.ledger.put(entry)
