@@ -1,7 +1,8 @@
 """Provider metadata read by Airflow's provider discovery (entry point ``apache_airflow_provider``).
 
 This module must stay import-light: Airflow calls it while it configures itself. The connection form is
-derived from :mod:`airflow_provider_actito_sftp.connection.schema`.
+derived from :mod:`airflow_provider_actito_sftp.connection.schema`, the ``[actito_sftp]`` options from
+:mod:`airflow_provider_actito_sftp.platform_config`.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from airflow_provider_actito_sftp.connection.schema import form_behaviour, form_fields
+from airflow_provider_actito_sftp.platform_config import provider_config
 
 PACKAGE_NAME = "airflow-provider-actito-sftp"
 VERSION = "0.1.0"
@@ -55,6 +57,7 @@ def get_provider_info() -> dict[str, Any]:
                 "python-modules": ["airflow_provider_actito_sftp.triggers.actito_sftp"],
             }
         ],
+        "config": provider_config(),
         "connection-types": [
             {
                 "hook-class-name": "airflow_provider_actito_sftp.hooks.actito_sftp.ActitoSftpHook",

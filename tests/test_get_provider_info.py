@@ -55,6 +55,25 @@ def test_connection_type_is_listed_with_its_hook():
     ]
 
 
+def test_the_providers_options_are_in_airflows_configuration():
+    listed = _airflow("config", "list", "--section", "actito_sftp", "--defaults")
+    for option in ("allowed_targets", "interactive_timeout", "interactive_calls", "interactive_calls_per_user"):
+        assert option in listed
+    assert "interactive_timeout = 15" in listed
+    value = _airflow_env(
+        {"AIRFLOW__ACTITO_SFTP__INTERACTIVE_TIMEOUT": "7"}, "config", "get-value", "actito_sftp", "interactive_timeout"
+    )
+    assert value.strip() == "7"
+
+
+def _airflow_env(env: dict[str, str], *args: str) -> str:
+    airflow = Path(sys.executable).with_name("airflow")
+    result = subprocess.run(
+        [str(airflow), *args], capture_output=True, text=True, env={**os.environ, **env}, check=True
+    )
+    return result.stdout
+
+
 def test_form_fields_reach_the_providers_manager():
     from airflow.providers_manager import ProvidersManager
 

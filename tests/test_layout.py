@@ -24,18 +24,23 @@ MODULE_PATH_STRING = re.compile(r"tests(\.\w+)*")  # e.g. `python -m tests.suppo
 TESTED_ELSEWHERE: dict[str, tuple[str, ...]] = {
     # The operators are exercised as Airflow runs them: real DAG runs (dag.test()) against a real sshd.
     "operators/actito_sftp.py": ("tests/operators/test_import_export.py", "tests/operators/test_exactly_once.py"),
+    "operators/outcome.py": ("tests/operators/test_import_export.py", "tests/operators/test_exactly_once.py"),
     # The UI plugin is tested through a real API server (permissions, JSON) and a headless browser.
     "plugin/app.py": ("tests/plugin/test_plugin.py",),
     # The JSON export of read-only connections: on the configuration API's server and its env connections.
     "plugin/external_api.py": ("tests/plugin/test_config_api.py", "tests/plugin/test_ui_read_only.py"),
+    # An imported file's last remote step: through imports that delete, archive, keep, or meet a server refusing it.
+    "transfer/finish.py": (
+        "tests/transfer/test_importer.py",
+        "tests/operators/test_exactly_once.py",
+        "tests/transfer/test_recovery.py",
+    ),
+    # The configuration API's request bodies: every route's body through the real API server.
+    "plugin/bodies.py": ("tests/plugin/test_config_api.py", "tests/plugin/test_config_safety.py"),
+    # Body limits and calls to partners' servers: on a real API server, by bodies and silent servers.
+    "plugin/limits.py": ("tests/plugin/test_config_safety.py",),
     # An enum of its own so that the CLI's choices load without asyncssh: used and checked with the keys.
     "ssh/key_type.py": ("tests/ssh/test_keys.py", "tests/cli/test_app.py"),
-    # Markers left by interrupted imports: they need a real server, killed runs and cut connections.
-    "transfer/recovery.py": (
-        "tests/transfer/test_importer.py",
-        "tests/transfer/test_faults.py",
-        "tests/operators/test_exactly_once.py",
-    ),
 }
 
 

@@ -10,6 +10,7 @@ Options for connection fields are generated from the schema by :func:`field_opti
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import os
@@ -22,8 +23,14 @@ from typing import Any, NoReturn, TypeVar
 import click
 
 from airflow_provider_actito_sftp import management
+from airflow_provider_actito_sftp.connection.audit import Actor, Change
 from airflow_provider_actito_sftp.connection.schema import Field, Kind
-from airflow_provider_actito_sftp.connection.store import ConnectionRecord, ConnectionStore, export_for_external_store
+from airflow_provider_actito_sftp.connection.store import (
+    ConnectionRecord,
+    ConnectionStore,
+    export_for_external_store,
+    keep_password_with_its_server,
+)
 from airflow_provider_actito_sftp.exceptions import ActitoSftpError
 
 EXIT_FAILURE = 1
@@ -112,9 +119,12 @@ def _missing_tables(error: Exception) -> bool:
 # --- the connection transaction ---------------------------------------------------------------------
 
 
+CLI = "actito-sftp CLI"
+
+
 def store() -> ConnectionStore:
-    """The metadata DB's ``actito_sftp`` connections."""
-    return ConnectionStore()
+    """The metadata DB's ``actito_sftp`` connections; changes are audited as this operating-system user's."""
+    return ConnectionStore(actor=Actor.local_user(CLI))
 
 
 def load(conn_id: str) -> ConnectionRecord:
@@ -127,7 +137,12 @@ def load(conn_id: str) -> ConnectionRecord:
 
 
 @contextmanager
-def editing(conn_id: str, secrets_file: Path | None = None) -> Iterator[ConnectionRecord]:
+def editing(
+    conn_id: str,
+    secrets_file: Path | None = None,
+    change: Change = Change.UPDATE,
+    details: dict[str, Any] | None = None,
+) -> Iterator[ConnectionRecord]:
     """Load a connection, let the command change it, validate and save it (or export it if read-only).
 
     An exception inside the block saves nothing. A connection defined outside the metadata DB is written
@@ -136,16 +151,20 @@ def editing(conn_id: str, secrets_file: Path | None = None) -> Iterator[Connecti
     :param conn_id: the connection id.
     :param secrets_file: where to export a connection that lives outside the DB (default
         ``./<conn_id>.connection.json``).
+    :param change: the kind of change, for Airflow's audit log.
+    :param details: public facts for the audit log; the block may still add to it.
     """
     record = load(conn_id)
+    before = copy.deepcopy(record)
     target = secrets_file or Path(f"{conn_id}.connection.json")
     if not record.in_metadata_db and target.exists():
         fail(f"{target} exists already (from an earlier run?); move it away or pass --secrets-file")
     yield record
     management.validate(record)
     if record.in_metadata_db:
-        store().save(record)
+        store().save(record, change=change, details=details)
         return
+    keep_password_with_its_server(before, record)  # as saving would (store.save)
     public = export_for_external_store(record, target)
     note(
         f"NOT SAVED: connection {conn_id!r} lives in an environment variable or secrets backend, which this "

@@ -14,8 +14,10 @@ import click
 
 from airflow_provider_actito_sftp import management
 from airflow_provider_actito_sftp.cli import app, render
+from airflow_provider_actito_sftp.connection.audit import Change
 from airflow_provider_actito_sftp.connection.schema import AuthType, Screen, editable_fields
 from airflow_provider_actito_sftp.connection.store import ConnectionRecord
+from airflow_provider_actito_sftp.exceptions import ConnectionConfigError
 from airflow_provider_actito_sftp.ssh.key_type import SshKeyType
 
 if TYPE_CHECKING:
@@ -96,7 +98,7 @@ def connection_create(
         management.location_set(record, location_name, path, must_exist=False)
     pin = _pin_server_host_key(record, accept_host_key, trust_on_first_use, timeout)
     management.validate(record)
-    app.store().create(record)
+    app.store().create(record, details={"trusted_on_first_use": pin.trusted_on_first_use})
     result = {"conn_id": conn_id, "host_key_fingerprint": pin.fingerprint}
     if update.generated_ssh_key:
         pair = update.generated_ssh_key
@@ -147,16 +149,23 @@ def connection_update(
     Switching --auth-type to ssh_key on a connection without an SSH key generates one.
     """
     fields = app.given(values)
-    with app.editing(conn_id, secrets_file) as record:
-        if password_stdin:
-            fields["password"] = app.read_password()
-        update = management.update_fields(record, fields)
-        if update.generated_ssh_key:
-            app.say(f"Generated an SSH key; install it in authorized_keys:\n{update.generated_ssh_key.public_line}")
-        if accept_host_key or trust_on_first_use:
-            _pin_server_host_key(record, accept_host_key, trust_on_first_use, timeout)
-        elif {"host", "port"} & set(update.changed):
-            app.say("Note: host/port changed but the pinned host key was kept; re-pin with --accept-host-key.")
+    details: dict[str, Any] = {}
+    try:
+        with app.editing(conn_id, secrets_file, Change.UPDATE, details) as record:
+            if password_stdin:
+                fields["password"] = app.read_password()
+            update = management.update_fields(record, fields)
+            if update.generated_ssh_key:
+                app.say(f"Generated an SSH key; install it in authorized_keys:\n{update.generated_ssh_key.public_line}")
+            if accept_host_key or trust_on_first_use:
+                pin = _pin_server_host_key(record, accept_host_key, trust_on_first_use, timeout)
+                details["trusted_on_first_use"] = pin.trusted_on_first_use
+            elif {"host", "port"} & set(update.changed):
+                app.say("Note: host/port changed but the pinned host key was kept; re-pin with --accept-host-key.")
+    except ConnectionConfigError as e:
+        if e.field != "password":
+            raise
+        app.fail(f"{e}: pass it with --password-stdin")  # a stored password never follows a move on its own
     app.say(f"Updated connection {conn_id!r}.")
 
 
@@ -180,7 +189,7 @@ def connection_delete(conn_id: str, yes: bool) -> None:
     app.load(conn_id)
     if not yes and not click.confirm(f"Delete connection {conn_id!r} and all its SSH and PGP keys?", default=False):
         app.fail("not confirmed; nothing was deleted")
-    removed = management.delete_connection(app.store(), None, conn_id)
+    removed = management.delete_connection(app.store(), conn_id)
     app.say(
         f"Deleted connection {conn_id!r} with {removed.ssh_keys} SSH key(s) and {removed.pgp_keys} inbound PGP "
         f"key(s), and {removed.ledger_variables} ledger Variable(s)."

@@ -15,6 +15,8 @@ import click
 
 from airflow_provider_actito_sftp import management
 from airflow_provider_actito_sftp.cli import app, render
+from airflow_provider_actito_sftp.connection.audit import Change
+from airflow_provider_actito_sftp.connection.schema import BY_NAME
 from airflow_provider_actito_sftp.pgp.keys import PgpKeyType, expiry_warning
 from airflow_provider_actito_sftp.ssh.key_type import PublicKeyFormat, SshKeyType
 
@@ -63,7 +65,7 @@ def _pair_dict(pair: SshKeyPair) -> dict[str, str]:
 @click.option("--force", is_flag=True, help="Replace an existing key at once (cuts off the old key).")
 def ssh_key_generate(conn_id: str, key_type: str, force: bool, as_json: bool, secrets_file: Path | None) -> None:
     """Generate the SSH key pair; print the authorized_keys line."""
-    with app.editing(conn_id, secrets_file) as record:
+    with app.editing(conn_id, secrets_file, Change.SSH_KEY_GENERATE) as record:
         pair = management.ssh_key_generate(record, SshKeyType(key_type), force=force)
     app.emit(_pair_dict(pair), as_json, render.ssh_key)
 
@@ -125,7 +127,7 @@ def ssh_key_rotate(
     The first run creates a pending key: install its public line on the server. Both keys are offered
     meanwhile. The next run activates it once the server accepts it (or at once with --force).
     """
-    with app.editing(conn_id, secrets_file) as record:
+    with app.editing(conn_id, secrets_file, Change.SSH_KEY_ROTATE) as record:
         rotation = management.ssh_key_rotate(record, SshKeyType(key_type), force=force, restart=restart)
     app.emit(rotation.as_dict(), as_json, partial(render.rotation, conn_id))
 
@@ -155,7 +157,7 @@ def pgp_key_generate(
     conn_id: str, key_type: str, expires: str, force: bool, as_json: bool, secrets_file: Path | None
 ) -> None:
     """Generate the inbound PGP key pair."""
-    with app.editing(conn_id, secrets_file) as record:
+    with app.editing(conn_id, secrets_file, Change.PGP_KEY_GENERATE) as record:
         info = management.pgp_key_generate(record, PgpKeyType(key_type), expires=expires, force=force)
     message = f"\nGive partners: actito-sftp pgp-key public {conn_id}"
     app.emit(info.as_dict(), as_json, lambda data: f"Generated {render.pgp_key(data)}{message}")
@@ -186,7 +188,7 @@ def pgp_key_list(conn_id: str, as_json: bool) -> None:
 @_pgp_options
 def pgp_key_rotate(conn_id: str, key_type: str, expires: str, as_json: bool, secrets_file: Path | None) -> None:
     """Add a new inbound key; older keys keep decrypting files in flight until retired."""
-    with app.editing(conn_id, secrets_file) as record:
+    with app.editing(conn_id, secrets_file, Change.PGP_KEY_ROTATE) as record:
         info = management.pgp_key_rotate(record, PgpKeyType(key_type), expires=expires)
     message = (
         f"\nOlder keys still decrypt; retire them with `actito-sftp pgp-key retire {conn_id}` "
@@ -202,7 +204,7 @@ def pgp_key_rotate(conn_id: str, key_type: str, expires: str, as_json: bool, sec
 @click.argument("fingerprints", nargs=-1)
 def pgp_key_retire(conn_id: str, fingerprints: tuple[str, ...], as_json: bool, secrets_file: Path | None) -> None:
     """Remove old inbound keys (all but the newest, or the FINGERPRINTS given)."""
-    with app.editing(conn_id, secrets_file) as record:
+    with app.editing(conn_id, secrets_file, Change.PGP_KEY_RETIRE) as record:
         retired = management.pgp_key_retire(record, list(fingerprints))
     data = [info.as_dict() for info in retired]
     app.emit(data, as_json, partial(render.pgp_keys, prefix="Retired ", empty="No key to retire."))
@@ -229,8 +231,12 @@ def partner_key_set(conn_id: str, file: BinaryIO, as_json: bool, secrets_file: P
     """Validate and store the partner's public key from FILE (armored or binary; - for stdin)."""
     from airflow_provider_actito_sftp.pgp.armor import key_file_text
 
-    text = key_file_text(file.read())
-    with app.editing(conn_id, secrets_file) as record:
+    limit = BY_NAME["partner_pgp_public_key"].max_length or 0
+    data = file.read(limit + 1)  # never more: a file of 50 MB is no partner key
+    if len(data) > limit:
+        app.fail(f"{file.name} is larger than {limit // 1024} KiB: not one partner public key")
+    text = key_file_text(data)
+    with app.editing(conn_id, secrets_file, Change.PARTNER_KEY_SET) as record:
         info, warning = management.partner_key_set(record, text)
     if warning:
         app.note(f"WARNING: {warning}; ask the partner for a renewed key")

@@ -8,6 +8,7 @@ import click
 
 from airflow_provider_actito_sftp import management
 from airflow_provider_actito_sftp.cli import app, render
+from airflow_provider_actito_sftp.connection.audit import Change
 
 
 @app.cli.group()
@@ -34,7 +35,8 @@ def _location_arguments(function: app.Function) -> app.Function:
 def _set_location(
     conn_id: str, location_name: str, path: str, secrets_file: Path | None, *, must_exist: bool, check: bool
 ) -> None:
-    with app.editing(conn_id, secrets_file) as record:
+    change = Change.LOCATION_UPDATE if must_exist else Change.LOCATION_ADD
+    with app.editing(conn_id, secrets_file, change) as record:
         management.location_set(record, location_name, path, must_exist=must_exist)
         if check:  # a missing folder raises here: nothing is saved
             management.check_location(record, location_name)
@@ -68,7 +70,7 @@ def location_update(conn_id: str, location_name: str, path: str, check: bool, se
 @app.secrets_file_option
 def location_remove(conn_id: str, location_name: str, secrets_file: Path | None) -> None:
     """Remove LOCATION_NAME."""
-    with app.editing(conn_id, secrets_file) as record:
+    with app.editing(conn_id, secrets_file, Change.LOCATION_REMOVE) as record:
         management.location_remove(record, location_name)
     app.say(f"Removed location {location_name!r}")
 

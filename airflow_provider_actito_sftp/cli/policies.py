@@ -10,6 +10,7 @@ from typing import Any
 
 from airflow_provider_actito_sftp import management
 from airflow_provider_actito_sftp.cli import app, render
+from airflow_provider_actito_sftp.connection.audit import Change
 from airflow_provider_actito_sftp.connection.schema import Screen, editable_fields
 from airflow_provider_actito_sftp.connection.store import ConnectionRecord
 
@@ -33,7 +34,7 @@ def policy(conn_id: str, as_json: bool, secrets_file: Path | None, **values: Any
     """
     changes = app.given(values)
     if changes:
-        with app.editing(conn_id, secrets_file) as record:
+        with app.editing(conn_id, secrets_file, Change.POLICY_UPDATE) as record:
             management.update_fields(record, changes)
     else:
         record = app.load(conn_id)

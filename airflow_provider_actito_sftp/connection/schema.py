@@ -65,6 +65,7 @@ class Field:
     :param secret: key material or a password: hidden by Airflow's masker, never shown or logged.
     :param generated: set by the provider (key generation), never typed in by a user.
     :param placeholder: an example value for forms.
+    :param max_length: the most characters a text value may have (a list: all of it, commas included).
     """
 
     name: str
@@ -81,6 +82,7 @@ class Field:
     secret: bool = False
     generated: bool = False
     placeholder: str | None = None
+    max_length: int | None = None
 
     @property
     def flag(self) -> str:
@@ -126,6 +128,8 @@ class Field:
             schema["default"] = self.default
         if self.kind is Kind.INTEGER:
             schema.update(minimum=self.minimum, maximum=self.maximum)
+        if self.max_length is not None and self.kind is not Kind.LOCATIONS:
+            schema["maxLength"] = self.max_length
         if self.kind is Kind.CHOICE:
             schema["enum"] = list(self.choices)
         if self.kind is Kind.MULTILINE:
@@ -160,7 +164,22 @@ class Field:
 def _read_text(field: Field, conn_id: str, value: object) -> str:
     if not isinstance(value, str):
         raise ConnectionConfigError(conn_id, field.name, f"expected text, got {type(value).__name__}")
+    check_length(field, conn_id, value)
     return value if field.secret else value.strip()  # a password may start or end with a space
+
+
+def check_length(field: Field, conn_id: str, text: str) -> None:
+    """Refuse text longer than the field's ``max_length`` (never quoting it: it may be a secret).
+
+    :param field: the field.
+    :param conn_id: for the error message.
+    :param text: the value.
+    :raises ConnectionConfigError: too long.
+    """
+    if field.max_length is not None and len(text) > field.max_length:
+        raise ConnectionConfigError(
+            conn_id, field.name, f"is {len(text):,} characters long; at most {field.max_length:,} are allowed"
+        )
 
 
 def _read_choice(field: Field, conn_id: str, value: object) -> str:
@@ -204,6 +223,8 @@ def _read_integer(field: Field, conn_id: str, value: object) -> int:
 
 
 def _read_list(field: Field, conn_id: str, value: object) -> tuple[str, ...]:
+    if isinstance(value, str | list | tuple):
+        check_length(field, conn_id, value if isinstance(value, str) else ",".join(map(str, value)))
     words = value.split(",") if isinstance(value, str) else value
     if not isinstance(words, list | tuple) or not all(isinstance(word, str) for word in words):
         raise ConnectionConfigError(conn_id, field.name, "expected a comma-separated list")
@@ -263,24 +284,24 @@ class AuthType(StrEnum):
 FIELDS: tuple[Field, ...] = (
     # general
     Field("display_name", "Display name", "Human-friendly name shown in the overview; editable at any time "
-          "(default: the technical name).", Screen.GENERAL, placeholder="Partner exchange"),
+          "(default: the technical name).", Screen.GENERAL, placeholder="Partner exchange", max_length=200),
     Field("entity", "Entity", "The entity (business unit) this integration belongs to.", Screen.GENERAL,
-          required=True, placeholder="marketing"),
+          required=True, placeholder="marketing", max_length=100),
     # server
     Field("host", "Host", "The partner's SFTP server.", Screen.SERVER, column="host", required=True,
-          placeholder="sftp.partner.example"),
+          placeholder="sftp.partner.example", max_length=255),
     Field("port", "Port", "The server's SSH port.", Screen.SERVER, Kind.INTEGER, column="port", default=22,
           minimum=1, maximum=65535, placeholder="22"),
     Field("username", "Username", "The account on the partner's server.", Screen.SERVER, column="login",
-          required=True, placeholder="actito"),
+          required=True, placeholder="actito", max_length=255),
     Field("auth_type", "Authentication", "ssh_key (recommended: the provider generates the key pair and hands "
           "out the public key) or password.", Screen.SERVER, Kind.CHOICE, default="ssh_key",
           choices=tuple(member.value for member in AuthType)),
     Field("password", "Password", "The account's password, with auth_type password.", Screen.SERVER,
-          column="password", secret=True),
+          column="password", secret=True, max_length=1024),
     Field("host_key", "Pinned host key", "The server's public host key ('ssh-ed25519 AAAA...'), one per line; "
           "a server presenting any other key is refused. Fetched and pinned on creation.", Screen.SERVER,
-          Kind.MULTILINE, generated=True),
+          Kind.MULTILINE, generated=True, max_length=16_384),
     # locations
     Field("locations", "Locations", 'Named folders on the server, e.g. {"inbound": "/in", "outbound": "/out"}; '
           "absolute paths without '..'.", Screen.LOCATIONS, Kind.LOCATIONS, placeholder='{"inbound": "/in"}'),
@@ -291,26 +312,27 @@ FIELDS: tuple[Field, ...] = (
     Field("outbound_lock", "Outbound: partial-upload locking", "Upload under a temporary suffix and rename when "
           "complete, so the partner never reads half a file.", Screen.OUTBOUND, Kind.BOOLEAN, default=True),
     Field("outbound_lock_suffix", "Outbound: lock suffix", "The temporary suffix used while uploading.",
-          Screen.OUTBOUND, default=".part", placeholder=".part"),
+          Screen.OUTBOUND, default=".part", placeholder=".part", max_length=32),
     Field("outbound_pgp", "Outbound: PGP-encrypt uploads", "Encrypt every uploaded file to the partner's "
           "public key.", Screen.OUTBOUND, Kind.BOOLEAN, default=False),
     Field("outbound_pgp_armor", "Outbound: ASCII-armored PGP", "Write ASCII-armored PGP instead of binary "
           "(larger files).", Screen.OUTBOUND, Kind.BOOLEAN, default=False),
     Field("partner_pgp_public_key", "Partner PGP public key", "The partner's PGP public key, used to encrypt "
-          "outbound files and check their signatures.", Screen.OUTBOUND, Kind.MULTILINE),
+          "outbound files and check their signatures.", Screen.OUTBOUND, Kind.MULTILINE, max_length=512 * 1024),
     # keys (generated by the provider)
     Field("ssh_private_key", "SSH private key", "Our SSH key; generated by the provider, never shown.",
-          Screen.KEYS, Kind.MULTILINE, secret=True, generated=True),
+          Screen.KEYS, Kind.MULTILINE, secret=True, generated=True, max_length=16_384),
     Field("ssh_private_key_passphrase", "SSH private key passphrase", "Only for a passphrase-protected key "
-          "of your own.", Screen.KEYS, secret=True),
+          "of your own.", Screen.KEYS, secret=True, max_length=1024),
     Field("ssh_private_key_pending", "SSH private key (rotation)", "The next SSH key during a rotation; "
           "offered beside the active key until the server accepts it.", Screen.KEYS, Kind.MULTILINE,
-          secret=True, generated=True),
+          secret=True, generated=True, max_length=16_384),
     Field("inbound_pgp_private_keys", "Inbound PGP secret keys", "Our inbound PGP keys: the newest is handed "
           "out, older ones still decrypt; generated by the provider, never shown.", Screen.KEYS, Kind.MULTILINE,
-          secret=True, generated=True),
+          secret=True, generated=True, max_length=256 * 1024),
     # advanced
-    Field("connect_timeout", "Connect timeout (s)", "Seconds to connect and authenticate.", Screen.ADVANCED,
+    Field("connect_timeout", "Connect timeout (s)", "Seconds to connect and authenticate, and again to start "
+          "SFTP.", Screen.ADVANCED,
           Kind.INTEGER, default=30, minimum=1, maximum=3600),
     Field("keepalive_interval", "Keepalive interval (s)", "Seconds between SSH keepalives; 0 disables them.",
           Screen.ADVANCED, Kind.INTEGER, default=30, minimum=0, maximum=3600),
@@ -318,7 +340,7 @@ FIELDS: tuple[Field, ...] = (
           Screen.ADVANCED, Kind.INTEGER, default=8, minimum=1, maximum=64),
     Field("ciphers", "Preferred ciphers", "Comma-separated SSH ciphers in order of preference (default: "
           "AES-GCM first, fastest with AES-NI).", Screen.ADVANCED, Kind.LIST, default=DEFAULT_CIPHERS,
-          placeholder="aes128-gcm@openssh.com,chacha20-poly1305@openssh.com"),
+          placeholder="aes128-gcm@openssh.com,chacha20-poly1305@openssh.com", max_length=1000),
     Field("compression", "SSH compression", "Compress the SSH stream; helps only on slow links with text "
           "data.", Screen.ADVANCED, Kind.BOOLEAN, default=False),
 )  # fmt: skip
@@ -365,7 +387,8 @@ def markdown_table() -> str:
         if field.secret:
             stored += ", secret"
         default = "required" if field.required else _shown_default(field)
-        rows.append(f"| `{field.name}` | {stored} | {default} | {field.help} |")
+        limit = f" At most {field.max_length:,} characters." if field.max_length else ""
+        rows.append(f"| `{field.name}` | {stored} | {default} | {field.help}{limit} |")
     return "\n".join(rows)
 
 

@@ -4,20 +4,34 @@ Tasks never write connections (Airflow 3 forbids DB access from tasks); the CLI 
 through this module (the plugin in its request's DB session). A connection that lives in a secrets
 backend or an environment variable cannot be written back: :class:`ConnectionNotWritableError` carries
 what to store there instead.
+
+Every write (create, save, delete) adds an entry to Airflow's audit log in the same transaction
+(:mod:`.audit`), naming the :class:`~.audit.Actor` the store was made for.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from airflow_provider_actito_sftp.connection.schema import SECRET_EXTRA_KEYS
+from airflow_provider_actito_sftp.connection.audit import Actor, Change, audit_entry, field_changes
+from airflow_provider_actito_sftp.connection.schema import BY_NAME, SECRET_EXTRA_KEYS
+from airflow_provider_actito_sftp.connection.variable_keys import (
+    LEGACY_ID_LENGTH,
+    StateKind,
+    key_prefix,
+    legacy_prefix,
+    owns_key,
+    owns_legacy_key,
+)
 from airflow_provider_actito_sftp.exceptions import (
+    ConnectionConfigError,
     ConnectionExistsError,
     ConnectionNotFoundError,
     ConnectionNotWritableError,
@@ -37,13 +51,19 @@ class ConnectionRecord:
     extra: dict[str, Any] = field(default_factory=dict, repr=False)
     in_metadata_db: bool = True
     id: int | None = field(default=None, compare=False)  # the metadata DB row's id (None elsewhere or before creation)
+    password_entered: bool = field(default=False, compare=False, repr=False)  # typed in with this change
 
     def extra_json(self) -> str:
         return json.dumps(self.extra)
 
     def public_extra(self) -> dict[str, Any]:
-        """Extra fields without secret ones."""
-        return {key: value for key, value in self.extra.items() if key not in SECRET_EXTRA_KEYS}
+        """Extra fields without secret ones: neither the schema's secrets nor any key Airflow's secrets masker
+        would hide (``private_key``, ``token``...), nor a value holding such a key anywhere inside it."""
+        return {key: value for key, value in self.extra.items() if key not in self.hidden_extra_keys()}
+
+    def hidden_extra_keys(self) -> list[str]:
+        """The extra keys :meth:`public_extra` leaves out (those with a value)."""
+        return [key for key, value in self.extra.items() if value not in (None, "") and holds_secret(key, value)]
 
     def secret_fields(self) -> dict[str, Any]:
         """Secret columns and extra fields that are set."""
@@ -54,14 +74,28 @@ class ConnectionRecord:
 
 
 class ConnectionStore:
-    """CRUD for ``actito_sftp`` connections in the metadata DB.
+    """CRUD for ``actito_sftp`` connections in the metadata DB, each change in Airflow's audit log.
 
     :param session: a SQLAlchemy session to work in (the UI plugin passes the request's); None: each
         call opens and commits its own.
+    :param actor: who makes the changes, for the audit log (default: this process's operating-system user).
     """
 
-    def __init__(self, session: Any = None) -> None:
+    def __init__(self, session: Any = None, *, actor: Actor | None = None) -> None:
         self._session = session
+        self.actor = actor or Actor.local_user()
+
+    @contextmanager
+    def transaction(self) -> Iterator[ConnectionStore]:
+        """A store whose calls share one session: committed at the end (or rolled back on an error); the
+        caller's own session when this store has one (the caller commits it)."""
+        if self._session is not None:
+            yield self
+            return
+        from airflow.utils.session import create_session
+
+        with create_session() as session:
+            yield ConnectionStore(session, actor=self.actor)
 
     @contextmanager
     def _db(self) -> Iterator[Any]:
@@ -116,9 +150,14 @@ class ConnectionStore:
             return False
         return True
 
-    def create(self, record: ConnectionRecord) -> None:
-        """Insert a new connection into the metadata DB.
+    def create(
+        self, record: ConnectionRecord, *, change: Change = Change.CREATE, details: dict[str, Any] | None = None
+    ) -> None:
+        """Insert a new connection into the metadata DB (and its audit log entry).
 
+        :param record: the new connection.
+        :param change: the kind of change, for the audit log.
+        :param details: public facts for the audit log (e.g. the pinned host key's fingerprint).
         :raises ConnectionExistsError: the id is taken (in the DB or elsewhere).
         """
         from airflow.models import Connection
@@ -138,10 +177,17 @@ class ConnectionStore:
                     extra=record.extra_json(),
                 )
             )
+            session.add(audit_entry(self.actor, change, record.conn_id, field_changes(None, record), details or {}))
 
-    def save(self, record: ConnectionRecord) -> None:
-        """Write a changed connection back to the metadata DB.
+    def save(
+        self, record: ConnectionRecord, *, change: Change = Change.UPDATE, details: dict[str, Any] | None = None
+    ) -> None:
+        """Write a changed connection back to the metadata DB, with an audit log entry of what changed (none
+        when nothing did).
 
+        :param record: the connection as changed in memory.
+        :param change: the kind of change, for the audit log.
+        :param details: public facts for the audit log (e.g. the fingerprint of a generated key).
         :raises ConnectionNotWritableError: it lives outside the DB; the error carries the record.
         """
         from airflow.models import Connection
@@ -150,6 +196,11 @@ class ConnectionStore:
             raise ConnectionNotWritableError(record)
         with self._db() as session:
             stored = session.query(Connection).filter(Connection.conn_id == record.conn_id).one()
+            before = self.to_record(stored)
+            keep_password_with_its_server(before, record)
+            changes = field_changes(before, record)
+            if changes or details:
+                session.add(audit_entry(self.actor, change, record.conn_id, changes, details or {}))
             stored.host = record.host
             stored.port = record.port
             stored.login = record.login
@@ -160,9 +211,11 @@ class ConnectionStore:
             stored.description = record.extra.get("display_name")
             stored.set_extra(record.extra_json())
 
-    def delete(self, conn_id: str) -> None:
-        """Delete a connection and with it every key it holds.
+    def delete(self, conn_id: str, *, details: dict[str, Any] | None = None) -> None:
+        """Delete a connection and with it every key it holds (and its audit log entry).
 
+        :param conn_id: the connection.
+        :param details: public facts for the audit log (what else the deletion removed).
         :raises ConnectionNotFoundError: not in the DB.
         :raises ConnectionNotWritableError: it lives outside the DB.
         """
@@ -173,6 +226,31 @@ class ConnectionStore:
             raise ConnectionNotWritableError(record)
         with self._db() as session:
             session.query(Connection).filter(Connection.conn_id == conn_id).delete()
+            changes = field_changes(record, None)
+            session.add(audit_entry(self.actor, Change.DELETE, conn_id, changes, details or {}))
+
+    def delete_transfer_state(self, conn_id: str) -> int:
+        """Delete the Variables holding this very connection's transfer state (its keep-mode ledgers and
+        export delivery logs, :mod:`.variable_keys`), and no other connection's; return how many.
+
+        :param conn_id: the connection's exact id.
+        """
+        from airflow.models import Connection, Variable
+        from sqlalchemy import or_
+
+        prefixes = [make(kind, conn_id) for kind in StateKind for make in (key_prefix, legacy_prefix)]
+        with self._db() as session:
+            # LIKE narrows it down (case-insensitively on SQLite and MySQL); the exact test decides
+            like = or_(*(Variable.key.startswith(prefix, autoescape=True) for prefix in prefixes))
+            owned = [key for (key,) in session.query(Variable.key).filter(like) if owns_key(conn_id, key)]
+            if len(conn_id) >= LEGACY_ID_LENGTH:  # earlier versions' keys kept 100 characters of the id
+                others = session.query(Connection.conn_id).filter(Connection.conn_id != conn_id)
+                if any(other[:LEGACY_ID_LENGTH] == conn_id[:LEGACY_ID_LENGTH] for (other,) in others):
+                    owned = [key for key in owned if not owns_legacy_key(conn_id, key)]  # shared: left alone
+            for start in range(0, len(owned), 500):
+                batch = owned[start : start + 500]
+                session.query(Variable).filter(Variable.key.in_(batch)).delete(synchronize_session=False)
+            return len(owned)
 
     @staticmethod
     def to_record(conn: Any, *, in_metadata_db: bool = True) -> ConnectionRecord:
@@ -191,6 +269,69 @@ class ConnectionStore:
             in_metadata_db=in_metadata_db,
             id=getattr(conn, "id", None) if in_metadata_db else None,
         )
+
+
+def holds_secret(key: str, value: Any) -> bool:
+    """Whether an extra key, or any key inside its value, names a secret: one of the schema's secret fields, or
+    a name Airflow's secrets masker hides (also when the deployment turned hiding off).
+
+    :param key: the extra key.
+    :param value: its value (for a key the schema does not declare, nested objects and lists are searched).
+    """
+    if key in BY_NAME:  # the schema's own fields: secret or not as declared (a location may be named "secrets")
+        return BY_NAME[key].secret
+    if _sensitive_name(key):
+        return True
+    if isinstance(value, dict):
+        return any(holds_secret(str(inner), item) for inner, item in value.items())
+    if isinstance(value, list):
+        return any(holds_secret("", item) for item in value)
+    return False
+
+
+def _sensitive_name(name: str) -> bool:
+    from airflow._shared.secrets_masker import secrets_masker
+
+    normalized = re.sub(r"\W+", "_", name.strip().lower())
+    defaults = any(sensitive in normalized for sensitive in secrets_masker.DEFAULT_SENSITIVE_FIELDS)
+    return defaults or bool(secrets_masker.should_hide_value_for_key(name))  # type: ignore[no-untyped-call]
+
+
+def keep_password_with_its_server(before: ConnectionRecord, after: ConnectionRecord) -> None:
+    """A stored password is only ever sent to the server it was entered for.
+
+    When a change points the connection at another server (host, port or pinned host key), the password must
+    be entered again with it: a password-auth connection is refused (field ``password``); any other drops the
+    stored password, so that switching back to password auth later cannot send it there either.
+
+    :param before: the connection as stored.
+    :param after: the connection as changed (``password_entered`` when the change typed the password in).
+    :raises ConnectionConfigError: a password-auth connection changes server without its password.
+    """
+    if not before.password or after.password_entered or after.password != before.password:
+        return
+    if _server_of(before) == _server_of(after):
+        return
+    if after.extra.get("auth_type", "ssh_key") == "password":
+        raise ConnectionConfigError(
+            after.conn_id,
+            "password",
+            "enter the password again: the host, port or pinned host key changes, and a stored password is only "
+            "ever sent to the server it was entered for",
+        )
+    after.password = None
+
+
+def _server_of(record: ConnectionRecord) -> tuple[str, int, frozenset[str]]:
+    """Where a connection's credentials go: host, port and the pinned host keys."""
+    from airflow_provider_actito_sftp.ssh.host_keys import fingerprint, parse_host_keys
+
+    pins = str(record.extra.get("host_key") or "")
+    try:
+        keys = frozenset(fingerprint(key) for key in parse_host_keys(pins))
+    except ValueError:
+        keys = frozenset({pins.strip()})
+    return (record.host or "").strip().lower(), int(record.port or 22), keys
 
 
 def write_private_file(path: Path, content: str) -> None:

@@ -104,6 +104,8 @@ def _check_keys_support(record: ConnectionRecord, values: Mapping[str, Any]) -> 
 
 
 def _store_value(record: ConnectionRecord, field: Field, value: Any) -> None:
+    if field.name == "password" and value:
+        record.password_entered = True  # entered with this change: it may follow a change of server
     if field.column:
         setattr(record, field.column, value)
     elif value is None:

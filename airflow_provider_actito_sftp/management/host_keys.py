@@ -6,7 +6,6 @@ caller explicitly chose trust on first use (logged as a warning).
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from dataclasses import dataclass, field
 
@@ -14,6 +13,7 @@ import asyncssh
 
 from airflow_provider_actito_sftp.connection.store import ConnectionRecord
 from airflow_provider_actito_sftp.exceptions import RefusedError
+from airflow_provider_actito_sftp.management.on_server import run_on_server
 from airflow_provider_actito_sftp.ssh.host_keys import export_host_key, fetch_host_keys, fingerprint
 
 log = logging.getLogger(__name__)
@@ -80,7 +80,9 @@ def fetch_host_key_offer(host: str, port: int, *, timeout: float = 30.0) -> Host
     :param timeout: seconds to reach it.
     :raises RemoteConnectError: the server could not be reached or offered no key.
     """
-    return HostKeyOffer(host, port, tuple(asyncio.run(fetch_host_keys(host, port, timeout=timeout))))
+    address = f"{host}:{port}"
+    keys = run_on_server(lambda: fetch_host_keys(host, port, timeout=timeout), timeout=timeout, address=address)
+    return HostKeyOffer(host, port, tuple(keys))
 
 
 def pin_host_key(

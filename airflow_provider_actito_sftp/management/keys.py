@@ -6,12 +6,13 @@ material only: public keys, fingerprints, expiry dates.
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
+from airflow_provider_actito_sftp.connection.schema import BY_NAME, check_length
 from airflow_provider_actito_sftp.connection.store import ConnectionRecord
 from airflow_provider_actito_sftp.exceptions import AuthenticationError, RefusedError
+from airflow_provider_actito_sftp.management.on_server import run_on_server, within
 from airflow_provider_actito_sftp.management.validation import validate
 from airflow_provider_actito_sftp.pgp.keys import (
     PgpKeyInfo,
@@ -87,7 +88,12 @@ class SshKeyRotation:
 
 
 def ssh_key_rotate(
-    record: ConnectionRecord, key_type: SshKeyType = SshKeyType.ED25519, *, force: bool = False, restart: bool = False
+    record: ConnectionRecord,
+    key_type: SshKeyType = SshKeyType.ED25519,
+    *,
+    force: bool = False,
+    restart: bool = False,
+    timeout: float | None = None,
 ) -> SshKeyRotation:
     """One step of an SSH key rotation that never cuts off running exchanges.
 
@@ -99,11 +105,12 @@ def ssh_key_rotate(
     :param key_type: the type of a new pending key.
     :param force: activate the pending key without asking the server.
     :param restart: discard a pending key and create a new one.
+    :param timeout: seconds to ask the server (None: the connection's own timeouts).
     :raises RefusedError: there is no key to rotate, or the server does not accept the pending key yet.
     """
     if restart or not record.extra.get("ssh_private_key_pending"):
         return SshKeyRotation(RotationState.PENDING, _begin_rotation(record, key_type))
-    if force or pending_key_authenticates(record):
+    if force or pending_key_authenticates(record, timeout=timeout):
         return SshKeyRotation(RotationState.ACTIVE, _activate_pending_key(record))
     raise RefusedError(
         "the server does not accept the pending key yet; install it in authorized_keys "
@@ -111,10 +118,11 @@ def ssh_key_rotate(
     )
 
 
-def pending_key_authenticates(record: ConnectionRecord) -> bool:
+def pending_key_authenticates(record: ConnectionRecord, *, timeout: float | None = None) -> bool:
     """Whether the server accepts the pending key on its own (the old key is not offered).
 
     :param record: the connection, with a pending key.
+    :param timeout: seconds to ask the server (None: the connection's own timeouts).
     :raises ActitoSftpError: anything but a refused authentication (host key, network).
     """
     pending = record.extra.get("ssh_private_key_pending")
@@ -125,14 +133,14 @@ def pending_key_authenticates(record: ConnectionRecord) -> bool:
         extra={**record.extra, "ssh_private_key": pending, "ssh_private_key_pending": None, "auth_type": "ssh_key"},
     )
     trial.extra.pop("ssh_private_key_passphrase", None)
-    settings = validate(trial)
+    settings = within(validate(trial), timeout)
 
     async def attempt() -> None:
         async with open_session(settings):
             pass
 
     try:
-        asyncio.run(attempt())
+        run_on_server(attempt, timeout=timeout, address=f"{settings.host}:{settings.port}")
     except AuthenticationError:
         return False
     return True
@@ -247,7 +255,9 @@ def partner_key_set(record: ConnectionRecord, armored_public_key: str) -> tuple[
     :param record: the connection to change.
     :param armored_public_key: exactly one armored public key that can encrypt.
     :raises PgpKeyError: a secret key, several keys, an expired, revoked or sign-only key, or garbage.
+    :raises ConnectionConfigError: a text larger than the field allows (before gpg reads it).
     """
+    check_length(BY_NAME["partner_pgp_public_key"], record.conn_id, armored_public_key)
     info = validate_partner_key(armored_public_key)
     record.extra["partner_pgp_public_key"] = armored_public_key.strip() + "\n"
     return info, expiry_warning(info)

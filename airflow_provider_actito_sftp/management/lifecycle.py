@@ -7,9 +7,7 @@ are allowed, which fields stay fixed after creation, what a test checks, and wha
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Mapping
-from contextlib import nullcontext
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -19,11 +17,14 @@ from airflow_provider_actito_sftp.exceptions import (
     AuthenticationError,
     ConnectionConfigError,
     ConnectionExistsError,
+    ConnectionNotWritableError,
     HostKeyError,
+    SftpSubsystemError,
 )
 from airflow_provider_actito_sftp.management.config import FieldUpdate, new_connection, update_fields
 from airflow_provider_actito_sftp.management.host_keys import HostKeyPin, fetch_host_key_offer, pin_host_key
 from airflow_provider_actito_sftp.management.keys import pgp_inbound_keys
+from airflow_provider_actito_sftp.management.on_server import run_on_server, within
 from airflow_provider_actito_sftp.management.validation import validate
 from airflow_provider_actito_sftp.ssh.key_type import SshKeyType
 from airflow_provider_actito_sftp.ssh.session import open_session
@@ -31,8 +32,6 @@ from airflow_provider_actito_sftp.ssh.session import open_session
 CONN_ID_MAX_LENGTH = 250  # Airflow's limit
 # Fields fixed once the connection exists: the issue's "entity (read-only after creation)".
 FIXED_AFTER_CREATION = ("entity",)
-# The Airflow Variables a connection's transfers keep (transfer/ledger.py): "<prefix><conn_id[:100]>:".
-LEDGER_VARIABLE_PREFIXES = ("actito_sftp_ledger:", "actito_sftp_delivered:")
 
 
 def check_conn_id(conn_id: str) -> str:
@@ -109,7 +108,7 @@ def create_connection(
     offer = fetch_host_key_offer(record.host or "", record.port or 22, timeout=timeout)
     pin = pin_host_key(record, offer, expected=expected_fingerprint, trust_on_first_use=trust_on_first_use)
     validate(record)
-    store.create(record)
+    store.create(record, details={"trusted_on_first_use": pin.trusted_on_first_use})
     return Created(record, pin, update)
 
 
@@ -141,17 +140,22 @@ def edit_fields(record: ConnectionRecord, values: Mapping[str, Any]) -> FieldUpd
 
 
 def repin_host_key(
-    record: ConnectionRecord, *, expected_fingerprint: str | None, trust_on_first_use: bool = False
+    record: ConnectionRecord,
+    *,
+    expected_fingerprint: str | None,
+    trust_on_first_use: bool = False,
+    timeout: float | None = None,
 ) -> HostKeyPin:
     """Fetch the server's host key again and pin it if confirmed (as on creation).
 
     :param record: the connection to change (in memory).
     :param expected_fingerprint: the fingerprint the partner gave.
     :param trust_on_first_use: pin whatever the server presents.
+    :param timeout: seconds to reach the server (default: the connection's connect_timeout, if shorter).
     :raises RefusedError: mismatching or unconfirmed.
     :raises RemoteConnectError: the host key could not be fetched.
     """
-    settings = validate(record)
+    settings = within(validate(record), timeout)
     offer = fetch_host_key_offer(settings.host, settings.port, timeout=settings.advanced.connect_timeout)
     return pin_host_key(record, offer, expected=expected_fingerprint, trust_on_first_use=trust_on_first_use)
 
@@ -163,7 +167,7 @@ def repin_host_key(
 class Check:
     """One line of a connection test.
 
-    :param name: ``host key``, ``authentication`` or ``location <name>``.
+    :param name: ``host key``, ``authentication``, ``SFTP`` (only when it fails) or ``location <name>``.
     :param ok: whether it passed.
     :param message: what was found (never a secret).
     """
@@ -176,66 +180,73 @@ class Check:
         return asdict(self)
 
 
-def check_location(record: ConnectionRecord, name: str) -> None:
+def check_location(record: ConnectionRecord, name: str, *, timeout: float | None = None) -> None:
     """Check on the server that a location's folder exists and can be listed.
 
     :param record: the connection (as changed in memory).
     :param name: the location's name.
+    :param timeout: seconds for the whole check (None: the connection's own timeouts).
     :raises ActitoSftpError: the folder is missing or unreadable, or the server cannot be used.
     """
-    settings = validate(record)
+    settings = within(validate(record), timeout)
 
     async def attempt() -> None:
         async with open_session(settings) as session:
             await session.check_location(name)
 
-    asyncio.run(attempt())
+    run_on_server(attempt, timeout=timeout, address=f"{settings.host}:{settings.port}")
 
 
-def connection_checks(record: ConnectionRecord) -> list[Check]:
+def connection_checks(record: ConnectionRecord, *, timeout: float | None = None) -> list[Check]:
     """Connect, verify the host key, authenticate and check every location: one line each.
 
     :param record: the connection.
+    :param timeout: seconds for the whole test (None: the connection's own timeouts); a step still running
+        then fails with that reason, and the steps after it are not checked.
     :raises ConnectionConfigError: the connection does not validate.
     """
-    settings = validate(record)
-    locations = [f"location {name}" for name in settings.locations]
+    settings = within(validate(record), timeout)
+    steps = ["host key", "authentication", *(f"location {name}" for name in settings.locations)]
+    checks: list[Check] = []
 
-    def not_tried(names: list[str], why: str) -> list[Check]:
-        return [Check(name, False, f"not checked: {why}") for name in names]
+    def not_tried(why: str) -> list[Check]:
+        return [Check(name, False, f"not checked: {why}") for name in steps[len(checks) :]]
 
-    async def run() -> list[Check]:
+    def step_failed(problem: str, why_not_after: str) -> None:
+        if len(checks) < len(steps):
+            checks.append(Check(steps[len(checks)], False, problem))
+        checks.extend(not_tried(why_not_after))
+
+    async def run() -> None:
         try:
             async with open_session(settings) as session:
-                checks = [
-                    Check("host key", True, f"{session.host_key_fingerprint} matches the pin"),
-                    Check(
-                        "authentication",
-                        True,
-                        f"{settings.auth_type.value} accepted for user {settings.username!r}",
-                    ),
-                ]
-                for name in settings.locations:
+                checks.append(Check("host key", True, f"{session.host_key_fingerprint} matches the pin"))
+                accepted = f"{settings.auth_type.value} accepted for user {settings.username!r}"
+                checks.append(Check("authentication", True, accepted))
+                for name, path in settings.locations.items():
                     try:
                         await session.check_location(name)
                     except ActitoSftpError as e:
                         checks.append(Check(f"location {name}", False, str(e)))
                     else:
-                        path = settings.locations[name]
                         checks.append(Check(f"location {name}", True, f"{path} can be listed"))
-                return checks
         except AuthenticationError as e:
-            return [
-                Check("host key", True, "the server's key matches the pin"),
-                Check("authentication", False, str(e)),
-                *not_tried(locations, "not authenticated"),
-            ]
+            checks.append(Check("host key", True, "the server's key matches the pin"))
+            step_failed(str(e), "not authenticated")
         except HostKeyError as e:
-            return [Check("host key", False, str(e)), *not_tried(["authentication", *locations], "host key refused")]
+            step_failed(str(e), "host key refused")
+        except SftpSubsystemError as e:  # authenticated: the SFTP step, not one of ``steps``, is named as it failed
+            checks.append(Check("host key", True, "the server's key matches the pin"))
+            checks.append(Check("authentication", True, f"{settings.auth_type.value} accepted"))
+            checks.extend([Check("SFTP", False, str(e)), *not_tried("no SFTP session")])
         except ActitoSftpError as e:
-            return [Check("host key", False, str(e)), *not_tried(["authentication", *locations], "not connected")]
+            step_failed(str(e), "the session failed" if checks else "not connected")
 
-    return asyncio.run(run())
+    try:
+        run_on_server(run, timeout=timeout, address=f"{settings.host}:{settings.port}")
+    except ActitoSftpError as e:  # the whole test ran out of time: the step it was on fails with that reason
+        step_failed(str(e), "no time left")
+    return checks
 
 
 # --- deletion -------------------------------------------------------------------------------------
@@ -260,28 +271,23 @@ class Removed:
         return asdict(self)
 
 
-def ledger_variable_prefixes(conn_id: str) -> tuple[str, ...]:
-    """The key prefixes of the Variables the connection's transfers keep (see transfer/ledger.py).
+def delete_connection(store: ConnectionStore, conn_id: str) -> Removed:
+    """Delete a connection (all its key material is in it) and the Variables of its transfer state (its
+    keep-mode ledgers and export delivery logs, exactly its own), in one transaction, with an audit log entry.
 
-    :param conn_id: the connection id.
-    """
-    return tuple(f"{kind}{conn_id[:100]}:" for kind in LEDGER_VARIABLE_PREFIXES)
-
-
-def delete_connection(store: ConnectionStore, session: Any, conn_id: str) -> Removed:
-    """Delete a connection (all its key material is in it) and its ledger Variables.
-
-    :param store: the connection store.
-    :param session: a SQLAlchemy session for the Variables; None: one of its own, committed.
+    :param store: the connection store (its session, if it has one, is left for the caller to commit).
     :param conn_id: the connection to delete.
     :raises ConnectionNotFoundError: there is no such connection.
     :raises ConnectionNotWritableError: it lives outside the metadata DB (nothing is deleted).
     """
-    record = store.get(conn_id)
-    ssh_keys = sum(1 for name in ("ssh_private_key", "ssh_private_key_pending") if record.extra.get(name))
-    pgp_keys = _count_pgp_keys(record)
-    store.delete(conn_id)
-    return Removed(conn_id, ssh_keys, pgp_keys, _delete_ledger_variables(session, conn_id))
+    with store.transaction() as bound:
+        record = bound.get(conn_id)
+        if not record.in_metadata_db:
+            raise ConnectionNotWritableError(record)
+        ssh_keys = sum(1 for name in ("ssh_private_key", "ssh_private_key_pending") if record.extra.get(name))
+        removed = Removed(conn_id, ssh_keys, _count_pgp_keys(record), bound.delete_transfer_state(conn_id))
+        bound.delete(conn_id, details={"removed": removed.as_dict()})
+    return removed
 
 
 def _count_pgp_keys(record: ConnectionRecord) -> int:
@@ -292,15 +298,3 @@ def _count_pgp_keys(record: ConnectionRecord) -> int:
         return len(pgp_inbound_keys(record))
     except ActitoSftpError:
         return 1
-
-
-def _delete_ledger_variables(session: Any, conn_id: str) -> int:
-    from airflow.models import Variable
-    from airflow.utils.session import create_session
-
-    removed = 0
-    with nullcontext(session) if session is not None else create_session() as db:
-        for prefix in ledger_variable_prefixes(conn_id):
-            query = db.query(Variable).filter(Variable.key.startswith(prefix, autoescape=True))
-            removed += query.delete(synchronize_session=False)
-    return removed

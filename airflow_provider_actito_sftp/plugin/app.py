@@ -24,6 +24,7 @@ from fastapi.staticfiles import StaticFiles
 from airflow_provider_actito_sftp.connection.store import ConnectionRecord, ConnectionStore
 from airflow_provider_actito_sftp.exceptions import ActitoSftpError
 from airflow_provider_actito_sftp.get_provider_info import CONNECTION_TYPE
+from airflow_provider_actito_sftp.plugin.limits import BodyLimit
 from airflow_provider_actito_sftp.ssh.key_type import PublicKeyFormat
 
 STATIC = Path(__file__).parent / "static"
@@ -57,6 +58,7 @@ SameOriginJson = Depends(same_origin_json)
 
 def create_app() -> FastAPI:
     app = FastAPI(title="Actito SFTP", docs_url=None, redoc_url=None, openapi_url=None)
+    app.add_middleware(BodyLimit)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     @app.get("/", response_class=HTMLResponse, dependencies=[CanRead])

@@ -13,9 +13,7 @@ shape (a missing key, a port that is not a number) is a 400 too, naming the fiel
 
 from __future__ import annotations
 
-import base64
-import binascii
-from typing import Any
+from typing import Annotated, Any
 
 from airflow.api_fastapi.app import get_auth_manager
 from airflow.api_fastapi.auth.managers.models.resource_details import ConnectionDetails
@@ -24,9 +22,9 @@ from airflow.api_fastapi.core_api.security import GetUserDep, requires_access_co
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
 
 from airflow_provider_actito_sftp import management
+from airflow_provider_actito_sftp.connection.audit import Actor, Change
 from airflow_provider_actito_sftp.connection.schema import FIELDS
 from airflow_provider_actito_sftp.connection.schema import Field as SchemaField
 from airflow_provider_actito_sftp.connection.store import ConnectionRecord, ConnectionStore
@@ -37,9 +35,23 @@ from airflow_provider_actito_sftp.exceptions import (
     ConnectionNotFoundError,
     ConnectionNotWritableError,
 )
-from airflow_provider_actito_sftp.pgp.keys import PgpKeyType
 from airflow_provider_actito_sftp.plugin.app import SameOriginJson
-from airflow_provider_actito_sftp.ssh.key_type import SshKeyType
+from airflow_provider_actito_sftp.plugin.bodies import (
+    ApiError,
+    CreateBody,
+    DeleteBody,
+    HostKeyFetch,
+    LocationBody,
+    PartnerKeyBody,
+    PgpGenerateBody,
+    PgpRetireBody,
+    PgpRotateBody,
+    RepinBody,
+    SshGenerateBody,
+    SshRotateBody,
+    ValuesBody,
+)
+from airflow_provider_actito_sftp.plugin.limits import ServerCall, interactive_timeout
 
 CanRead = Depends(requires_access_connection(method="GET"))
 CanEdit = Depends(requires_access_connection(method="PUT"))
@@ -50,15 +62,17 @@ READ_ONLY_REASON = (
     "change it where it is defined"
 )
 
+PAGE = "Actito SFTP page"
+
 router = APIRouter()
 
 
-class ApiError(Exception):
-    """An error response: ``{"detail": ..., "field": ...}`` with this status."""
+def editor_store(user: GetUserDep, session: SessionDep) -> ConnectionStore:
+    """The request's connection store: its changes are audited as this user's, made on the page."""
+    return ConnectionStore(session, actor=Actor(user.get_name(), PAGE))
 
-    def __init__(self, status: int, detail: str, field: str | None = None) -> None:
-        super().__init__(detail)
-        self.status, self.detail, self.field = status, detail, field
+
+EditorStore = Annotated[ConnectionStore, Depends(editor_store)]
 
 
 def install(app: FastAPI) -> None:
@@ -84,7 +98,7 @@ async def _provider_error(request: Request, error: Exception) -> JSONResponse:
         status = 409
     else:
         status = 400
-    field = error.field if isinstance(error, ConnectionConfigError) else None
+    field = getattr(error, "field", None)  # a field's error (ConnectionConfigError, TargetNotAllowedError)
     return JSONResponse({"detail": str(error), "field": field}, status_code=status)
 
 
@@ -96,87 +110,6 @@ async def _invalid_request(request: Request, error: Exception) -> JSONResponse:
     field = location[-1] if location else None
     detail = f"{'.'.join(location) or 'request'}: {first.get('msg', 'invalid request')}"
     return JSONResponse({"detail": detail, "field": field}, status_code=400)
-
-
-# --- request bodies -------------------------------------------------------------------------------
-
-
-class HostKeyConfirmation(BaseModel):
-    """How the server's host key is confirmed: the partner's fingerprint, or trust on first use."""
-
-    expected_fingerprint: str | None = None
-    trust_on_first_use: bool = False
-
-
-class HostKeyFetch(BaseModel):
-    host: str
-    port: int = Field(22, ge=1, le=65535)
-
-
-class CreateBody(BaseModel):
-    conn_id: str
-    values: dict[str, Any] = {}
-    host_key: HostKeyConfirmation = HostKeyConfirmation()
-    ssh_key_type: SshKeyType = SshKeyType.ED25519
-
-
-class ValuesBody(BaseModel):
-    values: dict[str, Any]
-
-
-class LocationBody(BaseModel):
-    path: str
-    check: bool = False
-
-
-class SshGenerateBody(BaseModel):
-    key_type: SshKeyType = SshKeyType.ED25519
-    force: bool = False
-
-
-class SshRotateBody(BaseModel):
-    force: bool = False
-    restart: bool = False
-
-
-class PgpGenerateBody(BaseModel):
-    key_type: PgpKeyType = PgpKeyType.ED25519
-    expires: str = "2y"
-    force: bool = False
-
-
-class PgpRotateBody(BaseModel):
-    key_type: PgpKeyType = PgpKeyType.ED25519
-    expires: str = "2y"
-
-
-class PgpRetireBody(BaseModel):
-    fingerprints: list[str] = []
-
-
-class PartnerKeyBody(BaseModel):
-    """The partner's key: ``public_key`` (armored text), or ``public_key_base64`` (the key file's bytes,
-    armored or binary as ``gpg --export`` writes them, base64-encoded: what the page uploads)."""
-
-    public_key: str | None = None
-    public_key_base64: str | None = None
-
-    def text(self) -> str:
-        from airflow_provider_actito_sftp.pgp.armor import key_file_text
-
-        if self.public_key_base64 is not None:
-            try:
-                data = base64.b64decode(self.public_key_base64, validate=True)
-            except binascii.Error:
-                raise ApiError(400, "the key file did not arrive intact (not base64)", "public_key_base64") from None
-            return key_file_text(data)
-        if self.public_key is None:
-            raise ApiError(400, "give public_key (armored text) or public_key_base64 (the key file)", "public_key")
-        return self.public_key
-
-
-class DeleteBody(BaseModel):
-    confirm: str
 
 
 # --- schema and host key --------------------------------------------------------------------------
@@ -195,11 +128,11 @@ def can_create_or_edit(user: GetUserDep) -> None:
         raise HTTPException(403, "Forbidden")
 
 
-@router.post("/api/host-key/fetch", dependencies=[SameOriginJson, Depends(can_create_or_edit)])
+@router.post("/api/host-key/fetch", dependencies=[SameOriginJson, Depends(can_create_or_edit), ServerCall])
 def fetch_host_key(body: HostKeyFetch) -> dict[str, Any]:
     """The host keys a server holds, to confirm one with the partner before pinning it: ``algorithm`` and
     ``fingerprint`` of the one shown first (ed25519), and ``keys``, all of them."""
-    offer = management.fetch_host_key_offer(body.host.strip(), body.port, timeout=30.0)
+    offer = management.fetch_host_key_offer(body.host.strip(), body.port, timeout=interactive_timeout())
     first = {"algorithm": offer.algorithm, "fingerprint": offer.fingerprint}
     return {"host": offer.host, "port": offer.port, **first, "keys": offer.described()}
 
@@ -207,19 +140,20 @@ def fetch_host_key(body: HostKeyFetch) -> dict[str, Any]:
 # --- connections ----------------------------------------------------------------------------------
 
 
-@router.post("/api/connections", status_code=201, dependencies=[SameOriginJson, CanCreate])
-def create(body: CreateBody, user: GetUserDep, session: SessionDep) -> dict[str, Any]:
+@router.post("/api/connections", status_code=201, dependencies=[SameOriginJson, CanCreate, ServerCall])
+def create(body: CreateBody, user: GetUserDep, session: SessionDep, store: EditorStore) -> dict[str, Any]:
     """Create a connection: host key fetched again here and pinned if confirmed, SSH key generated."""
     details = ConnectionDetails(conn_id=body.conn_id)
     if not get_auth_manager().is_authorized_connection(method="POST", user=user, details=details):
         raise HTTPException(403, "Forbidden")
     created = management.create_connection(
-        ConnectionStore(session),
+        store,
         body.conn_id,
         body.values,
         expected_fingerprint=body.host_key.expected_fingerprint,
         trust_on_first_use=body.host_key.trust_on_first_use,
         ssh_key_type=body.ssh_key_type,
+        timeout=interactive_timeout(),
     )
     session.commit()
     return created.as_dict()
@@ -233,109 +167,124 @@ def show(connection_id: str, user: GetUserDep, session: SessionDep) -> dict[str,
 
 
 @router.patch("/api/connections/{connection_id}", dependencies=[SameOriginJson, CanEdit])
-def update(connection_id: str, body: ValuesBody, session: SessionDep) -> dict[str, Any]:
-    """Change fields by value (the password is write-only; the entity is fixed)."""
-    record = _writable(session, connection_id)
+def update(connection_id: str, body: ValuesBody, session: SessionDep, store: EditorStore) -> dict[str, Any]:
+    """Change fields by value (the password is never returned, and comes again with a new host or port; the
+    entity is fixed)."""
+    record = _writable(store, connection_id)
     management.edit_fields(record, body.values)
-    return _view(_save(session, record))
+    return _view(_save(session, store, record, Change.UPDATE))
 
 
-@router.post("/api/connections/{connection_id}/host-key", dependencies=[SameOriginJson, CanEdit])
-def repin(connection_id: str, body: HostKeyConfirmation, session: SessionDep) -> dict[str, Any]:
-    """Fetch the server's host key again and pin it if confirmed."""
-    record = _writable(session, connection_id)
+@router.post("/api/connections/{connection_id}/host-key", dependencies=[SameOriginJson, CanEdit, ServerCall])
+def repin(connection_id: str, body: RepinBody, session: SessionDep, store: EditorStore) -> dict[str, Any]:
+    """Fetch the server's host key again and pin it if confirmed (with the password again, if it has one)."""
+    record = _writable(store, connection_id)
+    if body.password:
+        management.edit_fields(record, {"password": body.password})
     pin = management.repin_host_key(
-        record, expected_fingerprint=body.expected_fingerprint, trust_on_first_use=body.trust_on_first_use
+        record,
+        expected_fingerprint=body.expected_fingerprint,
+        trust_on_first_use=body.trust_on_first_use,
+        timeout=interactive_timeout(),
     )
-    _save(session, record)
+    _save(session, store, record, Change.HOST_KEY_PIN, {"trusted_on_first_use": pin.trusted_on_first_use})
     return {"fingerprint": pin.fingerprint, "trusted_on_first_use": pin.trusted_on_first_use}
 
 
-@router.put("/api/connections/{connection_id}/locations/{name}", dependencies=[SameOriginJson, CanEdit])
-def set_location(connection_id: str, name: str, body: LocationBody, session: SessionDep) -> dict[str, Any]:
+@router.put("/api/connections/{connection_id}/locations/{name}", dependencies=[SameOriginJson, CanEdit, ServerCall])
+def set_location(
+    connection_id: str, name: str, body: LocationBody, session: SessionDep, store: EditorStore
+) -> dict[str, Any]:
     """Add or update a location; with ``check``, its folder must exist on the server."""
-    record = _writable(session, connection_id)
+    record = _writable(store, connection_id)
     exists = name in (record.extra.get("locations") or {})
     management.location_set(record, name, body.path, must_exist=exists)
     if body.check:
-        management.check_location(record, name)
-    return _view(_save(session, record))
+        management.check_location(record, name, timeout=interactive_timeout())
+    return _view(_save(session, store, record, Change.LOCATION_UPDATE if exists else Change.LOCATION_ADD))
 
 
 @router.delete("/api/connections/{connection_id}/locations/{name}", dependencies=[SameOriginJson, CanEdit])
-def remove_location(connection_id: str, name: str, session: SessionDep) -> dict[str, Any]:
-    record = _writable(session, connection_id)
+def remove_location(connection_id: str, name: str, session: SessionDep, store: EditorStore) -> dict[str, Any]:
+    record = _writable(store, connection_id)
     management.location_remove(record, name)
-    return _view(_save(session, record))
+    return _view(_save(session, store, record, Change.LOCATION_REMOVE))
 
 
 @router.post("/api/connections/{connection_id}/ssh-key/generate", dependencies=[SameOriginJson, CanEdit])
-def generate_ssh_key(connection_id: str, body: SshGenerateBody, session: SessionDep) -> dict[str, str]:
+def generate_ssh_key(
+    connection_id: str, body: SshGenerateBody, session: SessionDep, store: EditorStore
+) -> dict[str, str]:
     """Generate our SSH key pair (``force``: replace the existing one at once)."""
-    record = _writable(session, connection_id)
+    record = _writable(store, connection_id)
     pair = management.ssh_key_generate(record, body.key_type, force=body.force)
-    _save(session, record)
+    _save(session, store, record, Change.SSH_KEY_GENERATE)
     return {"public_key": pair.public_line, "fingerprint": pair.fingerprint}
 
 
-@router.post("/api/connections/{connection_id}/ssh-key/rotate", dependencies=[SameOriginJson, CanEdit])
-def rotate_ssh_key(connection_id: str, body: SshRotateBody, session: SessionDep) -> dict[str, str]:
+@router.post("/api/connections/{connection_id}/ssh-key/rotate", dependencies=[SameOriginJson, CanEdit, ServerCall])
+def rotate_ssh_key(connection_id: str, body: SshRotateBody, session: SessionDep, store: EditorStore) -> dict[str, str]:
     """One rotation step: a new pending key, or the pending key activated once the server accepts it."""
-    record = _writable(session, connection_id)
-    rotation = management.ssh_key_rotate(record, force=body.force, restart=body.restart)
-    _save(session, record)
+    record = _writable(store, connection_id)
+    rotation = management.ssh_key_rotate(record, force=body.force, restart=body.restart, timeout=interactive_timeout())
+    _save(session, store, record, Change.SSH_KEY_ROTATE, {"state": rotation.state.value})
     return rotation.as_dict()
 
 
 @router.post("/api/connections/{connection_id}/pgp-key/generate", dependencies=[SameOriginJson, CanEdit])
-def generate_pgp_key(connection_id: str, body: PgpGenerateBody, session: SessionDep) -> dict[str, Any]:
-    record = _writable(session, connection_id)
+def generate_pgp_key(
+    connection_id: str, body: PgpGenerateBody, session: SessionDep, store: EditorStore
+) -> dict[str, Any]:
+    record = _writable(store, connection_id)
     info = management.pgp_key_generate(record, body.key_type, expires=body.expires, force=body.force)
-    _save(session, record)
+    _save(session, store, record, Change.PGP_KEY_GENERATE)
     return info.as_dict()
 
 
 @router.post("/api/connections/{connection_id}/pgp-key/rotate", dependencies=[SameOriginJson, CanEdit])
-def rotate_pgp_key(connection_id: str, body: PgpRotateBody, session: SessionDep) -> dict[str, Any]:
+def rotate_pgp_key(connection_id: str, body: PgpRotateBody, session: SessionDep, store: EditorStore) -> dict[str, Any]:
     """Add a new inbound PGP key (handed out from now on); older keys keep decrypting."""
-    record = _writable(session, connection_id)
+    record = _writable(store, connection_id)
     info = management.pgp_key_rotate(record, body.key_type, expires=body.expires)
-    _save(session, record)
+    _save(session, store, record, Change.PGP_KEY_ROTATE)
     return info.as_dict()
 
 
 @router.post("/api/connections/{connection_id}/pgp-key/retire", dependencies=[SameOriginJson, CanEdit])
-def retire_pgp_keys(connection_id: str, body: PgpRetireBody, session: SessionDep) -> dict[str, Any]:
+def retire_pgp_keys(connection_id: str, body: PgpRetireBody, session: SessionDep, store: EditorStore) -> dict[str, Any]:
     """Remove inbound keys: those given, or all but the newest."""
-    record = _writable(session, connection_id)
+    record = _writable(store, connection_id)
     retired = management.pgp_key_retire(record, body.fingerprints)
-    _save(session, record)
+    _save(session, store, record, Change.PGP_KEY_RETIRE)
     return {"retired": [info.as_dict() for info in retired]}
 
 
 @router.put("/api/connections/{connection_id}/partner-key", dependencies=[SameOriginJson, CanEdit])
-def set_partner_key(connection_id: str, body: PartnerKeyBody, session: SessionDep) -> dict[str, Any]:
+def set_partner_key(
+    connection_id: str, body: PartnerKeyBody, session: SessionDep, store: EditorStore
+) -> dict[str, Any]:
     """Store the partner's public key (one key that can encrypt); ``warning`` if it expires soon."""
-    record = _writable(session, connection_id)
+    record = _writable(store, connection_id)
     info, warning = management.partner_key_set(record, body.text())
-    _save(session, record)
+    _save(session, store, record, Change.PARTNER_KEY_SET)
     return {**info.as_dict(), "warning": warning}
 
 
-@router.post("/api/connections/{connection_id}/test", dependencies=[SameOriginJson, CanEdit])
+@router.post("/api/connections/{connection_id}/test", dependencies=[SameOriginJson, CanEdit, ServerCall])
 def test(connection_id: str, session: SessionDep) -> dict[str, Any]:
     """Connect, verify the host key, authenticate and check every location: one line each."""
-    checks = management.connection_checks(ConnectionStore(session).get(connection_id))
+    record = ConnectionStore(session).get(connection_id)
+    checks = management.connection_checks(record, timeout=interactive_timeout())
     return {"ok": all(check.ok for check in checks), "checks": [check.as_dict() for check in checks]}
 
 
 @router.delete("/api/connections/{connection_id}", dependencies=[SameOriginJson, CanDelete])
-def delete(connection_id: str, body: DeleteBody, session: SessionDep) -> dict[str, Any]:
+def delete(connection_id: str, body: DeleteBody, session: SessionDep, store: EditorStore) -> dict[str, Any]:
     """Delete the connection with its keys and ledger Variables; ``confirm`` must repeat its id."""
-    record = _writable(session, connection_id)
+    record = _writable(store, connection_id)
     if body.confirm != record.conn_id:
         raise ApiError(400, f"type the connection id {connection_id!r} to confirm; nothing was deleted", "confirm")
-    removed = management.delete_connection(ConnectionStore(session), session, connection_id)
+    removed = management.delete_connection(store, connection_id)
     session.commit()
     return {"removed": removed.as_dict()}
 
@@ -383,15 +332,22 @@ def _rights(user: Any, connection_id: str) -> dict[str, bool]:
     }
 
 
-def _writable(session: Any, connection_id: str) -> ConnectionRecord:
-    record = ConnectionStore(session).get(connection_id)
+def _writable(store: ConnectionStore, connection_id: str) -> ConnectionRecord:
+    record = store.get(connection_id)
     if not record.in_metadata_db:
         raise ApiError(409, f"Connection {connection_id!r} is {READ_ONLY_REASON}")
     return record
 
 
-def _save(session: Any, record: ConnectionRecord) -> ConnectionRecord:
+def _save(
+    session: Any,
+    store: ConnectionStore,
+    record: ConnectionRecord,
+    change: Change,
+    details: dict[str, Any] | None = None,
+) -> ConnectionRecord:
+    """Validate and save the change with its audit log entry, and commit both."""
     management.validate(record)
-    ConnectionStore(session).save(record)
+    store.save(record, change=change, details=details)
     session.commit()
     return record

@@ -27,7 +27,8 @@ from airflow_provider_actito_sftp.connection.schema import BY_NAME, FIELDS, Kind
 from airflow_provider_actito_sftp.connection.store import ConnectionRecord, ConnectionStore
 from airflow_provider_actito_sftp.get_provider_info import CONNECTION_TYPE
 from airflow_provider_actito_sftp.plugin.app import SameOriginJson
-from airflow_provider_actito_sftp.plugin.config_api import ApiError, CanEdit, ValuesBody
+from airflow_provider_actito_sftp.plugin.bodies import ApiError, ValuesBody
+from airflow_provider_actito_sftp.plugin.config_api import CanEdit
 
 router = APIRouter()
 
@@ -61,6 +62,7 @@ def connection_json(connection_id: str, body: ValuesBody, session: SessionDep) -
         )
     management.validate(record)
     left_out = [field.name for field in FIELDS if field.secret and _secret_value(record, field.name)]
+    left_out += [key for key in record.hidden_extra_keys() if key not in left_out]  # keys the masker hides
     command = cli_command(connection_id, body.values)
     return {
         "conn_id": connection_id,

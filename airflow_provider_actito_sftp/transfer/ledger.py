@@ -9,12 +9,13 @@ file, so concurrent tasks never overwrite each other's entries.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import ClassVar, Generic, Protocol, TypeVar
+
+from airflow_provider_actito_sftp.connection.variable_keys import StateKind, legacy_key, record_digest, state_key
 
 NS = 1_000_000_000
 CLOCK_SLACK_SECONDS = 2
@@ -66,44 +67,51 @@ class Ledger(Protocol):
 
 
 class _VariableRecords(Generic[Record]):
-    """Records of one dataclass in Airflow Variables ``actito_sftp_<kind>:<conn>:<location>:<hash>``.
-
-    The hash covers the scope (who owns the records) and the file name. One Variable per name, so
-    concurrent tasks never overwrite each other's records.
+    """Records of one dataclass in Airflow Variables, one per file, keyed by
+    :func:`~airflow_provider_actito_sftp.connection.variable_keys.state_key`: the kind, the connection, the
+    location and a digest of the scope (who owns the records) and the file name. One Variable per name, so
+    concurrent tasks never overwrite each other's records; a record an earlier version kept under its
+    legacy key is still found.
     """
 
-    _kind: ClassVar[str]
+    _kind: ClassVar[StateKind]
     _description: ClassVar[str]
     _record_type: type[Record]
 
     def __init__(self, conn_id: str, location: str, scope: str) -> None:
-        self._prefix = f"actito_sftp_{self._kind}:{conn_id[:100]}:{location}:"
+        self._conn_id = conn_id
+        self._location = location
         self._scope = scope
 
     def _key(self, name: str) -> str:
-        identity = f"{self._scope}\0{name}".encode("utf-8", "surrogateescape")
-        return self._prefix + hashlib.sha256(identity).hexdigest()[:40]
+        return state_key(self._kind, self._conn_id, self._location, record_digest(self._scope, name))
+
+    def _legacy_key(self, name: str) -> str | None:
+        return legacy_key(self._kind, self._conn_id, self._location, record_digest(self._scope, name))
 
     def get(self, name: str) -> Record | None:
         from airflow.sdk import Variable
 
         raw = Variable.get(self._key(name), default=None)
+        if raw is None and (legacy := self._legacy_key(name)) is not None:
+            raw = Variable.get(legacy, default=None)
         return None if raw is None else self._record_type(**json.loads(raw))
 
     def _store(self, name: str, record: Record) -> None:
         from airflow.sdk import Variable
 
-        Variable.set(self._key(name), json.dumps(asdict(record)), description=self._description)  # type: ignore[call-overload]
+        description = f"{self._description} of connection {self._conn_id!r}, location {self._location!r}"
+        Variable.set(self._key(name), json.dumps(asdict(record)), description=description)  # type: ignore[call-overload]
 
 
 class VariableLedger(_VariableRecords[LedgerEntry]):
-    """Ledger entries as Airflow Variables ``actito_sftp_ledger:<conn>:<location>:<hash>``.
+    """Ledger entries as Airflow Variables ``actito_sftp_ledger@<conn>@<location>@<digest>``.
 
     :param consumer: who imports (``dag_id.task_id``), the scope: two tasks importing the same location
         with ``keep`` are independent consumers and each imports every file once.
     """
 
-    _kind = "ledger"
+    _kind = StateKind.LEDGER
     _description = "actito-sftp import ledger"
     _record_type = LedgerEntry
 
@@ -128,13 +136,13 @@ class DeliveryLog(Protocol):
 
 
 class VariableDeliveryLog(_VariableRecords[Delivery]):
-    """Deliveries as Airflow Variables ``actito_sftp_delivered:<conn>:<location>:<hash>``, one per file.
+    """Deliveries as Airflow Variables ``actito_sftp_delivered@<conn>@<location>@<digest>``, one per file.
 
     :param owner: the exporting task instance (:func:`~.names.owner_id`), the scope: only its own
         retries count a file as already delivered.
     """
 
-    _kind = "delivered"
+    _kind = StateKind.DELIVERED
     _description = "actito-sftp export log"
     _record_type = Delivery
 

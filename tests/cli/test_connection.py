@@ -126,11 +126,19 @@ def test_delete_removes_keys_and_ledger_variables(run_cli: RunCli, create_connec
     from airflow.models import Variable
     from airflow.utils.session import create_session
 
+    from airflow_provider_actito_sftp.connection.variable_keys import StateKind, legacy_key, state_key
+
     create_connection("doomed")
     run_cli("pgp-key", "generate", "doomed")
-    kept = ("actito_sftp_ledger:doomed_twin:inbound:abc", "actito_sftp_ledger:doomedX:inbound:abc")
+    digest = "cd" * 20
+    kept = [state_key(StateKind.LEDGER, other, "inbound", digest) for other in ("doomed:eu", "DOOMED", "doomedX")]
+    kept.append(f"actito_sftp_ledger:doomed:eu:inbound:{digest}")  # an earlier version's key of "doomed:eu"
+    doomed = [
+        state_key(StateKind.LEDGER, "doomed", "inbound", digest),
+        legacy_key(StateKind.DELIVERED, "doomed", "out", digest),
+    ]
     with create_session() as session:
-        for key in ("actito_sftp_ledger:doomed:inbound:abc", "actito_sftp_delivered:doomed:out:def", *kept):
+        for key in [*doomed, *kept]:
             session.add(Variable(key=key, val="{}"))
     deleted = run_cli("connection", "delete", "doomed", "--yes")
     assert "with 1 SSH key(s) and 1 inbound PGP key(s), and 2 ledger Variable(s)" in deleted.stdout
@@ -157,3 +165,30 @@ def test_create_pins_the_partners_ed25519_key_on_a_server_that_also_has_rsa_and_
     multi_key_sshd.add_authorized_key(json.loads(created.stdout)["ssh_public_key"])
     assert ed25519 in run_cli("connection", "test", "multi_keys").stdout
     run_cli("connection", "delete", "multi_keys", "--yes")
+
+
+def test_moving_a_password_connection_needs_the_password_again(run_cli: RunCli, sshd: SshServer):
+    import getpass
+
+    from airflow.models import Log
+    from airflow.utils.session import create_session
+
+    password = "a-password-entered-for-this-server"
+    SEEN_SECRETS.add(password)
+    run_cli(
+        *("connection", "create", "moving", "--entity", "e", "--host", sshd.host, "--port", str(sshd.port)),
+        *("--username", "u", "--auth-type", "password", "--password-stdin", "--trust-on-first-use"),
+        input_text=f"{password}\n",
+    )
+    refused = run_cli("connection", "update", "moving", "--port", "2022", expect=1)
+    assert "'password': enter the password again" in refused.stderr
+    assert "--password-stdin" in refused.stderr
+    assert ConnectionStore().get("moving").port == sshd.port
+    run_cli("connection", "update", "moving", "--port", "2022", "--password-stdin", input_text=f"{password}\n")
+    assert ConnectionStore().get("moving").port == 2022
+    with create_session() as session:
+        rows = session.query(Log).filter(Log.event == "actito_sftp_connection_update").order_by(Log.id.desc()).all()
+        entry = next(json.loads(row.extra) | {"owner": row.owner} for row in rows if '"moving"' in row.extra)
+    assert (entry["owner"], entry["via"]) == (getpass.getuser(), "actito-sftp CLI")
+    assert entry["changes"] == {"port": {"from": sshd.port, "to": 2022}, "password": "entered again"}
+    run_cli("connection", "delete", "moving", "--yes")

@@ -122,3 +122,15 @@ def test_a_binary_partner_key_file_is_accepted(run_cli: RunCli, create_connectio
     stored = ConnectionStore().get("binary_key").extra["partner_pgp_public_key"]
     assert stored == armored
     run_cli("connection", "delete", "binary_key", "--yes")
+
+
+def test_a_huge_key_file_is_refused_before_it_is_read(
+    run_cli: RunCli, create_connection: CreateConnection, tmp_path: Path
+):
+    create_connection("huge_key")
+    huge = tmp_path / "partner.asc"
+    huge.write_bytes(b"-----BEGIN PGP PUBLIC KEY BLOCK-----\n" + b"A" * (50 * 1024 * 1024))
+    refused = run_cli("partner-key", "set", "huge_key", str(huge), expect=1)
+    assert "is larger than 512 KiB: not one partner public key" in refused.stderr
+    assert "partner_pgp_public_key" not in ConnectionStore().get("huge_key").extra
+    run_cli("connection", "delete", "huge_key", "--yes")

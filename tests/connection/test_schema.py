@@ -27,6 +27,7 @@ from airflow_provider_actito_sftp.connection.schema import (
 )
 from airflow_provider_actito_sftp.connection.settings import ConnectionSettings, parse_connection, parse_locations
 from airflow_provider_actito_sftp.exceptions import ConnectionConfigError
+from airflow_provider_actito_sftp.pgp.keys import generate_inbound_key
 
 README = Path(__file__).parents[2] / "README.md"
 PRIVATE_KEY = asyncssh.generate_private_key("ssh-ed25519").export_private_key().decode()
@@ -235,6 +236,8 @@ def test_every_field_reaches_the_settings(name: str):
     if name == "ssh_private_key_passphrase":  # a passphrase must decrypt the key it goes with
         key = asyncssh.import_private_key(PRIVATE_KEY)
         values["ssh_private_key"] = key.export_private_key(passphrase="passphrase").decode()
+    if name == "inbound_pgp_private_keys":  # checked as our secret keys by the parser: a real one
+        values[name] = generate_inbound_key("partner")[0]
     changed = parse_connection(_connection(values))
     assert _settings_value(changed, name) != _settings_value(default, name)
 

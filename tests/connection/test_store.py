@@ -328,3 +328,79 @@ def test_export_never_overwrites_a_file_or_follows_a_link(tmp_path: Path) -> Non
     with pytest.raises(FileExistsError):
         export_for_external_store(record("acme"), link)
     assert not target.exists()
+
+
+# --- the audit log, the password's server, what the masker hides ------------------------------------------------
+
+
+def audit_entries(conn_id: str) -> list[tuple[str, str, dict[str, Any]]]:
+    from airflow.models import Log
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        rows = session.query(Log).filter(Log.event.like("actito_sftp_%")).order_by(Log.id).all()
+        entries = [(row.event, row.owner, json.loads(row.extra)) for row in rows]
+    return [entry for entry in entries if entry[2]["conn_id"] == conn_id]
+
+
+def test_each_write_is_audited_in_its_transaction_and_a_save_without_change_is_not(conn_id: str) -> None:
+    from airflow_provider_actito_sftp.connection.audit import Actor, Change
+
+    store = ConnectionStore(actor=Actor("alice", "Actito SFTP page"))
+    store.create(record(conn_id))
+    store.save(store.get(conn_id))  # nothing changed
+    loaded = store.get(conn_id)
+    loaded.extra["display_name"] = "ACME (renamed)"
+    store.save(loaded, change=Change.UPDATE)
+    store.delete(conn_id, details={"removed": {"ledger_variables": 0}})
+    entries = audit_entries(conn_id)
+    assert [(event, owner) for event, owner, _ in entries] == [
+        ("actito_sftp_connection_create", "alice"),
+        ("actito_sftp_connection_update", "alice"),
+        ("actito_sftp_connection_delete", "alice"),
+    ]
+    assert entries[1][2]["changes"] == {"display_name": {"from": "ACME partner", "to": "ACME (renamed)"}}
+    assert entries[2][2]["removed"] == {"ledger_variables": 0}
+    printed = json.dumps([extra for _, _, extra in entries])
+    assert not [value for value in secret_values() if value in printed]
+
+
+def test_a_stored_password_never_follows_the_connection_to_another_server(conn_id: str) -> None:
+    from airflow_provider_actito_sftp.exceptions import ConnectionConfigError
+
+    store = ConnectionStore()
+    store.create(record(conn_id, extra={**PUBLIC, "auth_type": "password"}))
+    for change in ({"host": "evil.example"}, {"port": 2022}):
+        moved = store.get(conn_id)
+        for name, value in change.items():
+            setattr(moved, name, value)
+        with pytest.raises(ConnectionConfigError, match="'password': enter the password again"):
+            store.save(moved)
+    repinned = store.get(conn_id)
+    repinned.extra["host_key"] = asyncssh.generate_private_key("ssh-ed25519").export_public_key().decode()
+    with pytest.raises(ConnectionConfigError, match="'password': enter the password again"):
+        store.save(repinned)
+    assert store.get(conn_id).host == "127.0.0.1"
+    typed_again = store.get(conn_id)
+    typed_again.host, typed_again.password, typed_again.password_entered = "sftp.new.example", PASSWORD, True
+    store.save(typed_again)  # the same password, typed in with the change: it may go there
+    assert (store.get(conn_id).host, store.get(conn_id).password) == ("sftp.new.example", PASSWORD)
+
+
+def test_a_key_auth_connection_that_moves_drops_a_leftover_password(conn_id: str) -> None:
+    store = ConnectionStore()
+    store.create(record(conn_id))  # ssh_key auth, with a password stored
+    moved = store.get(conn_id)
+    moved.host = "sftp.elsewhere.example"
+    store.save(moved)
+    assert store.get(conn_id).password is None
+    assert audit_entries(conn_id)[-1][2]["changes"]["password"] == "removed"
+
+
+def test_public_extra_leaves_out_every_key_the_masker_hides() -> None:
+    leaky = record("acme", extra={**PUBLIC, "private_key": "LEAK-1", "options": {"n": 1, "api_token": "LEAK-2"}})
+    leaky.extra["note"] = {"retries": 3}
+    assert leaky.public_extra() == {**PUBLIC, "note": {"retries": 3}}
+    assert leaky.hidden_extra_keys() == ["private_key", "options"]
+    named_like_a_secret = record("acme", extra={**PUBLIC, "locations": {"secrets": "/secrets"}})
+    assert named_like_a_secret.public_extra()["locations"] == {"secrets": "/secrets"}  # the schema's own field

@@ -86,3 +86,15 @@ def test_a_mismatch_names_every_key_the_server_holds(multi_key_sshd: SshServer):
         assert fingerprint_of(line) in str(refused.value)
     tofu = pin_host_key(ConnectionRecord(conn_id="pin"), offer, expected=None, trust_on_first_use=True)
     assert tofu.fingerprint == fingerprint_of(multi_key_sshd.host_key_lines["ed25519"])  # the one shown first
+
+
+def test_a_server_that_sends_garbage_is_a_worded_connect_error():
+    """Issue 21.7: the page's host-key fetch answered HTTP 500 (a bare PacketDecodeError)."""
+    from tests.support.rogue_ssh import RogueSshServer
+
+    with RogueSshServer() as rogue, pytest.raises(RemoteConnectError) as refused:
+        fetch_host_key_offer("127.0.0.1", rogue.port, timeout=10)
+    assert str(refused.value) == (
+        f"could not fetch the host key: the server at 127.0.0.1:{rogue.port} broke the SSH protocol: "
+        "a malformed packet (Incomplete packet)"
+    )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from airflow_provider_actito_sftp.connection.store import ConnectionStore
@@ -101,25 +103,88 @@ def test_create_pins_only_a_confirmed_host_key(airflow_db, sshd: SshServer):
     store.delete("lifecycle_new")
 
 
-def test_delete_removes_the_connection_and_its_ledgers(airflow_db, sshd: SshServer):
-    from airflow.models import Variable
+def _state_keys(conn_id: str, record: str) -> list[str]:
+    """The Variable keys a connection's transfers write (both kinds), and those of earlier versions."""
+    from airflow_provider_actito_sftp.connection.variable_keys import StateKind, legacy_key, state_key
+
+    keys = [state_key(kind, conn_id, "inbound", record) for kind in StateKind]
+    return keys + [key for kind in StateKind if (key := legacy_key(kind, conn_id, "inbound", record))]
+
+
+def test_delete_removes_exactly_its_own_transfer_state(airflow_db, sshd: SshServer):
+    from airflow.models import Log, Variable
     from airflow.utils.session import create_session
 
     store = ConnectionStore()
     values = {"entity": "acme", "host": sshd.host, "port": sshd.port, "username": sshd.user.name}
-    created = create_connection(store, "to_delete", values, expected_fingerprint=None, trust_on_first_use=True)
+    long_id = "partner_" + "x" * 110
+    for conn_id in ("to_delete", "to_delete:eu", long_id, long_id + "_twin"):
+        create_connection(store, conn_id, values, expected_fingerprint=None, trust_on_first_use=True)
     record = store.get("to_delete")
     pgp_key_generate(record, PgpKeyType.ED25519, expires="1y")
     store.save(record)
-    keys = ["actito_sftp_ledger:to_delete:in:1", "actito_sftp_delivered:to_delete:out:2"]
-    keys.append("actito_sftp_ledger:toXdelete:in:3")  # "_" is not a LIKE wildcard here
+    record_part = "ab" * 20
+    doomed = _state_keys("to_delete", record_part)
+    # earlier versions deleted these too: a prefix match, a case-insensitive LIKE, "_" as a wildcard
+    kept = [key for other in ("to_delete:eu", "TO_DELETE", "toXdelete") for key in _state_keys(other, record_part)]
+    long_keys = _state_keys(long_id, record_part)  # its legacy keys are its twin's too: they stay
+    twin_keys = _state_keys(long_id + "_twin", record_part)
     with create_session() as session:
-        for key in keys:
+        for key in [*doomed, *kept, *long_keys, *twin_keys]:
             session.add(Variable(key=key, val="{}"))
-    removed = delete_connection(store, None, "to_delete")
-    assert removed.as_dict() == {"connection": "to_delete", "ssh_keys": 1, "pgp_keys": 1, "ledger_variables": 2}
-    assert created.record.conn_id == "to_delete"
+
+    removed = delete_connection(store, "to_delete")
+    assert removed.as_dict() == {"connection": "to_delete", "ssh_keys": 1, "pgp_keys": 1, "ledger_variables": 4}
     assert not store.exists("to_delete")
+    assert delete_connection(store, long_id).ledger_variables == 2  # its own keys; the shared legacy ones stay
     with create_session() as session:
-        assert [row.key for row in session.query(Variable).filter(Variable.key.in_(keys))] == [keys[2]]
-        session.query(Variable).filter(Variable.key == keys[2]).delete()
+        written = [*doomed, *kept, *long_keys, *twin_keys]
+        left = {key for (key,) in session.query(Variable.key).filter(Variable.key.in_(written))}
+        assert left == {*kept, *twin_keys, *long_keys[2:]}
+        session.query(Variable).filter(Variable.key.in_(left)).delete(synchronize_session=False)
+        entries = [
+            json.loads(row.extra) for row in session.query(Log).filter(Log.event == "actito_sftp_connection_delete")
+        ]
+        assert [entry["removed"] for entry in entries if entry["conn_id"] == "to_delete"] == [removed.as_dict()]
+    for conn_id in ("to_delete:eu", long_id + "_twin"):
+        store.delete(conn_id)
+
+
+def test_a_server_that_sends_garbage_fails_the_first_line_in_words(server_record: MakeRecord):
+    """Issue 21.7: the page's Test answered HTTP 500 (a bare PacketDecodeError)."""
+    from tests.support.rogue_ssh import RogueSshServer
+
+    with RogueSshServer() as rogue:
+        record = server_record(locations={"inbound": "/in"}, connect_timeout=10)
+        record.port = rogue.port
+        checks = connection_checks(record)
+    assert [(check.name, check.ok) for check in checks] == [
+        ("host key", False),
+        ("authentication", False),
+        ("location inbound", False),
+    ]
+    assert checks[0].message == (
+        f"Connection 'rotation': the server at 127.0.0.1:{rogue.port} broke the SSH protocol: "
+        "a malformed packet (Incomplete packet)"
+    )
+
+
+def test_an_sftp_subsystem_that_never_answers_is_its_own_line(server_record: MakeRecord, mute_sftp_sshd: SshServer):
+    """Issue 21.13: host key and login pass; the SFTP step fails within connect_timeout, the locations are not
+    checked (the test used to wait forever)."""
+    from tests.support.rogue_ssh import call_bounded
+
+    record = server_record(locations={"inbound": "/in"}, host_key=mute_sftp_sshd.host_key_line, connect_timeout=2)
+    record.port = mute_sftp_sshd.port
+    checks = call_bounded(lambda: connection_checks(record))
+    assert [(check.name, check.ok) for check in checks] == [
+        ("host key", True),
+        ("authentication", True),
+        ("SFTP", False),
+        ("location inbound", False),
+    ]
+    assert checks[2].message == (
+        f"Connection 'rotation' to 127.0.0.1:{mute_sftp_sshd.port}: the server did not start its SFTP subsystem "
+        "within 2 s (connect_timeout)"
+    )
+    assert checks[3].message == "not checked: no SFTP session"

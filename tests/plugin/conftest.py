@@ -1,6 +1,7 @@
 """A real Airflow API server with the plugin, and the users of tests.support.auth_manager, for the plugin tests.
 
-"admin" may do anything; "reader" may read every connection and change none; "viewer" may not read
+"admin" may do anything ("editor" too, with Airflow's op role); "acme_owner" may do anything with the ``acme``
+connection and nothing with any other; "reader" may read every connection and change none; "viewer" may not read
 connections; "partner" may read only ``acme_*`` connections and change none; "newcomer" may read connections
 but none exists for it (only ``new_*`` ones), as on a fresh installation.
 """
@@ -17,7 +18,15 @@ import httpx
 from tests.support.airflow_stack import AirflowStack, sqlite_stack
 
 REPO = Path(__file__).parents[2]
-ROLES = {"admin": "admin", "reader": "user", "viewer": "viewer", "partner": "user", "newcomer": "user"}
+ROLES = {
+    "admin": "admin",
+    "editor": "op",
+    "reader": "user",
+    "viewer": "viewer",
+    "partner": "user",
+    "newcomer": "user",
+    "acme_owner": "user",
+}
 USERS = tuple(ROLES)
 
 

@@ -17,6 +17,7 @@ import pytest
 from cryptography.fernet import Fernet
 
 from airflow_provider_actito_sftp.connection.schema import FIELDS
+from airflow_provider_actito_sftp.connection.variable_keys import StateKind, state_key
 from airflow_provider_actito_sftp.ssh.keys import generate_ssh_key
 from partner_sandbox.gpg import PartnerGpg
 from partner_sandbox.sshd import SshServer, chown_tree
@@ -255,8 +256,13 @@ def test_an_integration_configured_end_to_end(api):
     for secret_text in _secrets(api, conn_id):
         _assert_never_shown(secret_text)
 
-    ledger = [f"actito_sftp_ledger:{conn_id}:inbound:1", f"actito_sftp_delivered:{conn_id}:out:2"]
-    for key in [*ledger, f"actito_sftp_ledger:{conn_id}_other:inbound:3"]:
+    digest = "ef" * 20
+    ledger = [
+        state_key(StateKind.LEDGER, conn_id, "inbound", digest),
+        state_key(StateKind.DELIVERED, conn_id, "out", digest),
+    ]
+    other = state_key(StateKind.LEDGER, f"{conn_id}_other", "inbound", digest)
+    for key in [*ledger, other]:
         api["stack"].query("INSERT INTO variable (key, val, is_encrypted) VALUES (?, '{}', 0)", key)
     wrong = _call(api, "DELETE", f"/api/connections/{conn_id}", body={"confirm": "cfg"})
     assert (wrong.status_code, wrong.json()["field"]) == (400, "confirm")
@@ -266,7 +272,7 @@ def test_an_integration_configured_end_to_end(api):
     assert deleted.json() == {"removed": {"connection": conn_id, "ssh_keys": 1, "pgp_keys": 1, "ledger_variables": 2}}
     assert _call(api, "GET", f"/api/connections/{conn_id}").status_code == 404
     left = api["stack"].query("SELECT key FROM variable WHERE key LIKE 'actito_sftp_%'")
-    assert [row[0] for row in left] == [f"actito_sftp_ledger:{conn_id}_other:inbound:3"]
+    assert [row[0] for row in left] == [other]
 
 
 def test_password_is_write_only(api):

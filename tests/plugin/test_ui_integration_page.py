@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from partner_sandbox.sshd import SshServer
+from tests.cli.support import fingerprint_of
 from tests.plugin.conftest import plugin_stack, serve
 from tests.support.browser import by_id, call_api, chromium, click, create_integration, css, log_in, screenshot, wait
 
@@ -177,6 +178,40 @@ const [path, done] = arguments;
 fetch(path, {method: "PATCH", headers: {"Content-Type": "application/json"},
   body: JSON.stringify({values: {display_name: "Reader Was Here"}})}).then((r) => done(r.status));
 """
+
+
+def test_moving_a_password_integration_asks_for_the_password_again(server, browser, impostor_sshd: SshServer):
+    sshd = server["sshd"]
+    values = {"entity": "acme", "host": sshd.host, "port": sshd.port, "username": "u", "auth_type": "password"}
+    body = {"conn_id": "acme_password", "values": {**values, "password": "pw-typed-once"}}
+    created = call_api(server, "POST", "/api/connections", {**body, "host_key": {"trust_on_first_use": True}})
+    assert created.status_code == 201, created.text
+    driver = browser("admin")
+    driver.get(f"{server['url']}/actito/#integration/acme_password")
+    wait(driver).until(lambda d: d.execute_script(_LOADED) and by_id(d, "integration-conn-id").text == "acme_password")
+    _tab(driver, "server", "server-port")
+    _type(driver, "server-port", str(impostor_sshd.port))  # the partner's server moved
+    click(driver, "server-save")
+    wait(driver).until(lambda d: by_id(d, "err-password").text)
+    assert "enter the password again" in by_id(driver, "err-password").text
+    assert call_api(server, "GET", "/api/connections/acme_password").json()["port"] == sshd.port
+    _type(driver, "server-password", "pw-typed-once")
+    click(driver, "server-save")
+    wait(driver).until(lambda d: _has(d, "integration-saved"))
+    assert call_api(server, "GET", "/api/connections/acme_password").json()["port"] == impostor_sshd.port
+
+    click(driver, "repin-fetch")  # ... with another host key: pinning it needs the password too
+    wait(driver).until(lambda d: _has(d, "repin-password"))
+    click(driver, "repin-tofu")
+    click(driver, "repin-confirm")
+    wait(driver).until(lambda d: css(d, "#server-host-key #err-password")[0].text)
+    assert "enter the password again" in css(driver, "#server-host-key #err-password")[0].text
+    _type(driver, "repin-password", "pw-typed-once")
+    click(driver, "repin-confirm")
+    wait(driver).until(lambda d: _has(d, "integration-saved") and "pinned" in by_id(d, "integration-saved").text)
+    shown = call_api(server, "GET", "/api/connections/acme_password").json()
+    assert shown["host_key"] == [fingerprint_of(impostor_sshd.host_key_line)]
+    assert call_api(server, "DELETE", "/api/connections/acme_password", {"confirm": "acme_password"}).status_code == 200
 
 
 def test_zz_delete_the_integration(server, browser):

@@ -8,8 +8,9 @@ process reads it (``_AIRFLOW_PROCESS_CONTEXT=server``; elsewhere only environmen
 
 from __future__ import annotations
 
+import json
 import re
-from dataclasses import replace
+from dataclasses import asdict, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -117,6 +118,8 @@ def test_the_in_memory_delivery_log_keeps_the_last_delivery_per_name() -> None:
 
 CONN = "ledger_conn"
 LONG_CONN = "ledger_conn_" + "x" * 150  # connection ids may be long; Variable keys may not (250)
+# Ids that earlier versions mixed up with CONN or LONG_CONN: a prefix match, a case-insensitive LIKE, 100 characters
+NEIGHBOURS = (f"{CONN}:eu", CONN.upper(), LONG_CONN + "_twin")
 CONSUMER = "imports.keep"
 DAILY = listed_at(SECOND, mtime_ns=SECOND * NS, imported_at=SECOND + 30)
 WEEKLY_FIRST = replace(DAILY, name="weekly.csv", size=1)
@@ -142,6 +145,8 @@ def writing_task_body() -> str:
         VariableLedger({CONN!r}, "archive", {CONSUMER!r}).put({ARCHIVED_DAILY!r})
         VariableLedger({LONG_CONN!r}, "inbound", {CONSUMER!r}).put({DAILY!r})
         VariableDeliveryLog({CONN!r}, "inbound", {CONSUMER!r}).put({DELIVERY!r})
+        for neighbour in {NEIGHBOURS!r}:
+            VariableLedger(neighbour, "inbound", {CONSUMER!r}).put({ARCHIVED_DAILY!r})
 
     write_records()
     """
@@ -168,7 +173,7 @@ def stored_variables() -> dict[str, str]:
 
     with create_session() as session:
         rows = session.query(Variable.key, Variable.description).filter(Variable.key.like("actito_sftp_%")).all()
-    return {key: description for key, description in rows if f":{CONN}" in key}
+    return {key: description for key, description in rows if description and f"connection {CONN!r}" in description}
 
 
 def unstamped(entry: LedgerEntry | None) -> LedgerEntry | None:
@@ -197,7 +202,31 @@ def test_ledgers_are_kept_apart_per_consumer_location_and_connection(written: da
     archived = VariableLedger(CONN, "archive", CONSUMER).get("daily.csv")
     assert archived is not None
     assert (archived.size, archived.destination) == (999, "/data/archive/daily.csv")
-    assert VariableLedger(LONG_CONN, "inbound", CONSUMER).get("daily.csv") is not None
+    assert unstamped(VariableLedger(LONG_CONN, "inbound", CONSUMER).get("daily.csv")) == DAILY
+
+
+@pytest.mark.parametrize("neighbour", NEIGHBOURS)
+def test_connections_whose_ids_look_alike_keep_their_own_ledgers(written: datetime, neighbour: str) -> None:
+    mine = CONN if neighbour != LONG_CONN + "_twin" else LONG_CONN
+    assert unstamped(VariableLedger(neighbour, "inbound", CONSUMER).get("daily.csv")) == ARCHIVED_DAILY
+    assert unstamped(VariableLedger(mine, "inbound", CONSUMER).get("daily.csv")) == DAILY
+
+
+def test_an_entry_under_an_earlier_versions_key_is_still_found(airflow_db: Path) -> None:
+    from airflow.models.variable import Variable
+    from airflow.utils.session import create_session
+
+    from airflow_provider_actito_sftp.connection.variable_keys import StateKind, legacy_key, record_digest
+
+    old = legacy_key(StateKind.LEDGER, "legacy_conn", "inbound", record_digest(CONSUMER, "old.csv"))
+    assert old == f"actito_sftp_ledger:legacy_conn:inbound:{record_digest(CONSUMER, 'old.csv')}"
+    with create_session() as session:
+        session.add(Variable(key=old, val=json.dumps(asdict(replace(DAILY, name="old.csv")))))
+    assert unstamped(VariableLedger("legacy_conn", "inbound", CONSUMER).get("old.csv")) == replace(
+        DAILY, name="old.csv"
+    )
+    assert VariableLedger("legacy_conn", "archive", CONSUMER).get("old.csv") is None
+    assert VariableLedger("legacy_conn:eu", "inbound", CONSUMER).get("old.csv") is None
 
 
 def test_a_delivery_reads_back_for_its_owner_only(written: datetime) -> None:
@@ -209,21 +238,35 @@ def test_a_delivery_reads_back_for_its_owner_only(written: datetime) -> None:
 def test_one_variable_per_file_under_a_documented_key(written: datetime) -> None:
     stored = stored_variables()
     key = re.compile(
-        r"actito_sftp_(?P<kind>ledger|delivered):(?P<conn>[^:]+):(?P<location>inbound|archive):[0-9a-f]{40}"
+        r"actito_sftp_(?P<kind>ledger|delivered)@(?P<conn>[^@]+)@(?P<location>inbound|archive)@[0-9a-f]{40}"
     )
     matches = [key.fullmatch(name) for name in stored]
     assert all(matches), sorted(stored)
-    kinds = sorted((match["kind"], match["location"], len(match["conn"])) for match in matches if match)
+    kinds = sorted((match["kind"], match["location"], match["conn"]) for match in matches if match)
     assert kinds == [
-        ("delivered", "inbound", len(CONN)),
-        ("ledger", "archive", len(CONN)),
-        ("ledger", "inbound", len(CONN)),  # daily.csv
-        ("ledger", "inbound", len(CONN)),  # weekly.csv, written twice
-        ("ledger", "inbound", len(CONN)),  # the undecodable name
-        ("ledger", "inbound", 100),  # the long connection id, cut to 100 characters
+        ("delivered", "inbound", CONN),
+        ("ledger", "archive", CONN),
+        ("ledger", "inbound", CONN),  # daily.csv
+        ("ledger", "inbound", CONN),  # weekly.csv, written twice
+        ("ledger", "inbound", CONN),  # the undecodable name
     ]
-    assert all(len(name) <= 250 for name in stored)
-    assert {stored[name] for name in stored} == {"actito-sftp import ledger", "actito-sftp export log"}
+    assert {stored[name] for name in stored} == {
+        f"actito-sftp import ledger of connection {CONN!r}, location 'inbound'",
+        f"actito-sftp import ledger of connection {CONN!r}, location 'archive'",
+        f"actito-sftp export log of connection {CONN!r}, location 'inbound'",
+    }
+
+
+def test_ids_that_are_long_or_not_plain_are_named_by_their_digest(written: datetime) -> None:
+    from airflow.models.variable import Variable
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        keys = [key for (key,) in session.query(Variable.key).filter(Variable.key.like("actito_sftp_ledger@~%"))]
+    digests = {key.split("@")[1] for key in keys}
+    assert len(digests) == 3  # LONG_CONN, its twin and "ledger_conn:eu": each its own
+    assert all(re.fullmatch(r"~[0-9a-f]{40}", digest) for digest in digests)
+    assert all(len(key) <= 250 for key in keys)
 
 
 def test_reading_a_name_never_recorded_gives_none(airflow_db: Path) -> None:

@@ -77,7 +77,9 @@ async function drawServer(container, connection, ctx) {
   const password = textInput("server-password", "", "password");
   password.placeholder = (connection.secrets_set || []).includes("password") ? "(set: leave empty to keep it)" : "";
   password.autocomplete = "new-password";
-  const passwordField = field("password", "Set a new password", password, "Write only: the current password is never shown.");
+  const passwordField = field("password", "Set a new password", password,
+    "Write only: the current password is never shown. Enter it again when you change the host or port: "
+    + "a stored password is only sent to the server it was entered for.");
   const syncAuth = () => { passwordField.hidden = auth.value !== "password"; };
   auth.addEventListener("change", syncAuth);
   syncAuth();
@@ -171,11 +173,21 @@ function hostKeySection(container, connection, ctx) {
     shown.id = "repin-fingerprint";
     const intro = element("p", `The server presents a ${seen.algorithm} key: `);
     intro.append(shown);
-    offer.replaceChildren(intro, field("expected_fingerprint", "Fingerprint given by the partner", expected), tofuLabel, confirm);
+    offer.replaceChildren(intro, field("expected_fingerprint", "Fingerprint given by the partner", expected), tofuLabel);
+    // A stored password is only sent to the server it was entered for: a new pin needs it again.
+    const password = textInput("repin-password", "", "password");
+    password.autocomplete = "new-password";
+    if (connection.auth_type === "password" && (connection.secrets_set || []).includes("password")) {
+      offer.append(field("password", "Password", password,
+        "Enter the account's password again: it is sent only to the server whose key is pinned."));
+    }
+    offer.append(confirm);
     offer.hidden = false;
     confirm.addEventListener("click", async () => {
       const body = tofu.checked ? { trust_on_first_use: true } : { expected_fingerprint: expected.value.trim() };
-      const pinned = await attempt(ctx, container, "repin-error", () => api(connectionUrl(connection.conn_id, "host-key"),
+      if (password.value) { body.password = password.value; }
+      // errors within this section: its own password field, not the one of the server form above
+      const pinned = await attempt(ctx, box, "repin-error", () => api(connectionUrl(connection.conn_id, "host-key"),
         { method: "POST", body }));
       if (pinned) { noteAfterRedraw(connection, `Host key ${pinned.fingerprint} pinned.`); await ctx.reload(); }
     });
