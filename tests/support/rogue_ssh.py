@@ -1,5 +1,6 @@
 """Odd servers' helpers: a server on 127.0.0.1 that greets as SSH, then sends what no SSH server may (garbage
-after its version line); and :func:`call_bounded`, which turns a call that would hang into a failed test.
+after its version line); one that accepts and never says a word (:class:`SilentServer`); and
+:func:`call_bounded`, which turns a call that would hang into a failed test.
 
 Each connection gets ``SSH-2.0-Rogue_1.0`` and then ``after_version``; the socket stays open (read and
 dropped) until the client hangs up or :meth:`RogueSshServer.close`. Everything runs on daemon threads, so
@@ -100,37 +101,15 @@ def call_bounded(call: Callable[[], T], seconds: float = 120.0) -> T:
     return outcome[0]
 
 
-class SilentServer:
+class SilentServer(RogueSshServer):
     """Listen on 127.0.0.1 (a free port), accept every connection and never send a byte: a server that stalls.
 
-    ``connections`` counts the connections accepted.
+    ``connections`` counts the connections accepted; each stays open, unanswered, until :meth:`close`.
     """
 
     def __init__(self) -> None:
-        self._listener = socket.create_server(("127.0.0.1", 0))
-        self._listener.settimeout(0.2)
-        self.host = "127.0.0.1"
-        self.port: int = self._listener.getsockname()[1]
-        self.connections = 0
-        self._clients: list[socket.socket] = []
-        self._stopping = threading.Event()
-        self._thread = threading.Thread(target=self._accept_loop, daemon=True)
-        self._thread.start()
+        super().__init__(after_version=b"")
 
-    def close(self) -> None:
-        self._stopping.set()
-        self._thread.join(timeout=5)
-        self._listener.close()
-        for client in self._clients:
-            client.close()
-
-    def _accept_loop(self) -> None:
-        while not self._stopping.is_set():
-            try:
-                client, _ = self._listener.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            self.connections += 1
-            self._clients.append(client)  # kept open, unanswered, until close()
+    def _answer(self, client: socket.socket) -> None:
+        with client:
+            self._stopping.wait()
