@@ -30,7 +30,7 @@ TESTED_ELSEWHERE: dict[str, tuple[str, ...]] = {
     # The JSON export of read-only connections: on the configuration API's server and its env connections.
     "plugin/external_api.py": ("tests/plugin/test_config_api.py", "tests/plugin/test_ui_read_only.py"),
     # An imported file's last remote step: through imports that delete, archive, keep, or meet a server refusing it.
-    "transfer/finish.py": (
+    "transfer/remote_steps.py": (
         "tests/transfer/test_importer.py",
         "tests/operators/test_exactly_once.py",
         "tests/transfer/test_recovery.py",

@@ -42,7 +42,6 @@ from airflow_provider_actito_sftp.pgp.sniff import DecryptionKeys, decide_decryp
 from airflow_provider_actito_sftp.ssh.session import AsyncSftpSession, RemoteEntry, mtime_ns_of
 from airflow_provider_actito_sftp.transfer.destinations import Destination
 from airflow_provider_actito_sftp.transfer.download import Downloaded, Expected, OutputLimits, RemoteSource, download
-from airflow_provider_actito_sftp.transfer.finish import finish_import, record_in_ledger, still_there
 from airflow_provider_actito_sftp.transfer.import_report import ImportReport, ImportResult
 from airflow_provider_actito_sftp.transfer.ledger import Ledger, Seen
 from airflow_provider_actito_sftp.transfer.names import (
@@ -61,6 +60,12 @@ from airflow_provider_actito_sftp.transfer.recovery import (
     taken_over,
 )
 from airflow_provider_actito_sftp.transfer.remote_folder import RemoteFolder, describe, is_regular, is_transport_error
+from airflow_provider_actito_sftp.transfer.remote_steps import (
+    finish_import,
+    quarantine_unclaimed,
+    record_in_ledger,
+    still_there,
+)
 from airflow_provider_actito_sftp.transfer.selection import BatchLimit, FileFilter, not_in_ledger
 from airflow_provider_actito_sftp.transfer.streams import open_for_reading
 
@@ -168,8 +173,9 @@ class ImportJob:
             self.report.refuse(entry, f"unsafe remote name: {e}", started)
             return
         too_long = too_long_to_import(entry.name, self.request.owner, claims=self.request.claim is Claim.RENAME)
-        if too_long is not None:  # refused before any rename: every marker and partial name must fit
-            self.report.refuse(entry, too_long, started)
+        if too_long is not None:  # refused before any claim: every marker and partial name must fit
+            quarantined = await quarantine_unclaimed(self, entry)  # so that later runs do not meet it again
+            self.report.refuse(entry, too_long + (f"; moved to {quarantined}" if quarantined else ""), started)
             return
         if self.request.claim is Claim.NONE:
             await self._import_in_place(entry, seen, started)

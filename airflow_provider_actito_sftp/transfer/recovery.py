@@ -24,8 +24,8 @@ import time
 from typing import TYPE_CHECKING
 
 from airflow_provider_actito_sftp.ssh.session import RemoteEntry
-from airflow_provider_actito_sftp.transfer.finish import finish_import
 from airflow_provider_actito_sftp.transfer.names import Marker, MarkerKind, parse_marker, plaintext_name, shown_name
+from airflow_provider_actito_sftp.transfer.remote_steps import finish_import
 
 if TYPE_CHECKING:
     from airflow_provider_actito_sftp.transfer.importer import ImportJob

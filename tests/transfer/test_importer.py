@@ -578,3 +578,32 @@ def test_names_whose_staged_marker_would_not_fit_are_refused_before_the_claim(
     assert task_states(in_place) == {"import": "success"}
     landed = sorted(path.name for path in landing.iterdir() if not path.name.startswith("."))
     assert landed == sorted([*long_names, "short.csv"])
+
+
+def test_a_name_too_long_for_our_markers_goes_to_quarantine_once_and_later_runs_do_not_meet_it(
+    airflow_db: Path, make_connection: ConnectionFactory, sshd: SshServer, folders: dict[str, Path], tmp_path: Path
+):
+    """Issue 21.14, with a quarantine location: such a file is refused once, moved there under its own name
+    (it cannot be claimed, so no run competes for it), and the next run imports the rest without failing."""
+    inbound, quarantine = folders["inbound"], folders["quarantine"]
+    long_name = "q" * 196 + ".csv"  # 200 bytes: no staged marker fits
+    for name in (long_name, "first.csv"):
+        (inbound / name).write_text("id\n1\n")
+    chown_tree(inbound, sshd.user)
+    conn_id = make_connection(locations={name: str(path) for name, path in folders.items()})
+    landing = tmp_path / "landing"
+    options = {"min_age": 0, "after_import": "delete", "quarantine_location": "quarantine"}
+    run = run_dag("long_name_quarantined", _import(conn_id, landing, **options))
+    assert task_states(run) == {"import": "failed"}  # refused: the task says so, once
+    [refused] = [record for record in import_records(run) if record["status"] == "failed"]
+    assert refused["remote_path"].endswith(long_name)
+    assert f"moved to {quarantine}/{long_name}" in refused["error"]
+    assert sorted(path.name for path in quarantine.iterdir()) == [long_name]
+    (inbound / "second.csv").write_text("id\n2\n")
+    chown_tree(inbound, sshd.user)
+    again = run_dag("long_name_quarantined_again", _import(conn_id, landing, **options))
+    assert task_states(again) == {"import": "success"}
+    assert sorted(path.name for path in landing.iterdir() if not path.name.startswith(".")) == [
+        "first.csv",
+        "second.csv",
+    ]

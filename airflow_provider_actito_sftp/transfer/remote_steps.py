@@ -1,9 +1,11 @@
-"""The last remote step of an imported file, once its local copy is published: delete it, move it to the
-archive, or (``keep``) record it in the ledger and rename it back to its name. Used by the import itself and
-by the recovery of a run that stopped after the publish (:mod:`~.recovery`)."""
+"""What an import does on the server besides claiming and reading a file: its last step once its local copy is
+published (delete it, move it to the archive, or, ``keep``, record it in the ledger and rename it back; used by
+the import and by the recovery of a run that stopped after the publish, :mod:`~.recovery`), and setting aside a
+file it refuses before any claim."""
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import TYPE_CHECKING
 
@@ -16,7 +18,10 @@ from airflow_provider_actito_sftp.transfer.options import AfterImport
 from airflow_provider_actito_sftp.transfer.remote_folder import describe
 
 if TYPE_CHECKING:
+    from airflow_provider_actito_sftp.ssh.session import RemoteEntry
     from airflow_provider_actito_sftp.transfer.importer import ImportJob
+
+log = logging.getLogger("airflow_provider_actito_sftp.transfer.importer")
 
 
 async def finish_import(
@@ -73,3 +78,23 @@ def record_in_ledger(job: ImportJob, name: str, size: int, mtime_ns: int, sha256
         imported_at=time.time(),
     )
     job.ledger.put(entry)
+
+
+async def quarantine_unclaimed(job: ImportJob, entry: RemoteEntry) -> str | None:
+    """Move a file refused before any claim (its name too long for our markers) to the quarantine location,
+    under its own name, so that later runs do not meet it again; where it went, or None (no quarantine location,
+    or the move failed: it stays in place, logged). No run can claim such a file, so none competes for it.
+
+    :param job: the import run.
+    :param entry: the refused file.
+    """
+    if job.request.quarantine_location is None:
+        return None
+    quarantine = job.session.location_path(job.request.quarantine_location)
+    try:
+        moved = await job.remote.move_without_clobbering(entry.name, quarantine, entry.name)
+    except (asyncssh.Error, OSError) as e:
+        what = job.report.what(entry.name)
+        log.error("%s: could not move to quarantine (%s); leaving it in place", what, describe(e))
+        return None
+    return f"{quarantine.rstrip('/')}/{moved}"
