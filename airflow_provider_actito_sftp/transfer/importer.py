@@ -168,14 +168,12 @@ class ImportJob:
     async def _import(self, entry: RemoteEntry, seen: Seen, started: float) -> None:
         try:
             check_remote_name(entry.name)
-        except ValueError as e:
-            # Never touched: a hostile name is not renamed, moved or turned into a local path.
-            self.report.refuse(entry, f"unsafe remote name: {e}", started)
-            return
-        too_long = too_long_to_import(entry.name, self.request.owner, claims=self.request.claim is Claim.RENAME)
-        if too_long is not None:  # refused before any claim: every marker and partial name must fit
+            refusal = too_long_to_import(entry.name, self.request.owner, claims=self.request.claim is Claim.RENAME)
+        except ValueError as e:  # never a local path, never a marker: at most moved, under its own name
+            refusal = f"unsafe remote name: {e}"
+        if refusal is not None:  # refused before any claim (every marker and partial name must fit too)
             quarantined = await quarantine_unclaimed(self, entry)  # so that later runs do not meet it again
-            self.report.refuse(entry, too_long + (f"; moved to {quarantined}" if quarantined else ""), started)
+            self.report.refuse(entry, refusal + (f"; moved to {quarantined}" if quarantined else ""), started)
             return
         if self.request.claim is Claim.NONE:
             await self._import_in_place(entry, seen, started)

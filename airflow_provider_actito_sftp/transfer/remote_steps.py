@@ -13,7 +13,7 @@ import asyncssh
 
 from airflow_provider_actito_sftp.transfer.import_report import remote_step_refused
 from airflow_provider_actito_sftp.transfer.ledger import LedgerEntry
-from airflow_provider_actito_sftp.transfer.names import Marker
+from airflow_provider_actito_sftp.transfer.names import Marker, shown_name
 from airflow_provider_actito_sftp.transfer.options import AfterImport
 from airflow_provider_actito_sftp.transfer.remote_folder import describe
 
@@ -81,9 +81,10 @@ def record_in_ledger(job: ImportJob, name: str, size: int, mtime_ns: int, sha256
 
 
 async def quarantine_unclaimed(job: ImportJob, entry: RemoteEntry) -> str | None:
-    """Move a file refused before any claim (its name too long for our markers) to the quarantine location,
-    under its own name, so that later runs do not meet it again; where it went, or None (no quarantine location,
-    or the move failed: it stays in place, logged). No run can claim such a file, so none competes for it.
+    """Move a file refused before any claim (a name that is not UTF-8, has control characters, or is too long
+    for our markers) to the quarantine location, under its own name (its bytes as the server gave them: never a
+    local path), so that later runs do not meet it again; where it went (shown), or None (no quarantine
+    location, or the move failed: it stays in place, logged). No run can claim such a file: none competes.
 
     :param job: the import run.
     :param entry: the refused file.
@@ -97,4 +98,4 @@ async def quarantine_unclaimed(job: ImportJob, entry: RemoteEntry) -> str | None
         what = job.report.what(entry.name)
         log.error("%s: could not move to quarantine (%s); leaving it in place", what, describe(e))
         return None
-    return f"{quarantine.rstrip('/')}/{moved}"
+    return f"{quarantine.rstrip('/')}/{shown_name(moved)}"

@@ -580,28 +580,30 @@ def test_names_whose_staged_marker_would_not_fit_are_refused_before_the_claim(
     assert landed == sorted([*long_names, "short.csv"])
 
 
-def test_a_name_too_long_for_our_markers_goes_to_quarantine_once_and_later_runs_do_not_meet_it(
+def test_names_refused_before_any_claim_go_to_quarantine_once_and_later_runs_do_not_meet_them(
     airflow_db: Path, make_connection: ConnectionFactory, sshd: SshServer, folders: dict[str, Path], tmp_path: Path
 ):
-    """Issue 21.14, with a quarantine location: such a file is refused once, moved there under its own name
-    (it cannot be claimed, so no run competes for it), and the next run imports the rest without failing."""
+    """Issue 21.12 and 21.14, with a quarantine location: a name too long for our markers, one that is not
+    UTF-8 and one with a control character are refused once and moved there under their own names (no run can
+    claim them, so none competes); the next run imports the rest without failing."""
     inbound, quarantine = folders["inbound"], folders["quarantine"]
-    long_name = "q" * 196 + ".csv"  # 200 bytes: no staged marker fits
-    for name in (long_name, "first.csv"):
-        (inbound / name).write_text("id\n1\n")
+    odd_names = [("q" * 196 + ".csv").encode(), b"caf\xe9.csv", b"tab\there.csv"]
+    for name in [*odd_names, b"first.csv"]:
+        (Path(os.fsdecode(bytes(inbound) + b"/" + name))).write_bytes(b"id\n1\n")
     chown_tree(inbound, sshd.user)
     conn_id = make_connection(locations={name: str(path) for name, path in folders.items()})
     landing = tmp_path / "landing"
     options = {"min_age": 0, "after_import": "delete", "quarantine_location": "quarantine"}
-    run = run_dag("long_name_quarantined", _import(conn_id, landing, **options))
+    run = run_dag("odd_names_quarantined", _import(conn_id, landing, **options))
     assert task_states(run) == {"import": "failed"}  # refused: the task says so, once
-    [refused] = [record for record in import_records(run) if record["status"] == "failed"]
-    assert refused["remote_path"].endswith(long_name)
-    assert f"moved to {quarantine}/{long_name}" in refused["error"]
-    assert sorted(path.name for path in quarantine.iterdir()) == [long_name]
+    refused = [record for record in import_records(run) if record["status"] == "failed"]
+    assert len(refused) == 3
+    assert all(f"; moved to {quarantine}/" in record["error"] for record in refused), refused
+    assert any(record["remote_path"].endswith("/caf\\xe9.csv") for record in refused)  # shown escaped
+    assert sorted(os.listdir(bytes(quarantine))) == sorted(odd_names)  # their own names, bytes as they were
     (inbound / "second.csv").write_text("id\n2\n")
     chown_tree(inbound, sshd.user)
-    again = run_dag("long_name_quarantined_again", _import(conn_id, landing, **options))
+    again = run_dag("odd_names_quarantined_again", _import(conn_id, landing, **options))
     assert task_states(again) == {"import": "success"}
     assert sorted(path.name for path in landing.iterdir() if not path.name.startswith(".")) == [
         "first.csv",
