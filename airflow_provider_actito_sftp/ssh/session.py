@@ -29,6 +29,7 @@ from airflow_provider_actito_sftp.exceptions import (
 )
 from airflow_provider_actito_sftp.ssh.host_keys import fetch_host_key, fingerprint
 from airflow_provider_actito_sftp.ssh.protocol import broke_protocol, protocol_broken
+from airflow_provider_actito_sftp.ssh.stall_watch import StallWatch
 from airflow_provider_actito_sftp.ssh.targets import checked_target
 
 log = logging.getLogger(__name__)
@@ -116,6 +117,7 @@ class AsyncSftpSession:
         self.sftp = sftp
         host_key = ssh.get_server_host_key()
         self.host_key_fingerprint = fingerprint(host_key) if host_key else "unknown"
+        self.stall_watch = StallWatch(ssh, sftp, f"{settings.host}:{settings.port}")  # no request waits forever
 
     def location_path(self, location: str) -> str:
         """Return the remote folder of a named location (see ``ConnectionSettings.location_path``)."""
@@ -154,6 +156,7 @@ class AsyncSftpSession:
 
     async def close(self) -> None:
         """Close the SFTP channel and the SSH connection."""
+        self.stall_watch.stop()
         self.sftp.exit()
         self.ssh.close()
         await self.ssh.wait_closed()
@@ -286,4 +289,6 @@ def _describe_sftp_error(error: asyncssh.SFTPError) -> str:
         return "the folder does not exist on the server"
     if isinstance(error, asyncssh.SFTPPermissionDenied):
         return "permission denied on the server"
+    if isinstance(error, asyncssh.SFTPConnectionLost | asyncssh.SFTPNoConnection):
+        return f"the connection was lost: {error.reason}"
     return f"the server refused: {error.reason}"

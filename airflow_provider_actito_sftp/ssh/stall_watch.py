@@ -1,0 +1,76 @@
+"""A session whose SFTP server stops answering ends, instead of holding its task forever.
+
+SSH keepalives catch a dead server or network (``keepalive_interval``), but not a server whose SSH layer
+still answers while its SFTP process hangs, nor any server once keepalives are off. So every open session is
+watched: when its oldest pending SFTP request has gone unanswered for :data:`STALL_TIMEOUT` seconds, every
+pending request fails with :class:`asyncssh.SFTPConnectionLost` saying so (a transport error: the files are
+released or retried as after a cut) and the connection is closed. A pipelined transfer is not slowed: only
+the oldest request counts, and on any link a server answers it within seconds.
+
+asyncssh does not expose its pending requests; they are read from its SFTP client handler, and where a
+version of asyncssh keeps them elsewhere the watch closes a stalled connection all the same, only without the
+worded reason.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+import asyncssh
+
+log = logging.getLogger(__name__)
+
+STALL_TIMEOUT = 300.0  # seconds the oldest pending SFTP request may wait for its answer
+
+
+class StallWatch:
+    """Watch one session's SFTP requests; end the session when the oldest one waits too long.
+
+    :param ssh: the SSH connection (closed on a stall).
+    :param sftp: its SFTP client.
+    :param address: ``host:port``, for the message.
+    :param timeout: seconds (default :data:`STALL_TIMEOUT`).
+    """
+
+    def __init__(
+        self, ssh: asyncssh.SSHClientConnection, sftp: asyncssh.SFTPClient, address: str, timeout: float | None = None
+    ) -> None:
+        self._ssh, self._sftp, self._address = ssh, sftp, address
+        self.timeout = STALL_TIMEOUT if timeout is None else timeout
+        self.stalled = False
+        self._task = asyncio.get_running_loop().create_task(self._watch())
+
+    def stop(self) -> None:
+        """Stop watching (the session is closing)."""
+        self._task.cancel()
+
+    async def _watch(self) -> None:
+        loop = asyncio.get_running_loop()
+        oldest, since = None, loop.time()
+        while True:
+            await asyncio.sleep(max(0.05, min(5.0, self.timeout / 10)))
+            pending = self._pending()
+            first = min(pending) if pending else None
+            if first != oldest:
+                oldest, since = first, loop.time()
+            elif first is not None and loop.time() - since >= self.timeout:
+                self._end()
+                return
+
+    def _pending(self) -> dict[int, Any]:
+        requests = getattr(getattr(self._sftp, "_handler", None), "_requests", None)
+        return requests if isinstance(requests, dict) else {}
+
+    def _end(self) -> None:
+        self.stalled = True
+        reason = f"the SFTP server at {self._address} did not answer a request for {self.timeout:.0f} s"
+        log.error("%s: closing the session", reason)
+        pending = self._pending()
+        for request_id in list(pending):
+            waiter = pending.pop(request_id)
+            with contextlib.suppress(asyncio.InvalidStateError):
+                waiter.set_exception(asyncssh.SFTPConnectionLost(reason))
+        self._ssh.abort()
