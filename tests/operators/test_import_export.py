@@ -496,24 +496,13 @@ def test_a_server_that_sends_garbage_fails_the_try_in_words_and_is_retried(
 ):
     """Issue 21.7: a task met a bare ``PacketDecodeError``. A server that breaks the SSH protocol is a connection
     failure of that server: worded, and retried like any other connection failure."""
-    from airflow_provider_actito_sftp.metrics import SUMMARY_XCOM_KEY
     from tests.support.rogue_ssh import RogueSshServer
 
     with RogueSshServer() as rogue:
         conn_id = make_connection(port=rogue.port, connect_timeout=10)
-        run = run_dag(
-            "garbage_server",
-            f"""
-            ActitoSftpImportOperator(min_age=0, task_id="import", conn_id={conn_id!r}, location="inbound",
-                                     destination={str(tmp_path / "landing")!r}, after_import="delete",
-                                     retries=1, retry_delay=pendulum.duration(seconds=0))
-            """,
-        )
-    assert task_states(run) == {"import": "failed"}
-    [ti] = run.get_task_instances()
-    assert ti.try_number == 2  # retried: the server may be fixed, or the garbage a passing fault
-    [problem] = xcom(run, "import", SUMMARY_XCOM_KEY)["problems"]
-    assert problem["reason"] == (
+        tries, reason = _failed_before_any_file("garbage_server", conn_id, tmp_path, retries=1)
+    assert tries == 2  # retried: the server may be fixed, or the garbage a passing fault
+    assert reason == (
         f"Connection {conn_id!r}: the server at 127.0.0.1:{rogue.port} broke the SSH protocol: "
         "a malformed packet (Incomplete packet)"
     )
@@ -633,20 +622,26 @@ def test_a_server_the_platform_does_not_allow_fails_the_task_without_retry(
 ):
     """Issue 21.4: ``[actito_sftp] allowed_targets`` is checked by tasks too; a refused target is a matter of
     configuration, so the task fails at once instead of retrying a connection that will never be allowed."""
-    from airflow_provider_actito_sftp.metrics import SUMMARY_XCOM_KEY
 
     monkeypatch.setenv("AIRFLOW__ACTITO_SFTP__ALLOWED_TARGETS", "*.partner.example")
-    conn_id = make_connection()
+    tries, reason = _failed_before_any_file("target_not_allowed", make_connection(), tmp_path, retries=2)
+    assert tries == 1  # not retried
+    assert reason.startswith(f"connecting to {sshd.host}:{sshd.port} is not allowed on this Airflow")
+
+
+def _failed_before_any_file(dag_id: str, conn_id: str, tmp_path: Path, *, retries: int) -> tuple[int, str]:
+    """Run an import that fails before any file moves; return its tries and the reason in its summary XCom."""
+    from airflow_provider_actito_sftp.metrics import SUMMARY_XCOM_KEY
+
     run = run_dag(
-        "target_not_allowed",
+        dag_id,
         f"""
         ActitoSftpImportOperator(min_age=0, task_id="import", conn_id={conn_id!r}, location="inbound",
                                  destination={str(tmp_path / "landing")!r}, after_import="delete",
-                                 retries=2, retry_delay=pendulum.duration(seconds=0))
+                                 retries={retries}, retry_delay=pendulum.duration(seconds=0))
         """,
     )
     assert task_states(run) == {"import": "failed"}
     [ti] = run.get_task_instances()
-    assert ti.try_number == 1  # not retried
     [problem] = xcom(run, "import", SUMMARY_XCOM_KEY)["problems"]
-    assert problem["reason"].startswith(f"connecting to {sshd.host}:{sshd.port} is not allowed on this Airflow")
+    return int(ti.try_number), str(problem["reason"])
