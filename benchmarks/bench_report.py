@@ -27,6 +27,15 @@ class Contender:
 
 
 @dataclass
+class Check:
+    """A target on the provider's own figure (a fraction of the link rate, CPU per file), shown in its row."""
+
+    text: str  # what was measured, e.g. "0.62x link"
+    target: str  # e.g. ">= 0.9x link"
+    met: bool
+
+
+@dataclass
 class Row:
     """One workload: the provider, its baselines, and the target on the ratio to them."""
 
@@ -40,9 +49,15 @@ class Row:
     note: str = ""
     target_text: str = ""  # overrides the rendered target (e.g. two thresholds)
     thresholds: list[float] = field(default_factory=list)  # per-baseline target when they differ
+    checks: list[Check] = field(default_factory=list)  # targets on the provider alone
+    link_mb_s: float | None = None  # a WAN link's rate: MB/s figures also shown as a fraction of it
+    spread: bool = False  # show each rate's min-max over the rounds beside its median
 
     def rate(self, contender: Contender) -> float:
         return self.amount / contender.median_s
+
+    def has_ratio_target(self) -> bool:
+        return self.target > 0 or any(threshold > 0 for threshold in self.thresholds)
 
     def ratios(self) -> list[float]:
         return [self.rate(self.provider) / self.rate(baseline) for baseline in self.baselines]
@@ -63,6 +78,8 @@ class Row:
                 "seconds": [round(value, 3) for value in item.seconds],
                 "peak_rss_mb": round(max(item.peak_rss_mb), 1) if item.peak_rss_mb else None,
                 "rss_growth_mb": round(max(item.rss_growth_mb), 1) if item.rss_growth_mb else None,
+                "rate_min": round(self.amount / max(item.seconds), 1),
+                "rate_max": round(self.amount / min(item.seconds), 1),
             }
 
         return {
@@ -75,6 +92,8 @@ class Row:
             "target": self.target_text or f">= {self.target}x {self.target_against}",
             "met": self.met(),
             "note": self.note,
+            "checks": [vars(check) for check in self.checks],
+            "link_mb_s": self.link_mb_s,
         }
 
 
@@ -149,9 +168,38 @@ def machine_facts(ssh_command: list[str], conn_id: str) -> dict[str, Any]:
     }
 
 
+def _number(value: float, fine: bool = False) -> str:
+    """``fine``: one decimal from 10 to 100 (rates whose spread is shown)."""
+    if fine and 10 <= value < 100:
+        return f"{value:.1f}"
+    return f"{value:,.0f}" if value >= 10 else f"{value:.2f}"
+
+
 def _rate(row: Row, contender: Contender) -> str:
     value = row.rate(contender)
-    return f"{value:,.0f} {row.unit}" if value >= 10 else f"{value:.2f} {row.unit}"
+    text = f"{_number(value, row.spread)} {row.unit}"
+    extras = []
+    if row.spread:
+        low, high = row.amount / max(contender.seconds), row.amount / min(contender.seconds)
+        extras.append(f"{_number(low, True)}-{_number(high, True)}")
+    if row.link_mb_s and row.unit == "MB/s":
+        extras.append(f"{value / row.link_mb_s:.2f}x link")
+    return text + (f" ({', '.join(extras)})" if extras else "")
+
+
+def _targets(row: Row) -> tuple[str, str]:
+    """The target cell and the met? cell: the ratio's target (if any), then each check's."""
+    targets, mets = [], []
+    if row.has_ratio_target():
+        targets.append(
+            row.target_text
+            or f">= {row.target}x" + (" the best" if row.target_against == "best" and len(row.baselines) > 1 else "")
+        )
+        mets.append("yes" if row.met() else "NO")
+    for check in row.checks:
+        targets.append(check.target)
+        mets.append("yes" if check.met else "NO")
+    return "; ".join(targets) or "-", " / ".join(mets) or "-"
 
 
 def _rss(contender: Contender) -> str:
@@ -172,14 +220,11 @@ def table(rows: list[Row], extra_rows: list[list[str]]) -> str:
     for row in rows:
         baselines = "; ".join(f"{b.name}: {_rate(row, b)}".replace("|", "\\|") for b in row.baselines)
         ratios = " / ".join(f"{ratio:.2f}x" for ratio in row.ratios())
-        target = row.target_text or (
-            f">= {row.target}x" + (" the best" if row.target_against == "best" and len(row.baselines) > 1 else "")
-        )
+        target, met = _targets(row)
         rss = "; ".join(_rss(b) for b in row.baselines)
-        lines.append(
-            f"| {row.workload} | {_rate(row, row.provider)} | {baselines} | {ratios} | {target} | "
-            f"{'yes' if row.met() else 'NO'} | {_rss(row.provider)} | {rss} |"
-        )
+        provider = "; ".join([_rate(row, row.provider), *(check.text for check in row.checks if check.text)])
+        cells = [row.workload, provider, baselines, ratios, target, met, _rss(row.provider), rss]
+        lines.append("| " + " | ".join(cells) + " |")
     lines += ["| " + " | ".join(cells) + " |" for cells in extra_rows]
     return "\n".join(lines)
 

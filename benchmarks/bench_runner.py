@@ -9,11 +9,15 @@ import os
 import shutil
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from benchmarks.bench_setup import Bench, write_customer_csv
+from benchmarks.bench_report import Contender
+from benchmarks.bench_setup import Bench, Proc, write_customer_csv
 from benchmarks.bench_setup import write_random as write_random_file
+
+Sample = tuple[float, float | None, float | None]  # seconds, baseline peak RSS MB, provider task RSS growth MB
 
 DAGS = """
 from __future__ import annotations
@@ -34,7 +38,9 @@ for name, location, conn_id, pattern in (
 ):
     _dag(f"bench_{name}", TimedImport, conn_id=conn_id, location=location, destination=f"{LANDING}/{name}",
          pattern=pattern, after_import="delete", min_age=0)
-for name, source in (("export_random", f"{DATA}/big.bin"), ("export_csv", f"{DATA}/customers.csv")):
+for name, source in (
+    ("export_random", f"{DATA}/big.bin"), ("export_csv", f"{DATA}/customers.csv"), ("export_wan", f"{DATA}/wan.bin"),
+):
     _dag(f"bench_{name}", TimedExport, conn_id="bench_pgp", location="outbound", source=source)
 
 # The RSS workload (run by partner_sandbox.rss_child in a fresh process): a 1 MiB warm-up, then the large file.
@@ -98,6 +104,24 @@ class Runner:
         self.out.mkdir()
 
 
+def alternate(rounds: int, contenders: list[tuple[Contender, Callable[[], Sample]]]) -> None:
+    """A B C A B C ...: each callable returns (seconds, peak RSS MB or None, RSS growth MB or None)."""
+    for round_index in range(rounds):
+        for contender, run in contenders:
+            seconds, peak, growth = run()
+            contender.seconds.append(seconds)
+            if peak is not None:
+                contender.peak_rss_mb.append(peak)
+            if growth is not None:
+                contender.rss_growth_mb.append(growth)
+            print(f"  round {round_index + 1}: {contender.name}: {seconds:.2f} s", file=sys.stderr, flush=True)
+
+
+def proc_sample(result: Proc) -> Sample:
+    """A command-line run as a sample: its seconds and peak RSS."""
+    return result.seconds, result.peak_rss_mb, None
+
+
 def prepare_data(runner: Runner, args: argparse.Namespace) -> None:
     bench = runner.bench
     from partner_sandbox.sshd import chown_tree
@@ -107,8 +131,8 @@ def prepare_data(runner: Runner, args: argparse.Namespace) -> None:
     if {"import_pgp", "export_pgp", "rss"} & set(args.only):
         write_random_file(runner.data / "big.bin", size)
         bench.encrypt_for_us(runner.data / "big.bin", bench.master("big.bin.pgp"))
-        write_random_file(runner.data / "small.bin", 1 << 20)
-        bench.encrypt_for_us(runner.data / "small.bin", bench.master("small.bin.pgp"))
+    write_random_file(runner.data / "small.bin", 1 << 20)  # the warm-up's file, and the RSS workload's
+    bench.encrypt_for_us(runner.data / "small.bin", bench.master("small.bin.pgp"))
     if "export_pgp" in args.only:
         write_customer_csv(runner.data / "customers.csv", size)
     if "small_files" in args.only:

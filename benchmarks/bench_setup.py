@@ -162,6 +162,21 @@ class Bench:
     inbound_public: str  # our inbound public key (partners encrypt to it)
     folders: dict[str, Path] = field(default_factory=dict)
     masters: Path = Path()
+    link_port: int | None = None  # a WAN link's port (benchmarks.wan_link) every client goes through, if any
+
+    @property
+    def port(self) -> int:
+        """Where clients connect: the link in front of the sshd, or the sshd itself."""
+        return self.link_port or self.server.port
+
+    def route_through(self, link_port: int | None) -> None:
+        """Send every client (OpenSSH and the provider's connections) through ``link_port`` (None: direct)."""
+        self.link_port = link_port
+        for conn_id in ("bench_pgp", "bench_plain"):
+            name = f"AIRFLOW_CONN_{conn_id.upper()}"
+            connection = json.loads(os.environ[name])
+            connection["port"] = self.port
+            os.environ[name] = json.dumps(connection)
 
     @property
     def target(self) -> str:
@@ -184,10 +199,10 @@ class Bench:
         ]
 
     def sftp(self) -> list[str]:
-        return ["sftp", "-q", "-b", "-", *self.ssh_options(), "-P", str(self.server.port), self.target]
+        return ["sftp", "-q", "-b", "-", *self.ssh_options(), "-P", str(self.port), self.target]
 
     def ssh(self, *remote: str) -> list[str]:
-        return ["ssh", *self.ssh_options(), "-p", str(self.server.port), self.target, *remote]
+        return ["ssh", *self.ssh_options(), "-p", str(self.port), self.target, *remote]
 
     def gpg(self, *args: str) -> list[str]:
         return ["gpg", "--homedir", str(self.ours_gpg), "--batch", "--yes", "--quiet", *args]
@@ -219,7 +234,7 @@ class Bench:
             {
                 "conn_type": "actito_sftp",
                 "host": self.server.host,
-                "port": self.server.port,
+                "port": self.port,
                 "login": self.server.user.name,
                 "extra": {
                     "entity": "bench",

@@ -3,6 +3,7 @@
     make bench                      # = .venv/bin/python -m benchmarks.transfers
     .venv/bin/python -m benchmarks.transfers --size-mib 512 --rounds 3 --json /tmp/bench.json
     .venv/bin/python -m benchmarks.transfers --only small_files,medium_pgp
+    make bench-wan                  # = ... --link wan-200m,wan-1g (benchmarks.wan: an emulated WAN link)
 
 Starts its own sshd (loopback), gpg homes and Airflow home, generates the data, then for each workload
 runs the provider's operator and each baseline alternately (A B C A B C ...) for ``--rounds`` rounds and
@@ -17,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import time
@@ -24,11 +26,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from benchmarks.bench_report import Contender, Row, facts_text, machine_facts, table
-from benchmarks.bench_runner import Runner, prepare_data, warm_up
-from benchmarks.bench_setup import Proc, migrate_db, run_measured, run_shell, start_bench
+from benchmarks.bench_report import Check, Contender, Row, facts_text, machine_facts, table
+from benchmarks.bench_runner import Runner, Sample, prepare_data, warm_up
+from benchmarks.bench_runner import alternate as _alternate
+from benchmarks.bench_runner import proc_sample as _proc
+from benchmarks.bench_setup import migrate_db, run_measured, run_shell, start_bench
+from benchmarks.wan import LINKS, PROFILES, describe_link, prepare_wan_data, run_wan
 
-Sample = tuple[float, float | None, float | None]  # seconds, baseline peak RSS MB, provider task RSS growth MB
 WORKLOADS = ("import_pgp", "export_pgp", "small_files", "medium_pgp", "rss")
 MB = 1e6
 
@@ -43,6 +47,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--only", default=",".join(WORKLOADS), help=f"comma-separated subset of {', '.join(WORKLOADS)}")
     parser.add_argument("--json", type=Path, help="also write the results as JSON here")
+    parser.add_argument("--link", default="loopback", help=f"comma-separated, in order: {', '.join(LINKS)}")
+    parser.add_argument("--wan-size-mib", type=int, default=64, help="the large file over a WAN link")
+    parser.add_argument("--wan-small-files", type=int, default=200, help="how many small files over a WAN link")
     parser.add_argument(
         "--profile", type=Path, help="write a cProfile of each provider execute() into this folder (slows it down)"
     )
@@ -51,27 +58,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         args.profile.mkdir(parents=True, exist_ok=True)
         os.environ["ACTITO_BENCH_PROFILE"] = str(args.profile.resolve())
     args.only = [name.strip() for name in args.only.split(",") if name.strip()]
+    args.link = [name.strip() for name in args.link.split(",") if name.strip()]
+    if not args.link or set(args.link) - set(LINKS):
+        parser.error(f"--link: choose from {', '.join(LINKS)}")
     unknown = set(args.only) - set(WORKLOADS)
     if unknown:
         parser.error(f"unknown workload(s) {', '.join(sorted(unknown))}; choose from {', '.join(WORKLOADS)}")
     return args
-
-
-def _alternate(rounds: int, contenders: list[tuple[Contender, Callable[[], Sample]]]) -> None:
-    """A B C A B C ...: each callable returns (seconds, peak RSS MB or None, RSS growth MB or None)."""
-    for round_index in range(rounds):
-        for contender, run in contenders:
-            seconds, peak, growth = run()
-            contender.seconds.append(seconds)
-            if peak is not None:
-                contender.peak_rss_mb.append(peak)
-            if growth is not None:
-                contender.rss_growth_mb.append(growth)
-            print(f"  round {round_index + 1}: {contender.name}: {seconds:.2f} s", file=sys.stderr, flush=True)
-
-
-def _proc(result: Proc) -> Sample:
-    return result.seconds, result.peak_rss_mb, None
 
 
 def import_pgp(runner: Runner, args: argparse.Namespace) -> Row:
@@ -209,7 +202,19 @@ def small_files(runner: Runner, args: argparse.Namespace) -> Row:
         1.0,
         "each",
         "sftp -b reads the directory, then one GET (open/read/close) per file, then one REMOVE per file",
+        checks=[_cpu_per_file(runner.entries["bench_small_files"][-args.rounds :], len(names))],
     )
+
+
+def _cpu_per_file(entries: list[dict[str, Any]], files: int, target_ms: float = 1.0) -> Check:
+    """The task process's CPU (user + system, all its threads; medians over the runs) per file, in ms."""
+    user = statistics.median(entry["user_cpu_seconds"] for entry in entries) * 1000 / files
+    system = statistics.median(entry["system_cpu_seconds"] for entry in entries) * 1000 / files
+    total = statistics.median(
+        (entry["user_cpu_seconds"] + entry["system_cpu_seconds"]) * 1000 / files for entry in entries
+    )
+    text = f"task CPU {total:.2f} ms/file (user {user:.2f} + system {system:.2f})"
+    return Check(text, f"CPU <= {target_ms} ms/file", total <= target_ms)
 
 
 def medium_pgp(runner: Runner, args: argparse.Namespace) -> Row:
@@ -289,6 +294,31 @@ def rss(runner: Runner, args: argparse.Namespace, baseline_peak: float | None) -
     return cells, {**measured, "rss_growth_mb": round(growth, 1), "met": growth <= 100, "states": measured["states"]}
 
 
+def run_loopback(runner: Runner, args: argparse.Namespace) -> tuple[list[Row], list[list[str]], dict[str, Any] | None]:
+    """The loopback workloads (the sshd directly): their rows, the RSS line, and the RSS result."""
+    warm_up(runner)  # every workload: the first measured run must not pay the imports (nor its CPU per file)
+    rows: list[Row] = []
+    random_label = f"export, 1 file PGP, {args.size_mib} MiB random, compression off (encrypt + .part upload + rename)"
+    csv_label = f"export, 1 file PGP, {args.size_mib} MiB customer CSV (provider picks compression; gpg: default)"
+    steps: list[tuple[str, Callable[[], Row]]] = [
+        ("import_pgp", lambda: import_pgp(runner, args)),
+        ("export_pgp", lambda: export_pgp(runner, args, "big.bin", False, random_label)),
+        ("export_pgp", lambda: export_pgp(runner, args, "customers.csv", True, csv_label)),
+        ("small_files", lambda: small_files(runner, args)),
+        ("medium_pgp", lambda: medium_pgp(runner, args)),
+    ]
+    for name, step in steps:
+        if name in args.only:
+            print(f"{name}...", file=sys.stderr, flush=True)
+            rows.append(step())
+    extra, rss_result = [], None
+    if "rss" in args.only:
+        peaks = [max(b.peak_rss_mb) for row in rows[:3] for b in row.baselines if b.peak_rss_mb]
+        cells, rss_result = rss(runner, args, max(peaks) if peaks else None)
+        extra.append(cells)
+    return rows, extra, rss_result
+
+
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     started = time.monotonic()
@@ -296,36 +326,30 @@ def main(argv: list[str] | None = None) -> None:
     try:
         migrate_db()
         runner = Runner(bench)
-        prepare_data(runner, args)
+        if "loopback" in args.link:
+            prepare_data(runner, args)
+        if set(args.link) & set(PROFILES):
+            prepare_wan_data(runner, args)
         facts = machine_facts(bench.ssh(), "bench_pgp")
-        if {"import_pgp", "export_pgp", "rss"} & set(args.only):
-            warm_up(runner)
+        facts["links"] = "; ".join(describe_link(name) for name in args.link)
+        sections: list[tuple[str, str]] = []
+        results: dict[str, Any] = {}
         rows: list[Row] = []
-        random_label = (
-            f"export, 1 file PGP, {args.size_mib} MiB random, compression off (encrypt + .part upload + rename)"
-        )
-        csv_label = f"export, 1 file PGP, {args.size_mib} MiB customer CSV (provider picks compression; gpg: default)"
-        steps: list[tuple[str, Callable[[], Row]]] = [
-            ("import_pgp", lambda: import_pgp(runner, args)),
-            ("export_pgp", lambda: export_pgp(runner, args, "big.bin", False, random_label)),
-            ("export_pgp", lambda: export_pgp(runner, args, "customers.csv", True, csv_label)),
-            ("small_files", lambda: small_files(runner, args)),
-            ("medium_pgp", lambda: medium_pgp(runner, args)),
-        ]
-        for name, step in steps:
-            if name in args.only:
-                print(f"{name}...", file=sys.stderr, flush=True)
-                rows.append(step())
-        extra, rss_result = [], None
-        if "rss" in args.only:
-            peaks = [max(b.peak_rss_mb) for row in rows[:3] for b in row.baselines if b.peak_rss_mb]
-            cells, rss_result = rss(runner, args, max(peaks) if peaks else None)
-            extra.append(cells)
+        rss_result = None
+        for link in args.link:
+            if link == "loopback":
+                rows, extra, rss_result = run_loopback(runner, args)
+                sections.append((link, table(rows, extra)))
+            else:
+                wan_rows, status = run_wan(runner, args, PROFILES[link])
+                sections.append((link, table(wan_rows, []) + f"\n\nThe link carried {status['summary']}."))
+                results[link] = {"rows": [row.as_dict() for row in wan_rows], "link": status}
         elapsed = time.monotonic() - started
         command = " ".join(["python -m benchmarks.transfers", *(argv if argv is not None else sys.argv[1:])])
-        print(f"\n`{command}`: {args.rounds} rounds, medians, {elapsed:.0f} s in all\n")
-        print(table(rows, extra))
-        print("\n" + facts_text(facts))
+        print(f"\n`{command}`: {args.rounds} rounds, medians (WAN: min-max beside), {elapsed:.0f} s in all\n")
+        print(facts_text(facts))
+        for link, text in sections:
+            print(f"\n### {describe_link(link)}\n\n{text}")
         if args.json:
             result = {
                 "command": command,
@@ -333,6 +357,7 @@ def main(argv: list[str] | None = None) -> None:
                 "facts": facts,
                 "rows": [row.as_dict() for row in rows],
                 "rss": rss_result,
+                "wan": results,
                 "provider_runs": runner.entries,
                 "elapsed_seconds": round(elapsed),
                 "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
