@@ -24,6 +24,7 @@ from airflow_provider_actito_sftp.transfer.names import report_file_name, shown_
 from airflow_provider_actito_sftp.transfer.options import AfterImport, ImportArgs, ImportOptions, Overwrite, choice
 from airflow_provider_actito_sftp.transfer.progress import run_summary
 from airflow_provider_actito_sftp.transfer.remote_folder import describe
+from airflow_provider_actito_sftp.transfer.resume import sweep_kept
 from airflow_provider_actito_sftp.transfer.selection import BatchLimit, FileFilter
 
 log = logging.getLogger(__name__)
@@ -98,6 +99,7 @@ class ImportRun:
     async def execute(self, session: AsyncSftpSession) -> ImportResult:
         """Run the import over an open session and log what it did."""
         started = time.monotonic()
+        sweep_kept(self.request.claim_timeout)  # bytes kept by large downloads whose tries will not come back
         result = await ImportJob(session, self.request, self.ledger).run()
         for name, reason in result.skipped:
             log.info("Skipped '%s': %s", shown_name(name), reason)

@@ -13,7 +13,12 @@ import asyncssh
 import pytest
 
 from airflow_provider_actito_sftp.connection.settings import parse_connection
-from airflow_provider_actito_sftp.exceptions import AuthenticationError, HostKeyError, RemoteConnectError
+from airflow_provider_actito_sftp.exceptions import (
+    AuthenticationError,
+    HostKeyError,
+    RemoteConnectError,
+    RemoteLocationError,
+)
 from airflow_provider_actito_sftp.ssh.host_keys import fingerprint
 from airflow_provider_actito_sftp.ssh.session import AsyncSftpSession, open_session
 from partner_sandbox.sshd import SshServer, running_as_root
@@ -152,6 +157,28 @@ def test_one_session_serves_many_calls(make_connection: ConnectionFactory, sshd:
     accepted_before = _sshd_log(sshd).count("Accepted publickey")
     _in_session(make_connection(), many_listings)
     assert _sshd_log(sshd).count("Accepted publickey") == accepted_before + 1
+
+
+def test_a_session_reconnects_in_place_once_for_callers_who_saw_the_same_cut(
+    make_connection: ConnectionFactory, sshd: SshServer
+):
+    """Issue 22: a cut connection is replaced in the same session object (what the hook closes), by one new
+    connection whoever asks; the dead one's requests fail as lost."""
+
+    async def cut_then_reconnect(session: AsyncSftpSession) -> tuple[int, bool, list[str]]:
+        dead = session.ssh
+        dead.abort()  # the network fault
+        with pytest.raises(RemoteLocationError, match="the connection was lost"):
+            await session.list_location("inbound")
+        await asyncio.gather(*(session.reconnect(0) for _ in range(3)))  # three files saw generation 0 fail
+        await session.reconnect(0)  # a late one: the session moved on
+        names = [entry.name for entry in await session.list_location("inbound")]
+        return session.generation, session.ssh is dead, names
+
+    accepted_before = _sshd_log(sshd).count("Accepted publickey")
+    generation, same, _ = _in_session(make_connection(), cut_then_reconnect)
+    assert (generation, same) == (1, False)
+    assert _sshd_log(sshd).count("Accepted publickey") == accepted_before + 2
 
 
 class TestSshLibraryLogging:

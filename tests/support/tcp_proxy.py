@@ -2,8 +2,9 @@
 
 ``proxy.cut_next(upstream=N)`` makes the next connection die (both sockets closed, like a network
 fault) once N bytes went from the client to the server; ``downstream=N`` counts the other way.
-Connections with no cut planned are forwarded untouched. Everything runs on daemon threads and stops
-with :meth:`TcpProxy.close`.
+Connections with no cut planned are forwarded untouched. ``proxy.traffic`` counts the bytes each connection
+carried each way, in the order they were accepted. Everything runs on daemon threads and stops with
+:meth:`TcpProxy.close`.
 """
 
 from __future__ import annotations
@@ -24,6 +25,20 @@ class Cut:
     downstream: int | None = None
 
 
+@dataclass
+class Traffic:
+    """Bytes one connection carried: client to server (upstream) and server to client (downstream)."""
+
+    upstream: int = 0
+    downstream: int = 0
+
+    def add(self, direction: str, size: int) -> None:
+        if direction == "upstream":
+            self.upstream += size
+        else:
+            self.downstream += size
+
+
 class TcpProxy:
     """Forward 127.0.0.1:<port> to ``target_host:target_port``.
 
@@ -42,6 +57,7 @@ class TcpProxy:
         self._stopping = threading.Event()
         self.connections = 0
         self.cuts_done = 0
+        self.traffic: list[Traffic] = []  # one per connection accepted, in order
         self._thread = threading.Thread(target=self._accept_loop, daemon=True)
         self._thread.start()
 
@@ -76,9 +92,11 @@ class TcpProxy:
             with self._lock:
                 cut = self._plan.popleft() if self._plan else Cut()
                 self.connections += 1
-            threading.Thread(target=self._pump, args=(client, cut), daemon=True).start()
+                traffic = Traffic()
+                self.traffic.append(traffic)
+            threading.Thread(target=self._pump, args=(client, cut, traffic), daemon=True).start()
 
-    def _pump(self, client: socket.socket, cut: Cut) -> None:
+    def _pump(self, client: socket.socket, cut: Cut, traffic: Traffic) -> None:
         try:
             server = socket.create_connection(self.target, timeout=5)
         except OSError:
@@ -86,6 +104,7 @@ class TcpProxy:
             return
         budget = {client: cut.upstream, server: cut.downstream}
         peer = {client: server, server: client}
+        direction = {client: "upstream", server: "downstream"}
         try:
             while not self._stopping.is_set():
                 readable, _, _ = select.select([client, server], [], [], 0.2)
@@ -96,12 +115,14 @@ class TcpProxy:
                     limit = budget[source]
                     if limit is not None and len(data) >= limit:
                         peer[source].sendall(data[:limit])
+                        traffic.add(direction[source], limit)
                         with self._lock:
                             self.cuts_done += 1
                         return
                     if limit is not None:
                         budget[source] = limit - len(data)
                     peer[source].sendall(data)
+                    traffic.add(direction[source], len(data))
         except OSError:
             return
         finally:
