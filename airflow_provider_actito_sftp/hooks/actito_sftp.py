@@ -20,6 +20,7 @@ from airflow.sdk import BaseHook
 from airflow_provider_actito_sftp.connection.settings import ConnectionSettings, parse_connection
 from airflow_provider_actito_sftp.exceptions import ActitoSftpError
 from airflow_provider_actito_sftp.get_provider_info import DEFAULT_CONN_ID
+from airflow_provider_actito_sftp.hooks.event_loop import run_on_new_loop
 from airflow_provider_actito_sftp.ssh.session import AsyncSftpSession, RemoteEntry, open_session
 from airflow_provider_actito_sftp.transfer.options import DEFAULT_MIN_AGE, ImportArgs, seconds
 from airflow_provider_actito_sftp.transfer.selection import FileFilter
@@ -113,7 +114,7 @@ class ActitoSftpHook(BaseHook):
         it opens is closed before this returns.
         """
         _ = self.settings
-        return asyncio.run(function(*args, **kwargs))
+        return run_on_new_loop(function(*args, **kwargs))
 
     # --- listing and waiting ------------------------------------------------------------------------
 

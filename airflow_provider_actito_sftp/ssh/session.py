@@ -29,6 +29,8 @@ from airflow_provider_actito_sftp.exceptions import (
 )
 from airflow_provider_actito_sftp.ssh.host_keys import fetch_host_key, fingerprint
 from airflow_provider_actito_sftp.ssh.protocol import broke_protocol, protocol_broken
+from airflow_provider_actito_sftp.ssh.send_path import lighten_send_path
+from airflow_provider_actito_sftp.ssh.sftp_channel import start_sftp_channel
 from airflow_provider_actito_sftp.ssh.stall_watch import StallWatch
 from airflow_provider_actito_sftp.ssh.targets import checked_target
 
@@ -118,6 +120,8 @@ class AsyncSftpSession:
         host_key = ssh.get_server_host_key()
         self.host_key_fingerprint = fingerprint(host_key) if host_key else "unknown"
         self.stall_watch = StallWatch(ssh, sftp, f"{settings.host}:{settings.port}")  # no request waits forever
+        self.generation = 0  # how many times :meth:`reconnect` replaced the connection
+        self._reconnecting = asyncio.Lock()
 
     def location_path(self, location: str) -> str:
         """Return the remote folder of a named location (see ``ConnectionSettings.location_path``)."""
@@ -153,6 +157,26 @@ class AsyncSftpSession:
         if attrs.permissions is not None and not stat.S_ISDIR(attrs.permissions):
             raise RemoteLocationError(self.settings.conn_id, location, folder, "is not a folder")
         await self.list_location(location)
+
+    async def reconnect(self, lost: int) -> None:
+        """Put a new connection (same settings, same checks: pinned host key, authentication, SFTP start) in place
+        of one a cut left dead, which is aborted: its pending requests fail as a lost connection. Whoever holds this
+        session then works over the new one, and :meth:`close` closes it. Several callers that saw the same cut
+        make one new connection.
+
+        :param lost: the :attr:`generation` the caller saw fail; when the session has moved on since (another
+            caller reconnected), nothing is done.
+        :raises RemoteConnectError: as :func:`open_session` (then the dead connection stays in place).
+        """
+        async with self._reconnecting:
+            if self.generation != lost:
+                return
+            fresh = await _connect(self.settings)
+            dead, self.ssh, self.sftp = self.ssh, fresh.ssh, fresh.sftp
+            self.stall_watch.stop()
+            self.stall_watch = fresh.stall_watch
+            self.generation += 1
+            dead.abort()
 
     async def close(self) -> None:
         """Close the SFTP channel and the SSH connection."""
@@ -220,6 +244,7 @@ async def _connect(settings: ConnectionSettings) -> AsyncSftpSession:
         if broke_protocol(e):
             raise RemoteConnectError(f"Connection {settings.conn_id!r}: {protocol_broken(address, e)}") from e
         raise RemoteConnectError(f"Connection {settings.conn_id!r}: cannot reach {address}: {e}") from e
+    lighten_send_path(ssh)  # one send per event-loop turn; no IGNORE packet before each one (not CBC)
     sftp = await _start_sftp(settings, address, ssh)
     session = AsyncSftpSession(settings, ssh, sftp)
     log.info("Connected to %s; host key %s matches the pin", address, session.host_key_fingerprint)
@@ -233,7 +258,7 @@ async def _start_sftp(
     this step, in words, instead of holding the task forever. The connection is closed on failure."""
     timeout = settings.advanced.connect_timeout
     try:
-        return await asyncio.wait_for(ssh.start_sftp_client(), timeout)
+        return await asyncio.wait_for(start_sftp_channel(ssh), timeout)
     except Exception as e:
         ssh.close()
         await ssh.wait_closed()

@@ -75,8 +75,23 @@ class RemoteSource:
     def __init__(self, remote: asyncssh.SFTPClientFile, expected: Expected) -> None:
         self._remote = remote
         self.expected = expected
-        self._blocks = read_in_order(remote, expected.size)
+        self._attributes: asyncio.Future[asyncssh.SFTPAttrs] | None = None
+        self._blocks = self._all_blocks()
         self._head: bytes | None = None
+
+    def _all_blocks(self) -> AsyncIterator[bytes]:
+        """The file from its first byte (:class:`~.reconnect.ResumableSource` reads on after a cut)."""
+        return read_in_order(self._remote, self.expected.size, on_last_request=self._ask_attributes)
+
+    def _ask_attributes(self) -> None:
+        """Send the handle's fstat right behind the last read request: answered after the read (a server
+        handles one file's requests in order), it saves the check of :meth:`verify_unchanged` a round trip."""
+        self._drop_attributes()
+        self._attributes = asyncio.ensure_future(self._remote.stat())
+        self._attributes.add_done_callback(_retrieved)  # never "exception was never retrieved" if unused
+
+    def _drop_attributes(self) -> None:
+        self._attributes = None  # a stale answer (a rewind): not used
 
     async def head(self) -> bytes:
         """The first block (b"" for an empty file); it is still yielded by :meth:`blocks`."""
@@ -93,12 +108,14 @@ class RemoteSource:
 
     def rewind(self) -> None:
         """Read the file again from its first byte (through the same open handle)."""
-        self._blocks = read_in_order(self._remote, self.expected.size)
+        self._drop_attributes()
+        self._blocks = self._all_blocks()
         self._head = None
 
     async def verify_unchanged(self, read_bytes: int) -> None:
         """Raise :class:`RemoteChangedError` unless the file is still exactly as listed."""
-        attrs = await self._remote.stat()
+        asked, self._attributes = self._attributes, None
+        attrs = await (asked if asked is not None else self._remote.stat())
         now = Expected(attrs.size or 0, mtime_ns_of(attrs))
         if read_bytes != self.expected.size or now != self.expected:
             raise RemoteChangedError(
@@ -106,6 +123,11 @@ class RemoteSource:
                 f"now {now.size} bytes{', modified again' if now.mtime_ns != self.expected.mtime_ns else ''}): "
                 "still being written? It is left on the server for a later run"
             )
+
+
+def _retrieved(answer: asyncio.Future[asyncssh.SFTPAttrs]) -> None:
+    if not answer.cancelled():
+        answer.exception()
 
 
 @dataclass

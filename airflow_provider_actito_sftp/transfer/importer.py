@@ -27,9 +27,11 @@ import asyncio
 import logging
 import os
 import time
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
 
 import asyncssh
+from asyncssh import SFTPAttrs
 
 from airflow_provider_actito_sftp.exceptions import (
     GpgStreamError,
@@ -43,6 +45,7 @@ from airflow_provider_actito_sftp.ssh.session import AsyncSftpSession, RemoteEnt
 from airflow_provider_actito_sftp.transfer.destinations import Destination
 from airflow_provider_actito_sftp.transfer.download import Downloaded, Expected, OutputLimits, RemoteSource, download
 from airflow_provider_actito_sftp.transfer.import_report import ImportReport, ImportResult
+from airflow_provider_actito_sftp.transfer.in_flight import FileSlots
 from airflow_provider_actito_sftp.transfer.ledger import Ledger, Seen
 from airflow_provider_actito_sftp.transfer.names import (
     REPORT_FOLDER,
@@ -53,6 +56,7 @@ from airflow_provider_actito_sftp.transfer.names import (
     too_long_to_import,
 )
 from airflow_provider_actito_sftp.transfer.options import AfterImport, Claim, OnConflict, SignaturePolicy
+from airflow_provider_actito_sftp.transfer.reconnect import source_for
 from airflow_provider_actito_sftp.transfer.recovery import (
     LEFT_TO_THE_OTHER_TRY,
     finish_if_published_meanwhile,
@@ -122,7 +126,7 @@ class ImportJob:
         self.folder = self.remote.path
         self.report = ImportReport(self.settings.conn_id, request.location)
         self._keep = request.after_import is AfterImport.KEEP
-        self._slots = asyncio.Semaphore(self.settings.advanced.transfer_concurrency)
+        self._slots = FileSlots(self.settings.advanced.transfer_concurrency)
         self._local_names: dict[str, str] = {}  # final local name -> remote name, for this run
         self._decryption = DecryptionKeys(self.settings.keys, request.signature_policy)
         self.stopped = False  # another live try of this task instance took files over: start no more (recovery)
@@ -152,7 +156,7 @@ class ImportJob:
         return self.report.result
 
     async def _guarded(self, entry: RemoteEntry, seen: Seen) -> None:
-        async with self._slots:
+        async with self._slots.for_size(entry.size):
             started = time.monotonic()
             if self.stopped:
                 self.report.skip(entry.name, LEFT_TO_THE_OTHER_TRY)
@@ -180,7 +184,7 @@ class ImportJob:
             return
         claim = new_claim(entry.name, self.request.owner)
         try:
-            await self.remote.rename(entry.name, claim.name)
+            claimed_attrs = await self.remote.rename_then_lstat(entry.name, claim.name)  # one round trip
         except asyncssh.SFTPNoSuchFile:
             self.report.skip(entry.name, "claimed by another run")
             return
@@ -188,10 +192,11 @@ class ImportJob:
             self._claim_failed(entry, e, started)
             return
         if self._keep and self._ledger_says(entry) is Seen.SAME:  # a concurrent run committed it meanwhile
+            await asyncio.gather(claimed_attrs, return_exceptions=True)
             if await self.release(claim, entry, started, "already imported (ledger)"):
                 self.report.skip(entry.name, "already imported (ledger)")
             return
-        await self._import_claimed(entry, claim, seen, started)
+        await self._import_claimed(entry, claim, seen, started, claimed_attrs)
 
     def _claim_failed(self, entry: RemoteEntry, error: BaseException, started: float) -> None:
         if is_transport_error(error):
@@ -214,9 +219,11 @@ class ImportJob:
         recorded = self.ledger.get(entry.name)
         return Seen.CHANGED if recorded is None else recorded.compare(entry.size, entry.mtime_ns)
 
-    async def _import_claimed(self, entry: RemoteEntry, claim: Marker, seen: Seen, started: float) -> None:
+    async def _import_claimed(
+        self, entry: RemoteEntry, claim: Marker, seen: Seen, started: float, attrs: Awaitable[SFTPAttrs]
+    ) -> None:
         try:
-            downloaded = await self._download(entry, claim.name, seen)
+            downloaded = await self._download(entry, claim.name, seen, attrs)
         except _Skip as e:
             if await self.release(claim, entry, started, str(e)):
                 self.report.skip(entry.name, str(e))
@@ -234,14 +241,14 @@ class ImportJob:
             return
         staged = claim.staged(downloaded.sha256)
         try:
-            await self.remote.rename(claim.name, staged.name)
+            staged_attrs = await self.remote.rename_then_lstat(claim.name, staged.name)
         except (asyncssh.Error, OSError) as e:
             self.request.destination.discard(downloaded.staged)
             reason = f"could not stage it on the server: {describe(e)}"
             if await self.release(claim, entry, started, reason):
                 self.report.fail(entry, reason, started)
             return
-        if not await still_there(self, staged.name):  # another try of this task instance took it over meanwhile
+        if not await still_there(self, staged.name, staged_attrs):  # another try of this task instance took it over
             self.request.destination.discard(downloaded.staged)
             taken_over(self, staged)
             return
@@ -274,9 +281,14 @@ class ImportJob:
             record_in_ledger(self, entry.name, entry.size, entry.mtime_ns, downloaded.sha256)
             self.report.imported(entry, downloaded, local, "kept in place (claim='none')", None, started)
 
-    async def _download(self, entry: RemoteEntry, current: str, seen: Seen) -> Downloaded:
-        """Check the entry is still the regular file listed, then stream it into a staged local file."""
-        attrs = await self.remote.lstat(current)
+    async def _download(
+        self, entry: RemoteEntry, current: str, seen: Seen, lstat: Awaitable[SFTPAttrs] | None = None
+    ) -> Downloaded:
+        """Check the entry is still the regular file listed, then stream it into a staged local file.
+
+        :param lstat: the answer of an lstat of ``current`` already sent (by the claim), else one is sent.
+        """
+        attrs = await (lstat if lstat is not None else self.remote.lstat(current))
         if not is_regular(attrs):
             raise ImportRefusedError("not a regular file on the server (a symlink?): never followed")
         expected = Expected(entry.size, entry.mtime_ns)
@@ -285,7 +297,7 @@ class ImportJob:
         downloaded: Downloaded | None = None
         try:
             async with open_for_reading(self.session.sftp, self.remote.file(current)) as handle:
-                downloaded = await self._read(entry, handle, expected, seen)
+                downloaded = await self._read(entry, current, handle, expected, seen)
         except BaseException:
             if downloaded is not None:  # complete, but closing the remote file failed (a cut): not kept
                 self.request.destination.discard(downloaded.staged)
@@ -293,10 +305,17 @@ class ImportJob:
         return downloaded
 
     async def _read(
-        self, entry: RemoteEntry, handle: asyncssh.SFTPClientFile, expected: Expected, seen: Seen
+        self, entry: RemoteEntry, current: str, handle: asyncssh.SFTPClientFile, expected: Expected, seen: Seen
     ) -> Downloaded:
+        """Stream the file into a partial file (a large one reads on after a cut: :mod:`~.reconnect`)."""
+        try:
+            async with source_for(self, entry, current, handle, expected) as source:
+                return await self._stream(entry, source, seen)
+        except RemoteChangedError as e:
+            raise _Skip(str(e)) from e
+
+    async def _stream(self, entry: RemoteEntry, source: RemoteSource, seen: Seen) -> Downloaded:
         """Decide (PGP? which local name?) from the first block, then stream the rest into a partial file."""
-        source = RemoteSource(handle, expected)
         decrypt = decide_decryption(
             await source.head(),
             entry.size,
@@ -317,8 +336,6 @@ class ImportJob:
                 limits=self.request.limits,
                 label=f"download {self.request.location}/{entry.name}",
             )
-        except RemoteChangedError as e:
-            raise _Skip(str(e)) from e
         finally:
             self._local_names.pop(final_name, None)
 

@@ -6,6 +6,7 @@ from a server's refusal (permission denied, a name too long, no such file), whic
 
 from __future__ import annotations
 
+import asyncio
 import stat
 from datetime import UTC, datetime
 
@@ -52,9 +53,13 @@ class RemoteFolder:
 
     def __init__(self, session: AsyncSftpSession, location: str) -> None:
         self.session = session
-        self.sftp = session.sftp
         self.location = location
         self.path = session.location_path(location)
+
+    @property
+    def sftp(self) -> asyncssh.SFTPClient:
+        """The session's SFTP client: a new one once the session reconnected after a cut."""
+        return self.session.sftp
 
     def file(self, name: str, folder: str | None = None) -> bytes:
         return remote_bytes(f"{(folder or self.path).rstrip('/')}/{name}")
@@ -68,6 +73,21 @@ class RemoteFolder:
     async def lstat(self, name: str) -> asyncssh.SFTPAttrs:
         """Attributes of the entry itself (a symlink is not followed)."""
         return await self.sftp.lstat(self.file(name))
+
+    async def rename_then_lstat(self, old: str, new: str) -> asyncio.Future[asyncssh.SFTPAttrs]:
+        """Rename ``old`` to ``new`` and send an lstat of ``new`` right behind the rename, in the same round
+        trip: the server answers requests in order, so the lstat sees the renamed entry. Raise the rename's
+        error (the lstat's answer is then dropped); else return the lstat's answer still to await.
+        """
+        renamed = asyncio.ensure_future(self.rename(old, new))
+        attrs = asyncio.ensure_future(self.lstat(new))  # sent after the rename: tasks start in order
+        try:
+            await renamed
+        except BaseException:
+            attrs.cancel()
+            await asyncio.gather(attrs, return_exceptions=True)
+            raise
+        return attrs
 
     async def exists(self, name: str, folder: str | None = None) -> bool:
         try:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Awaitable
 from typing import TYPE_CHECKING
 
 import asyncssh
@@ -58,12 +59,20 @@ async def finish_import(
         return "not finished", error, True
 
 
-async def still_there(job: ImportJob, name: str) -> bool:
-    """Whether ``name`` is in the location (True when the server cannot say: never assume it gone)."""
+async def still_there(job: ImportJob, name: str, lstat: Awaitable[asyncssh.SFTPAttrs] | None = None) -> bool:
+    """Whether ``name`` is in the location (True when the server cannot say: never assume it gone).
+
+    :param lstat: the answer of an lstat of ``name`` already sent (pipelined behind the rename that made it).
+    """
     try:
-        return await job.remote.exists(name)
+        if lstat is None:
+            return await job.remote.exists(name)
+        await lstat
+    except asyncssh.SFTPNoSuchFile:
+        return False
     except (asyncssh.Error, OSError):
         return True
+    return True
 
 
 def record_in_ledger(job: ImportJob, name: str, size: int, mtime_ns: int, sha256: str) -> None:

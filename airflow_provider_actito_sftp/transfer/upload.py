@@ -17,6 +17,7 @@ from airflow_provider_actito_sftp.pgp.stream import EncryptOptions, encrypt_stre
 from airflow_provider_actito_sftp.ssh.session import AsyncSftpSession
 from airflow_provider_actito_sftp.transfer.progress import Progress
 from airflow_provider_actito_sftp.transfer.streams import WRITE_CHUNK, PipelinedWriter
+from airflow_provider_actito_sftp.transfer.upload_channels import MULTI_CHANNEL_SIZE, ExtraChannels
 
 log = logging.getLogger(__name__)
 
@@ -98,6 +99,9 @@ async def upload(
     try:
         async with sftp.open(write_path, "wb") as remote:
             writer = PipelinedWriter(remote)
+            extra = ExtraChannels(session, write_path, writer)
+            if source_size is not None and source_size >= MULTI_CHANNEL_SIZE:
+                extra.start()
             try:
                 first = await _read(source)
                 blocks = _hashed_blocks(source, first, digest, progress)
@@ -106,6 +110,8 @@ async def upload(
             except BaseException:
                 await writer.abort()
                 raise
+            finally:
+                await extra.close()
         written = writer.offset
         remote_size = (await sftp.stat(write_path)).size
         if remote_size != written:
