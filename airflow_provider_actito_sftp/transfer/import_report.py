@@ -10,9 +10,12 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any
 
+import asyncssh
+
 from airflow_provider_actito_sftp.transfer.names import shown_name
 from airflow_provider_actito_sftp.transfer.options import AfterImport
 from airflow_provider_actito_sftp.transfer.records import Direction, Moved, Status, TransferRecord
+from airflow_provider_actito_sftp.transfer.remote_folder import describe, is_transport_error
 
 if TYPE_CHECKING:
     from airflow_provider_actito_sftp.ssh.session import RemoteEntry
@@ -150,6 +153,23 @@ class ImportReport:
         """Bad input: a retry would meet it again."""
         log.error("%s: refused: %s", self.what(entry.name), reason)
         self.result.refused.append(self._records.failed(entry.path, "", started, reason, retryable=False))
+
+    def claim_failed(self, entry: RemoteEntry, error: BaseException, started: float) -> None:
+        """The claim's rename failed: a transport error is retried; the server's refusal is not."""
+        if is_transport_error(error):
+            self.fail(entry, f"could not claim it: {describe(error)}", started)
+            return
+        hint = ""
+        if isinstance(error, asyncssh.SFTPPermissionDenied):
+            hint = " (a read-only folder? import it with claim='none' and after_import='keep')"
+        self.refuse(entry, f"could not rename it to claim it: {describe(error)}{hint}", started)
+
+    def transfer_failed(self, entry: RemoteEntry, error: BaseException, started: float) -> None:
+        """Reading failed: the server's refusal to read it is not retried (a retry would meet it too)."""
+        if isinstance(error, asyncssh.SFTPError) and not is_transport_error(error):
+            self.refuse(entry, f"could not read it: {describe(error)}", started)
+        else:
+            self.fail(entry, f"transfer failed: {describe(error)}", started)
 
     def fail(self, entry: RemoteEntry, reason: str, started: float, *, retryable: bool = True) -> None:
         """A transport or local I/O error (a retry may succeed), or a step the server refuses (``retryable``

@@ -63,9 +63,10 @@ from airflow_provider_actito_sftp.transfer.recovery import (
     recover,
     taken_over,
 )
-from airflow_provider_actito_sftp.transfer.remote_folder import RemoteFolder, describe, is_regular, is_transport_error
+from airflow_provider_actito_sftp.transfer.remote_folder import RemoteFolder, describe, is_regular
 from airflow_provider_actito_sftp.transfer.remote_steps import (
     finish_import,
+    quarantine_or_release,
     quarantine_unclaimed,
     record_in_ledger,
     still_there,
@@ -189,7 +190,7 @@ class ImportJob:
             self.report.skip(entry.name, "claimed by another run")
             return
         except (asyncssh.Error, OSError) as e:
-            self._claim_failed(entry, e, started)
+            self.report.claim_failed(entry, e, started)
             return
         if self._keep and self._ledger_says(entry) is Seen.SAME:  # a concurrent run committed it meanwhile
             await asyncio.gather(claimed_attrs, return_exceptions=True)
@@ -197,21 +198,6 @@ class ImportJob:
                 self.report.skip(entry.name, "already imported (ledger)")
             return
         await self._import_claimed(entry, claim, seen, started, claimed_attrs)
-
-    def _claim_failed(self, entry: RemoteEntry, error: BaseException, started: float) -> None:
-        if is_transport_error(error):
-            self.report.fail(entry, f"could not claim it: {describe(error)}", started)
-            return
-        hint = ""
-        if isinstance(error, asyncssh.SFTPPermissionDenied):
-            hint = " (a read-only folder? import it with claim='none' and after_import='keep')"
-        self.report.refuse(entry, f"could not rename it to claim it: {describe(error)}{hint}", started)
-
-    def _transfer_failed(self, entry: RemoteEntry, error: BaseException, started: float) -> None:
-        if isinstance(error, asyncssh.SFTPError) and not is_transport_error(error):
-            self.report.refuse(entry, f"could not read it: {describe(error)}", started)  # a retry would too
-        else:
-            self.report.fail(entry, f"transfer failed: {describe(error)}", started)
 
     def _ledger_says(self, entry: RemoteEntry) -> Seen:
         if not self._keep:
@@ -229,12 +215,12 @@ class ImportJob:
                 self.report.skip(entry.name, str(e))
             return
         except REFUSALS as e:
-            if await self._quarantine_or_release(claim, entry, started, str(e)):
+            if await quarantine_or_release(self, claim, entry, started, str(e)):
                 self.report.refuse(entry, str(e), started)
             return
         except (asyncssh.Error, OSError) as e:
             if await self.release(claim, entry, started, f"transfer failed: {describe(e)}"):
-                self._transfer_failed(entry, e, started)
+                self.report.transfer_failed(entry, e, started)
             return
         if seen is Seen.UNSURE and self._unchanged(entry, downloaded):
             await self.release(claim, entry, started, "already imported (same content)")
@@ -272,7 +258,7 @@ class ImportJob:
             self.report.refuse(entry, str(e), started)
             return
         except (asyncssh.Error, OSError) as e:
-            self._transfer_failed(entry, e, started)
+            self.report.transfer_failed(entry, e, started)
             return
         if seen is Seen.UNSURE and self._unchanged(entry, downloaded):
             return
@@ -407,15 +393,3 @@ class ImportJob:
             )
             return False
         return True
-
-    async def _quarantine_or_release(self, claim: Marker, entry: RemoteEntry, started: float, why: str) -> bool:
-        if self.request.quarantine_location is None:
-            return await self.release(claim, entry, started, why)
-        quarantine = self.session.location_path(self.request.quarantine_location)
-        try:
-            moved = await self.remote.move_without_clobbering(claim.name, quarantine, claim.original)
-            log.warning("%s: moved to quarantine %s/%s", self.report.what(claim.original), quarantine, moved)
-            return True
-        except (asyncssh.Error, OSError) as e:
-            log.error("%s: could not move to quarantine (%s); leaving it in place", self.report.what(claim.original), e)
-            return await self.release(claim, entry, started, why)

@@ -108,3 +108,18 @@ async def quarantine_unclaimed(job: ImportJob, entry: RemoteEntry) -> str | None
         log.error("%s: could not move to quarantine (%s); leaving it in place", what, describe(e))
         return None
     return f"{quarantine.rstrip('/')}/{shown_name(moved)}"
+
+
+async def quarantine_or_release(job: ImportJob, claim: Marker, entry: RemoteEntry, started: float, why: str) -> bool:
+    """Move a refused file's claim to ``quarantine_location``, or release it where there is none (or the move
+    fails); return whether the file's outcome is still to be reported (see :meth:`ImportJob.release`)."""
+    if job.request.quarantine_location is None:
+        return await job.release(claim, entry, started, why)
+    quarantine = job.session.location_path(job.request.quarantine_location)
+    try:
+        moved = await job.remote.move_without_clobbering(claim.name, quarantine, claim.original)
+        log.warning("%s: moved to quarantine %s/%s", job.report.what(claim.original), quarantine, moved)
+        return True
+    except (asyncssh.Error, OSError) as e:
+        log.error("%s: could not move to quarantine (%s); leaving it in place", job.report.what(claim.original), e)
+        return await job.release(claim, entry, started, why)
