@@ -176,9 +176,13 @@ async def download(
                         sink.write(block)
                 else:
                     fingerprint, progress = await _decrypt(source, sink, decrypt, progress)
-                await source.verify_unchanged(progress.done)
                 handle.flush()
-                await asyncio.to_thread(os.fsync, handle.fileno())  # durable; other files move meanwhile
+                durable = asyncio.ensure_future(asyncio.to_thread(os.fsync, handle.fileno()))  # beside the check
+                try:
+                    await source.verify_unchanged(progress.done)
+                finally:
+                    await asyncio.gather(durable, return_exceptions=True)
+                await durable  # its error, if any, once the file is known unchanged
         except BaseException:
             destination.discard(staged)
             raise

@@ -72,7 +72,7 @@ from airflow_provider_actito_sftp.transfer.remote_steps import (
     still_there,
 )
 from airflow_provider_actito_sftp.transfer.selection import BatchLimit, FileFilter, not_in_ledger
-from airflow_provider_actito_sftp.transfer.streams import open_for_reading
+from airflow_provider_actito_sftp.transfer.streams import close_in_background, close_quietly, open_for_reading
 
 log = logging.getLogger(__name__)
 
@@ -280,14 +280,13 @@ class ImportJob:
         expected = Expected(entry.size, entry.mtime_ns)
         if Expected(attrs.size or 0, mtime_ns_of(attrs)) != expected:
             raise _Skip("changed since it was listed (still being written?); left for a later run")
-        downloaded: Downloaded | None = None
+        handle = await open_for_reading(self.session.sftp, self.remote.file(current))
         try:
-            async with open_for_reading(self.session.sftp, self.remote.file(current)) as handle:
-                downloaded = await self._read(entry, current, handle, expected, seen)
+            downloaded = await self._read(entry, current, handle, expected, seen)
         except BaseException:
-            if downloaded is not None:  # complete, but closing the remote file failed (a cut): not kept
-                self.request.destination.discard(downloaded.staged)
+            await close_quietly(handle)
             raise
+        close_in_background(handle, self.report.what(entry.name))  # goes out with the stage rename
         return downloaded
 
     async def _read(

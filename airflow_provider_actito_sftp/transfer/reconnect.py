@@ -125,7 +125,7 @@ class ResumableSource(RemoteSource):
                 offset += len(block)
                 yield block
         while offset < size:
-            blocks = read_in_order(self._remote, size, offset)
+            blocks = read_in_order(self._remote, size, offset, on_last_request=self._ask_attributes)
             while True:
                 try:
                     block = await anext(blocks, b"")

@@ -11,12 +11,16 @@ large pieces and keep a few in flight. Memory is bounded by the bytes in flight,
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import asyncssh
+
+log = logging.getLogger(__name__)
 
 MIN_READ_AHEAD = 2 << 20  # bytes in flight per file when the link is fast and near (loopback, LAN)
 MAX_READ_AHEAD = 16 << 20  # the most per file: 2.5x the bandwidth-delay product of 1 Gbit/s at 50 ms
@@ -28,6 +32,36 @@ WRITES_IN_FLIGHT = 4
 def open_for_reading(sftp: asyncssh.SFTPClient, path: bytes) -> Any:
     """Open a remote file for :func:`read_in_order` (as an async context manager)."""
     return sftp.open(path, "rb")
+
+
+_BACKGROUND: set[asyncio.Task[None]] = set()
+
+
+async def close_quietly(remote: asyncssh.SFTPClientFile) -> None:
+    """Close a handle whose reading failed (the failure is what counts, not the close's)."""
+    with contextlib.suppress(asyncssh.Error, OSError):
+        await remote.close()
+
+
+def close_in_background(remote: asyncssh.SFTPClientFile, what: str) -> None:
+    """Close a handle that was read to the end and checked (its fstat answered after the last read): the
+    close is sent now and goes out with the next request (the stage rename) instead of costing a round trip
+    of its own. Its answer is not waited for: closing a file that was only read cannot change what was read;
+    a refusal is logged, a lost connection fails the next request anyway."""
+
+    def closed(task: asyncio.Task[None]) -> None:
+        if task.cancelled():
+            return
+        error = task.exception()
+        if isinstance(error, asyncssh.SFTPError) and not isinstance(
+            error, asyncssh.SFTPConnectionLost | asyncssh.SFTPNoConnection
+        ):
+            log.warning("%s: the server refused to close the file after reading it: %s", what, error)
+
+    task = asyncio.ensure_future(remote.close())
+    _BACKGROUND.add(task)  # a strong reference until it is done (the loop keeps only weak ones)
+    task.add_done_callback(_BACKGROUND.discard)
+    task.add_done_callback(closed)
 
 
 class ReadPacer:
