@@ -336,7 +336,8 @@ FIELDS: tuple[Field, ...] = (
           Kind.INTEGER, default=30, minimum=1, maximum=3600),
     Field("keepalive_interval", "Keepalive interval (s)", "Seconds between SSH keepalives; 0 disables them.",
           Screen.ADVANCED, Kind.INTEGER, default=30, minimum=0, maximum=3600),
-    Field("transfer_concurrency", "Transfer concurrency", "Files moved at once over the one SSH session.",
+    Field("transfer_concurrency", "Transfer concurrency", "Files moved at once over the one SSH session (files "
+          "up to 256 KiB: 8 times as many).",
           Screen.ADVANCED, Kind.INTEGER, default=8, minimum=1, maximum=64),
     Field("ciphers", "Preferred ciphers", "Comma-separated SSH ciphers in order of preference (default: "
           "AES-GCM first, fastest with AES-NI).", Screen.ADVANCED, Kind.LIST, default=DEFAULT_CIPHERS,

@@ -4,7 +4,6 @@ importer, exporter and fault tests)."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
 import asyncssh
 import pytest
@@ -14,27 +13,17 @@ from airflow_provider_actito_sftp.transfer.streams import WRITE_CHUNK, Pipelined
 
 
 class FakeRemote:
-    """Records writes by offset; can fail at a given offset; serves reads in a given (shuffled) order."""
+    """Records writes by offset; can fail at a given offset."""
 
-    def __init__(self, fail_at: int | None = None, replies: list[tuple[int, bytes]] | None = None) -> None:
+    def __init__(self, fail_at: int | None = None) -> None:
         self.writes: list[tuple[int, bytes]] = []
         self.fail_at = fail_at
-        self.replies = replies or []
-        self.read_calls: list[tuple[int, int]] = []
 
     async def write(self, data: bytes, offset: int) -> None:
         await asyncio.sleep(0)
         if offset == self.fail_at:
             raise asyncssh.SFTPFailure("disk quota exceeded")
         self.writes.append((offset, data))
-
-    async def read_parallel(self, size: int, offset: int) -> AsyncIterator[tuple[int, bytes]]:
-        self.read_calls.append((size, offset))
-        return self._replies()
-
-    async def _replies(self) -> AsyncIterator[tuple[int, bytes]]:
-        for reply in self.replies:
-            yield reply
 
     def content(self) -> bytes:
         return b"".join(data for _, data in sorted(self.writes))
