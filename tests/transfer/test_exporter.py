@@ -3,21 +3,11 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
-from partner_sandbox.sshd import SshServer
 from tests.conftest import ConnectionFactory
 from tests.support.dags import run_dag, task_states, xcom
 from tests.support.tcp_proxy import TcpProxy
-
-
-@pytest.fixture
-def proxy(sshd: SshServer) -> Iterator[TcpProxy]:
-    with TcpProxy(sshd.host, sshd.port) as running:
-        yield running
 
 
 def test_a_retry_completes_a_half_delivered_batch_with_overwrite_fail(

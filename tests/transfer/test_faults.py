@@ -34,7 +34,7 @@ import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -118,12 +118,6 @@ def places(sshd: SshServer, tmp_path: Path) -> dict[str, Path]:
     """Server folders of this test alone (the shared ``folders`` fixture names them after the first 40
     characters of the test name, which parametrized cases share)."""
     return {name: sshd.make_folder(f"faults/{tmp_path.name}/{name}") for name in ("inbound", "outbound")}
-
-
-@pytest.fixture
-def proxy(sshd: SshServer) -> Iterator[TcpProxy]:
-    with TcpProxy(sshd.host, sshd.port) as running:
-        yield running
 
 
 def _log_uniform(rng: random.Random, low: float, high: float) -> int:

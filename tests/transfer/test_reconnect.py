@@ -32,12 +32,6 @@ CUT_AT = 0.8  # of the file, downstream
 
 
 @pytest.fixture
-def proxy(sshd: SshServer) -> Iterator[TcpProxy]:
-    with TcpProxy(sshd.host, sshd.port) as running:
-        yield running
-
-
-@pytest.fixture
 def kept(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     return quick_resume(monkeypatch, tmp_path)
 

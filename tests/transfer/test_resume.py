@@ -38,12 +38,6 @@ CUT_AT = 0.8  # of the file, downstream
 
 
 @pytest.fixture
-def proxy(sshd: SshServer) -> Iterator[TcpProxy]:
-    with TcpProxy(sshd.host, sshd.port) as running:
-        yield running
-
-
-@pytest.fixture
 def kept(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     """Kept bytes under ``tmp_path``; no reconnection within a try: a cut ends the try."""
     folder = quick_resume(monkeypatch, tmp_path)
