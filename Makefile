@@ -32,6 +32,7 @@ test: lint typecheck pytest
 demo: venv
 	$(VENV)/bin/python -m demo.main
 
+# ACTITO_DEMO_PORT=8081 for another port; Ctrl-C, SIGTERM or SIGHUP stop Airflow and clean up (README).
 airflow: venv
 	$(VENV)/bin/python -m demo.standalone
 

@@ -182,15 +182,16 @@ def remote_path(server: object, local: Path) -> str:
 
 
 def tear_down(world: DemoWorld) -> None:
+    """Stop the partner's server and gpg, delete their folders and the demo's."""
     import shutil
 
-    from partner_sandbox.sshd import remove_server
+    from partner_sandbox.sshd import SshServer, remove_server
 
     world.partner.close()  # type: ignore[attr-defined]
-    if hasattr(world.server, "remote_path"):
-        world.server.stop()  # type: ignore[attr-defined]
+    if isinstance(world.server, SshServer):
+        remove_server(world.server)  # with its /tmp/actito-sshd-* folder
     else:
-        remove_server(world.server)  # type: ignore[arg-type]
+        world.server.stop()  # type: ignore[attr-defined]  # the in-process server lives in workdir
     shutil.rmtree(world.workdir, ignore_errors=True)
 
 
