@@ -29,21 +29,39 @@ if TYPE_CHECKING:
 
 
 class ActitoSftpError(Exception):
-    """Base class for every error the provider raises on purpose."""
+    """Base class for every error the provider raises on purpose.
+
+    Its text speaks the command line's words (flags, commands). Where the configuration page says it
+    otherwise (its buttons instead of flags), ``on_page`` holds the same message in the page's words.
+
+    :param on_page: the message as the page shows it (None: the same text).
+    """
+
+    def __init__(self, *args: object, on_page: str | None = None) -> None:
+        super().__init__(*args)
+        self.on_page = on_page
+
+    def for_page(self) -> str:
+        """The message in the page's words."""
+        return self.on_page or str(self)
 
 
 class ConnectionConfigError(ActitoSftpError, ValueError):
     """A connection field holds a value the provider cannot use.
 
+    The page shows the field's label, then ``problem_on_page`` (the plugin renders it).
+
     :param conn_id: the connection's technical name.
     :param field: the field (Airflow column or extra key) that is wrong.
     :param problem: what is wrong and what is expected instead.
+    :param on_page: ``problem`` in the page's words, where they differ (its buttons, not commands).
     """
 
-    def __init__(self, conn_id: str, field: str, problem: str) -> None:
+    def __init__(self, conn_id: str, field: str, problem: str, *, on_page: str | None = None) -> None:
         self.conn_id = conn_id
         self.field = field
         self.problem = problem
+        self.problem_on_page = on_page or problem
         super().__init__(f"Connection {conn_id!r}, field {field!r}: {problem}")
 
 
@@ -73,9 +91,21 @@ class HostKeyError(ActitoSftpError):
             detail = (
                 f"no host key is pinned (field 'host_key'); the server offered {offered}. "
                 "Confirm this fingerprint with the partner out of band, then pin the key "
-                "(`actito-sftp connection create ... --accept-host-key <fingerprint>` or the 'host_key' field)."
+                "(`actito-sftp connection update ... --accept-host-key <fingerprint>` or the 'host_key' field)."
             )
-        super().__init__(f"Connection {conn_id!r} to {address}: {detail}")
+        super().__init__(f"Connection {conn_id!r} to {address}: {detail}", on_page=self._page_text(address, offered))
+
+    def _page_text(self, address: str, offered: str) -> str:
+        """The refusal in the page's words: its Re-pin button instead of commands and field names."""
+        confirm = "confirm the fingerprint with the partner, then press “Re-pin” on the Server configuration tab"
+        if self.pinned_fingerprints:
+            pinned = ", ".join(self.pinned_fingerprints)
+            return (
+                f"Connecting to {address}: the server offered {offered} but the pinned host key is {pinned}. "
+                f"Refusing to connect: this may be a man-in-the-middle. If the partner really changed its host key, "
+                f"{confirm}."
+            )
+        return f"Connecting to {address}: no host key is pinned; the server offered {offered}: {confirm}."
 
 
 class AuthenticationError(ActitoSftpError):
@@ -127,7 +157,7 @@ class UnsafeTempDirError(ActitoSftpError):
 
 
 class RefusedError(ActitoSftpError):
-    """An operation was refused; nothing was changed."""
+    """An operation was refused; nothing was changed (``on_page``: the advice in the page's words)."""
 
 
 class PgpKeyError(ActitoSftpError, ValueError):

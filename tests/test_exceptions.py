@@ -93,6 +93,16 @@ def test_a_host_key_without_a_pin_says_how_to_pin_it() -> None:
     assert "man-in-the-middle" not in message
 
 
+def test_a_host_key_error_tells_the_page_user_of_its_re_pin_button() -> None:
+    for error in (HostKeyError("acme_sftp", "h:22", OFFERED, ()), HostKeyError("acme_sftp", "h:22", OFFERED, PINNED)):
+        on_page = error.for_page()
+        assert "press “Re-pin” on the Server configuration tab" in on_page
+        assert OFFERED in on_page
+        assert "actito-sftp" not in on_page
+        assert "'host_key'" not in on_page
+    assert "--accept-host-key" in str(HostKeyError("acme_sftp", "h:22", OFFERED, ()))  # the CLI keeps its flag
+
+
 def test_a_host_key_error_when_no_key_of_a_pinned_type_was_offered() -> None:
     message = str(HostKeyError("acme_sftp", "127.0.0.1:2222", None, PINNED[:1]))
     assert f"the server offered no key of a pinned type but the pinned host key is {PINNED[0]}." in message

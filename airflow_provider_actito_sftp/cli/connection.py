@@ -27,7 +27,7 @@ CREATE_SCREENS = (Screen.GENERAL, Screen.SERVER)
 UPDATE_SCREENS = (Screen.GENERAL, Screen.SERVER, Screen.ADVANCED)
 
 _password_stdin_option = click.option(
-    "--password-stdin", is_flag=True, help="Read the password (auth_type password) from the first line of stdin."
+    "--password-stdin", is_flag=True, help="Read the password (--auth-type password) from the first line of stdin."
 )
 
 
@@ -37,7 +37,9 @@ def _host_key_options(verb: str) -> Callable[[app.Function], app.Function]:
     :param verb: "Pin" or "Re-pin", for the help texts.
     """
     accept = click.option(
-        "--accept-host-key", metavar="SHA256:...", help=f"{verb} the server's host key if it has this fingerprint."
+        "--accept-host-key",
+        metavar="SHA256:...",
+        help=f"{verb} the server's host key if it has this fingerprint (the SHA256: prefix may be left out).",
     )
     trust = click.option(
         "--trust-on-first-use", is_flag=True, help=f"{verb} whatever host key the server presents (logged)."
@@ -68,7 +70,7 @@ def connection() -> None:
     type=click.Choice([t.value for t in SshKeyType]),
     default="ed25519",
     show_default=True,
-    help="Our key pair (ssh_key auth): ed25519, or rsa (4096 bits) for servers that predate ed25519.",
+    help="Our key pair (SSH key authentication): ed25519, or rsa (4096 bits) for servers that predate ed25519.",
 )
 @click.option("--location", "locations", multiple=True, metavar="NAME=/PATH", help="A location; repeatable.")
 @_host_key_options("Pin")
@@ -84,7 +86,7 @@ def connection_create(
     as_json: bool,
     **values: Any,
 ) -> None:
-    """Create connection CONN_ID, pin the server's host key and (ssh_key auth) generate our key pair."""
+    """Create connection CONN_ID, pin the server's host key and (SSH key authentication) generate our key pair."""
     if app.store().exists(conn_id):
         app.fail(f"connection {conn_id!r} already exists; use `actito-sftp connection update {conn_id}`")
     fields = app.given(values)
@@ -146,7 +148,8 @@ def connection_update(
 ) -> None:
     """Change connection details; re-pin the host key with --accept-host-key.
 
-    Switching --auth-type to ssh_key on a connection without an SSH key generates one.
+    Switching to SSH key authentication (--auth-type ssh_key) removes the stored password and, on a
+    connection without an SSH key, generates one.
     """
     fields = app.given(values)
     details: dict[str, Any] = {}
@@ -155,6 +158,8 @@ def connection_update(
             if password_stdin:
                 fields["password"] = app.read_password()
             update = management.update_fields(record, fields)
+            if update.password_removed:
+                app.say("The password was removed: SSH key authentication does not use it.")
             if update.generated_ssh_key:
                 app.say(f"Generated an SSH key; install it in authorized_keys:\n{update.generated_ssh_key.public_line}")
             if accept_host_key or trust_on_first_use:

@@ -243,6 +243,16 @@ def partner_key_set(conn_id: str, file: BinaryIO, as_json: bool, secrets_file: P
     app.emit(info.as_dict(), as_json, lambda data: f"Partner key set: {render.pgp_key(data)}")
 
 
+@partner_key.command("remove", epilog=app.example("actito-sftp partner-key remove acme_sftp"))
+@_edit_options
+def partner_key_remove(conn_id: str, as_json: bool, secrets_file: Path | None) -> None:
+    """Remove the partner's public key; refused while outbound PGP is on (turn it off first: never plaintext)."""
+    with app.editing(conn_id, secrets_file, Change.PARTNER_KEY_REMOVE) as record:
+        fingerprint = management.partner_key_remove(record)
+    shown = f" ({fingerprint})" if fingerprint else ""
+    app.emit({"fingerprint": fingerprint}, as_json, lambda data: f"Partner key removed{shown}.")
+
+
 @partner_key.command("show", epilog=app.example("actito-sftp partner-key show acme_sftp"))
 @app.conn_id_argument
 @app.json_option

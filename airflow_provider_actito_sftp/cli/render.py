@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from airflow_provider_actito_sftp.connection.schema import CHOICE_LABELS
+
 
 def created(data: Mapping[str, Any]) -> str:
     """``connection create``: the pinned host key and the public key to install.
 
-    :param data: ``conn_id``, ``host_key_fingerprint`` and, with ssh_key auth, ``ssh_public_key`` and
+    :param data: ``conn_id``, ``host_key_fingerprint`` and, with SSH key authentication, ``ssh_public_key`` and
         ``ssh_key_fingerprint``.
     """
     lines = [f"Created connection {data['conn_id']!r}; pinned host key {data['host_key_fingerprint']}."]
@@ -29,14 +31,14 @@ def description(view: Mapping[str, Any]) -> str:
     """
     lines = [
         f"{view['conn_id']}  ({view['display_name']}, entity {view['entity']})",
-        f"  server:      {view['username']}@{view['host']}:{view['port']} ({view['auth_type']} auth)",
+        f"  server:      {view['username']}@{view['host']}:{view['port']} ({auth_label(view['auth_type'])})",
         f"  host key:    {', '.join(view['host_key'] or []) or 'NOT PINNED'}",
         f"  stored in:   {view['stored_in']}" + ("" if view.get("id") is None else f" (id {view['id']})"),
     ]
     if view["ssh_key"]:
-        lines.append(f"  ssh key:     {view['ssh_key']['fingerprint']}")
+        lines.append(f"  SSH key:     {view['ssh_key']['fingerprint']}")
     if view["ssh_pending_key"]:
-        lines.append("  ssh key:     a rotated key is pending activation")
+        lines.append("  SSH key:     a rotated key is pending activation")
     lines.append("  locations:   " + (", ".join(f"{k}={v}" for k, v in view["locations"].items()) or "none"))
     lines.append(f"  inbound:     PGP {'required' if view['inbound_pgp_required'] else 'optional'}")
     lines += [f"               key {pgp_key(key)}" for key in view["inbound_pgp_keys"]]
@@ -48,6 +50,14 @@ def description(view: Mapping[str, Any]) -> str:
     lines.append(f"  advanced:    {_advanced(view)}")
     lines += [f"  WARNING:     {warning}" for warning in view["warnings"]]
     return "\n".join(lines)
+
+
+def auth_label(auth_type: str) -> str:
+    """The authentication as users read it: ``SSH key authentication``, ``password authentication``.
+
+    :param auth_type: the ``auth_type`` value (``ssh_key``, ``password``), as JSON output keeps it.
+    """
+    return f"{CHOICE_LABELS.get(auth_type, auth_type)} authentication"
 
 
 def _advanced(view: Mapping[str, Any]) -> str:

@@ -43,6 +43,7 @@ class Change(StrEnum):
     PGP_KEY_ROTATE = "pgp_key_rotate"
     PGP_KEY_RETIRE = "pgp_key_retire"
     PARTNER_KEY_SET = "partner_key_set"
+    PARTNER_KEY_REMOVE = "partner_key_remove"
 
     @property
     def event(self) -> str:

@@ -275,10 +275,18 @@ DEFAULT_CIPHERS = (
 
 
 class AuthType(StrEnum):
-    """How we authenticate to the partner's server: the ``auth_type`` field's choices."""
+    """How we authenticate to the partner's server: the ``auth_type`` field's choices (flag and JSON values)."""
 
     SSH_KEY = "ssh_key"
     PASSWORD = "password"  # noqa: S105 - the name of an auth type, not a secret
+
+    @property
+    def label(self) -> str:
+        return CHOICE_LABELS[self.value]
+
+
+# How users read a choice (page, CLI text, messages; flags and JSON keep the value), as inside a sentence.
+CHOICE_LABELS: Mapping[str, str] = {"ssh_key": "SSH key", "password": "password"}
 
 
 FIELDS: tuple[Field, ...] = (
@@ -294,10 +302,10 @@ FIELDS: tuple[Field, ...] = (
           minimum=1, maximum=65535, placeholder="22"),
     Field("username", "Username", "The account on the partner's server.", Screen.SERVER, column="login",
           required=True, placeholder="actito", max_length=255),
-    Field("auth_type", "Authentication", "ssh_key (recommended: the provider generates the key pair and hands "
+    Field("auth_type", "Authentication", "SSH key (recommended: the provider generates the key pair and hands "
           "out the public key) or password.", Screen.SERVER, Kind.CHOICE, default="ssh_key",
           choices=tuple(member.value for member in AuthType)),
-    Field("password", "Password", "The account's password, with auth_type password.", Screen.SERVER,
+    Field("password", "Password", "The account's password, for password authentication.", Screen.SERVER,
           column="password", secret=True, max_length=1024),
     Field("host_key", "Pinned host key", "The server's public host key ('ssh-ed25519 AAAA...'), one per line; "
           "a server presenting any other key is refused. Fetched and pinned on creation.", Screen.SERVER,
@@ -306,16 +314,16 @@ FIELDS: tuple[Field, ...] = (
     Field("locations", "Locations", 'Named folders on the server, e.g. {"inbound": "/in", "outbound": "/out"}; '
           "absolute paths without '..'.", Screen.LOCATIONS, Kind.LOCATIONS, placeholder='{"inbound": "/in"}'),
     # inbound
-    Field("inbound_pgp_required", "Inbound: require PGP", "Every downloaded file must be PGP-encrypted to our "
+    Field("inbound_pgp_required", "Require PGP", "Every downloaded file must be PGP-encrypted to our "
           "inbound public key.", Screen.INBOUND, Kind.BOOLEAN, default=False),
     # outbound
-    Field("outbound_lock", "Outbound: partial-upload locking", "Upload under a temporary suffix and rename when "
+    Field("outbound_lock", "Partial-upload locking", "Upload under a temporary suffix and rename when "
           "complete, so the partner never reads half a file.", Screen.OUTBOUND, Kind.BOOLEAN, default=True),
-    Field("outbound_lock_suffix", "Outbound: lock suffix", "The temporary suffix used while uploading.",
+    Field("outbound_lock_suffix", "Lock suffix", "The temporary suffix used while uploading.",
           Screen.OUTBOUND, default=".part", placeholder=".part", max_length=32),
-    Field("outbound_pgp", "Outbound: PGP-encrypt uploads", "Encrypt every uploaded file to the partner's "
+    Field("outbound_pgp", "Encrypt uploads with PGP", "Encrypt every uploaded file to the partner's "
           "public key.", Screen.OUTBOUND, Kind.BOOLEAN, default=False),
-    Field("outbound_pgp_armor", "Outbound: ASCII-armored PGP", "Write ASCII-armored PGP instead of binary "
+    Field("outbound_pgp_armor", "ASCII armor", "Write ASCII-armored PGP instead of binary "
           "(larger files).", Screen.OUTBOUND, Kind.BOOLEAN, default=False),
     Field("partner_pgp_public_key", "Partner PGP public key", "The partner's PGP public key, used to encrypt "
           "outbound files and check their signatures.", Screen.OUTBOUND, Kind.MULTILINE, max_length=512 * 1024),

@@ -170,14 +170,16 @@ def parse_connection(conn: ConnectionLike) -> ConnectionSettings:
     auth_type = AuthType(values["auth_type"])
     keys = _group(KeyMaterial, values)
     if auth_type is AuthType.PASSWORD and not values["password"]:
-        raise ConnectionConfigError(conn_id, "password", "auth_type 'password' needs a password")
+        raise ConnectionConfigError(conn_id, "password", "password authentication needs a password")
     if auth_type is AuthType.SSH_KEY:
         if not keys.ssh_private_key:
             raise ConnectionConfigError(
                 conn_id,
                 "ssh_private_key",
-                "auth_type 'ssh_key' needs a private key; generate one with "
-                f"`actito-sftp ssh-key generate {conn_id}` or switch auth_type to 'password'",
+                "SSH key authentication needs a private key; generate one with "
+                f"`actito-sftp ssh-key generate {conn_id}` or switch to password authentication",
+                on_page="SSH key authentication needs our key pair: press “Generate a new key pair” on the Server "
+                "configuration tab, or switch Authentication to Password",
             )
         _import_private_key(conn_id, keys.ssh_private_key, keys.ssh_private_key_passphrase)
         if keys.ssh_private_key_pending:

@@ -15,7 +15,7 @@ from airflow_provider_actito_sftp.connection.schema import BY_NAME, AuthType, Fi
 from airflow_provider_actito_sftp.connection.settings import parse_locations
 from airflow_provider_actito_sftp.connection.store import ConnectionRecord
 from airflow_provider_actito_sftp.exceptions import RefusedError
-from airflow_provider_actito_sftp.management.keys import ssh_key_generate
+from airflow_provider_actito_sftp.management.keys import PAGE_NEW_PGP_KEY, ssh_key_generate
 from airflow_provider_actito_sftp.ssh.key_type import SshKeyType
 from airflow_provider_actito_sftp.ssh.keys import SshKeyPair
 
@@ -26,10 +26,13 @@ class FieldUpdate:
 
     :param changed: the names of the fields set or cleared.
     :param generated_ssh_key: the public part of the SSH key generated because auth_type became ssh_key.
+    :param password_removed: the stored password was removed because auth_type became ssh_key (front ends
+        say so: "The password was removed.").
     """
 
     changed: tuple[str, ...]
     generated_ssh_key: SshKeyPair | None = None
+    password_removed: bool = False
 
 
 def update_fields(
@@ -37,8 +40,8 @@ def update_fields(
 ) -> FieldUpdate:
     """Set fields by name, each in its column or ``extra`` key; None clears a field.
 
-    Switching ``auth_type`` to ``ssh_key`` on a connection without an SSH key generates one. Nothing is
-    changed if any value is refused.
+    Switching ``auth_type`` to ``ssh_key`` removes the stored password (it would still be offered to the
+    server) and, on a connection without an SSH key, generates one. Nothing is changed if any value is refused.
 
     :param record: the connection to change (in memory; the caller validates and saves it).
     :param values: field name -> value (typed, or text as a form sends it).
@@ -51,10 +54,13 @@ def update_fields(
     _check_keys_support(record, typed)
     for name, value in typed.items():
         _store_value(record, BY_NAME[name], value)
-    generated = None
-    if typed.get("auth_type") == AuthType.SSH_KEY and not record.extra.get("ssh_private_key"):
-        generated = ssh_key_generate(record, ssh_key_type)
-    return FieldUpdate(tuple(typed), generated)
+    generated, password_removed = None, False
+    if typed.get("auth_type") == AuthType.SSH_KEY:
+        password_removed = bool(record.password)
+        record.password = None
+        if not record.extra.get("ssh_private_key"):
+            generated = ssh_key_generate(record, ssh_key_type)
+    return FieldUpdate(tuple(typed), generated, password_removed)
 
 
 def new_connection(
@@ -83,7 +89,10 @@ def _typed_value(record: ConnectionRecord, name: str, value: Any) -> Any:
     if field is None:
         raise RefusedError(f"Connection {record.conn_id!r}: there is no field {name!r}")
     if not field.settable:
-        raise RefusedError(f"Connection {record.conn_id!r}: field {name!r} has its own command; it is not set by value")
+        raise RefusedError(
+            f"Connection {record.conn_id!r}: field {name!r} has its own command; it is not set by value",
+            on_page=f"{field.label} is not set by value: it has controls of its own",
+        )
     if value is None:
         return None
     typed = field.read(record.conn_id, value)
@@ -94,12 +103,16 @@ def _check_keys_support(record: ConnectionRecord, values: Mapping[str, Any]) -> 
     if values.get("inbound_pgp_required") and not record.extra.get("inbound_pgp_private_keys"):
         raise RefusedError(
             f"Connection {record.conn_id!r}: cannot require inbound PGP without an inbound key pair; "
-            f"run `actito-sftp pgp-key generate {record.conn_id}` and give the partner the public key first"
+            f"run `actito-sftp pgp-key generate {record.conn_id}` and give the partner the public key first",
+            on_page=f"Connection {record.conn_id!r}: cannot require inbound PGP without an inbound key pair; "
+            f"press “{PAGE_NEW_PGP_KEY}” and give the partner the public key first",
         )
     if values.get("outbound_pgp") and not record.extra.get("partner_pgp_public_key"):
         raise RefusedError(
             f"Connection {record.conn_id!r}: cannot encrypt outbound files without the partner's public key; "
-            f"run `actito-sftp partner-key set {record.conn_id} FILE` first"
+            f"run `actito-sftp partner-key set {record.conn_id} FILE` first",
+            on_page=f"Connection {record.conn_id!r}: cannot encrypt outbound files without the partner's public "
+            "key; upload it on the Outbound tab first",
         )
 
 

@@ -7,6 +7,7 @@ caller explicitly chose trust on first use (logged as a warning).
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass, field
 
 import asyncssh
@@ -17,6 +18,7 @@ from airflow_provider_actito_sftp.management.on_server import run_on_server
 from airflow_provider_actito_sftp.ssh.host_keys import export_host_key, fetch_host_keys, fingerprint
 
 log = logging.getLogger(__name__)
+SHA256_FINGERPRINT = re.compile(r"SHA256:[A-Za-z0-9+/]{43}")  # 32 bytes in base64, unpadded
 
 
 @dataclass(frozen=True)
@@ -56,8 +58,23 @@ class HostKeyOffer:
         return ", ".join(f"{item['fingerprint']} ({item['algorithm']})" for item in self.described())
 
     def matching(self, expected: str) -> asyncssh.SSHKey | None:
-        """The key whose fingerprint is ``expected`` (surrounding blanks ignored), or None."""
-        return next((key for key in self.keys if fingerprint(key) == expected.strip()), None)
+        """The key whose fingerprint is ``expected`` as :func:`normalize_fingerprint` reads it, or None."""
+        wanted = normalize_fingerprint(expected)
+        return next((key for key in self.keys if normalize_fingerprint(fingerprint(key)) == wanted), None)
+
+
+def normalize_fingerprint(text: str) -> str:
+    """A SHA256 fingerprint as typed, in OpenSSH's form: ``SHA256:`` and the unpadded base64.
+
+    The ``SHA256:`` prefix may be left out (any case), blanks anywhere are dropped and ``=`` padding at the
+    end is ignored; the base64 itself is kept exactly (it is case-sensitive), so only the right key matches.
+
+    :param text: the fingerprint the partner gave, as typed or pasted.
+    """
+    compact = re.sub(r"\s+", "", text)
+    if compact[:7].upper() == "SHA256:":
+        compact = compact[7:]
+    return f"SHA256:{compact.rstrip('=')}"
 
 
 @dataclass(frozen=True)
@@ -93,17 +110,16 @@ def pin_host_key(
 
     :param record: the connection to change (in memory).
     :param offer: what the server holds.
-    :param expected: the fingerprint the partner gave; one of the server's keys must have it.
+    :param expected: the fingerprint the partner gave (as :func:`normalize_fingerprint` reads it); one of the
+        server's keys must have it.
     :param trust_on_first_use: with no ``expected``, pin the key shown first (logged).
     :raises RefusedError: no key of the server has the ``expected`` fingerprint, or nothing confirms one.
     """
-    if expected:
+    confirmed = bool(expected and expected.strip())
+    if expected and confirmed:
         key = offer.matching(expected)
         if key is None:
-            raise RefusedError(
-                f"host key mismatch: expected {expected.strip()}, the server presents {offer.listing()}; "
-                "nothing was saved"
-            )
+            raise RefusedError(_mismatch(expected, offer))
     elif trust_on_first_use:
         key = offer.key
         # INFO: the one caller that trusts on first use (the CLI) warns its user itself, in its own words
@@ -116,7 +132,17 @@ def pin_host_key(
     else:
         raise RefusedError(
             f"confirm one of these fingerprints with the partner ({offer.listing()}), then re-run with "
-            f"--accept-host-key {offer.fingerprint} (or --trust-on-first-use); nothing was saved"
+            f"--accept-host-key {offer.fingerprint} (or --trust-on-first-use); nothing was saved",
+            on_page=f"confirm one of these fingerprints with the partner ({offer.listing()}), then type it in "
+            "“Fingerprint given by the partner” (or tick “Trust on first use”); nothing was saved",
         )
     record.extra["host_key"] = export_host_key(key)
-    return HostKeyPin(fingerprint(key), trusted_on_first_use=not expected)
+    return HostKeyPin(fingerprint(key), trusted_on_first_use=not confirmed)
+
+
+def _mismatch(expected: str, offer: HostKeyOffer) -> str:
+    """Why ``expected`` pins nothing: no key has it (or it is no SHA256 fingerprint at all)."""
+    typed = normalize_fingerprint(expected)
+    if not SHA256_FINGERPRINT.fullmatch(typed):
+        typed = f"{expected.strip()!r}, which is not a SHA256 fingerprint (SHA256: and 43 characters of base64)"
+    return f"host key mismatch: expected {typed}, the server presents {offer.listing()}; nothing was saved"

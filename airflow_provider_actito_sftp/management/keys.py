@@ -11,7 +11,7 @@ from enum import StrEnum
 
 from airflow_provider_actito_sftp.connection.schema import BY_NAME, check_length
 from airflow_provider_actito_sftp.connection.store import ConnectionRecord
-from airflow_provider_actito_sftp.exceptions import AuthenticationError, RefusedError
+from airflow_provider_actito_sftp.exceptions import AuthenticationError, PgpKeyError, RefusedError
 from airflow_provider_actito_sftp.management.on_server import run_on_server, within
 from airflow_provider_actito_sftp.management.validation import validate
 from airflow_provider_actito_sftp.pgp.keys import (
@@ -29,6 +29,11 @@ from airflow_provider_actito_sftp.ssh.key_type import SshKeyType
 from airflow_provider_actito_sftp.ssh.keys import SshKeyPair, describe_ssh_key, generate_ssh_key
 from airflow_provider_actito_sftp.ssh.session import open_session
 
+# The page's buttons that make keys (plugin/static/tab_server.js, tab_files.js), named in its advice.
+PAGE_NEW_SSH_KEY = "Generate a new key pair"
+PAGE_NEW_PGP_KEY = "Generate our PGP key pair"
+PAGE_ENCRYPT_UPLOADS = "Encrypt uploads with PGP"  # the Outbound tab's toggle of outbound_pgp
+
 # --- SSH client keys ------------------------------------------------------------------------------
 
 
@@ -44,7 +49,9 @@ def ssh_key_generate(record: ConnectionRecord, key_type: SshKeyType, *, force: b
     if record.extra.get("ssh_private_key") and not force:
         raise RefusedError(
             f"Connection {record.conn_id!r} already has an SSH key; use `ssh-key rotate` (safe for running "
-            "exchanges) or `ssh-key generate --force` to replace it at once"
+            "exchanges) or `ssh-key generate --force` to replace it at once",
+            on_page=f"Connection {record.conn_id!r} already has an SSH key; press “{PAGE_NEW_SSH_KEY}” on the "
+            "Server configuration tab (safe for running exchanges)",
         )
     pair = _new_ssh_key(record, key_type)
     record.extra["ssh_private_key"] = pair.private_key
@@ -114,7 +121,9 @@ def ssh_key_rotate(
         return SshKeyRotation(RotationState.ACTIVE, _activate_pending_key(record))
     raise RefusedError(
         "the server does not accept the pending key yet; install it in authorized_keys "
-        f"(`actito-sftp ssh-key public {record.conn_id}` shows it) or use --force"
+        f"(`actito-sftp ssh-key public {record.conn_id}` shows it) or use --force",
+        on_page="the server does not accept the pending key yet: add the pending key's line (“Copy”) to the "
+        "account's authorized_keys on the server, then press “Activate” again",
     )
 
 
@@ -148,7 +157,10 @@ def pending_key_authenticates(record: ConnectionRecord, *, timeout: float | None
 
 def _begin_rotation(record: ConnectionRecord, key_type: SshKeyType) -> SshKeyPair:
     if not record.extra.get("ssh_private_key"):
-        raise RefusedError(f"Connection {record.conn_id!r} has no SSH key to rotate; use `ssh-key generate`")
+        raise RefusedError(
+            f"Connection {record.conn_id!r} has no SSH key to rotate; use `ssh-key generate`",
+            on_page=f"Connection {record.conn_id!r} has no SSH key yet; press “{PAGE_NEW_SSH_KEY}”",
+        )
     pair = _new_ssh_key(record, key_type)
     record.extra["ssh_private_key_pending"] = pair.private_key
     return _public_only(pair)
@@ -187,7 +199,9 @@ def pgp_key_generate(
     if record.extra.get("inbound_pgp_private_keys") and not force:
         raise RefusedError(
             f"Connection {record.conn_id!r} already has inbound PGP keys; use `pgp-key rotate` "
-            "(old keys keep decrypting files already encrypted to them)"
+            "(old keys keep decrypting files already encrypted to them)",
+            on_page=f"Connection {record.conn_id!r} already has inbound PGP keys; press “Rotate” on the Inbound "
+            "tab (old keys keep decrypting files already encrypted to them)",
         )
     armored, info = generate_inbound_key(record.conn_id, key_type, expires=expires)
     record.extra["inbound_pgp_private_keys"] = armored
@@ -240,8 +254,10 @@ def pgp_public_key(record: ConnectionRecord) -> tuple[str, PgpKeyInfo]:
     """
     armored = record.extra.get("inbound_pgp_private_keys")
     if not armored:
+        none = f"Connection {record.conn_id!r} has no inbound PGP key"
         raise RefusedError(
-            f"Connection {record.conn_id!r} has no inbound PGP key; run `actito-sftp pgp-key generate {record.conn_id}`"
+            f"{none}; run `actito-sftp pgp-key generate {record.conn_id}`",
+            on_page=f"{none}; press “{PAGE_NEW_PGP_KEY}” on the Inbound tab",
         )
     return export_newest_public_key(armored)
 
@@ -261,6 +277,33 @@ def partner_key_set(record: ConnectionRecord, armored_public_key: str) -> tuple[
     info = validate_partner_key(armored_public_key)
     record.extra["partner_pgp_public_key"] = armored_public_key.strip() + "\n"
     return info, expiry_warning(info)
+
+
+def partner_key_remove(record: ConnectionRecord) -> str | None:
+    """Remove the partner's public key; return its fingerprint (None for a key that no longer validates, e.g.
+    expired: it is removed all the same).
+
+    Refused while outbound PGP encryption is on: that setting is never switched off here, so removing a key
+    never makes uploads go out unencrypted; the user turns it off first, knowingly.
+
+    :param record: the connection to change.
+    :raises RefusedError: there is no partner key, or outbound PGP encryption is on.
+    """
+    armored = record.extra.get("partner_pgp_public_key")
+    if not armored:
+        raise RefusedError(f"Connection {record.conn_id!r} has no partner key to remove")
+    if BY_NAME["outbound_pgp"].read(record.conn_id, record.extra.get("outbound_pgp")):
+        refused = f"Connection {record.conn_id!r} encrypts uploads to the partner key: turn off"
+        raise RefusedError(
+            f"{refused} outbound PGP encryption first (`actito-sftp policy {record.conn_id} --no-outbound-pgp`); "
+            "nothing was removed",
+            on_page=f"{refused} “{PAGE_ENCRYPT_UPLOADS}” on the Outbound tab first; nothing was removed",
+        )
+    del record.extra["partner_pgp_public_key"]
+    try:
+        return validate_partner_key(armored).fingerprint
+    except PgpKeyError:
+        return None
 
 
 def partner_key_info(record: ConnectionRecord) -> PgpKeyInfo | None:

@@ -93,7 +93,7 @@ def create_connection(
     :param values: field name -> value, as for :func:`update_fields`.
     :param expected_fingerprint: the host key fingerprint the partner gave; the server must present it.
     :param trust_on_first_use: without ``expected_fingerprint``, pin whatever the server presents.
-    :param ssh_key_type: the type of our SSH key (ssh_key auth).
+    :param ssh_key_type: the type of our SSH key (SSH key authentication).
     :param timeout: seconds to reach the server for its host key.
     :raises ConnectionExistsError: the id is taken.
     :raises RefusedError: a refused value or an unconfirmed / mismatching host key.
@@ -170,14 +170,22 @@ class Check:
     :param name: ``host key``, ``authentication``, ``SFTP`` (only when it fails) or ``location <name>``.
     :param ok: whether it passed.
     :param message: what was found (never a secret).
+    :param on_page: ``message`` in the page's words, where they differ (its buttons instead of commands).
     """
 
     name: str
     ok: bool
     message: str
+    on_page: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """``name``, ``ok`` and ``message`` (in the page's words: the plugin shows it)."""
+        return {"name": self.name, "ok": self.ok, "message": self.on_page or self.message}
+
+    @classmethod
+    def failed(cls, name: str, error: ActitoSftpError) -> Check:
+        """A failed step, its message in both wordings."""
+        return cls(name, False, str(error), error.on_page)
 
 
 def check_location(record: ConnectionRecord, name: str, *, timeout: float | None = None) -> None:
@@ -212,40 +220,40 @@ def connection_checks(record: ConnectionRecord, *, timeout: float | None = None)
     def not_tried(why: str) -> list[Check]:
         return [Check(name, False, f"not checked: {why}") for name in steps[len(checks) :]]
 
-    def step_failed(problem: str, why_not_after: str) -> None:
+    def step_failed(problem: ActitoSftpError, why_not_after: str) -> None:
         if len(checks) < len(steps):
-            checks.append(Check(steps[len(checks)], False, problem))
+            checks.append(Check.failed(steps[len(checks)], problem))
         checks.extend(not_tried(why_not_after))
 
     async def run() -> None:
         try:
             async with open_session(settings) as session:
                 checks.append(Check("host key", True, f"{session.host_key_fingerprint} matches the pin"))
-                accepted = f"{settings.auth_type.value} accepted for user {settings.username!r}"
+                accepted = f"{settings.auth_type.label} accepted for user {settings.username!r}"
                 checks.append(Check("authentication", True, accepted))
                 for name, path in settings.locations.items():
                     try:
                         await session.check_location(name)
                     except ActitoSftpError as e:
-                        checks.append(Check(f"location {name}", False, str(e)))
+                        checks.append(Check.failed(f"location {name}", e))
                     else:
                         checks.append(Check(f"location {name}", True, f"{path} can be listed"))
         except AuthenticationError as e:
             checks.append(Check("host key", True, "the server's key matches the pin"))
-            step_failed(str(e), "not authenticated")
+            step_failed(e, "not authenticated")
         except HostKeyError as e:
-            step_failed(str(e), "host key refused")
+            step_failed(e, "host key refused")
         except SftpSubsystemError as e:  # authenticated: the SFTP step, not one of ``steps``, is named as it failed
             checks.append(Check("host key", True, "the server's key matches the pin"))
-            checks.append(Check("authentication", True, f"{settings.auth_type.value} accepted"))
-            checks.extend([Check("SFTP", False, str(e)), *not_tried("no SFTP session")])
+            checks.append(Check("authentication", True, f"{settings.auth_type.label} accepted"))
+            checks.extend([Check.failed("SFTP", e), *not_tried("no SFTP session")])
         except ActitoSftpError as e:
-            step_failed(str(e), "the session failed" if checks else "not connected")
+            step_failed(e, "the session failed" if checks else "not connected")
 
     try:
         run_on_server(run, timeout=timeout, address=f"{settings.host}:{settings.port}")
     except ActitoSftpError as e:  # the whole test ran out of time: the step it was on fails with that reason
-        step_failed(str(e), "no time left")
+        step_failed(e, "no time left")
     return checks
 
 

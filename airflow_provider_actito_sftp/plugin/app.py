@@ -5,6 +5,9 @@ connections the auth manager lets that user read, and per-connection routes chec
 (Airflow's ``requires_access_connection`` reads the ``connection_id`` path parameter). Every change
 (:mod:`.config_api`) needs the matching right on the connection, a JSON body and no foreign ``Origin``
 (cookies alone do not authorize a state change). No endpoint ever returns secret material.
+
+A logged-in user who may not read connections gets, on the page route only, an HTML page saying so (403);
+the JSON routes answer JSON, and a user not logged in gets Airflow's usual 401.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from urllib.parse import urlsplit
 from airflow.api_fastapi.app import get_auth_manager
 from airflow.api_fastapi.common.db.common import SessionDep
 from airflow.api_fastapi.core_api.security import GetUserDep, requires_access_connection
-from fastapi import Depends, FastAPI, HTTPException, Query, Request
+from fastapi import Depends, FastAPI, HTTPException, Query, Request, status
 from fastapi.responses import HTMLResponse, PlainTextResponse
 from fastapi.staticfiles import StaticFiles
 
@@ -25,6 +28,7 @@ from airflow_provider_actito_sftp.connection.store import ConnectionRecord, Conn
 from airflow_provider_actito_sftp.exceptions import ActitoSftpError
 from airflow_provider_actito_sftp.get_provider_info import CONNECTION_TYPE
 from airflow_provider_actito_sftp.plugin.limits import BodyLimit
+from airflow_provider_actito_sftp.plugin.wording import page_message
 from airflow_provider_actito_sftp.ssh.key_type import PublicKeyFormat
 
 STATIC = Path(__file__).parent / "static"
@@ -52,6 +56,20 @@ def same_origin_json(request: Request) -> None:
         raise HTTPException(415, "send a JSON body with Content-Type: application/json")
 
 
+async def may_read_connections(request: Request, user: GetUserDep) -> bool:
+    """Airflow's own read check of the routes (``CanRead``), as a yes or no for a logged-in user.
+
+    Not logged in (or an invalid token) still fails in ``GetUserDep`` as Airflow answers it.
+    """
+    try:
+        await requires_access_connection(method="GET")(request, user)
+    except HTTPException as e:
+        if e.status_code == status.HTTP_403_FORBIDDEN:
+            return False
+        raise
+    return True
+
+
 Readable = Annotated[set[str], Depends(readable_conn_ids)]
 SameOriginJson = Depends(same_origin_json)
 
@@ -61,9 +79,18 @@ def create_app() -> FastAPI:
     app.add_middleware(BodyLimit)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
-    @app.get("/", response_class=HTMLResponse, dependencies=[CanRead])
-    def page() -> str:
-        return (STATIC / "index.html").read_text()
+    @app.get("/", response_class=HTMLResponse)
+    def page(may_read: Annotated[bool, Depends(may_read_connections)]) -> HTMLResponse:
+        """The page; a logged-in user who may not read connections is told so in words (403), not JSON."""
+        if not may_read:
+            return HTMLResponse((STATIC / "forbidden.html").read_text(), status_code=status.HTTP_403_FORBIDDEN)
+        return HTMLResponse((STATIC / "index.html").read_text())
+
+    @app.get("/api/rights", dependencies=[CanRead])
+    def rights(user: GetUserDep) -> dict[str, bool]:
+        """What this user may do in general: ``create`` connections (the page offers "New integration" only
+        then). Rights on one connection come with it (``GET /api/connections/{id}``)."""
+        return {"create": get_auth_manager().is_authorized_connection(method="POST", user=user)}
 
     @app.get("/api/connections", dependencies=[CanRead])
     def connections(session: SessionDep, readable: Readable) -> list[dict[str, Any]]:
@@ -127,7 +154,7 @@ def create_app() -> FastAPI:
         try:
             armored, _ = management.pgp_public_key(_record(session, connection_id))
         except ActitoSftpError as e:
-            raise HTTPException(404, str(e)) from e
+            raise HTTPException(404, e.for_page()) from e
         return _download(armored, f"{connection_id}-inbound.asc")
 
     from airflow_provider_actito_sftp.plugin import config_api  # key rotation, creation, edits: all changes
@@ -148,7 +175,7 @@ def connection_view(record: ConnectionRecord) -> dict[str, Any]:
     try:
         return management.describe(record, key_details=False)
     except ActitoSftpError as e:
-        return {"conn_id": record.conn_id, "error": str(e)}
+        return {"conn_id": record.conn_id, "error": page_message(e)}
 
 
 def _records(session: Any, conn_ids: set[str]) -> list[ConnectionRecord]:

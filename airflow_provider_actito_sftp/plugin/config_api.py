@@ -25,7 +25,7 @@ from fastapi.responses import JSONResponse
 
 from airflow_provider_actito_sftp import management
 from airflow_provider_actito_sftp.connection.audit import Actor, Change
-from airflow_provider_actito_sftp.connection.schema import FIELDS
+from airflow_provider_actito_sftp.connection.schema import CHOICE_LABELS, FIELDS
 from airflow_provider_actito_sftp.connection.schema import Field as SchemaField
 from airflow_provider_actito_sftp.connection.store import ConnectionRecord, ConnectionStore
 from airflow_provider_actito_sftp.exceptions import (
@@ -35,6 +35,7 @@ from airflow_provider_actito_sftp.exceptions import (
     ConnectionNotFoundError,
     ConnectionNotWritableError,
 )
+from airflow_provider_actito_sftp.plugin import wording
 from airflow_provider_actito_sftp.plugin.app import SameOriginJson
 from airflow_provider_actito_sftp.plugin.bodies import (
     ApiError,
@@ -92,6 +93,8 @@ async def _api_error(request: Request, error: Exception) -> JSONResponse:
 
 
 async def _provider_error(request: Request, error: Exception) -> JSONResponse:
+    """A provider error in the page's words (labels, buttons), with the field it concerns."""
+    assert isinstance(error, ActitoSftpError)
     if isinstance(error, ConnectionNotFoundError):
         status = 404
     elif isinstance(error, ConnectionExistsError | ConnectionNotWritableError):
@@ -99,7 +102,7 @@ async def _provider_error(request: Request, error: Exception) -> JSONResponse:
     else:
         status = 400
     field = getattr(error, "field", None)  # a field's error (ConnectionConfigError, TargetNotAllowedError)
-    return JSONResponse({"detail": str(error), "field": field}, status_code=status)
+    return JSONResponse({"detail": wording.page_message(error), "field": field}, status_code=status)
 
 
 async def _invalid_request(request: Request, error: Exception) -> JSONResponse:
@@ -108,7 +111,7 @@ async def _invalid_request(request: Request, error: Exception) -> JSONResponse:
     first = error.errors()[0] if error.errors() else {}
     location = [str(part) for part in first.get("loc", ()) if part not in ("body", "query", "path")]
     field = location[-1] if location else None
-    detail = f"{'.'.join(location) or 'request'}: {first.get('msg', 'invalid request')}"
+    detail = wording.invalid_request(location, str(first.get("msg", "invalid request")))
     return JSONResponse({"detail": detail, "field": field}, status_code=400)
 
 
@@ -169,10 +172,10 @@ def show(connection_id: str, user: GetUserDep, session: SessionDep) -> dict[str,
 @router.patch("/api/connections/{connection_id}", dependencies=[SameOriginJson, CanEdit])
 def update(connection_id: str, body: ValuesBody, session: SessionDep, store: EditorStore) -> dict[str, Any]:
     """Change fields by value (the password is never returned, and comes again with a new host or port; the
-    entity is fixed)."""
+    entity is fixed). ``password_removed``: the switch to SSH key authentication removed the stored password."""
     record = _writable(store, connection_id)
-    management.edit_fields(record, body.values)
-    return _view(_save(session, store, record, Change.UPDATE))
+    update = management.edit_fields(record, body.values)
+    return {**_view(_save(session, store, record, Change.UPDATE)), "password_removed": update.password_removed}
 
 
 @router.post("/api/connections/{connection_id}/host-key", dependencies=[SameOriginJson, CanEdit, ServerCall])
@@ -270,6 +273,16 @@ def set_partner_key(
     return {**info.as_dict(), "warning": warning}
 
 
+@router.delete("/api/connections/{connection_id}/partner-key", dependencies=[SameOriginJson, CanEdit])
+def remove_partner_key(connection_id: str, session: SessionDep, store: EditorStore) -> dict[str, Any]:
+    """Remove the partner's public key (a JSON body, ``{}``); refused while outbound PGP encryption is on.
+    ``fingerprint``: the removed key's (null if it no longer validated)."""
+    record = _writable(store, connection_id)
+    fingerprint = management.partner_key_remove(record)
+    _save(session, store, record, Change.PARTNER_KEY_REMOVE)
+    return {"fingerprint": fingerprint}
+
+
 @router.post("/api/connections/{connection_id}/test", dependencies=[SameOriginJson, CanEdit, ServerCall])
 def test(connection_id: str, session: SessionDep) -> dict[str, Any]:
     """Connect, verify the host key, authenticate and check every location: one line each."""
@@ -283,7 +296,7 @@ def delete(connection_id: str, body: DeleteBody, session: SessionDep, store: Edi
     """Delete the connection with its keys and ledger Variables; ``confirm`` must repeat its id."""
     record = _writable(store, connection_id)
     if body.confirm != record.conn_id:
-        raise ApiError(400, f"type the connection id {connection_id!r} to confirm; nothing was deleted", "confirm")
+        raise ApiError(400, f"type the technical name {connection_id!r} to confirm; nothing was deleted", "confirm")
     removed = management.delete_connection(store, connection_id)
     session.commit()
     return {"removed": removed.as_dict()}
@@ -304,6 +317,7 @@ def _field_view(field: SchemaField) -> dict[str, Any]:
         "minimum": field.minimum,
         "maximum": field.maximum,
         "choices": list(field.choices),
+        "choice_labels": {choice: CHOICE_LABELS.get(choice, choice) for choice in field.choices},
         "required": field.required,
         "secret": field.secret,
         "generated": field.generated,
@@ -320,7 +334,7 @@ def _view(record: ConnectionRecord) -> dict[str, Any]:
     except ConnectionConfigError as e:
         columns = {"host": record.host, "port": record.port, "username": record.login}
         public = {"conn_id": record.conn_id, **record.public_extra(), **columns}
-        return {**public, "error": str(e), "error_field": e.field, **state}
+        return {**public, "error": wording.page_message(e), "error_field": e.field, **state}
 
 
 def _rights(user: Any, connection_id: str) -> dict[str, bool]:

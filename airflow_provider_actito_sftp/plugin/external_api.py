@@ -55,7 +55,7 @@ def connection_json(connection_id: str, body: ValuesBody, session: SessionDep) -
     if update.generated_ssh_key:
         raise ApiError(
             400,
-            "switching to SSH-key authentication generates a key pair, a secret that never reaches the browser: "
+            "switching to SSH key authentication generates a key pair, a secret that never reaches the browser: "
             f"run `actito-sftp connection update {connection_id} --auth-type ssh_key` where the connection is "
             "defined",
             "auth_type",

@@ -208,7 +208,8 @@ async def _connect(settings: ConnectionSettings) -> AsyncSftpSession:
     guard = _PinnedHostKeyClient()
     address = f"{settings.host}:{settings.port}"
     pinned = [fingerprint(key) for key in settings.host_keys]
-    log.info("Connecting to %s (connection %r, %s auth)", address, settings.conn_id, settings.auth_type.value)
+    auth = settings.auth_type.label
+    log.info("Connecting to %s (connection %r, %s authentication)", address, settings.conn_id, auth)
     # Built before connecting: an error in our own options is never blamed on the server below.
     options = asyncssh.SSHClientConnectionOptions(client_factory=lambda: guard, **connect_options(settings))
     target = await checked_target(settings.host, settings.port)  # the platform's allow-list, before any packet
@@ -224,17 +225,7 @@ async def _connect(settings: ConnectionSettings) -> AsyncSftpSession:
             raise HostKeyError(settings.conn_id, address, fingerprint(offered_key), pinned) from e
         raise RemoteConnectError(f"Connection {settings.conn_id!r} to {address}: key exchange failed: {e}") from e
     except asyncssh.PermissionDenied as e:
-        raise AuthenticationError(
-            f"Connection {settings.conn_id!r} to {address}: the server refused {settings.auth_type.value} "
-            f"authentication for user {settings.username!r}"
-            + (
-                " with our key: install our public key in that user's authorized keys (OpenSSH: one line in "
-                "~/.ssh/authorized_keys; ProFTPD and some other servers need the RFC 4716 form: "
-                f"`actito-sftp ssh-key public {settings.conn_id} --format rfc4716`)"
-                if settings.auth_type is AuthType.SSH_KEY
-                else ""
-            )
-        ) from e
+        raise _refused(settings, address) from e
     except TimeoutError as e:
         raise RemoteConnectError(
             f"Connection {settings.conn_id!r}: cannot reach {address}: no SSH session within "
@@ -249,6 +240,24 @@ async def _connect(settings: ConnectionSettings) -> AsyncSftpSession:
     session = AsyncSftpSession(settings, ssh, sftp)
     log.info("Connected to %s; host key %s matches the pin", address, session.host_key_fingerprint)
     return session
+
+
+def _refused(settings: ConnectionSettings, address: str) -> AuthenticationError:
+    """The server refused our credentials: with our key, how to install it (the CLI's command, the page's button)."""
+    refused = (
+        f"Connection {settings.conn_id!r} to {address}: the server refused {settings.auth_type.label} "
+        f"authentication for user {settings.username!r}"
+    )
+    if settings.auth_type is not AuthType.SSH_KEY:
+        return AuthenticationError(refused)
+    install = (
+        " with our key: install our public key in that user's authorized keys (OpenSSH: one line in "
+        "~/.ssh/authorized_keys; ProFTPD and some other servers need the RFC 4716 form: "
+    )
+    return AuthenticationError(
+        f"{refused}{install}`actito-sftp ssh-key public {settings.conn_id} --format rfc4716`)",
+        on_page=f"{refused}{install}“Download for ProFTPD (RFC 4716)” on the Server configuration tab)",
+    )
 
 
 async def _start_sftp(

@@ -22,6 +22,32 @@ def test_wrong_host_key_fingerprint_saves_nothing(run_cli: RunCli, sshd: SshServ
     assert not ConnectionStore().exists("wrong_pin")
 
 
+def test_a_fingerprint_without_its_prefix_pins_the_key(run_cli: RunCli, sshd: SshServer):
+    """The fingerprint as the partner reads it out: without ``SHA256:``, with blanks or ``=`` padding."""
+    fingerprint = fingerprint_of(sshd.host_key_line)
+    server = ("--entity", "e", "--host", sshd.host, "--port", str(sshd.port), "--username", "u")
+    wrong = run_cli("connection", "create", "bare_pin", *server, "--accept-host-key", "A" * 43, expect=1)
+    assert f"host key mismatch: expected SHA256:{'A' * 43}, the server presents {fingerprint}" in wrong.stderr
+    bare = fingerprint.removeprefix("SHA256:")
+    created = run_cli("connection", "create", "bare_pin", *server, "--accept-host-key", f"{bare} =", "--json")
+    assert json.loads(created.stdout)["host_key_fingerprint"] == fingerprint
+    repinned = run_cli("connection", "update", "bare_pin", "--accept-host-key", f"sha256:{bare}")
+    assert "Updated connection 'bare_pin'." in repinned.stdout
+    run_cli("connection", "delete", "bare_pin", "--yes")
+
+
+def test_the_authentication_reads_ssh_key_and_json_keeps_the_value(
+    run_cli: RunCli, create_connection: CreateConnection
+):
+    create_connection("worded")
+    human = run_cli("connection", "show", "worded").stdout
+    assert "(SSH key authentication)" in human.splitlines()[1]
+    assert "ssh_key" not in human
+    assert json.loads(run_cli("connection", "show", "worded", "--json").stdout)["auth_type"] == "ssh_key"
+    assert "[ssh_key|password]" in run_cli("connection", "update", "--help").stdout  # the flag's values
+    run_cli("connection", "delete", "worded", "--yes")
+
+
 def test_trust_on_first_use_is_explicit_and_said_once(run_cli: RunCli, sshd: SshServer):
     """The user is warned once, in the CLI's words (the INFO log record, tests/management, shows with -v)."""
     result = run_cli(
@@ -116,9 +142,13 @@ def test_switching_to_ssh_key_auth_generates_a_key(run_cli: RunCli, create_conne
     store.save(record)
     switched = run_cli("connection", "update", "switch", "--auth-type", "ssh_key")
     assert "Generated an SSH key; install it in authorized_keys:\nssh-ed25519 " in switched.stdout
+    assert "The password was removed" in switched.stdout  # it would still be offered to the server
+    assert ConnectionStore().get("switch").password is None
     shown = json.loads(run_cli("connection", "show", "switch", "--json").stdout)
     assert shown["auth_type"] == "ssh_key"
     assert shown["ssh_key"]["public_key"] in switched.stdout
+    again = run_cli("connection", "update", "switch", "--auth-type", "ssh_key")
+    assert "password" not in again.stdout  # nothing left to remove, nothing said
     run_cli("connection", "delete", "switch", "--yes")
 
 

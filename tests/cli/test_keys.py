@@ -134,3 +134,26 @@ def test_a_huge_key_file_is_refused_before_it_is_read(
     assert "is larger than 512 KiB: not one partner public key" in refused.stderr
     assert "partner_pgp_public_key" not in ConnectionStore().get("huge_key").extra
     run_cli("connection", "delete", "huge_key", "--yes")
+
+
+def test_partner_key_remove_refused_while_outbound_pgp_is_on(
+    run_cli: RunCli, create_connection: CreateConnection, tmp_path: Path
+):
+    """Removal never makes uploads go out unencrypted: refused while outbound PGP is on, then done once it is off."""
+    create_connection("drop_key")
+    assert "has no partner key to remove" in run_cli("partner-key", "remove", "drop_key", expect=1).stderr
+    with PartnerGpg() as partner:
+        fingerprint = partner.generate("Dropped <dropped@example.com>")
+        (tmp_path / "partner.asc").write_text(partner.export_public(fingerprint))
+    run_cli("partner-key", "set", "drop_key", str(tmp_path / "partner.asc"))
+    run_cli("policy", "drop_key", "--outbound-pgp")
+    refused = run_cli("partner-key", "remove", "drop_key", expect=1).stderr
+    assert "turn off outbound PGP encryption first (`actito-sftp policy drop_key --no-outbound-pgp`)" in refused
+    assert ConnectionStore().get("drop_key").extra["partner_pgp_public_key"]
+    run_cli("policy", "drop_key", "--no-outbound-pgp")
+    removed = run_cli("partner-key", "remove", "drop_key")
+    assert removed.stdout.strip() == f"Partner key removed ({fingerprint})."
+    assert "partner_pgp_public_key" not in ConnectionStore().get("drop_key").extra
+    assert "has no partner key" in run_cli("partner-key", "show", "drop_key", expect=1).stderr
+    assert "without the partner's public key" in run_cli("policy", "drop_key", "--outbound-pgp", expect=1).stderr
+    run_cli("connection", "delete", "drop_key", "--yes")

@@ -25,7 +25,7 @@ def test_description_of_a_connection():
     text = render.description(management.describe(_record(outbound_lock="no", compression=True)))
     assert text.splitlines()[:4] == [
         "partner  (partner, entity acme)",
-        "  server:      actito@sftp.partner.example:2222 (password auth)",
+        "  server:      actito@sftp.partner.example:2222 (password authentication)",
         "  host key:    NOT PINNED",
         "  stored in:   metadata DB",
     ]
@@ -51,7 +51,7 @@ def test_description_with_keys_and_warnings():
     text = render.description(view)
     assert text.splitlines()[0] == "partner  (Partner, entity acme)"
     assert "  host key:    SHA256:host" in text
-    assert "  ssh key:     SHA256:abc\n  ssh key:     a rotated key is pending activation" in text
+    assert "  SSH key:     SHA256:abc\n  SSH key:     a rotated key is pending activation" in text
     assert f"  inbound:     PGP required\n               key {'AB' * 20}  eddsa  created 2026-01-02" in text
     assert "               partner key the key expired" in text
     assert text.endswith("  WARNING:     partner the key expired")

@@ -156,7 +156,7 @@ class TestInvalidFields:
     def test_ssh_key_without_private_key(self):
         error = _error({"ssh_private_key": None})
         assert error.field == "ssh_private_key"
-        assert "auth_type 'ssh_key' needs a private key" in str(error)
+        assert "SSH key authentication needs a private key" in str(error)
         assert "actito-sftp ssh-key generate partner" in str(error)
 
     def test_unreadable_private_key_does_not_echo_it(self):
@@ -174,7 +174,7 @@ class TestInvalidFields:
 
     def test_password_auth_without_password(self):
         error = _error({"auth_type": "password"})
-        assert str(error) == "Connection 'partner', field 'password': auth_type 'password' needs a password"
+        assert str(error) == "Connection 'partner', field 'password': password authentication needs a password"
 
     def test_missing_host(self):
         assert _error(host="").field == "host"

@@ -66,7 +66,7 @@ def test_every_invalid_field_is_named_by_its_label_without_the_temporary_id(test
 def test_advice_names_the_technical_name_not_the_temporary_id(test_form: Any):
     ok, message = test_form(ssh_private_key=None)
     assert not ok
-    assert message.startswith("SSH private key: auth_type 'ssh_key' needs a private key"), message
+    assert message.startswith("SSH private key: SSH key authentication needs a private key"), message
     assert "actito-sftp ssh-key generate <technical name>" in message
     assert TEMPORARY_ID not in message
 
@@ -75,7 +75,7 @@ def test_a_refused_login_says_what_was_refused(test_form: Any):
     ok, message = test_form(login="nobody-here")
     assert not ok
     assert message.startswith("Connecting to ")
-    assert "refused ssh_key authentication for user 'nobody-here'" in message
+    assert "refused SSH key authentication for user 'nobody-here'" in message
 
 
 def test_a_server_that_sends_garbage_is_named_in_words(test_form: Any):

@@ -57,7 +57,7 @@ def test_the_openssh_line_is_refused_and_the_error_says_which_format_proftpd_nee
     conn_id = _connection(make_connection, proftpd, private_key, locations={})
     with pytest.raises(AuthenticationError) as refused:
         asyncio.run(_open(conn_id))
-    assert "refused ssh_key authentication" in str(refused.value)
+    assert "refused SSH key authentication" in str(refused.value)
     assert f"actito-sftp ssh-key public {conn_id} --format rfc4716" in str(refused.value)
 
 

@@ -89,13 +89,22 @@ def test_values_are_read_like_the_hook_reads_them(password_record: MakeRecord, v
 def test_switching_to_ssh_key_auth_generates_a_key(password_record: MakeRecord):
     record = password_record()
     update = update_fields(record, {"auth_type": "ssh_key"})
+    assert update.password_removed  # a password left in the connection would still be offered to the server
+    assert record.password is None
     assert update.generated_ssh_key is not None
     assert update.generated_ssh_key.private_key == ""
     assert update.generated_ssh_key.public_line.startswith("ssh-ed25519 ")
     assert record.extra["ssh_private_key"].startswith("-----BEGIN OPENSSH PRIVATE KEY-----")
     existing = record.extra["ssh_private_key"]
-    assert update_fields(record, {"auth_type": "ssh_key"}).generated_ssh_key is None
+    again = update_fields(record, {"auth_type": "ssh_key"})
+    assert (again.generated_ssh_key, again.password_removed) == (None, False)  # nothing left to remove
     assert record.extra["ssh_private_key"] == existing
+
+
+def test_other_changes_keep_the_password(password_record: MakeRecord):
+    record = password_record()
+    assert not update_fields(record, {"auth_type": "password", "display_name": "Kept"}).password_removed
+    assert record.password == "a-password-nobody-may-see"
 
 
 def test_a_new_connection():

@@ -10,6 +10,7 @@ import pytest
 from airflow_provider_actito_sftp.connection.store import ConnectionRecord
 from airflow_provider_actito_sftp.exceptions import RefusedError, RemoteConnectError
 from airflow_provider_actito_sftp.management import HostKeyOffer, fetch_host_key_offer, pin_host_key
+from airflow_provider_actito_sftp.management.host_keys import normalize_fingerprint
 from partner_sandbox.sshd import SshServer, free_port
 from tests.cli.support import fingerprint_of
 
@@ -31,23 +32,60 @@ def test_a_confirmed_key_is_pinned(offer: HostKeyOffer, sshd: SshServer):
     assert record.extra["host_key"].split()[:2] == sshd.host_key_line.split()[:2]
 
 
+OTHER = "SHA256:" + "A" * 43  # a well-formed fingerprint of no key of the server
+
+
 def test_a_different_key_is_refused(offer: HostKeyOffer):
     record = ConnectionRecord(conn_id="pin")
     with pytest.raises(
         RefusedError,
-        match=re.escape(
-            f"host key mismatch: expected SHA256:other, the server presents {offer.fingerprint} (ssh-ed25519);"
-        ),
+        match=re.escape(f"host key mismatch: expected {OTHER}, the server presents {offer.fingerprint} (ssh-ed25519);"),
     ):
-        pin_host_key(record, offer, expected="SHA256:other", trust_on_first_use=True)
+        pin_host_key(record, offer, expected=OTHER.removeprefix("SHA256:"), trust_on_first_use=True)
     assert record.extra == {}
+
+
+def test_something_that_is_no_fingerprint_is_refused_as_such(offer: HostKeyOffer):
+    record = ConnectionRecord(conn_id="pin")
+    not_one = r"^host key mismatch: expected 'SHA256:other', which is not a SHA256 fingerprint .* nothing was saved$"
+    with pytest.raises(RefusedError, match=not_one):
+        pin_host_key(record, offer, expected=" SHA256:other ")
+    assert record.extra == {}
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        pytest.param(lambda fp: fp.removeprefix("SHA256:"), id="without-prefix"),
+        pytest.param(lambda fp: "sha256:" + fp.removeprefix("SHA256:"), id="lower-case-prefix"),
+        pytest.param(lambda fp: f"  {fp[:20]} {fp[20:]}\n", id="with-blanks"),
+        pytest.param(lambda fp: fp + "=", id="with-base64-padding"),
+        pytest.param(lambda fp: "SHA256: " + fp.removeprefix("SHA256:") + "=", id="ssh-keygen-like"),
+    ],
+)
+def test_the_right_fingerprint_is_accepted_however_it_is_typed(offer: HostKeyOffer, typed):
+    record = ConnectionRecord(conn_id="pin")
+    pin = pin_host_key(record, offer, expected=typed(offer.fingerprint))
+    assert (pin.fingerprint, pin.trusted_on_first_use) == (offer.fingerprint, False)
+    assert record.extra["host_key"]
+
+
+def test_normalizing_keeps_the_base64_exact(offer: HostKeyOffer):
+    assert normalize_fingerprint(f" sha256:{offer.fingerprint[7:]}== ") == offer.fingerprint
+    swapped = offer.fingerprint[:7] + offer.fingerprint[7:].swapcase()  # base64 is case-sensitive
+    assert offer.matching(swapped) is None
+    assert offer.matching(offer.fingerprint[:-1]) is None  # one character short is another fingerprint
 
 
 def test_an_unconfirmed_key_is_refused(offer: HostKeyOffer):
     record = ConnectionRecord(conn_id="pin")
-    with pytest.raises(RefusedError, match=re.escape(f"re-run with --accept-host-key {offer.fingerprint} ")):
+    with pytest.raises(RefusedError, match=re.escape(f"re-run with --accept-host-key {offer.fingerprint} ")) as refused:
         pin_host_key(record, offer, expected=None)
     assert record.extra == {}
+    on_page = refused.value.for_page()  # the page's words: its field and checkbox, no flag
+    assert "“Fingerprint given by the partner”" in on_page
+    assert "“Trust on first use”" in on_page
+    assert "--" not in on_page
 
 
 def test_trust_on_first_use_is_logged(offer: HostKeyOffer, caplog: pytest.LogCaptureFixture):

@@ -7,6 +7,8 @@ import pytest
 from airflow_provider_actito_sftp.exceptions import RefusedError
 from airflow_provider_actito_sftp.management import (
     RotationState,
+    partner_key_remove,
+    partner_key_set,
     pgp_key_retire,
     pgp_public_key,
     ssh_key_generate,
@@ -16,6 +18,7 @@ from airflow_provider_actito_sftp.management import (
 )
 from airflow_provider_actito_sftp.management.keys import pending_key_authenticates
 from airflow_provider_actito_sftp.ssh.key_type import SshKeyType
+from partner_sandbox.gpg import PartnerGpg
 from partner_sandbox.sshd import SshServer
 from tests.management.conftest import MakeRecord
 
@@ -39,8 +42,11 @@ def test_rotation_waits_for_the_server_then_activates(server_record: MakeRecord,
     record = server_record()
     pending = ssh_key_rotate(record).key
     assert not pending_key_authenticates(record)
-    with pytest.raises(RefusedError, match="does not accept the pending key yet"):
+    with pytest.raises(RefusedError, match="does not accept the pending key yet") as refused:
         ssh_key_rotate(record)
+    assert "or use --force" in str(refused.value)  # the CLI's words: its flag
+    assert "press “Activate” again" in refused.value.for_page()  # the page's: its button, no flag
+    assert "--force" not in refused.value.for_page()
     assert record.extra["ssh_private_key_pending"]  # nothing changed
     sshd.add_authorized_key(pending.public_line)
     activated = ssh_key_rotate(record)
@@ -68,8 +74,9 @@ def test_restart_replaces_the_pending_key(server_record: MakeRecord):
 
 
 def test_no_key_no_rotation(password_record: MakeRecord):
-    with pytest.raises(RefusedError, match="has no SSH key to rotate; use `ssh-key generate`"):
+    with pytest.raises(RefusedError, match="has no SSH key to rotate; use `ssh-key generate`") as refused:
         ssh_key_rotate(password_record())
+    assert "press “Generate a new key pair”" in refused.value.for_page()
     assert not pending_key_authenticates(password_record())
 
 
@@ -88,3 +95,31 @@ def test_pgp_operations_need_keys(password_record: MakeRecord):
         pgp_public_key(password_record())
     with pytest.raises(RefusedError, match="has no inbound PGP keys"):
         pgp_key_retire(password_record(), None)
+
+
+def test_partner_key_removal_never_leaves_outbound_pgp_without_its_key(password_record: MakeRecord):
+    """Refused while outbound PGP is on (nothing changed, encryption never switched off here); removed once off."""
+    with PartnerGpg() as partner:
+        fingerprint = partner.generate()
+        armored = partner.export_public(fingerprint)
+    with pytest.raises(RefusedError, match="has no partner key to remove"):
+        partner_key_remove(password_record())
+    record = password_record(outbound_pgp=True)
+    partner_key_set(record, armored)
+    refusal = r"turn off outbound PGP encryption first \(`actito-sftp policy partner --no-outbound-pgp`\)"
+    with pytest.raises(RefusedError, match=refusal) as e:
+        partner_key_remove(record)
+    assert "turn off “Encrypt uploads with PGP” on the Outbound tab first" in e.value.for_page()
+    assert (record.extra["outbound_pgp"], record.extra["partner_pgp_public_key"]) == (True, armored.strip() + "\n")
+    record.extra["outbound_pgp"] = False
+    assert partner_key_remove(record) == fingerprint
+    assert "partner_pgp_public_key" not in record.extra
+    validate(record)
+
+
+def test_a_partner_key_that_no_longer_validates_is_removed_all_the_same(password_record: MakeRecord):
+    with PartnerGpg() as partner:
+        expired = partner.export_public(partner.generate(expires="1d", faked_time="20200101T000000"))
+    record = password_record(partner_pgp_public_key=expired)
+    assert partner_key_remove(record) is None
+    assert "partner_pgp_public_key" not in record.extra

@@ -75,7 +75,7 @@ def test_a_refused_key_stops_at_authentication(server_record: MakeRecord, locati
     record = server_record(locations=locations, ssh_private_key=generate_ssh_key(SshKeyType.ED25519).private_key)
     checks = connection_checks(record)
     assert [check.ok for check in checks] == [True, False, False, False]
-    assert "refused ssh_key authentication" in checks[1].message
+    assert "refused SSH key authentication" in checks[1].message
     assert checks[2] == Check("location inbound", False, "not checked: not authenticated")
 
 

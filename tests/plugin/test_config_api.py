@@ -119,6 +119,7 @@ def test_schema_lists_every_field(api):
         "minimum": 1,
         "maximum": 65535,
         "choices": [],
+        "choice_labels": {},
         "required": False,
         "secret": False,
         "generated": False,
@@ -126,6 +127,7 @@ def test_schema_lists_every_field(api):
     }
     assert fields["ciphers"]["default"][0] == "aes128-gcm@openssh.com"
     assert fields["auth_type"]["choices"] == ["ssh_key", "password"]
+    assert fields["auth_type"]["choice_labels"] == {"ssh_key": "SSH key", "password": "password"}  # as users read them
     assert (fields["password"]["secret"], fields["ssh_private_key"]["generated"]) == (True, True)
 
 
@@ -275,6 +277,43 @@ def test_an_integration_configured_end_to_end(api):
     assert [row[0] for row in left] == [other]
 
 
+def test_the_partner_key_is_removed_only_once_outbound_pgp_is_off(api):
+    """DELETE .../partner-key never makes uploads go out unencrypted: refused while outbound PGP is on."""
+    sshd, conn_id = api["sshd"], "cfg_drop_key"
+    values = {"entity": "acme", "host": sshd.host, "port": sshd.port, "username": sshd.user.name}
+    confirmed = {"conn_id": conn_id, "values": values, "host_key": {"expected_fingerprint": _fingerprint(api)}}
+    assert _call(api, "POST", "/api/connections", body=confirmed).status_code == 201
+    path = f"/api/connections/{conn_id}/partner-key"
+    nothing = _call(api, "DELETE", path)
+    assert nothing.status_code == 400, nothing.text
+    assert nothing.json()["detail"] == f"Connection {conn_id!r} has no partner key to remove"
+    with PartnerGpg() as partner:
+        fingerprint = partner.generate()
+        public_key_text = partner.export_public(fingerprint)
+    assert _call(api, "PUT", path, body={"public_key": public_key_text}).status_code == 200
+    encrypt = _call(api, "PATCH", f"/api/connections/{conn_id}", body={"values": {"outbound_pgp": True}})
+    assert encrypt.status_code == 200, encrypt.text
+
+    assert _call(api, "DELETE", path, "reader").status_code == 403
+    refused = _call(api, "DELETE", path)
+    assert refused.status_code == 400, refused.text
+    assert "turn off “Encrypt uploads with PGP” on the Outbound tab first" in refused.json()["detail"]  # its label
+    kept = _call(api, "GET", f"/api/connections/{conn_id}").json()
+    assert (kept["outbound_pgp"], kept["partner_pgp_public_key"]["fingerprint"]) == (True, fingerprint)
+
+    plain = _call(api, "PATCH", f"/api/connections/{conn_id}", body={"values": {"outbound_pgp": False}})
+    assert plain.status_code == 200, plain.text
+    removed = _call(api, "DELETE", path)
+    assert (removed.status_code, removed.json()) == (200, {"fingerprint": fingerprint}), removed.text
+    view = _call(api, "GET", f"/api/connections/{conn_id}").json()
+    assert (view["outbound_pgp"], view["partner_pgp_public_key"]) == (False, None)
+    rows = api["stack"].query("SELECT event, extra FROM log WHERE event LIKE 'actito_sftp_%' ORDER BY id")
+    audited = [(event, json.loads(str(extra))) for event, extra in rows if json.loads(str(extra))["conn_id"] == conn_id]
+    assert audited[-1][0] == "actito_sftp_partner_key_remove"
+    assert audited[-1][1]["changes"]["partner_pgp_public_key"] == {"from": fingerprint, "to": None}
+    assert _call(api, "DELETE", f"/api/connections/{conn_id}", body={"confirm": conn_id}).status_code == 200
+
+
 def test_password_is_write_only(api):
     conn_id = "acme_cfg"
     changed = _call(api, "PATCH", f"/api/connections/{conn_id}", body={"values": {"display_name": "ACME cfg"}})
@@ -288,6 +327,88 @@ def test_password_is_write_only(api):
     assert "password" not in cleared.json()["secrets_set"]
     unknown = _call(api, "PATCH", f"/api/connections/{conn_id}", body={"values": {"ssh_private_key": "x"}})
     assert unknown.status_code == 400
+
+
+def _created_with(api: dict[str, Any], conn_id: str, fingerprint: str) -> httpx.Response:
+    """Create ``conn_id`` (SSH key authentication) confirming the host key with ``fingerprint`` as typed."""
+    sshd = api["sshd"]
+    values = {"entity": "acme", "host": sshd.host, "port": sshd.port, "username": sshd.user.name}
+    body = {"conn_id": conn_id, "values": values, "host_key": {"expected_fingerprint": fingerprint}}
+    return _call(api, "POST", "/api/connections", body=body)
+
+
+def test_a_fingerprint_is_confirmed_without_its_prefix_and_a_wrong_one_refused(api):
+    """The fingerprint as the partner reads it out (no ``SHA256:``, blanks, padding), in the wizard and on Re-pin."""
+    conn_id, bare = "cfg_bare_pin", _fingerprint(api).removeprefix("SHA256:")
+    wrong = _created_with(api, conn_id, WRONG_FINGERPRINT.removeprefix("SHA256:"))
+    assert wrong.status_code == 400, wrong.text
+    assert wrong.json()["detail"].startswith(f"host key mismatch: expected {WRONG_FINGERPRINT}, the server presents")
+    created = _created_with(api, conn_id, f" {bare[:10]} {bare[10:]}= ")
+    assert created.status_code == 201, created.text
+    assert created.json()["host_key_fingerprint"] == _fingerprint(api)
+    path = f"/api/connections/{conn_id}/host-key"
+    refused = _call(api, "POST", path, body={"expected_fingerprint": WRONG_FINGERPRINT.removeprefix("SHA256:")})
+    assert (refused.status_code, "host key mismatch" in refused.json()["detail"]) == (400, True), refused.text
+    repinned = _call(api, "POST", path, body={"expected_fingerprint": bare})
+    assert repinned.json() == {"fingerprint": _fingerprint(api), "trusted_on_first_use": False}, repinned.text
+    unconfirmed = _call(api, "POST", path, body={"expected_fingerprint": " "})
+    assert unconfirmed.status_code == 400, unconfirmed.text
+    assert "“Fingerprint given by the partner”" in unconfirmed.json()["detail"]  # the page's field, not the flag
+    assert "--accept-host-key" not in unconfirmed.json()["detail"]
+    assert _call(api, "DELETE", f"/api/connections/{conn_id}", body={"confirm": conn_id}).status_code == 200
+
+
+def test_errors_speak_the_pages_labels_and_buttons(api):
+    """A field by the label the page shows (``field`` keeps the key for placing it), advice by its buttons."""
+    conn_id = "cfg_words"
+    assert _created_with(api, conn_id, _fingerprint(api)).status_code == 201
+    path = f"/api/connections/{conn_id}"
+    suffix = _call(api, "PATCH", path, body={"values": {"outbound_lock_suffix": "a/b"}})
+    assert (suffix.status_code, suffix.json()["field"]) == (400, "outbound_lock_suffix"), suffix.text
+    assert suffix.json()["detail"] == "Lock suffix: expected a file-name suffix such as '.part', got 'a/b'"
+    location = _call(api, "PUT", f"{path}/locations/in", body={"path": "relative"})
+    assert (location.status_code, location.json()["field"]) == (400, "locations"), location.text
+    assert location.json()["detail"].startswith("Locations: location 'in': expected an absolute folder path")
+    port = _call(api, "PATCH", path, body={"values": {"port": 0}})
+    assert port.json()["detail"] == "Port: expected an integer from 1 to 65535, got 0"
+    shape = _call(api, "POST", "/api/host-key/fetch", body={"host": "h.example", "port": "ssh"})
+    assert (shape.json()["field"], shape.json()["detail"].split(":")[0]) == ("port", "Port"), shape.text
+    nameless = _call(api, "POST", "/api/connections", body={"values": {}})
+    assert nameless.json()["detail"].startswith("Technical name: "), nameless.text
+    for refusal in (suffix, location, port, shape, nameless):
+        assert "field '" not in refusal.json()["detail"]
+
+    rotation = f"{path}/ssh-key/rotate"
+    assert _call(api, "POST", rotation, body={}).json()["state"] == "pending"
+    not_yet = _call(api, "POST", rotation, body={})  # the partner has not installed the new key
+    assert not_yet.status_code == 400, not_yet.text
+    assert "press “Activate” again" in not_yet.json()["detail"]
+    assert "--force" not in not_yet.json()["detail"]
+    assert "actito-sftp" not in not_yet.json()["detail"]
+    generated = _call(api, "POST", f"{path}/pgp-key/generate", body={})
+    assert generated.status_code == 200, generated.text
+    again = _call(api, "POST", f"{path}/pgp-key/generate", body={})
+    assert "press “Rotate” on the Inbound tab" in again.json()["detail"], again.text
+    assert "`pgp-key rotate`" not in again.json()["detail"]
+    assert _call(api, "DELETE", path, body={"confirm": conn_id}).status_code == 200
+
+
+def test_switching_to_ssh_key_authentication_removes_the_password(api):
+    """A password left in the connection would still be offered to the server: the switch removes it, and says so."""
+    conn_id, secret = "cfg_switch", "a-password-before-the-switch"
+    assert _created_with(api, conn_id, _fingerprint(api)).status_code == 201
+    path = f"/api/connections/{conn_id}"
+    to_password = _call(api, "PATCH", path, body={"values": {"auth_type": "password", "password": secret}})
+    assert to_password.status_code == 200, to_password.text
+    assert ("password" in to_password.json()["secrets_set"], to_password.json()["password_removed"]) == (True, False)
+    switched = _call(api, "PATCH", path, body={"values": {"auth_type": "ssh_key"}})
+    assert switched.status_code == 200, switched.text
+    assert (switched.json()["auth_type"], switched.json()["password_removed"]) == ("ssh_key", True)
+    assert "password" not in switched.json()["secrets_set"]
+    stored = api["stack"].query("SELECT password FROM connection WHERE conn_id = ?", conn_id)
+    assert stored[0][0] in (None, ""), "the password is still stored"
+    assert secret not in switched.text
+    assert _call(api, "DELETE", path, body={"confirm": conn_id}).status_code == 200
 
 
 def test_connections_outside_the_db_are_read_only(api):
@@ -341,6 +462,7 @@ CHANGES = [
     ("POST", "/api/connections/acme_cfg/pgp-key/rotate", {}),
     ("POST", "/api/connections/acme_cfg/pgp-key/retire", {"fingerprints": []}),
     ("PUT", "/api/connections/acme_cfg/partner-key", {"public_key": "x"}),
+    ("DELETE", "/api/connections/acme_cfg/partner-key", {}),
     ("POST", "/api/connections/acme_cfg/test", {}),
     ("DELETE", "/api/connections/acme_cfg", {"confirm": "acme_cfg"}),
 ]

@@ -59,7 +59,8 @@ def _connection(server: dict[str, Any]) -> Any:
 
 
 def _create(driver: Any, sshd: SshServer) -> str:
-    """The wizard: details, a wrong fingerprint refused, the right one pinned; returns the shown key line."""
+    """The wizard: details, a wrong fingerprint refused, the right one pinned, the shown key installed on the
+    server, locations skipped, the test passed; returns the shown key line."""
     click(driver, "new-integration")
     wait(driver).until(lambda d: by_id(d, "wizard").get_attribute("data-step") == "1")
     for element_id, text in (
@@ -81,6 +82,12 @@ def _create(driver: Any, sshd: SshServer) -> str:
     click(driver, "wizard-next")
     wait(driver).until(lambda d: by_id(d, "wizard").get_attribute("data-step") == "3")
     public_key = str(by_id(driver, "public-key").get_attribute("value"))
+    sshd.add_authorized_key(public_key)  # the partner installs the shown key
+    click(driver, "wizard-next")
+    wait(driver).until(lambda d: by_id(d, "wizard").get_attribute("data-step") == "4")
+    click(driver, "wizard-next")  # no location yet: added on the Locations tab below
+    wait(driver).until(lambda d: by_id(d, "wizard-test-results").get_attribute("data-ok") == "true")
+    assert by_id(driver, "wizard-no-location").is_displayed()  # said so
     click(driver, "wizard-next")  # Done
     wait(driver).until(lambda d: css(d, f'#integrations tr[data-conn-id="{CONN_ID}"] a'))[0].click()
     wait(driver).until(lambda d: d.execute_script(_LOADED))
@@ -123,7 +130,7 @@ def test_an_integration_from_creation_to_deletion_in_the_browser(server, sshd: S
         wait(driver).until(
             lambda d: d.execute_script("return document.getElementById('view-integrations').dataset.loaded === 'true'")
         )
-        sshd.add_authorized_key(_create(driver, sshd))
+        _create(driver, sshd)
         assert _text(driver, "integration-conn-id") == CONN_ID
 
         _tab(driver, "locations", "location-add")

@@ -233,8 +233,45 @@ def test_outbound_partner_key_and_encryption(server, browser, tmp_path: Path):
         "Emulation.setEmulatedMedia", {"features": [{"name": "prefers-color-scheme", "value": "dark"}]}
     )
     surface = "return getComputedStyle(document.getElementById('tab-outbound')).backgroundColor"
-    wait(driver).until(lambda d: d.execute_script(surface) == "rgb(26, 31, 38)")  # the dark palette's --surface
+    navy = "oklch(0.23185 0.0323 266.44)"  # the dark palette's --surface, Airflow's dark bg
+    wait(driver).until(lambda d: d.execute_script(surface) == navy)
     assert "PRIVATE" not in driver.page_source
+
+
+def test_outbound_tab_removes_the_partner_key(server, browser):
+    """*Remove partner key*: refused while uploads are encrypted to it (naming the setting), confirmed, then gone."""
+    with PartnerGpg() as partner:
+        fingerprint = partner.generate("Removed Partner <removed@acme.example>")
+        armored = partner.export_public(fingerprint)
+    path = f"/api/connections/{CONN_ID}"
+    assert call_api(server, "PUT", f"{path}/partner-key", {"public_key": armored}).status_code == 200
+    assert call_api(server, "PATCH", path, {"values": {"outbound_pgp": True}}).status_code == 200
+    reader = browser("outbound", "reader")
+    wait(reader).until(lambda d: _text(d, "partner-key-fingerprint") == fingerprint)
+    assert not css(reader, "#partner-key-remove")
+
+    driver = browser("outbound")
+    wait(driver).until(lambda d: _text(d, "partner-key-fingerprint") == fingerprint)
+    click(driver, "partner-key-remove")
+    wait(driver).until(lambda d: "Turn off “Encrypt uploads with PGP” first" in _text(d, "partner-key-remove-error"))
+    assert not css(driver, "#partner-key-remove-confirm")
+    assert _connection(server)["partner_pgp_public_key"]["fingerprint"] == fingerprint
+
+    click(driver, "outbound-pgp")
+    wait(driver).until(lambda d: _connection(server)["outbound_pgp"] is False)
+    wait(driver).until(lambda d: not by_id(d, "outbound-pgp").is_selected() and by_id(d, "outbound-pgp").is_enabled())
+    click(driver, "partner-key-remove")
+    wait(driver).until(lambda d: css(d, "#partner-key-remove-confirm"))
+    assert "Remove the partner's public key?" in _text(driver, "tab-outbound")
+    click(driver, "partner-key-remove-cancel")
+    wait(driver).until(lambda d: css(d, "#partner-key-remove") and not css(d, "#partner-key-remove-confirm"))
+    assert _connection(server)["partner_pgp_public_key"]["fingerprint"] == fingerprint  # nothing removed yet
+    click(driver, "partner-key-remove")
+    click(driver, "partner-key-remove-confirm")
+    wait(driver).until(lambda d: "No partner key yet." in _text(d, "partner-key"))
+    assert _connection(server)["partner_pgp_public_key"] is None
+    assert not css(driver, "#partner-key-remove")
+    assert by_id(driver, "partner-key-file").is_displayed()  # a new key can be uploaded
 
 
 def test_users_who_may_not_change_it_see_no_controls(server, browser):

@@ -91,6 +91,8 @@ def test_general_and_server_tabs_change_the_connection(server, browser):
     screenshot(driver, "integration-general.png")
     click(driver, "general-save")
     wait(driver).until(lambda d: _has(d, "integration-saved"))
+    saved = by_id(driver, "integration-saved")  # a success looks like one: not the warning colours of .notice
+    assert ("success" in saved.get_attribute("class").split(), saved.get_attribute("role")) == (True, "status")
     assert by_id(driver, "integration-title").text == "ACME Renamed"
     assert _connection(server)["display_name"] == "ACME Renamed"
 

@@ -17,13 +17,13 @@ from typing import Any
 import httpx
 import pytest
 
-from partner_sandbox.sshd import SshServer
+from partner_sandbox.sshd import SshServer, chown_tree
 from tests.cli.support import fingerprint_of
 from tests.plugin.conftest import plugin_stack, serve
 from tests.support.browser import WAIT, by_id, chromium, click, css, log_in, screenshot, wait
 
 WRONG_FINGERPRINT = "SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
-BAD_PORT_REASON = "Connection 'zz_bad_port', field 'port': expected an integer from 1 to 65535, got 70000"
+BAD_PORT_REASON = "Port: expected an integer from 1 to 65535, got 70000"  # the label the page shows, not the key
 
 
 @pytest.fixture(scope="module")
@@ -103,6 +103,18 @@ def _conn_ids(server: dict[str, Any]) -> list[str]:
     return [row["conn_id"] for row in response.json()]
 
 
+def _connection(server: dict[str, Any], conn_id: str) -> dict[str, Any]:
+    headers = {"Authorization": f"Bearer {server['tokens']['admin']}"}
+    response = httpx.get(f"{server['url']}/actito/api/connections/{conn_id}", headers=headers, timeout=WAIT)
+    assert response.status_code == 200, response.text
+    return dict(response.json())
+
+
+def _check(driver: Any, name: str) -> str:
+    """The Test step's line for one check, in words."""
+    return str(driver.find_element("css selector", f'#wizard-test-results li[data-check="{name}"]').text)
+
+
 def test_integrations_list_shows_connections_and_invalid_ones(server, browser):
     driver = browser("admin")
     acme = _row(driver, "acme_ui")
@@ -119,7 +131,8 @@ def test_integrations_list_shows_connections_and_invalid_ones(server, browser):
     )
     # outside Airflow (no parent page, no stored theme) the page follows the system's scheme, live
     background = "return getComputedStyle(document.body).backgroundColor"
-    wait(driver).until(lambda d: d.execute_script(background) == "rgb(17, 20, 24)")  # the dark palette's --bg
+    navy = "oklch(0.23185 0.0323 266.44)"  # the dark palette's --bg, Airflow's dark bg
+    wait(driver).until(lambda d: d.execute_script(background) == navy)
     screenshot(driver, "integrations-dark.png")
     driver.find_element("css selector", 'nav.tabs a[data-view="overview"]').click()
     wait(driver).until(lambda d: by_id(d, "view-overview").is_displayed())
@@ -178,15 +191,60 @@ def test_wizard_creates_an_integration_against_the_real_server(server, browser, 
     screenshot(driver, "new-integration-key.png")
     assert "PRIVATE" not in driver.page_source
 
+    assert "acme_new" in _conn_ids(server)
+
+    # 4. locations: checked on the server, which does not accept our key yet: said so, nothing added
+    click(driver, "wizard-next")
+    wait(driver).until(lambda d: _step(d) == "4")
+    assert by_id(driver, "wizard-locations").text == "No location yet."
+    folder = sshd.make_folder("ui_integrations/new_in")
+    chown_tree(folder, sshd.user)
+    _type(driver, "wizard-location-name", "inbound")
+    _type(driver, "wizard-location-path", "relative/in")
+    click(driver, "wizard-location-add")
+    wait(driver).until(lambda d: "absolute" in by_id(d, "err-wizard-location-path").text)
+    _type(driver, "wizard-location-path", str(folder))
+    assert by_id(driver, "wizard-location-check").is_selected()
+    click(driver, "wizard-location-add")
+    wait(driver).until(lambda d: "does not accept our SSH key yet" in by_id(d, "wizard-error").text)
+    assert _connection(server, "acme_new")["locations"] == {}
+    click(driver, "wizard-location-check")  # added unchecked: the Test step checks it
+    click(driver, "wizard-location-add")
+    wait(driver).until(lambda d: css(d, '#wizard-locations li[data-location="inbound"]'))
+    assert by_id(driver, "wizard-locations").text == f"inbound: {folder}"
+    assert _connection(server, "acme_new")["locations"] == {"inbound": str(folder)}
+    screenshot(driver, "new-integration-locations.png")
+
+    # 5. test: authentication refused until the partner installs our key, then every check passes
+    click(driver, "wizard-next")
+    wait(driver).until(lambda d: _step(d) == "5" and by_id(d, "wizard-test-results").get_attribute("data-ok"))
+    assert by_id(driver, "wizard-test-results").get_attribute("data-ok") == "false"
+    assert _check(driver, "authentication").startswith("Authentication: failed (")
+    assert _check(driver, "location inbound") == "Location inbound: not checked (not authenticated)"
+    assert by_id(driver, "wizard-install-key").is_displayed()
+    assert by_id(driver, "wizard-test-key").get_attribute("value") == public_key
+    assert not by_id(driver, "wizard-no-location").is_displayed()
+    sshd.add_authorized_key(public_key)
+    click(driver, "wizard-test-again")
+    wait(driver).until(lambda d: by_id(d, "wizard-test-results").get_attribute("data-ok") == "true")
+    assert _check(driver, "host key") == f"Host key: passed ({shown} matches the pin)"
+    assert _check(driver, "authentication") == f"Authentication: passed (SSH key accepted for user '{sshd.user.name}')"
+    assert _check(driver, "location inbound") == f"Location inbound: passed ({folder} can be listed)"
+    assert not by_id(driver, "wizard-install-key").is_displayed()
+    assert "ready to use" in by_id(driver, "wizard-test-summary").text
+    screenshot(driver, "new-integration-test.png")
+
     click(driver, "wizard-next")  # Done
     wait(driver).until(lambda d: by_id(d, "wizard").get_attribute("open") is None)
     wait(driver).until(lambda d: "ACME New" in _row(d, "acme_new").text)
-    assert "acme_new" in _conn_ids(server)
 
 
-def test_users_who_may_not_create_are_told_so(server, browser, sshd: SshServer):
+def test_users_who_may_not_create_are_not_offered_it_and_refused_anyway(server, browser, sshd: SshServer):
+    """The reader is not offered "New integration"; should the wizard open all the same (as for an auth manager
+    that allows creating in general but refuses the id), the server's refusal is told in words."""
     driver = browser("reader")
-    click(driver, "new-integration")
+    assert not by_id(driver, "new-integration").is_displayed()
+    driver.execute_script("document.getElementById('new-integration').click()")  # the hidden button's action
     wait(driver).until(lambda d: _step(d) == "1")
     _fill_details(driver, sshd, "reader_new")
     click(driver, "wizard-next")

@@ -100,7 +100,7 @@ class TestAuthentication:
     def test_unauthorised_key_is_refused(self, make_connection: ConnectionFactory):
         stranger = asyncssh.generate_private_key("ssh-ed25519").export_private_key().decode()
         conn_id = make_connection(ssh_private_key=stranger)
-        with pytest.raises(AuthenticationError, match="refused ssh_key authentication") as refused:
+        with pytest.raises(AuthenticationError, match="refused SSH key authentication") as refused:
             _in_session(conn_id, _host_key)
         assert "BEGIN OPENSSH PRIVATE KEY" not in str(refused.value)
 

@@ -8,6 +8,7 @@ const tabs = [];
 const TAB_MODULES = ["./tab_overview.js", "./tab_general.js", "./tab_server.js", "./tab_locations.js", "./tab_files.js"];
 const ORDER = ["overview", "general", "server", "locations", "inbound", "outbound", "delete"];
 export const NO_EDIT_PERMISSION = "Read only: you do not have permission to change this connection.";
+const NO_READ_PERMISSION = "Your Airflow role does not allow reading this connection: ask your Airflow administrator.";
 
 /** Add a tab to the integration page (a later call with the same id replaces it). */
 export function registerTab(id, label, render) {
@@ -135,7 +136,7 @@ export async function reload() {
     state.connection = await api(connectionUrl(state.connId));
     error.textContent = "";
   } catch (problem) {
-    error.textContent = problem.message;
+    error.textContent = problem.status === 403 ? NO_READ_PERMISSION : problem.message;
     view.dataset.loaded = "error";
     return;
   }

@@ -1,10 +1,13 @@
 // The Overview / Integrations router and the Integrations list.
 import { api, element, NO_PERMISSION } from "./api.js";
 import { openIntegration } from "./integration.js";
+import { sortable } from "./sortable.js";
+import { NONE_VISIBLE, rights } from "./rights.js";
+import { choiceLabel, schemaFields } from "./schema.js";
 import { openWizard } from "./wizard.js";
 
 const VIEWS = ["overview", "integrations"];
-const AUTH_LABELS = { ssh_key: "SSH key", password: "Password" };
+let createRefused = false; // a creation was refused (403) though the general right allowed it
 
 function statusCell(conn) {
   const cell = document.createElement("td");
@@ -24,7 +27,7 @@ function nameCell(conn) {
   return cell;
 }
 
-function integrationRow(conn) {
+function integrationRow(conn, authField) {
   const row = document.createElement("tr");
   row.dataset.connId = conn.conn_id;
   if (conn.error) {
@@ -37,7 +40,7 @@ function integrationRow(conn) {
   const locations = Object.entries(conn.locations || {}).map(([name, path]) => `${name}: ${path}`).join("\n");
   row.append(nameCell(conn), element("td", conn.display_name || ""), element("td", conn.entity || ""),
     element("td", `${conn.host}:${conn.port}`), element("td", conn.username || ""),
-    element("td", AUTH_LABELS[conn.auth_type] || conn.auth_type || ""), element("td", locations || "—"),
+    element("td", choiceLabel(authField, conn.auth_type)), element("td", locations || "—"),
     element("td", "…", "last-exchange"), statusCell(conn));
   return row;
 }
@@ -61,11 +64,15 @@ export async function loadIntegrations() {
   const body = document.querySelector("#integrations tbody");
   const error = document.getElementById("integrations-error");
   try {
-    const connections = await api("api/connections");
-    body.replaceChildren(...connections.map(integrationRow));
+    const [connections, may, fields] = await Promise.all([api("api/connections"), rights(),
+      schemaFields().catch(() => [])]); // without the schema, the auth column shows the value itself
+    const authField = fields.find((field) => field.name === "auth_type");
+    const create = may.create && !createRefused;
+    document.getElementById("new-integration").hidden = !create; // hidden in the HTML until known
+    body.replaceChildren(...connections.map((conn) => integrationRow(conn, authField)));
     for (const row of body.querySelectorAll("tr:not(.invalid-row)")) { showLastExchange(row); }
     if (!connections.length) {
-      const cell = element("td", "No integration yet: create one with “New integration”.");
+      const cell = element("td", create ? "No integration yet: create one with “New integration”." : NONE_VISIBLE);
       cell.colSpan = 9;
       const row = document.createElement("tr");
       row.append(cell);
@@ -80,9 +87,11 @@ export async function loadIntegrations() {
 
 /** After a 403 on creation: say so once and offer no more "New integration". */
 export function cannotCreate() {
+  createRefused = true;
   document.getElementById("new-integration").hidden = true;
   const notice = document.getElementById("integrations-notice");
   notice.textContent = NO_PERMISSION;
+  notice.classList.remove("success"); // a refusal: the warning colours
   notice.hidden = false;
 }
 
@@ -113,5 +122,6 @@ document.getElementById("open-integration").addEventListener("submit", (event) =
   const connId = document.getElementById("open-conn-id").value.trim();
   if (connId) { location.hash = `#integration/${encodeURIComponent(connId)}`; }
 });
+sortable(document.getElementById("integrations"));
 window.addEventListener("hashchange", route);
 route();

@@ -3,10 +3,13 @@
 // a failed request shows the reason and no numbers or charts (never stale ones under an error).
 import { api } from "./api.js";
 import { cardValues, clearCharts, drawCharts, hasTransfers } from "./charts.js";
+import { sortable } from "./sortable.js";
+import { NONE_VISIBLE, rights } from "./rights.js";
 
 const charts = {};
 const DAYS = { min: 1, max: 366 };
 let connectionCount = null; // unknown until the list has loaded
+let mayCreate = false; // the user may create connections (known before the first rendering)
 let latestRequest = 0; // only the answer to the latest request is shown (typing in Days sends several)
 
 function text(tag, content) {
@@ -37,7 +40,9 @@ function showNothing() {
 
 function renderOverview(overview, days) {
   showCards(cardValues(overview));
-  if (connectionCount === 0) {
+  if (connectionCount === 0 && !mayCreate) {
+    showInsteadOfCharts(NONE_VISIBLE);
+  } else if (connectionCount === 0) {
     showInsteadOfCharts("No Actito SFTP connection yet: create one with New integration on the Integrations tab "
       + "(or `actito-sftp connection create` on the command line). Its transfers are counted here once they run.");
   } else if (!hasTransfers(overview)) {
@@ -151,7 +156,8 @@ async function refresh() {
 
 async function main() {
   try {
-    const connections = await api("api/connections");
+    const [connections, may] = await Promise.all([api("api/connections"), rights()]);
+    mayCreate = may.create;
     connectionCount = connections.length;
     renderConnections(connections);
   } catch (error) {
@@ -164,4 +170,5 @@ async function main() {
   await refresh();
 }
 
+sortable(document.getElementById("connections"));
 main();

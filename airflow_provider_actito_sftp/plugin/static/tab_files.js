@@ -8,6 +8,8 @@ import {
 const NO_KEY_REQUIRED = "Generate our PGP key pair and hand its public key to the partner first: "
   + "until then files cannot be required to be encrypted.";
 const NO_PARTNER_KEY = "Upload the partner's public key first: without it files cannot be encrypted for them.";
+const ENCRYPTION_ON = "Turn off “Encrypt uploads with PGP” first: without the partner's key uploads cannot be "
+  + "encrypted, and they are never sent unencrypted instead.";
 
 /** A toggle saved with PATCH at once; a refusal puts it back and shows the reason next to it. */
 function patchToggle(container, connection, ctx, draw, { id, label, name, help, canEdit, explain }) {
@@ -114,8 +116,8 @@ function drawInbound(container, connection, ctx) {
   keysSection.append(element("h4", "Our PGP keys"));
   const error = errorLine("pgp-error");
   if (!keys.length) {
-    keysSection.append(element("p", "No PGP key pair yet: generate one and send its public key to the partner.",
-      "help"));
+    keysSection.append(element("p", canEdit ? "No PGP key pair yet: generate one and send its public key to the "
+      + "partner." : "No PGP key pair yet.", "help"));
     if (canEdit) {
       const line = element("div", null, "actions");
       line.append(action("Generate our PGP key pair", "pgp-generate", "primary", error, async () => {
@@ -217,6 +219,30 @@ function partnerKeyUpload(container, connection, ctx) {
   return block;
 }
 
+/** "Remove partner key", confirmed; refused while uploads are encrypted to it (said here; the server refuses too). */
+function partnerKeyRemoval(container, connection, ctx) {
+  const box = element("div", null, "partner-key-removal");
+  const line = element("div", null, "actions");
+  const error = errorLine("partner-key-remove-error");
+  const start = button("Remove partner key", "partner-key-remove");
+  start.addEventListener("click", () => {
+    error.textContent = "";
+    if (connection.outbound_pgp) { error.textContent = ENCRYPTION_ON; return; }
+    const question = element("span", "Remove the partner's public key? Uploads cannot be encrypted for them until "
+      + "a key is uploaded again.", "confirm-text");
+    const cancel = button("Cancel", "partner-key-remove-cancel");
+    const confirm = action("Remove", "partner-key-remove-confirm", "danger", error, async () => {
+      await change(ctx, connectionPath(connection, "partner-key"), "DELETE", {});
+      await refresh(container, connection, ctx, drawOutbound);
+    });
+    cancel.addEventListener("click", () => line.replaceChildren(start));
+    line.replaceChildren(question, confirm, cancel);
+  });
+  line.append(start);
+  box.append(line, error);
+  return box;
+}
+
 function lockSuffix(container, connection, ctx, canEdit) {
   const block = element("div", null, "field");
   block.id = "field-outbound-lock-suffix";
@@ -263,6 +289,7 @@ function drawOutbound(container, connection, ctx) {
     help: "Write ASCII-armored PGP (.asc) instead of binary (larger files).",
   }).block);
   pgp.append(element("h4", "The partner's public key"), partnerKeyInfo(partner));
+  if (canEdit && partner) { pgp.append(partnerKeyRemoval(container, connection, ctx)); }
   if (canEdit) { pgp.append(partnerKeyUpload(container, connection, ctx)); }
   body.append(pgp);
   container.replaceChildren(body);

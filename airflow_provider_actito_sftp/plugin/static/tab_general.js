@@ -63,7 +63,7 @@ function drawDelete(container, connection, ctx) {
     notice.textContent = `Deleted ${r.connection}: ${r.ssh_keys} SSH key(s), ${r.pgp_keys} PGP key(s) `
       + `and ${r.ledger_variables} ledger variable(s) removed.`;
     notice.hidden = false;
-    notice.classList.add("removed");
+    notice.classList.add("success"); // a success, not a warning (role="status" in index.html)
     location.hash = "#integrations";
   });
   const actions = element("div", null, "actions");

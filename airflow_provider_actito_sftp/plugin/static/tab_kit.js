@@ -125,7 +125,7 @@ export function showNote(container, connection) {
   const note = notes.get(connection.conn_id);
   if (note) {
     notes.delete(connection.conn_id);
-    container.prepend(Object.assign(element("p", note, "notice ok-notice"), { id: "integration-saved", role: "status" }));
+    container.prepend(Object.assign(element("p", note, "notice success"), { id: "integration-saved", role: "status" }));
   }
 }
 

@@ -5,15 +5,15 @@ import {
   button, change, connectionPath, editable, errorLine, refresh, section,
 } from "./tab_kit.js";
 
-const NAME_HELP = "Letters, digits, '_', '-' or '.', e.g. inbound; DAGs refer to the folder by this name.";
-const PATH_HELP = "An absolute folder on the partner's server, e.g. /inbound (no '..').";
+export const NAME_HELP = "Letters, digits, '_', '-' or '.', e.g. inbound; DAGs refer to the folder by this name.";
+export const PATH_HELP = "An absolute folder on the partner's server, e.g. /inbound (no '..').";
 
 function locationPath(connection, name) {
   return connectionPath(connection, `locations/${encodeURIComponent(name)}`);
 }
 
 /** A client-side check of a path, in the server's terms; null when it looks fine. */
-function pathProblem(path) {
+export function pathProblem(path) {
   if (!path) { return "Enter the folder's path, e.g. /inbound"; }
   if (!path.startsWith("/")) { return `The path must be absolute (start with /), e.g. /${path.replace(/^\.?\/*/, "")}`; }
   if (path.split("/").includes("..")) { return "The path must not contain '..'"; }
@@ -122,7 +122,8 @@ function table(connection, ctx, container, canEdit) {
   const entries = Object.entries(connection.locations || {});
   for (const [name, path] of entries) { body.append(locationRow(connection, ctx, container, name, path, canEdit)); }
   if (!entries.length) {
-    const cell = element("td", "No location yet: add the folders DAGs read from and write to.", "empty");
+    const cell = element("td", canEdit ? "No location yet: add the folders DAGs read from and write to."
+      : "No location yet.", "empty");
     cell.colSpan = 3;
     const row = document.createElement("tr");
     row.append(cell);

@@ -6,14 +6,7 @@ import { exportControls, exportNote, KEY_ACTIONS_NOTE, mayExport } from "./tab_e
 import {
   attempt, button, errorLine, field, noteAfterRedraw, section, showNote, statusLine, textInput,
 } from "./tab_kit.js";
-
-const AUTH_LABELS = { ssh_key: "SSH key", password: "Password" };
-let schema = null;
-
-async function advancedFields() {
-  if (!schema) { schema = api("api/schema").then((answer) => answer.fields.filter((f) => f.screen === "advanced")); }
-  return schema;
-}
+import { choiceLabel, schemaFields } from "./schema.js";
 
 // --- Server configuration -------------------------------------------------------------------------
 
@@ -47,6 +40,9 @@ function same(a, b) {
 }
 
 async function drawServer(container, connection, ctx) {
+  let fields = [];
+  let schemaProblem = null;
+  try { fields = await schemaFields(); } catch (problem) { schemaProblem = problem; }
   showNote(container, connection);
   const exporting = !ctx.canEdit && mayExport(connection);
   const disabled = !ctx.canEdit && !exporting;
@@ -68,8 +64,9 @@ async function drawServer(container, connection, ctx) {
   const auth = document.createElement("select");
   auth.id = "server-auth_type";
   auth.disabled = disabled;
-  for (const [value, label] of Object.entries(AUTH_LABELS)) {
-    auth.append(Object.assign(document.createElement("option"), { value, textContent: label }));
+  const authField = fields.find((f) => f.name === "auth_type") || { choices: [connection.auth_type] };
+  for (const value of authField.choices) {
+    auth.append(Object.assign(document.createElement("option"), { value, textContent: choiceLabel(authField, value) }));
   }
   auth.value = connection.auth_type;
   inputs.set("auth_type", [{ name: "auth_type", kind: "choice" }, auth]);
@@ -86,15 +83,12 @@ async function drawServer(container, connection, ctx) {
   if (ctx.canEdit) { main.append(passwordField); }
 
   const advanced = section("Advanced parameters", "server-advanced");
-  try {
-    for (const spec of await advancedFields()) {
-      const input = advancedInput(spec, connection[spec.name], disabled);
-      inputs.set(spec.name, [spec, input]);
-      advanced.append(spec.kind === "boolean" ? checkboxField(spec, input, spec.help)
-        : field(spec.name, spec.label, input, spec.help));
-    }
-  } catch (problem) {
-    advanced.append(element("p", problem.message, "form-error"));
+  if (schemaProblem) { advanced.append(element("p", schemaProblem.message, "form-error")); }
+  for (const spec of fields.filter((f) => f.screen === "advanced")) {
+    const input = advancedInput(spec, connection[spec.name], disabled);
+    inputs.set(spec.name, [spec, input]);
+    advanced.append(spec.kind === "boolean" ? checkboxField(spec, input, spec.help)
+      : field(spec.name, spec.label, input, spec.help));
   }
   container.append(main, advanced);
   const changed = () => {
@@ -116,7 +110,11 @@ async function drawServer(container, connection, ctx) {
       const done = await attempt(ctx, container, "server-error", () => api(connectionUrl(connection.conn_id),
         { method: "PATCH", body: { values } }));
       save.disabled = false;
-      if (done) { noteAfterRedraw(connection, "Saved."); await ctx.reload(); }
+      if (done) {
+        noteAfterRedraw(connection, done.password_removed ? "Saved. The password was removed: SSH key "
+          + "authentication does not use it." : "Saved.");
+        await ctx.reload();
+      }
     });
     const actions = element("div", null, "actions");
     actions.append(save, status);
@@ -224,8 +222,10 @@ function sshKeySection(container, connection, ctx) {
     actions.append(rotate);
     rotate.addEventListener("click", async () => {
       rotate.disabled = true;
-      const made = await attempt(ctx, container, "ssh-error", () => api(connectionUrl(connection.conn_id, "ssh-key/rotate"),
-        { method: "POST", body: { restart: true } }));
+      // the first key pair is generated; later ones start a rotation (the active key keeps working)
+      const step = active ? ["ssh-key/rotate", { restart: true }] : ["ssh-key/generate", {}];
+      const made = await attempt(ctx, container, "ssh-error", () => api(connectionUrl(connection.conn_id, step[0]),
+        { method: "POST", body: step[1] }));
       rotate.disabled = false;
       if (made) { noteAfterRedraw(connection, `New key ${made.fingerprint} created: install it on the server.`); await ctx.reload(); }
     });

@@ -1,10 +1,12 @@
-// The new-integration wizard: 1 details (fields from api/schema), 2 server identity, 3 our public key.
+// The new-integration wizard: 1 details (fields from api/schema), 2 server identity, 3 our public key, then
+// (wizard_steps.js) 4 locations and 5 test, so a new integration ends tested and usable.
 import { api, element, NO_PERMISSION } from "./api.js";
+import { choiceLabel, schemaFields } from "./schema.js";
+import { beginSteps, leaveLocations, runTest } from "./wizard_steps.js";
 
 const SCREENS = ["general", "server"];
 const CONN_ID = { name: "conn_id", label: "Technical name", kind: "text", required: true, placeholder: "acme_exchange",
   help: "The connection id DAGs use (letters, digits, '_', '-', '.'); fixed after creation." };
-const CHOICE_LABELS = { ssh_key: "SSH key (recommended)", password: "Password" };
 const dialog = document.getElementById("wizard");
 const form = document.getElementById("wizard-form");
 const $ = (id) => document.getElementById(id);
@@ -19,7 +21,7 @@ function fieldInput(field) {
       const label = element("label");
       const radio = Object.assign(document.createElement("input"), { type: "radio", name: field.name, value: choice });
       radio.checked = choice === field.default;
-      label.append(radio, CHOICE_LABELS[choice] || choice);
+      label.append(radio, choiceLabel(field, choice) + (choice === field.default ? " (recommended)" : ""));
       group.append(label);
     }
     return group;
@@ -100,9 +102,9 @@ function goto(step) {
   state.step = step;
   for (const section of form.querySelectorAll("section[data-step]")) { section.hidden = Number(section.dataset.step) !== step; }
   for (const item of form.querySelectorAll("ol.steps li")) { item.classList.toggle("current", Number(item.dataset.step) === step); }
-  $("wizard-back").hidden = step !== 2;
-  $("wizard-cancel").hidden = step === 3;
-  $("wizard-next").textContent = { 1: "Next", 2: "Create integration", 3: "Done" }[step];
+  $("wizard-back").hidden = ![2, 4, 5].includes(step); // not back over the creation
+  $("wizard-cancel").hidden = step >= 3;
+  $("wizard-next").textContent = { 1: "Next", 2: "Create integration", 3: "Next", 4: "Next", 5: "Done" }[step];
   dialog.dataset.step = String(step);
 }
 
@@ -172,6 +174,7 @@ function showCreated(created) {
   $("public-key").value = key ? key.public_key : "";
   $("public-key-fingerprint").textContent = key ? `Key fingerprint: ${key.fingerprint}` : "";
   $("copy-status").textContent = "";
+  beginSteps(created);
   goto(3);
   state.callbacks.created();
 }
@@ -196,14 +199,21 @@ function downloadKey() {
   setTimeout(() => URL.revokeObjectURL(link.href), 1000);
 }
 
+async function toTest() {
+  if (await leaveLocations()) {
+    goto(5);
+    await runTest();
+  }
+}
+
 async function next(event) {
   event.preventDefault();
   const button = $("wizard-next");
-  if (state.step === 3) { dialog.close(); return; }
+  if (state.step === 5) { dialog.close(); return; }
   clearErrors();
   button.disabled = true;
   try {
-    await (state.step === 1 ? fetchHostKey() : create());
+    await { 1: fetchHostKey, 2: create, 3: async () => goto(4), 4: toTest }[state.step]();
   } finally {
     button.disabled = false;
   }
@@ -214,7 +224,7 @@ export async function openWizard(callbacks) {
   state = { step: 1, callbacks };
   if (!schema) {
     try {
-      schema = await api("api/schema");
+      schema = { fields: await schemaFields() };
     } catch (error) {
       document.getElementById("integrations-error").textContent = error.message;
       return;
@@ -238,7 +248,8 @@ form.addEventListener("input", (event) => { // editing a field withdraws its err
 });
 form.addEventListener("change", (event) => { if (event.target.name === "auth_type") { syncPassword(); } });
 $("trust-on-first-use").addEventListener("change", (event) => { $("tofu-warning").hidden = !event.target.checked; });
-$("wizard-back").addEventListener("click", () => { clearErrors(); goto(1); });
+$("wizard-back").addEventListener("click", () => { clearErrors(); goto(state.step === 2 ? 1 : state.step - 1); });
 $("wizard-cancel").addEventListener("click", () => dialog.close());
+dialog.addEventListener("close", () => { if (state.created) { state.callbacks.created(); } }); // its locations
 $("copy-key").addEventListener("click", copyKey);
 $("download-key").addEventListener("click", downloadKey);
