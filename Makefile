@@ -5,7 +5,7 @@ VENV := .venv
 # Use uv from PATH when present, otherwise bootstrap it into .tools/ with pip (no root needed).
 UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 
-.PHONY: venv test lint typecheck pytest demo airflow cli-demo bench bench-wan clean
+.PHONY: venv test test-fast lint typecheck pytest demo airflow cli-demo bench bench-wan clean
 
 .tools/bin/uv:
 	$(PYTHON) -m venv .tools
@@ -28,6 +28,11 @@ pytest: venv
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 test: lint typecheck pytest
+
+# The edit loop: lint, types and the tests marked "fast" (no SSH server, browser or Airflow process; the
+# markers come from tests/support/tiers.py). `make test` stays the whole suite and CI's command.
+test-fast: lint typecheck
+	$(VENV)/bin/pytest -m fast -q $(PYTEST_ARGS)
 
 demo: venv
 	$(VENV)/bin/python -m demo.main

@@ -31,6 +31,7 @@ from partner_sandbox.sshd import (  # noqa: E402
     remove_server,
     start_sshd,
 )
+from tests.support import tiers  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -162,3 +163,11 @@ def pgp_connection(make_connection: ConnectionFactory, folders: dict[str, Path])
             partner_pgp_public_key=partner.export_public(partner_fingerprint),
         )
         yield conn_id, partner, our_public
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    tiers.configure(config)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    tiers.mark(items)

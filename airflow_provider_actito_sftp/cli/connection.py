@@ -63,7 +63,7 @@ def connection() -> None:
     ),
 )
 @app.conn_id_argument
-@app.field_options(editable_fields(*CREATE_SCREENS), create=True)
+@app.field_options(editable_fields(*CREATE_SCREENS, creating=True), create=True)
 @_password_stdin_option
 @click.option(
     "--ssh-key-type",

@@ -66,6 +66,7 @@ class Field:
     :param generated: set by the provider (key generation), never typed in by a user.
     :param placeholder: an example value for forms.
     :param max_length: the most characters a text value may have (a list: all of it, commas included).
+    :param fixed_after_creation: set when the connection is created, never changed after (every front end).
     """
 
     name: str
@@ -83,6 +84,7 @@ class Field:
     generated: bool = False
     placeholder: str | None = None
     max_length: int | None = None
+    fixed_after_creation: bool = False
 
     @property
     def flag(self) -> str:
@@ -293,8 +295,8 @@ FIELDS: tuple[Field, ...] = (
     # general
     Field("display_name", "Display name", "Human-friendly name shown in the overview; editable at any time "
           "(default: the technical name).", Screen.GENERAL, placeholder="Partner exchange", max_length=200),
-    Field("entity", "Entity", "The entity (business unit) this integration belongs to.", Screen.GENERAL,
-          required=True, placeholder="marketing", max_length=100),
+    Field("entity", "Entity", "The entity (business unit) this integration belongs to; fixed after creation.",
+          Screen.GENERAL, required=True, placeholder="marketing", max_length=100, fixed_after_creation=True),
     # server
     Field("host", "Host", "The partner's SFTP server.", Screen.SERVER, column="host", required=True,
           placeholder="sftp.partner.example", max_length=255),
@@ -364,9 +366,14 @@ def fields_of(*screens: Screen) -> Iterator[Field]:
     return (field for field in FIELDS if field.screen in screens)
 
 
-def editable_fields(*screens: Screen) -> Iterator[Field]:
-    """The fields of these screens a user sets by value and may see (CLI flags, form inputs): no secrets."""
-    return (field for field in fields_of(*screens) if field.settable and not field.secret)
+def editable_fields(*screens: Screen, creating: bool = False) -> Iterator[Field]:
+    """The fields of these screens a user sets by value and may see (CLI flags, form inputs): no secrets;
+    those fixed after creation only when ``creating``."""
+    return (
+        field
+        for field in fields_of(*screens)
+        if field.settable and not field.secret and (creating or not field.fixed_after_creation)
+    )
 
 
 def form_fields() -> dict[str, dict[str, Any]]:

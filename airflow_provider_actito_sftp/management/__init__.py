@@ -5,11 +5,12 @@ Every decision lives here, so both front ends behave alike. Each function change
 the result with :func:`validate` (the hook's own parser) and saves it with the store. Results carry
 public material only (public keys, fingerprints, expiry dates), never a secret.
 
-- :mod:`.config`: :func:`update_fields` (every field set by value), :func:`new_connection`, locations.
+- :mod:`.config`: :func:`update_fields` (every field set by value, for every front end; fields fixed after
+  creation keep their value), :func:`new_connection`, locations.
 - :mod:`.keys`: our SSH key and its rotation (:func:`ssh_key_rotate`), inbound PGP keys, the partner key.
 - :mod:`.host_keys`: fetch the server's host key, compare it, pin it or refuse.
 - :mod:`.describe`: :func:`describe`, the one secret-free view of a connection.
-- :mod:`.lifecycle`: :func:`create_connection`, :func:`edit_fields`, :func:`repin_host_key`,
+- :mod:`.lifecycle`: :func:`create_connection`, :func:`repin_host_key`,
   :func:`connection_checks` (one line per check), :func:`delete_connection` (with its ledger Variables).
 
 Names are imported on first use (PEP 562): ``from airflow_provider_actito_sftp import management`` costs
@@ -61,7 +62,6 @@ if TYPE_CHECKING:
         connection_checks,
         create_connection,
         delete_connection,
-        edit_fields,
         repin_host_key,
     )
     from airflow_provider_actito_sftp.management.validation import validate
@@ -81,7 +81,6 @@ _HOMES = {
     "create_connection": "management.lifecycle",
     "delete_connection": "management.lifecycle",
     "describe": "management.describe",
-    "edit_fields": "management.lifecycle",
     "editable_fields": "connection.schema",
     "fetch_host_key_offer": "management.host_keys",
     "location_remove": "management.config",
@@ -129,7 +128,6 @@ __all__ = [
     "create_connection",
     "delete_connection",
     "describe",
-    "edit_fields",
     "editable_fields",
     "fetch_host_key_offer",
     "location_remove",

@@ -21,7 +21,7 @@ from airflow_provider_actito_sftp.exceptions import (
     HostKeyError,
     SftpSubsystemError,
 )
-from airflow_provider_actito_sftp.management.config import FieldUpdate, new_connection, update_fields
+from airflow_provider_actito_sftp.management.config import FieldUpdate, new_connection
 from airflow_provider_actito_sftp.management.host_keys import HostKeyPin, fetch_host_key_offer, pin_host_key
 from airflow_provider_actito_sftp.management.keys import pgp_inbound_keys
 from airflow_provider_actito_sftp.management.on_server import run_on_server, within
@@ -30,8 +30,6 @@ from airflow_provider_actito_sftp.ssh.key_type import SshKeyType
 from airflow_provider_actito_sftp.ssh.session import open_session
 
 CONN_ID_MAX_LENGTH = 250  # Airflow's limit
-# Fields fixed once the connection exists: the issue's "entity (read-only after creation)".
-FIXED_AFTER_CREATION = ("entity",)
 
 
 def check_conn_id(conn_id: str) -> str:
@@ -123,20 +121,6 @@ def validate_without_host_key(record: ConnectionRecord) -> None:
     except ConnectionConfigError as e:
         if e.field != "host_key":
             raise
-
-
-def edit_fields(record: ConnectionRecord, values: Mapping[str, Any]) -> FieldUpdate:
-    """Change fields of an existing connection; those fixed after creation may only keep their value.
-
-    :param record: the connection to change (in memory).
-    :param values: field name -> value, as for :func:`update_fields`.
-    :raises ConnectionConfigError: a fixed field changed, or an invalid value.
-    :raises RefusedError: as :func:`update_fields`.
-    """
-    for name in FIXED_AFTER_CREATION:
-        if name in values and str(values[name] or "").strip() != record.extra.get(name):
-            raise ConnectionConfigError(record.conn_id, name, "is read-only after creation")
-    return update_fields(record, values)
 
 
 def repin_host_key(

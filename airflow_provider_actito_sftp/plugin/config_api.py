@@ -174,7 +174,7 @@ def update(connection_id: str, body: ValuesBody, session: SessionDep, store: Edi
     """Change fields by value (the password is never returned, and comes again with a new host or port; the
     entity is fixed). ``password_removed``: the switch to SSH key authentication removed the stored password."""
     record = _writable(store, connection_id)
-    update = management.edit_fields(record, body.values)
+    update = management.update_fields(record, body.values)
     return {**_view(_save(session, store, record, Change.UPDATE)), "password_removed": update.password_removed}
 
 
@@ -183,7 +183,7 @@ def repin(connection_id: str, body: RepinBody, session: SessionDep, store: Edito
     """Fetch the server's host key again and pin it if confirmed (with the password again, if it has one)."""
     record = _writable(store, connection_id)
     if body.password:
-        management.edit_fields(record, {"password": body.password})
+        management.update_fields(record, {"password": body.password})
     pin = management.repin_host_key(
         record,
         expected_fingerprint=body.expected_fingerprint,

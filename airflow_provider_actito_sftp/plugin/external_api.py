@@ -51,7 +51,7 @@ def connection_json(connection_id: str, body: ValuesBody, session: SessionDep) -
             "where that definition is readable",
             "password",
         )
-    update = management.edit_fields(record, body.values)
+    update = management.update_fields(record, body.values)
     if update.generated_ssh_key:
         raise ApiError(
             400,
@@ -91,7 +91,7 @@ def cli_command(conn_id: str, values: Mapping[str, Any]) -> str | None:
     else ``policy``. A cleared value (None, or a blank number) has no flag.
 
     :param conn_id: the connection id.
-    :param values: field name -> value, as accepted by :func:`management.edit_fields`.
+    :param values: field name -> value, as accepted by :func:`management.update_fields`.
     """
     from airflow_provider_actito_sftp.cli.connection import connection_update
     from airflow_provider_actito_sftp.cli.policies import policy

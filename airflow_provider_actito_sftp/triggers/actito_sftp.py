@@ -10,6 +10,7 @@ from airflow.triggers.base import BaseTrigger, TriggerEvent
 from airflow_provider_actito_sftp.exceptions import ActitoSftpError
 from airflow_provider_actito_sftp.hooks.actito_sftp import ActitoSftpHook
 from airflow_provider_actito_sftp.transfer.names import shown_name
+from airflow_provider_actito_sftp.transfer.options import DEFAULT_MIN_AGE
 
 
 class ActitoSftpFileTrigger(BaseTrigger):
@@ -21,7 +22,8 @@ class ActitoSftpFileTrigger(BaseTrigger):
     :param conn_id: the connection's technical name.
     :param location: the location name.
     :param pattern: glob (or regex with ``regex=True``).
-    :param min_age: seconds a file must be unmodified to count as complete.
+    :param min_age: seconds a file must be unmodified to count as complete (default 60, as the sensor and
+        the import: :data:`~airflow_provider_actito_sftp.transfer.options.DEFAULT_MIN_AGE`).
     :param poke_interval: seconds between listings.
     """
 
@@ -31,7 +33,7 @@ class ActitoSftpFileTrigger(BaseTrigger):
         location: str,
         pattern: str = "*",
         regex: bool = False,
-        min_age: float = 0.0,
+        min_age: float = DEFAULT_MIN_AGE,
         poke_interval: float = 60.0,
     ) -> None:
         super().__init__()

@@ -117,11 +117,15 @@ def test_update_sets_the_schema_fields(run_cli: RunCli, create_connection: Creat
     create_connection("tuned")
     run_cli(
         *("connection", "update", "tuned", "--connect-timeout", "60", "--keepalive-interval", "0"),
-        *("--transfer-concurrency", "4", "--ciphers", "aes256-ctr, aes128-ctr", "--compression", "--entity", "sales"),
+        *("--transfer-concurrency", "4", "--ciphers", "aes256-ctr, aes128-ctr", "--compression"),
     )
     shown = json.loads(run_cli("connection", "show", "tuned", "--json").stdout)
     assert (shown["connect_timeout"], shown["keepalive_interval"], shown["transfer_concurrency"]) == (60, 0, 4)
-    assert (shown["ciphers"], shown["compression"], shown["entity"]) == (["aes256-ctr", "aes128-ctr"], True, "sales")
+    assert (shown["ciphers"], shown["compression"]) == (["aes256-ctr", "aes128-ctr"], True)
+    # the entity is fixed after creation, as on the page (tests/plugin/test_config_api.py): no flag to change it
+    entity = run_cli("connection", "update", "tuned", "--entity", "sales", expect=2)
+    assert "No such option '--entity'" in entity.stderr
+    assert json.loads(run_cli("connection", "show", "tuned", "--json").stdout)["entity"] == shown["entity"]
     assert "connect timeout 60 s" in run_cli("connection", "show", "tuned").stdout
     assert run_cli("connection", "update", "tuned", "--connect-timeout", "0", expect=2).stdout == ""
     refused = run_cli("connection", "update", "tuned", "--ciphers", "rot13", expect=1)

@@ -25,17 +25,31 @@ def test_columns_and_extra_keys_per_the_schema(password_record: MakeRecord):
             "host": "other.example",
             "port": "2222",
             "username": "someone",
-            "entity": "sales",
+            "display_name": "Sales",
             "ciphers": "aes256-ctr, aes128-ctr",
         },
     )
-    assert update.changed == ("host", "port", "username", "entity", "ciphers")
+    assert update.changed == ("host", "port", "username", "display_name", "ciphers")
     assert update.generated_ssh_key is None
     assert (record.host, record.port, record.login) == ("other.example", 2222, "someone")
-    assert record.extra["entity"] == "sales"
+    assert record.extra["display_name"] == "Sales"
     assert record.extra["ciphers"] == "aes256-ctr,aes128-ctr"
     assert not {"host", "port", "username"} & set(record.extra)
     assert validate(record).advanced.ciphers == ("aes256-ctr", "aes128-ctr")
+
+
+def test_entity_is_fixed_after_creation_for_every_front_end(password_record: MakeRecord):
+    """The schema's ``fixed_after_creation`` (entity), enforced where the CLI, the page and the API all save."""
+    record = password_record()
+    with pytest.raises(ConnectionConfigError, match="'entity': is fixed after creation"):
+        update_fields(record, {"entity": "sales", "display_name": "New"})
+    assert record.extra["entity"] == "acme"
+    assert "display_name" not in record.extra  # nothing changed
+    assert update_fields(record, {"entity": "acme", "display_name": "New"}).changed == ("entity", "display_name")
+    record.extra.pop("entity")  # made without one (Airflow's own form): a first value is accepted
+    assert update_fields(record, {"entity": "sales"}).changed == ("entity",)
+    created, _ = new_connection("fresh", {"entity": "sales", "host": "h", "username": "u", "auth_type": "password"})
+    assert created.extra["entity"] == "sales"
 
 
 def test_none_clears_a_field(password_record: MakeRecord):
@@ -61,7 +75,7 @@ def test_refusals_change_nothing(password_record: MakeRecord, values: dict[str, 
     record = password_record()
     before = (record.host, dict(record.extra))
     with pytest.raises(RefusedError, match=message):
-        update_fields(record, {"entity": "changed", **values})
+        update_fields(record, {"display_name": "changed", **values})
     assert (record.host, record.extra) == before
 
 

@@ -20,7 +20,6 @@ from airflow_provider_actito_sftp.management import (
     connection_checks,
     create_connection,
     delete_connection,
-    edit_fields,
     pgp_key_generate,
 )
 from airflow_provider_actito_sftp.pgp.keys import PgpKeyType
@@ -39,15 +38,6 @@ def test_other_conn_ids_are_refused(conn_id: str):
     with pytest.raises(ConnectionConfigError) as refused:
         check_conn_id(conn_id)
     assert refused.value.field == "conn_id"
-
-
-def test_entity_is_fixed_after_creation(password_record: MakeRecord):
-    record = password_record()
-    with pytest.raises(ConnectionConfigError, match="'entity': is read-only after creation"):
-        edit_fields(record, {"entity": "sales", "display_name": "New"})
-    assert record.extra["entity"] == "acme"
-    assert "display_name" not in record.extra  # nothing changed
-    assert edit_fields(record, {"entity": "acme", "display_name": "New"}).changed == ("entity", "display_name")
 
 
 def test_checks_pass_one_line_each(server_record: MakeRecord, locations: dict[str, str]):

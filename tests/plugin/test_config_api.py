@@ -209,6 +209,7 @@ def test_an_integration_configured_end_to_end(api):
     assert required.json()["inbound_pgp_keys"][0]["fingerprint"] == generated.json()["fingerprint"]
     entity = _call(api, "PATCH", f"/api/connections/{conn_id}", body={"values": {"entity": "other"}})
     assert (entity.status_code, entity.json()["field"]) == (400, "entity")
+    assert "Entity: is fixed after creation" in entity.json()["detail"]  # the CLI's rule too (tests/cli)
     port = _call(api, "PATCH", f"/api/connections/{conn_id}", body={"values": {"port": "not a port"}})
     assert (port.status_code, port.json()["field"]) == (400, "port")
 

@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 
+from airflow_provider_actito_sftp.sensors.actito_sftp import ActitoSftpFileSensor
+from airflow_provider_actito_sftp.transfer.options import DEFAULT_MIN_AGE, ImportOptions
 from airflow_provider_actito_sftp.triggers.actito_sftp import ActitoSftpFileTrigger
 from partner_sandbox.sshd import SshServer, chown_tree
 from tests.conftest import ConnectionFactory
@@ -18,6 +20,13 @@ from tests.conftest import ConnectionFactory
 @pytest.fixture
 def conn_id(make_connection: ConnectionFactory, folders: dict[str, Path]) -> str:
     return make_connection(locations={name: str(path) for name, path in folders.items()})
+
+
+def test_min_age_defaults_like_the_sensor_and_the_import():
+    """A file still being written counts as complete after the same quiet time, however it is awaited."""
+    sensor = ActitoSftpFileSensor(task_id="wait", location="inbound")
+    trigger = ActitoSftpFileTrigger(conn_id="partner", location="inbound")
+    assert trigger.min_age == sensor.min_age == ImportOptions().min_age == DEFAULT_MIN_AGE == 60.0
 
 
 def _first_event(trigger: ActitoSftpFileTrigger, timeout: float = 30) -> dict[str, Any]:
