@@ -19,6 +19,7 @@ import pytest
 from partner_sandbox.sshd import free_port
 
 REPO = Path(__file__).parents[1]
+pytestmark = pytest.mark.airflow  # `make demo` and `make airflow` start Airflow themselves (tests/support/tiers.py)
 FAILED = (": failed", ": up_for_retry", ": upstream_failed")
 
 

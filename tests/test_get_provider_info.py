@@ -34,6 +34,7 @@ def test_package_name_is_the_distribution_name():
     assert get_provider_info()["package-name"] == distribution("airflow-provider-actito-sftp").metadata["Name"]
 
 
+@pytest.mark.airflow  # runs the `airflow` command: seconds each (tests/support/tiers.py)
 def test_airflow_providers_list_shows_the_provider():
     providers = json.loads(_airflow("providers", "list", "--output", "json"))
     ours = [provider for provider in providers if provider["package_name"] == "airflow-provider-actito-sftp"]
@@ -41,6 +42,7 @@ def test_airflow_providers_list_shows_the_provider():
     assert ours[0]["version"] == "0.1.0"
 
 
+@pytest.mark.airflow  # runs the `airflow` command: seconds each (tests/support/tiers.py)
 def test_connection_type_is_listed_with_its_hook():
     hooks = json.loads(_airflow("providers", "hooks", "--output", "json"))
     ours = [hook for hook in hooks if hook["connection_type"] == "actito_sftp"]
@@ -55,6 +57,7 @@ def test_connection_type_is_listed_with_its_hook():
     ]
 
 
+@pytest.mark.airflow  # runs the `airflow` command: seconds each (tests/support/tiers.py)
 def test_the_providers_options_are_in_airflows_configuration():
     listed = _airflow("config", "list", "--section", "actito_sftp", "--defaults")
     for option in ("allowed_targets", "interactive_timeout", "interactive_calls", "interactive_calls_per_user"):

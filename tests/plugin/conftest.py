@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from tests.support.airflow_stack import AirflowStack, sqlite_stack
 
@@ -66,3 +69,33 @@ def serve(stack: AirflowStack) -> dict[str, Any]:
         for user in USERS
     }
     return {"url": base_url, "tokens": tokens, "stack": stack}
+
+
+@pytest.fixture(scope="session")
+def plugin_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """One API server with the plugin for every browser module that needs no connection in its environment:
+    ``{"url", "tokens", "stack"}``. Each module creates its own integrations (distinct technical names) in it
+    and removes them after (:func:`module_integrations`), so a module sees what it made and what is left of
+    the others' is nothing."""
+    base = tmp_path_factory.mktemp("plugin_server")
+    (base / "dags").mkdir()
+    served = serve(plugin_stack(base / "airflow", base / "dags"))
+    try:
+        yield {**served, "dags": base / "dags"}
+    finally:
+        served["stack"].stop()
+
+
+@contextmanager
+def module_integrations(server: dict[str, Any], sshd: Any, integrations: dict[str, str]) -> Iterator[None]:
+    """Create these integrations (technical name -> display name) on ``sshd`` through the API, then delete
+    whichever of them still exist (a test may have deleted one)."""
+    from tests.support.browser import call_api, create_integration
+
+    try:
+        for conn_id, display_name in integrations.items():
+            create_integration(server, sshd, conn_id, display_name)
+        yield
+    finally:
+        for conn_id in integrations:
+            call_api(server, "DELETE", f"/api/connections/{conn_id}", {"confirm": conn_id})

@@ -10,7 +10,6 @@ Airflow pages, an SSH key rotation, and the deletion. No CLI, no hand-edited JSO
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +18,7 @@ import pytest
 from partner_sandbox.dag_files import write_dag
 from partner_sandbox.gpg import PartnerGpg
 from partner_sandbox.sshd import SshServer, chown_tree
-from tests.plugin.conftest import plugin_stack, serve
-from tests.support.browser import by_id, call_api, chromium, click, css, log_in, screenshot, wait
+from tests.support.browser import by_id, call_api, chromium, click, click_found, css, log_in, screenshot, wait
 
 CONN_ID = "acme_e2e"
 DAG_ID = "acme_e2e_exchange"
@@ -28,14 +26,9 @@ WRONG_FINGERPRINT = "SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    base = tmp_path_factory.mktemp("ui_end_to_end")
-    (base / "dags").mkdir()
-    served = serve(plugin_stack(base / "airflow", base / "dags"))
-    try:
-        yield {**served, "base": base}
-    finally:
-        served["stack"].stop()
+def server(plugin_server: dict[str, Any]) -> dict[str, Any]:
+    """The shared API server (tests/plugin/conftest.py); the test creates and deletes its integration itself."""
+    return plugin_server
 
 
 def _type(driver: Any, element_id: str, text: str) -> None:
@@ -50,7 +43,7 @@ def _text(driver: Any, element_id: str) -> str:
 
 
 def _tab(driver: Any, tab: str, marker: str) -> None:
-    wait(driver).until(lambda d: css(d, f'#integration-tabs [data-tab="{tab}"]'))[0].click()
+    click_found(driver, lambda d: css(d, f'#integration-tabs [data-tab="{tab}"]')[0])
     wait(driver).until(lambda d: css(d, f"#{marker}"))
 
 
@@ -89,7 +82,7 @@ def _create(driver: Any, sshd: SshServer) -> str:
     wait(driver).until(lambda d: by_id(d, "wizard-test-results").get_attribute("data-ok") == "true")
     assert by_id(driver, "wizard-no-location").is_displayed()  # said so
     click(driver, "wizard-next")  # Done
-    wait(driver).until(lambda d: css(d, f'#integrations tr[data-conn-id="{CONN_ID}"] a'))[0].click()
+    click_found(driver, lambda d: css(d, f'#integrations tr[data-conn-id="{CONN_ID}"] a')[0])
     wait(driver).until(lambda d: d.execute_script(_LOADED))
     return public_key
 
@@ -114,7 +107,7 @@ def _run_exchange(server: dict[str, Any], landing: Path, source: Path) -> None:
         ActitoSftpExportOperator(task_id="export_segment", conn_id={CONN_ID!r}, location="outbound",
                                  source={str(source)!r})
         """,
-        folder=server["base"] / "dags",
+        folder=server["dags"],
     )
     server["stack"].cli("dags", "test", DAG_ID, timeout=300)
 
@@ -205,7 +198,7 @@ def test_an_integration_from_creation_to_deletion_in_the_browser(server, sshd: S
         wait(driver).until(lambda d: "success" in " ".join(cell.text for cell in css(d, last_exchange)))
         latest = call_api(server, "GET", f"/api/connections/{CONN_ID}/activity?limit=1").json()["runs"][0]
         assert latest["direction"] in css(driver, last_exchange)[0].text  # the latest of the two tries
-        css(driver, f'#integrations tr[data-conn-id="{CONN_ID}"] a')[0].click()
+        click_found(driver, lambda d: css(d, f'#integrations tr[data-conn-id="{CONN_ID}"] a')[0])
         wait(driver).until(lambda d: d.execute_script(_LOADED))
 
         _tab(driver, "server", "ssh-rotate")

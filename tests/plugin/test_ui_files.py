@@ -16,26 +16,20 @@ import pytest
 
 from partner_sandbox.gpg import PartnerGpg
 from partner_sandbox.sshd import SshServer, chown_tree
-from tests.plugin.conftest import plugin_stack, serve
-from tests.support.browser import WAIT, by_id, call_api, chromium, click, create_integration, css, log_in, screenshot
+from tests.plugin.conftest import module_integrations
+from tests.support.browser import WAIT, by_id, call_api, chromium, click, css, log_in, screenshot
 
 CONN_ID = "acme_files"
 
 
 @pytest.fixture(scope="module")
-def server(sshd: SshServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    """An API server with the plugin and ``acme_files``, created through the API, its SSH key installed."""
-    base = tmp_path_factory.mktemp("ui_files")
-    (base / "dags").mkdir()
-    served = serve(plugin_stack(base / "airflow", base / "dags"))
-    try:
-        create_integration(served, sshd, CONN_ID, "ACME Files")
+def server(sshd: SshServer, plugin_server: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """The shared API server with ``acme_files``, created through the API, its SSH key installed."""
+    with module_integrations(plugin_server, sshd, {CONN_ID: "ACME Files"}):
         folders = {name: sshd.make_folder(f"ui_files/{name}") for name in ("in", "archive", "out")}
         for folder in folders.values():
             chown_tree(folder, sshd.user)
-        yield {**served, "folders": folders, "sshd": sshd}
-    finally:
-        served["stack"].stop()
+        yield {**plugin_server, "folders": folders, "sshd": sshd}
 
 
 @pytest.fixture

@@ -15,23 +15,17 @@ import pytest
 
 from partner_sandbox.sshd import SshServer
 from tests.cli.support import fingerprint_of
-from tests.plugin.conftest import plugin_stack, serve
-from tests.support.browser import by_id, call_api, chromium, click, create_integration, css, log_in, screenshot, wait
+from tests.plugin.conftest import module_integrations
+from tests.support.browser import by_id, call_api, chromium, click, click_found, css, log_in, screenshot, wait
 
 CONN_ID = "acme_page"
 
 
 @pytest.fixture(scope="module")
-def server(sshd: SshServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    """An API server with the plugin and ``acme_page``, created through the API, its SSH key installed."""
-    base = tmp_path_factory.mktemp("ui_integration_page")
-    (base / "dags").mkdir()
-    served = serve(plugin_stack(base / "airflow", base / "dags"))
-    try:
-        create_integration(served, sshd, CONN_ID, "ACME Page")
-        yield {**served, "sshd": sshd}
-    finally:
-        served["stack"].stop()
+def server(sshd: SshServer, plugin_server: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """The shared API server with ``acme_page``, created through the API, its SSH key installed."""
+    with module_integrations(plugin_server, sshd, {CONN_ID: "ACME Page"}):
+        yield {**plugin_server, "sshd": sshd}
 
 
 @pytest.fixture
@@ -67,7 +61,7 @@ def _has(driver: Any, element_id: str) -> bool:
 
 
 def _tab(driver: Any, tab: str, marker: str) -> None:
-    wait(driver).until(lambda d: css(d, f'#integration-tabs [data-tab="{tab}"]'))[0].click()
+    click_found(driver, lambda d: css(d, f'#integration-tabs [data-tab="{tab}"]')[0])
     wait(driver).until(lambda d: _has(d, marker))
 
 

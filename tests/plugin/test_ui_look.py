@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 
 from partner_sandbox.sshd import SshServer
-from tests.plugin.conftest import plugin_stack, serve
-from tests.support.browser import by_id, chromium, click, create_integration, css, log_in, screenshot, wait
+from tests.plugin.conftest import module_integrations
+from tests.support.browser import by_id, chromium, click, css, log_in, screenshot, wait
 
 THEMES = ("light", "dark")
 # Airflow's Chakra UI tokens the page follows, read from Airflow's own page in the same browser.
@@ -38,17 +38,10 @@ TABS = {
 
 
 @pytest.fixture(scope="module")
-def server(sshd: SshServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    """An API server with the plugin and two integrations, created through the API."""
-    base = tmp_path_factory.mktemp("ui_look")
-    (base / "dags").mkdir()
-    served = serve(plugin_stack(base / "airflow", base / "dags"))
-    try:
-        create_integration(served, sshd, "acme_look", "Zeta Look")
-        create_integration(served, sshd, "beta_look", "Alpha Look")
-        yield served
-    finally:
-        served["stack"].stop()
+def server(sshd: SshServer, plugin_server: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """The shared API server with two integrations, created through the API."""
+    with module_integrations(plugin_server, sshd, {"acme_look": "Zeta Look", "beta_look": "Alpha Look"}):
+        yield plugin_server
 
 
 @pytest.fixture

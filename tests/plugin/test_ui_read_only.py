@@ -19,7 +19,7 @@ import pytest
 from airflow_provider_actito_sftp.ssh.keys import generate_ssh_key
 from partner_sandbox.sshd import SshServer
 from tests.plugin.conftest import plugin_stack, serve
-from tests.support.browser import WAIT, by_id, call_api, chromium, click, css, log_in, wait
+from tests.support.browser import WAIT, by_id, call_api, chromium, click, click_found, css, log_in, wait
 
 CONN_ID = "env_page"
 PASSWORD = "env-page-password-never-in-a-browser"  # a test secret that must never be shown
@@ -73,7 +73,7 @@ def _has(driver: Any, element_id: str) -> bool:
 
 
 def _tab(driver: Any, tab: str, marker: str) -> None:
-    wait(driver).until(lambda d: css(d, f'#integration-tabs [data-tab="{tab}"]'))[0].click()
+    click_found(driver, lambda d: css(d, f'#integration-tabs [data-tab="{tab}"]')[0])
     wait(driver).until(lambda d: _has(d, marker))
 
 

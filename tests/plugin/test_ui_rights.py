@@ -19,8 +19,8 @@ import httpx
 import pytest
 
 from partner_sandbox.sshd import SshServer
-from tests.plugin.conftest import plugin_stack, serve
-from tests.support.browser import WAIT, by_id, chromium, create_integration, css, log_in, wait
+from tests.plugin.conftest import module_integrations
+from tests.support.browser import WAIT, by_id, chromium, click_found, css, log_in, wait
 
 CONN_ID = "acme"  # "acme_owner" may do everything with it, and create nothing
 TABS = ("overview", "general", "server", "locations", "inbound", "outbound", "delete")
@@ -49,16 +49,10 @@ _BACKGROUND = "return getComputedStyle(document.querySelector(arguments[0])).bac
 
 
 @pytest.fixture(scope="module")
-def server(sshd: SshServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    """An API server with the plugin and ``acme``, created through the API."""
-    base = tmp_path_factory.mktemp("ui_rights")
-    (base / "dags").mkdir()
-    served = serve(plugin_stack(base / "airflow", base / "dags"))
-    try:
-        create_integration(served, sshd, CONN_ID, "ACME Rights")
-        yield served
-    finally:
-        served["stack"].stop()
+def server(sshd: SshServer, plugin_server: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """The shared API server with ``acme``, created through the API."""
+    with module_integrations(plugin_server, sshd, {CONN_ID: "ACME Rights"}):
+        yield plugin_server
 
 
 @pytest.fixture
@@ -90,7 +84,7 @@ def _integrations(browser: Any, user: str) -> Any:
 
 def _open_tab(driver: Any, tab: str) -> Any:
     """Show one tab of the integration page; its panel once drawn."""
-    wait(driver).until(lambda d: css(d, f'#integration-tabs [data-tab="{tab}"]'))[0].click()
+    click_found(driver, lambda d: css(d, f'#integration-tabs [data-tab="{tab}"]')[0])
     wait(driver).until(lambda d: css(d, f'#integration-panel [data-panel="{tab}"] {DRAWN[tab]}'))
     return by_id(driver, "integration-panel")
 

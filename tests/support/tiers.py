@@ -2,8 +2,9 @@
 
 - ``server``: a real SSH server (any fixture in the test's closure whose name holds ``sshd``, or a
   ProFTPD/tinyssh server of the interop matrix).
-- ``airflow``: Airflow's own processes (an API server, a scheduler, ``airflow standalone``): the test's module
-  uses :mod:`tests.support.airflow_stack` or :mod:`tests.plugin.conftest`'s ``serve``, or says so with
+- ``airflow``: Airflow's own processes (an API server, a scheduler, ``airflow standalone``): the test uses
+  the ``plugin_server`` fixture, its module uses :mod:`tests.support.airflow_stack` or
+  :mod:`tests.plugin.conftest`'s ``serve``, or says so with
   ``pytestmark = pytest.mark.airflow`` (a module that starts them another way, e.g. ``make airflow``).
 - ``browser``: a real Chromium (the module uses :func:`tests.support.browser.chromium`).
 - ``postgres``: the PostgreSQL server (declared by the test).
@@ -27,6 +28,7 @@ DESCRIPTIONS = {
     "fast": "none of the above: no server, no browser, no Airflow process (make test-fast)",
 }
 SERVER_FIXTURES = ("sshd", "proftpd", "interop_server")
+AIRFLOW_FIXTURES = ("plugin_server",)
 AIRFLOW_HELPERS = {
     ("tests.plugin.conftest", "serve"),
     ("tests.plugin.conftest", "plugin_stack"),
@@ -55,6 +57,8 @@ def _tiers(item: pytest.Item) -> set[str]:
     tiers: set[str] = set()
     if any(part in name for name in getattr(item, "fixturenames", ()) for part in SERVER_FIXTURES):
         tiers.add("server")
+    if any(name in AIRFLOW_FIXTURES for name in getattr(item, "fixturenames", ())):
+        tiers.add("airflow")
     module = getattr(item, "module", None)
     if module is not None:
         helpers = _helpers(module)
