@@ -15,7 +15,8 @@ import click
 from airflow_provider_actito_sftp import management
 from airflow_provider_actito_sftp.cli import app, render
 from airflow_provider_actito_sftp.connection.audit import Change
-from airflow_provider_actito_sftp.connection.schema import AuthType, Screen, editable_fields
+from airflow_provider_actito_sftp.connection.commands import CREATE_SCREENS, UPDATE_SCREENS
+from airflow_provider_actito_sftp.connection.schema import AuthType, editable_fields
 from airflow_provider_actito_sftp.connection.store import ConnectionRecord
 from airflow_provider_actito_sftp.exceptions import ConnectionConfigError
 from airflow_provider_actito_sftp.ssh.key_type import SshKeyType
@@ -23,8 +24,6 @@ from airflow_provider_actito_sftp.ssh.key_type import SshKeyType
 if TYPE_CHECKING:
     from airflow_provider_actito_sftp.management import HostKeyPin
 
-CREATE_SCREENS = (Screen.GENERAL, Screen.SERVER)
-UPDATE_SCREENS = (Screen.GENERAL, Screen.SERVER, Screen.ADVANCED)
 
 _password_stdin_option = click.option(
     "--password-stdin", is_flag=True, help="Read the password (--auth-type password) from the first line of stdin."

@@ -11,10 +11,9 @@ from typing import Any
 from airflow_provider_actito_sftp import management
 from airflow_provider_actito_sftp.cli import app, render
 from airflow_provider_actito_sftp.connection.audit import Change
-from airflow_provider_actito_sftp.connection.schema import Screen, editable_fields
+from airflow_provider_actito_sftp.connection.commands import POLICY_SCREENS
+from airflow_provider_actito_sftp.connection.schema import editable_fields
 from airflow_provider_actito_sftp.connection.store import ConnectionRecord
-
-POLICY_SCREENS = (Screen.INBOUND, Screen.OUTBOUND)
 
 
 @app.cli.command(

@@ -18,12 +18,12 @@ import shlex
 from collections.abc import Mapping
 from typing import Any
 
-import click
 from airflow.api_fastapi.common.db.common import SessionDep
 from fastapi import APIRouter
 
 from airflow_provider_actito_sftp import management
-from airflow_provider_actito_sftp.connection.schema import BY_NAME, FIELDS, Kind
+from airflow_provider_actito_sftp.connection.commands import command_line
+from airflow_provider_actito_sftp.connection.schema import BY_NAME, FIELDS
 from airflow_provider_actito_sftp.connection.store import ConnectionRecord, ConnectionStore
 from airflow_provider_actito_sftp.get_provider_info import CONNECTION_TYPE
 from airflow_provider_actito_sftp.plugin.app import SameOriginJson
@@ -87,41 +87,16 @@ def public_connection_json(record: ConnectionRecord) -> dict[str, Any]:
 def cli_command(conn_id: str, values: Mapping[str, Any]) -> str | None:
     """The ``actito-sftp`` command making the same change, shell-quoted; None if no one command can.
 
-    The flags are read from the CLI's own commands (generated there from the schema): ``connection update``,
-    else ``policy``. A cleared value (None, or a blank number) has no flag.
+    The command and its flags come from :mod:`~airflow_provider_actito_sftp.connection.commands`, which the CLI
+    generates its options from: ``connection update``, else ``policy``.
 
     :param conn_id: the connection id.
     :param values: field name -> value, as accepted by :func:`management.update_fields`.
     """
-    from airflow_provider_actito_sftp.cli.connection import connection_update
-    from airflow_provider_actito_sftp.cli.policies import policy
-
-    for words, command in ((("connection", "update"), connection_update), (("policy",), policy)):
-        options = {param.name: param for param in command.params if isinstance(param, click.Option)}
-        flags = [_flag(conn_id, options.get(name), name, value) for name, value in values.items()]
-        if all(flag is not None for flag in flags):
-            given = [word for flag in flags if flag is not None for word in flag]
-            return shlex.join(["actito-sftp", *words, conn_id, *given, "--secrets-file", f"{conn_id}.connection.json"])
-    return None
-
-
-def _flag(conn_id: str, option: click.Option | None, name: str, value: Any) -> list[str] | None:
-    """The option's words for this value, or None if the option cannot express it."""
-    if option is None or value is None:
+    words = command_line(conn_id, values)
+    if words is None:
         return None
-    field = BY_NAME[name]
-    if field.kind is Kind.TEXT and isinstance(value, str):
-        typed: Any = value  # as typed: the CLI reads it with the same field reader
-    else:
-        typed = field.read(conn_id, value)
-    if typed is None:
-        return None
-    if option.is_flag:
-        if typed is True:
-            return [option.opts[0]]
-        return [option.secondary_opts[0]] if option.secondary_opts else None
-    text = ",".join(typed) if isinstance(typed, tuple | list) else str(typed)
-    return [option.opts[0], text]
+    return shlex.join(["actito-sftp", *words, "--secrets-file", f"{conn_id}.connection.json"])
 
 
 def _secret_value(record: ConnectionRecord, name: str) -> Any:

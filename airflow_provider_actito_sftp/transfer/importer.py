@@ -55,7 +55,13 @@ from airflow_provider_actito_sftp.transfer.names import (
     plaintext_name,
     too_long_to_import,
 )
-from airflow_provider_actito_sftp.transfer.options import AfterImport, Claim, OnConflict, SignaturePolicy
+from airflow_provider_actito_sftp.transfer.options import (
+    DEFAULT_CLAIM_TIMEOUT,
+    AfterImport,
+    Claim,
+    OnConflict,
+    SignaturePolicy,
+)
 from airflow_provider_actito_sftp.transfer.reconnect import source_for
 from airflow_provider_actito_sftp.transfer.recovery import (
     LEFT_TO_THE_OTHER_TRY,
@@ -92,7 +98,7 @@ class ImportRequest:
     archive_location: str | None = None
     quarantine_location: str | None = None
     signature_policy: SignaturePolicy = SignaturePolicy.IGNORE
-    claim_timeout: float = 3600.0
+    claim_timeout: float = DEFAULT_CLAIM_TIMEOUT
     owner: str = ""
     claim: Claim = Claim.RENAME
     limits: OutputLimits = field(default_factory=OutputLimits)

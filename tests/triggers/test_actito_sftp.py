@@ -101,7 +101,7 @@ def test_a_name_that_is_not_utf8_fires_escaped(conn_id: str, sshd: SshServer, fo
     descriptor = os.open(bytes(folders["inbound"]) + b"/caf\xe9.csv", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
     os.close(descriptor)
     chown_tree(folders["inbound"], sshd.user)
-    trigger = ActitoSftpFileTrigger(conn_id=conn_id, location="inbound", pattern="*.csv", poke_interval=1)
+    trigger = ActitoSftpFileTrigger(conn_id=conn_id, location="inbound", pattern="*.csv", min_age=0, poke_interval=1)
     event = _first_event(trigger)
     assert event == {"status": "success", "files": ["caf\\xe9.csv"]}
     json.dumps(event, ensure_ascii=False).encode("utf-8")  # what failed with the raw name: surrogates not allowed
