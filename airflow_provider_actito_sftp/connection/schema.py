@@ -361,6 +361,12 @@ COLUMN_FIELDS: Mapping[str, Field] = {field.column: field for field in FIELDS if
 SECRET_EXTRA_KEYS: tuple[str, ...] = tuple(field.name for field in FIELDS if field.secret and field.in_extra)
 
 
+def field_label(name: str) -> str | None:
+    """The label of a field named by its name or its Airflow column (``login`` -> "Username"), else None."""
+    field = BY_NAME.get(name) or COLUMN_FIELDS.get(name)
+    return field.label if field is not None else None
+
+
 def fields_of(*screens: Screen) -> Iterator[Field]:
     """The fields of these screens, in declaration order."""
     return (field for field in FIELDS if field.screen in screens)

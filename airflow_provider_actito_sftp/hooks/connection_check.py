@@ -18,7 +18,7 @@ import re
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from airflow_provider_actito_sftp.connection.schema import BY_NAME, COLUMN_FIELDS, FIELDS
+from airflow_provider_actito_sftp.connection.schema import BY_NAME, FIELDS, field_label
 from airflow_provider_actito_sftp.connection.settings import parse_connection, raw_values
 from airflow_provider_actito_sftp.exceptions import ActitoSftpError, ConnectionConfigError
 
@@ -91,8 +91,7 @@ def field_problems(conn_id: str, connection: Any) -> list[str]:
 
 
 def _labelled(error: ConnectionConfigError) -> str:
-    field = BY_NAME.get(error.field) or COLUMN_FIELDS.get(error.field)
-    return f"{field.label if field else error.field}: {error.problem}"
+    return f"{field_label(error.field) or error.field}: {error.problem}"
 
 
 def _unreadable(conn_id: str, error: Exception) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from airflow_provider_actito_sftp.connection.schema import BY_NAME, COLUMN_FIELDS
+from airflow_provider_actito_sftp.connection.schema import field_label
 from airflow_provider_actito_sftp.exceptions import ActitoSftpError, ConnectionConfigError
 
 # Names the page shows in its own controls rather than as schema fields (static/wizard.js, tab_server.js,
@@ -32,10 +32,7 @@ def label_of(name: str) -> str:
 
     :param name: ``outbound_lock_suffix``, ``login``, ``conn_id``, ...
     """
-    field = BY_NAME.get(name) or COLUMN_FIELDS.get(name)
-    if field is not None:
-        return field.label
-    return PAGE_LABELS.get(name) or name.replace("_", " ").capitalize()
+    return field_label(name) or PAGE_LABELS.get(name) or name.replace("_", " ").capitalize()
 
 
 def page_message(error: ActitoSftpError) -> str:
