@@ -63,7 +63,7 @@ def main() -> int:
                 "--json",
             )
         )
-        server.add_authorized_key(created["ssh_public_key"])
+        server.add_authorized_key(created["ssh_key"]["public_key"])
         print("  (partner installs the public key in authorized_keys)")
         run("ssh-key", "public", "acme_sftp")
         run("location", "add", "acme_sftp", "outbound", str(outbound))

@@ -10,7 +10,6 @@ Options for connection fields are generated from the schema by :func:`field_opti
 
 from __future__ import annotations
 
-import copy
 import json
 import logging
 import os
@@ -28,8 +27,6 @@ from airflow_provider_actito_sftp.connection.schema import Field, Kind
 from airflow_provider_actito_sftp.connection.store import (
     ConnectionRecord,
     ConnectionStore,
-    export_for_external_store,
-    keep_password_with_its_server,
 )
 from airflow_provider_actito_sftp.exceptions import ActitoSftpError
 
@@ -143,36 +140,29 @@ def editing(
     change: Change = Change.UPDATE,
     details: dict[str, Any] | None = None,
 ) -> Iterator[ConnectionRecord]:
-    """Load a connection, let the command change it, validate and save it (or export it if read-only).
+    """The configuration service's edit transaction (:func:`management.editing`), the CLI's way.
 
     An exception inside the block saves nothing. A connection defined outside the metadata DB is written
     complete to ``secrets_file`` (0600) instead, its public part printed, and the command exits 3.
 
     :param conn_id: the connection id.
     :param secrets_file: where to export a connection that lives outside the DB (default
-        ``./<conn_id>.connection.json``).
+        ``./<conn_id>.connection.json``); --secrets-file.
     :param change: the kind of change, for Airflow's audit log.
     :param details: public facts for the audit log; the block may still add to it.
     """
-    record = load(conn_id)
-    before = copy.deepcopy(record)
     target = secrets_file or Path(f"{conn_id}.connection.json")
-    if not record.in_metadata_db and target.exists():
-        fail(f"{target} exists already (from an earlier run?); move it away or pass --secrets-file")
-    yield record
-    management.validate(record)
-    if record.in_metadata_db:
-        store().save(record, change=change, details=details)
+    with management.editing(store(), conn_id, change, details=details, export_to=target) as edit:
+        yield edit.record
+    if edit.exported is None:
         return
-    keep_password_with_its_server(before, record)  # as saving would (store.save)
-    public = export_for_external_store(record, target)
     note(
         f"NOT SAVED: connection {conn_id!r} lives in an environment variable or secrets backend, which this "
         "tool cannot write.\nStore the complete connection JSON written to "
         f"{target} (mode 0600, it contains secrets) as AIRFLOW_CONN_{conn_id.upper()} or in your secrets "
         "backend, then delete the file. Its public part:"
     )
-    say(json.dumps(public, indent=2))
+    say(json.dumps(edit.exported, indent=2))
     sys.exit(EXIT_NOT_SAVED)
 
 

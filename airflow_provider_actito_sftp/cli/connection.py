@@ -17,12 +17,11 @@ from airflow_provider_actito_sftp.cli import app, render
 from airflow_provider_actito_sftp.connection.audit import Change
 from airflow_provider_actito_sftp.connection.commands import CREATE_SCREENS, UPDATE_SCREENS
 from airflow_provider_actito_sftp.connection.schema import AuthType, editable_fields
-from airflow_provider_actito_sftp.connection.store import ConnectionRecord
 from airflow_provider_actito_sftp.exceptions import ConnectionConfigError
 from airflow_provider_actito_sftp.ssh.key_type import SshKeyType
 
 if TYPE_CHECKING:
-    from airflow_provider_actito_sftp.management import HostKeyPin
+    from airflow_provider_actito_sftp.management import HostKeyOffer, HostKeyPin
 
 
 _password_stdin_option = click.option(
@@ -86,38 +85,41 @@ def connection_create(
     **values: Any,
 ) -> None:
     """Create connection CONN_ID, pin the server's host key and (SSH key authentication) generate our key pair."""
-    if app.store().exists(conn_id):
-        app.fail(f"connection {conn_id!r} already exists; use `actito-sftp connection update {conn_id}`")
     fields = app.given(values)
     if password_stdin:
         fields["password"] = app.read_password()
     if fields["auth_type"] == AuthType.PASSWORD and not fields.get("password"):
         app.fail("--auth-type password needs --password-stdin")
-    record, update = management.new_connection(conn_id, fields, ssh_key_type=SshKeyType(ssh_key_type))
-    for spec in locations:
-        location_name, _, path = spec.partition("=")
-        management.location_set(record, location_name, path, must_exist=False)
-    pin = _pin_server_host_key(record, accept_host_key, trust_on_first_use, timeout)
-    management.validate(record)
-    app.store().create(record, details={"trusted_on_first_use": pin.trusted_on_first_use})
-    result = {"conn_id": conn_id, "host_key_fingerprint": pin.fingerprint}
-    if update.generated_ssh_key:
-        pair = update.generated_ssh_key
-        result.update(ssh_public_key=pair.public_line, ssh_key_fingerprint=pair.fingerprint)
-    app.emit(result, as_json, render.created)
+    created = management.create_connection(
+        app.store(),
+        conn_id,
+        fields,
+        expected_fingerprint=accept_host_key,
+        trust_on_first_use=trust_on_first_use,
+        ssh_key_type=SshKeyType(ssh_key_type),
+        locations=dict(_location_spec(spec) for spec in locations),
+        timeout=timeout,
+        on_offer=_list_host_keys,
+    )
+    _warn_trusted(created.pin)
+    app.emit(created.as_dict(), as_json, render.created)
 
 
-def _pin_server_host_key(
-    record: ConnectionRecord, expected: str | None, trust_on_first_use: bool, timeout: float
-) -> HostKeyPin:
-    """Show every host key the server holds, then pin the confirmed one (management refuses otherwise)."""
-    offer = management.fetch_host_key_offer(record.host or "", record.port or 22, timeout=timeout)
-    keys = "host key" if len(offer.keys) == 1 else "host keys"
-    app.note(f"Server {offer.host}:{offer.port} presents {keys} {offer.listing()}")
-    pin = management.pin_host_key(record, offer, expected=expected, trust_on_first_use=trust_on_first_use)
+def _location_spec(spec: str) -> tuple[str, str]:
+    """``--location NAME=/PATH`` as (name, path)."""
+    name, _, path = spec.partition("=")
+    return name, path
+
+
+def _warn_trusted(pin: HostKeyPin) -> None:
     if pin.trusted_on_first_use:
         app.note(f"WARNING: trusting {pin.fingerprint} on first use, without out-of-band verification")
-    return pin
+
+
+def _list_host_keys(offer: HostKeyOffer) -> None:
+    """Show every host key the server holds, before the confirmed one is pinned (or all are refused)."""
+    keys = "host key" if len(offer.keys) == 1 else "host keys"
+    app.note(f"Server {offer.host}:{offer.port} presents {keys} {offer.listing()}")
 
 
 @connection.command("show", epilog=app.example("actito-sftp connection show acme_sftp --json"))
@@ -160,9 +162,17 @@ def connection_update(
             if update.password_removed:
                 app.say("The password was removed: SSH key authentication does not use it.")
             if update.generated_ssh_key:
-                app.say(f"Generated an SSH key; install it in authorized_keys:\n{update.generated_ssh_key.public_line}")
+                pair = update.generated_ssh_key
+                app.say(f"Generated an SSH key; install it in authorized_keys:\n{pair.public_line}")
             if accept_host_key or trust_on_first_use:
-                pin = _pin_server_host_key(record, accept_host_key, trust_on_first_use, timeout)
+                pin = management.repin_host_key(
+                    record,
+                    expected_fingerprint=accept_host_key,
+                    trust_on_first_use=trust_on_first_use,
+                    timeout=timeout,
+                    on_offer=_list_host_keys,
+                )
+                _warn_trusted(pin)
                 details["trusted_on_first_use"] = pin.trusted_on_first_use
             elif {"host", "port"} & set(update.changed):
                 app.say("Note: host/port changed but the pinned host key was kept; re-pin with --accept-host-key.")

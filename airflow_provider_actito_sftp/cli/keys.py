@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable
 from enum import StrEnum
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO
+from typing import BinaryIO
 
 import click
 
@@ -19,9 +19,6 @@ from airflow_provider_actito_sftp.connection.audit import Change
 from airflow_provider_actito_sftp.connection.schema import BY_NAME
 from airflow_provider_actito_sftp.pgp.keys import PgpKeyType, expiry_warning
 from airflow_provider_actito_sftp.ssh.key_type import PublicKeyFormat, SshKeyType
-
-if TYPE_CHECKING:
-    from airflow_provider_actito_sftp.ssh.keys import SshKeyPair
 
 
 def _public_key_options(output_help: str) -> Callable[[app.Function], app.Function]:
@@ -55,10 +52,6 @@ def _key_type_option(types: Iterable[StrEnum], help_text: str) -> Callable[[app.
 _ssh_key_type_option = _key_type_option(SshKeyType, "ed25519, or rsa (4096 bits) for servers that predate ed25519.")
 
 
-def _pair_dict(pair: SshKeyPair) -> dict[str, str]:
-    return {"public_key": pair.public_line, "fingerprint": pair.fingerprint}
-
-
 @ssh_key.command("generate", epilog=app.example("actito-sftp ssh-key generate acme_sftp --type rsa"))
 @_edit_options
 @_ssh_key_type_option
@@ -67,7 +60,7 @@ def ssh_key_generate(conn_id: str, key_type: str, force: bool, as_json: bool, se
     """Generate the SSH key pair; print the authorized_keys line."""
     with app.editing(conn_id, secrets_file, Change.SSH_KEY_GENERATE) as record:
         pair = management.ssh_key_generate(record, SshKeyType(key_type), force=force)
-    app.emit(_pair_dict(pair), as_json, render.ssh_key)
+    app.emit(pair.public_view(), as_json, render.ssh_key)
 
 
 @ssh_key.command(
@@ -104,7 +97,8 @@ def ssh_key_public(conn_id: str, output: Path | None, as_json: bool, key_format:
     rfc4716 = (
         text if chosen is PublicKeyFormat.RFC4716 else public_key_text(active.public_line, PublicKeyFormat.RFC4716)
     )
-    data = {**_pair_dict(active), "public_key_rfc4716": rfc4716, "pending": _pair_dict(pending) if pending else None}
+    pending_view = pending.public_view() if pending else None
+    data = {**active.public_view(), "public_key_rfc4716": rfc4716, "pending": pending_view}
     app.emit(data, as_json, render.ssh_public_keys)
 
 

@@ -11,15 +11,15 @@ from airflow_provider_actito_sftp.connection.schema import CHOICE_LABELS
 def created(data: Mapping[str, Any]) -> str:
     """``connection create``: the pinned host key and the public key to install.
 
-    :param data: ``conn_id``, ``host_key_fingerprint`` and, with SSH key authentication, ``ssh_public_key`` and
-        ``ssh_key_fingerprint``.
+    :param data: :meth:`management.Created.as_dict`: ``conn_id``, ``host_key_fingerprint`` and ``ssh_key``
+        (``public_key``, ``fingerprint``; None with password authentication).
     """
     lines = [f"Created connection {data['conn_id']!r}; pinned host key {data['host_key_fingerprint']}."]
-    if data.get("ssh_public_key"):
+    if data.get("ssh_key"):
         lines += [
             "Install this public key in the server's authorized_keys:",
-            data["ssh_public_key"],
-            f"(fingerprint {data['ssh_key_fingerprint']})",
+            data["ssh_key"]["public_key"],
+            f"(fingerprint {data['ssh_key']['fingerprint']})",
         ]
     return "\n".join(lines)
 

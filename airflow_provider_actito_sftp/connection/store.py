@@ -56,6 +56,30 @@ class ConnectionRecord:
     def extra_json(self) -> str:
         return json.dumps(self.extra)
 
+    def stored(self, name: str) -> Any:
+        """The stored value of the schema field ``name`` (its Airflow column or ``extra`` key); None if unset.
+
+        :param name: a field of :data:`~airflow_provider_actito_sftp.connection.schema.FIELDS`.
+        :raises KeyError: ``name`` is no field of the schema (a misspelt name fails here, never silently).
+        """
+        field = BY_NAME[name]
+        return getattr(self, field.column) if field.column else self.extra.get(name)
+
+    def store(self, name: str, value: Any) -> None:
+        """Set the schema field ``name`` as stored (its column or ``extra`` key); None removes an extra key.
+
+        :param name: a field of the schema.
+        :param value: the value as stored (already read and checked by the caller).
+        :raises KeyError: ``name`` is no field of the schema.
+        """
+        field = BY_NAME[name]
+        if field.column:
+            setattr(self, field.column, value)
+        elif value is None:
+            self.extra.pop(name, None)
+        else:
+            self.extra[name] = value
+
     def public_extra(self) -> dict[str, Any]:
         """Extra fields without secret ones: neither the schema's secrets nor any key Airflow's secrets masker
         would hide (``private_key``, ``token``...), nor a value holding such a key anywhere inside it."""

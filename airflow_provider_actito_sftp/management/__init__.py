@@ -2,7 +2,8 @@
 
 Every decision lives here, so both front ends behave alike. Each function changes a
 :class:`~airflow_provider_actito_sftp.connection.store.ConnectionRecord` in memory; the caller validates
-the result with :func:`validate` (the hook's own parser) and saves it with the store. Results carry
+the result with :func:`validate` (the hook's own parser) and saves it with the store, all inside
+:func:`editing`, the edit transaction every front end uses. Results carry
 public material only (public keys, fingerprints, expiry dates), never a secret.
 
 - :mod:`.config`: :func:`update_fields` (every field set by value, for every front end; fields fixed after
@@ -10,6 +11,7 @@ public material only (public keys, fingerprints, expiry dates), never a secret.
 - :mod:`.keys`: our SSH key and its rotation (:func:`ssh_key_rotate`), inbound PGP keys, the partner key.
 - :mod:`.host_keys`: fetch the server's host key, compare it, pin it or refuse.
 - :mod:`.describe`: :func:`describe`, the one secret-free view of a connection.
+- :mod:`.transaction`: :func:`editing`, the one edit transaction (load, change, validate, save or export).
 - :mod:`.lifecycle`: :func:`create_connection`, :func:`repin_host_key`,
   :func:`connection_checks` (one line per check), :func:`delete_connection` (with its ledger Variables).
 
@@ -32,6 +34,7 @@ if TYPE_CHECKING:
         update_fields,
     )
     from airflow_provider_actito_sftp.management.describe import describe
+    from airflow_provider_actito_sftp.management.transaction import Edit, editing
     from airflow_provider_actito_sftp.management.host_keys import (
         HostKeyOffer,
         HostKeyPin,
@@ -69,6 +72,7 @@ if TYPE_CHECKING:
 _HOMES = {
     "Check": "management.lifecycle",
     "Created": "management.lifecycle",
+    "Edit": "management.transaction",
     "FieldUpdate": "management.config",
     "HostKeyOffer": "management.host_keys",
     "HostKeyPin": "management.host_keys",
@@ -81,6 +85,7 @@ _HOMES = {
     "create_connection": "management.lifecycle",
     "delete_connection": "management.lifecycle",
     "describe": "management.describe",
+    "editing": "management.transaction",
     "editable_fields": "connection.schema",
     "fetch_host_key_offer": "management.host_keys",
     "location_remove": "management.config",
@@ -116,6 +121,7 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     "Check",
     "Created",
+    "Edit",
     "FieldUpdate",
     "HostKeyOffer",
     "HostKeyPin",
@@ -129,6 +135,7 @@ __all__ = [
     "delete_connection",
     "describe",
     "editable_fields",
+    "editing",
     "fetch_host_key_offer",
     "location_remove",
     "location_set",

@@ -66,7 +66,7 @@ def update_fields(
     if typed.get("auth_type") == AuthType.SSH_KEY:
         password_removed = bool(record.password)
         record.password = None
-        if not record.extra.get("ssh_private_key"):
+        if not record.stored("ssh_private_key"):
             generated = ssh_key_generate(record, ssh_key_type)
     return FieldUpdate(tuple(typed), generated, password_removed)
 
@@ -98,7 +98,7 @@ def _check_fixed_fields(record: ConnectionRecord, typed: Mapping[str, Any]) -> N
     value for a connection made without one (e.g. in Airflow's own form), which is otherwise invalid."""
     for name, value in typed.items():
         field = BY_NAME[name]
-        stored = getattr(record, field.column) if field.column else record.extra.get(name)
+        stored = record.stored(name)
         if field.fixed_after_creation and stored not in (None, "") and value != stored:
             raise ConnectionConfigError(record.conn_id, name, "is fixed after creation")
 
@@ -119,14 +119,14 @@ def _typed_value(record: ConnectionRecord, name: str, value: Any) -> Any:
 
 
 def _check_keys_support(record: ConnectionRecord, values: Mapping[str, Any]) -> None:
-    if values.get("inbound_pgp_required") and not record.extra.get("inbound_pgp_private_keys"):
+    if values.get("inbound_pgp_required") and not record.stored("inbound_pgp_private_keys"):
         raise RefusedError(
             f"Connection {record.conn_id!r}: cannot require inbound PGP without an inbound key pair; "
             f"run `actito-sftp pgp-key generate {record.conn_id}` and give the partner the public key first",
             on_page=f"Connection {record.conn_id!r}: cannot require inbound PGP without an inbound key pair; "
             f"press “{PAGE_NEW_PGP_KEY}” and give the partner the public key first",
         )
-    if values.get("outbound_pgp") and not record.extra.get("partner_pgp_public_key"):
+    if values.get("outbound_pgp") and not record.stored("partner_pgp_public_key"):
         raise RefusedError(
             f"Connection {record.conn_id!r}: cannot encrypt outbound files without the partner's public key; "
             f"run `actito-sftp partner-key set {record.conn_id} FILE` first",
@@ -138,34 +138,32 @@ def _check_keys_support(record: ConnectionRecord, values: Mapping[str, Any]) -> 
 def _store_value(record: ConnectionRecord, field: Field, value: Any) -> None:
     if field.name == "password" and value:
         record.password_entered = True  # entered with this change: it may follow a change of server
-    if field.column:
-        setattr(record, field.column, value)
-    elif value is None:
-        record.extra.pop(field.name, None)
-    else:
-        record.extra[field.name] = value
+    record.store(field.name, value)
 
 
 # --- locations ------------------------------------------------------------------------------------
 
 
-def location_set(record: ConnectionRecord, name: str, path: str, *, must_exist: bool) -> None:
-    """Add (``must_exist=False``) or update (``must_exist=True``) a location, validated.
+def location_set(record: ConnectionRecord, name: str, path: str, *, must_exist: bool | None) -> bool:
+    """Add or update a location, validated.
 
     :param record: the connection to change.
     :param name: the location's name.
     :param path: its absolute folder on the server.
-    :param must_exist: update an existing location rather than add a new one.
+    :param must_exist: True: update an existing location; False: add a new one; None: either.
+    :returns: whether the location existed (it was updated).
     :raises RefusedError: adding a name that exists, or updating one that does not.
     :raises ConnectionConfigError: an invalid name or an unsafe path.
     """
-    locations = dict(parse_locations(record.conn_id, record.extra.get("locations")))
-    if must_exist and name not in locations:
+    locations = dict(parse_locations(record.conn_id, record.stored("locations")))
+    existed = name in locations
+    if must_exist is True and not existed:
         raise RefusedError(f"Connection {record.conn_id!r} has no location {name!r}; use `location add`")
-    if not must_exist and name in locations:
+    if must_exist is False and existed:
         raise RefusedError(f"Connection {record.conn_id!r} already has location {name!r}; use `location update`")
     locations[name] = path
-    record.extra["locations"] = dict(parse_locations(record.conn_id, locations))
+    record.store("locations", dict(parse_locations(record.conn_id, locations)))
+    return existed
 
 
 def location_remove(record: ConnectionRecord, name: str) -> None:
@@ -175,8 +173,8 @@ def location_remove(record: ConnectionRecord, name: str) -> None:
     :param name: the location's name.
     :raises RefusedError: there is no such location.
     """
-    locations = dict(parse_locations(record.conn_id, record.extra.get("locations")))
+    locations = dict(parse_locations(record.conn_id, record.stored("locations")))
     if name not in locations:
         raise RefusedError(f"Connection {record.conn_id!r} has no location {name!r}")
     del locations[name]
-    record.extra["locations"] = locations
+    record.store("locations", locations)

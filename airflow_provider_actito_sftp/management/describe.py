@@ -59,7 +59,7 @@ def _public_value(name: str, value: Any, settings: ConnectionSettings, key_detai
 
 
 def _ssh_key_view(pair: SshKeyPair | None) -> dict[str, str] | None:
-    return {"public_key": pair.public_line, "fingerprint": pair.fingerprint} if pair else None
+    return pair.public_view() if pair else None
 
 
 def _partner_key_view(armored: str) -> dict[str, Any]:

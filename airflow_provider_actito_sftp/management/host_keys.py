@@ -136,7 +136,7 @@ def pin_host_key(
             on_page=f"confirm one of these fingerprints with the partner ({offer.listing()}), then type it in "
             "“Fingerprint given by the partner” (or tick “Trust on first use”); nothing was saved",
         )
-    record.extra["host_key"] = export_host_key(key)
+    record.store("host_key", export_host_key(key))
     return HostKeyPin(fingerprint(key), trusted_on_first_use=not confirmed)
 
 

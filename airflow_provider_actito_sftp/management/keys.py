@@ -46,7 +46,7 @@ def ssh_key_generate(record: ConnectionRecord, key_type: SshKeyType, *, force: b
     :raises RefusedError: a key exists already and ``force`` is not set (use rotation instead, which
         does not cut off running exchanges).
     """
-    if record.extra.get("ssh_private_key") and not force:
+    if record.stored("ssh_private_key") and not force:
         raise RefusedError(
             f"Connection {record.conn_id!r} already has an SSH key; use `ssh-key rotate` (safe for running "
             "exchanges) or `ssh-key generate --force` to replace it at once",
@@ -54,9 +54,9 @@ def ssh_key_generate(record: ConnectionRecord, key_type: SshKeyType, *, force: b
             "Server configuration tab (safe for running exchanges)",
         )
     pair = _new_ssh_key(record, key_type)
-    record.extra["ssh_private_key"] = pair.private_key
-    record.extra.pop("ssh_private_key_passphrase", None)
-    record.extra.pop("ssh_private_key_pending", None)
+    record.store("ssh_private_key", pair.private_key)
+    record.store("ssh_private_key_passphrase", None)
+    record.store("ssh_private_key_pending", None)
     return _public_only(pair)
 
 
@@ -65,9 +65,9 @@ def ssh_public_keys(record: ConnectionRecord) -> tuple[SshKeyPair | None, SshKey
 
     :param record: the connection.
     """
-    active_text = record.extra.get("ssh_private_key")
-    pending_text = record.extra.get("ssh_private_key_pending")
-    active = describe_ssh_key(active_text, record.extra.get("ssh_private_key_passphrase")) if active_text else None
+    active_text = record.stored("ssh_private_key")
+    pending_text = record.stored("ssh_private_key_pending")
+    active = describe_ssh_key(active_text, record.stored("ssh_private_key_passphrase")) if active_text else None
     pending = describe_ssh_key(pending_text) if pending_text else None
     return (_public_only(active) if active else None, _public_only(pending) if pending else None)
 
@@ -91,7 +91,7 @@ class SshKeyRotation:
     key: SshKeyPair
 
     def as_dict(self) -> dict[str, str]:
-        return {"state": self.state.value, "public_key": self.key.public_line, "fingerprint": self.key.fingerprint}
+        return {"state": self.state.value, **self.key.public_view()}
 
 
 def ssh_key_rotate(
@@ -115,7 +115,7 @@ def ssh_key_rotate(
     :param timeout: seconds to ask the server (None: the connection's own timeouts).
     :raises RefusedError: there is no key to rotate, or the server does not accept the pending key yet.
     """
-    if restart or not record.extra.get("ssh_private_key_pending"):
+    if restart or not record.stored("ssh_private_key_pending"):
         return SshKeyRotation(RotationState.PENDING, _begin_rotation(record, key_type))
     if force or pending_key_authenticates(record, timeout=timeout):
         return SshKeyRotation(RotationState.ACTIVE, _activate_pending_key(record))
@@ -134,14 +134,14 @@ def pending_key_authenticates(record: ConnectionRecord, *, timeout: float | None
     :param timeout: seconds to ask the server (None: the connection's own timeouts).
     :raises ActitoSftpError: anything but a refused authentication (host key, network).
     """
-    pending = record.extra.get("ssh_private_key_pending")
+    pending = record.stored("ssh_private_key_pending")
     if not pending:
         return False
     trial = replace(
         record,
         extra={**record.extra, "ssh_private_key": pending, "ssh_private_key_pending": None, "auth_type": "ssh_key"},
     )
-    trial.extra.pop("ssh_private_key_passphrase", None)
+    trial.store("ssh_private_key_passphrase", None)
     settings = within(validate(trial), timeout)
 
     async def attempt() -> None:
@@ -156,21 +156,21 @@ def pending_key_authenticates(record: ConnectionRecord, *, timeout: float | None
 
 
 def _begin_rotation(record: ConnectionRecord, key_type: SshKeyType) -> SshKeyPair:
-    if not record.extra.get("ssh_private_key"):
+    if not record.stored("ssh_private_key"):
         raise RefusedError(
             f"Connection {record.conn_id!r} has no SSH key to rotate; use `ssh-key generate`",
             on_page=f"Connection {record.conn_id!r} has no SSH key yet; press “{PAGE_NEW_SSH_KEY}”",
         )
     pair = _new_ssh_key(record, key_type)
-    record.extra["ssh_private_key_pending"] = pair.private_key
+    record.store("ssh_private_key_pending", pair.private_key)
     return _public_only(pair)
 
 
 def _activate_pending_key(record: ConnectionRecord) -> SshKeyPair:
-    pending = record.extra["ssh_private_key_pending"]
-    record.extra["ssh_private_key"] = pending
-    record.extra.pop("ssh_private_key_pending", None)
-    record.extra.pop("ssh_private_key_passphrase", None)
+    pending = record.stored("ssh_private_key_pending")
+    record.store("ssh_private_key", pending)
+    record.store("ssh_private_key_pending", None)
+    record.store("ssh_private_key_passphrase", None)
     return _public_only(describe_ssh_key(pending))
 
 
@@ -196,7 +196,7 @@ def pgp_key_generate(
     :param force: replace existing keys (files encrypted to them become unreadable).
     :raises RefusedError: keys exist and ``force`` is not set (rotation keeps old keys able to decrypt).
     """
-    if record.extra.get("inbound_pgp_private_keys") and not force:
+    if record.stored("inbound_pgp_private_keys") and not force:
         raise RefusedError(
             f"Connection {record.conn_id!r} already has inbound PGP keys; use `pgp-key rotate` "
             "(old keys keep decrypting files already encrypted to them)",
@@ -204,7 +204,7 @@ def pgp_key_generate(
             "tab (old keys keep decrypting files already encrypted to them)",
         )
     armored, info = generate_inbound_key(record.conn_id, key_type, expires=expires)
-    record.extra["inbound_pgp_private_keys"] = armored
+    record.store("inbound_pgp_private_keys", armored)
     return info
 
 
@@ -216,9 +216,9 @@ def pgp_key_rotate(record: ConnectionRecord, key_type: PgpKeyType, *, expires: s
     :param expires: gpg expiry of the new key.
     """
     armored, info = add_inbound_key(
-        record.conn_id, record.extra.get("inbound_pgp_private_keys"), key_type, expires=expires
+        record.conn_id, record.stored("inbound_pgp_private_keys"), key_type, expires=expires
     )
-    record.extra["inbound_pgp_private_keys"] = armored
+    record.store("inbound_pgp_private_keys", armored)
     return info
 
 
@@ -229,11 +229,11 @@ def pgp_key_retire(record: ConnectionRecord, fingerprints: list[str] | None) -> 
     :param fingerprints: the keys to remove; empty or None: all but the newest.
     :raises RefusedError: the connection has no inbound keys.
     """
-    armored = record.extra.get("inbound_pgp_private_keys")
+    armored = record.stored("inbound_pgp_private_keys")
     if not armored:
         raise RefusedError(f"Connection {record.conn_id!r} has no inbound PGP keys")
     remaining, retired = retire_inbound_keys(armored, fingerprints or None)
-    record.extra["inbound_pgp_private_keys"] = remaining
+    record.store("inbound_pgp_private_keys", remaining)
     return retired
 
 
@@ -242,7 +242,7 @@ def pgp_inbound_keys(record: ConnectionRecord) -> list[PgpKeyInfo]:
 
     :param record: the connection.
     """
-    armored = record.extra.get("inbound_pgp_private_keys")
+    armored = record.stored("inbound_pgp_private_keys")
     return describe_secret_keys(armored) if armored else []
 
 
@@ -252,7 +252,7 @@ def pgp_public_key(record: ConnectionRecord) -> tuple[str, PgpKeyInfo]:
     :param record: the connection.
     :raises RefusedError: the connection has no inbound key.
     """
-    armored = record.extra.get("inbound_pgp_private_keys")
+    armored = record.stored("inbound_pgp_private_keys")
     if not armored:
         none = f"Connection {record.conn_id!r} has no inbound PGP key"
         raise RefusedError(
@@ -275,7 +275,7 @@ def partner_key_set(record: ConnectionRecord, armored_public_key: str) -> tuple[
     """
     check_length(BY_NAME["partner_pgp_public_key"], record.conn_id, armored_public_key)
     info = validate_partner_key(armored_public_key)
-    record.extra["partner_pgp_public_key"] = armored_public_key.strip() + "\n"
+    record.store("partner_pgp_public_key", armored_public_key.strip() + "\n")
     return info, expiry_warning(info)
 
 
@@ -289,17 +289,17 @@ def partner_key_remove(record: ConnectionRecord) -> str | None:
     :param record: the connection to change.
     :raises RefusedError: there is no partner key, or outbound PGP encryption is on.
     """
-    armored = record.extra.get("partner_pgp_public_key")
+    armored = record.stored("partner_pgp_public_key")
     if not armored:
         raise RefusedError(f"Connection {record.conn_id!r} has no partner key to remove")
-    if BY_NAME["outbound_pgp"].read(record.conn_id, record.extra.get("outbound_pgp")):
+    if BY_NAME["outbound_pgp"].read(record.conn_id, record.stored("outbound_pgp")):
         refused = f"Connection {record.conn_id!r} encrypts uploads to the partner key: turn off"
         raise RefusedError(
             f"{refused} outbound PGP encryption first (`actito-sftp policy {record.conn_id} --no-outbound-pgp`); "
             "nothing was removed",
             on_page=f"{refused} “{PAGE_ENCRYPT_UPLOADS}” on the Outbound tab first; nothing was removed",
         )
-    del record.extra["partner_pgp_public_key"]
+    record.store("partner_pgp_public_key", None)
     try:
         return validate_partner_key(armored).fingerprint
     except PgpKeyError:
@@ -311,5 +311,5 @@ def partner_key_info(record: ConnectionRecord) -> PgpKeyInfo | None:
 
     :param record: the connection.
     """
-    armored = record.extra.get("partner_pgp_public_key")
+    armored = record.stored("partner_pgp_public_key")
     return validate_partner_key(armored) if armored else None

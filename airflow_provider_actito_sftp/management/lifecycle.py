@@ -1,13 +1,13 @@
 """A connection's life: created (host key pinned, key generated), edited, checked on the server, deleted.
 
-These are the decisions behind the UI's configuration API and the CLI's ``connection delete``: which ids
-are allowed, which fields stay fixed after creation, what a test checks, and what a deletion removes
+These are the decisions behind the page's and the CLI's ``connection create``, ``test`` and ``delete``: which ids
+are allowed, what a test checks, and what a deletion removes
 (the connection with all its key material, and the transfer ledgers kept in Airflow Variables).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -21,8 +21,13 @@ from airflow_provider_actito_sftp.exceptions import (
     HostKeyError,
     SftpSubsystemError,
 )
-from airflow_provider_actito_sftp.management.config import FieldUpdate, new_connection
-from airflow_provider_actito_sftp.management.host_keys import HostKeyPin, fetch_host_key_offer, pin_host_key
+from airflow_provider_actito_sftp.management.config import FieldUpdate, location_set, new_connection
+from airflow_provider_actito_sftp.management.host_keys import (
+    HostKeyOffer,
+    HostKeyPin,
+    fetch_host_key_offer,
+    pin_host_key,
+)
 from airflow_provider_actito_sftp.management.keys import pgp_inbound_keys
 from airflow_provider_actito_sftp.management.on_server import run_on_server, within
 from airflow_provider_actito_sftp.management.validation import validate
@@ -68,7 +73,7 @@ class Created:
         return {
             "conn_id": self.record.conn_id,
             "host_key_fingerprint": self.pin.fingerprint,
-            "ssh_key": {"public_key": pair.public_line, "fingerprint": pair.fingerprint} if pair else None,
+            "ssh_key": pair.public_view() if pair else None,
         }
 
 
@@ -80,7 +85,9 @@ def create_connection(
     expected_fingerprint: str | None,
     trust_on_first_use: bool = False,
     ssh_key_type: SshKeyType = SshKeyType.ED25519,
+    locations: Mapping[str, str] | None = None,
     timeout: float = 30.0,
+    on_offer: Callable[[HostKeyOffer], None] | None = None,
 ) -> Created:
     """Create a connection: check the id, set the fields, fetch and pin the host key, generate our key, save.
 
@@ -92,7 +99,9 @@ def create_connection(
     :param expected_fingerprint: the host key fingerprint the partner gave; the server must present it.
     :param trust_on_first_use: without ``expected_fingerprint``, pin whatever the server presents.
     :param ssh_key_type: the type of our SSH key (SSH key authentication).
+    :param locations: location name -> absolute folder (not checked on the server: it may not exist yet).
     :param timeout: seconds to reach the server for its host key.
+    :param on_offer: shown every host key the server presents, before one is pinned (the CLI lists them).
     :raises ConnectionExistsError: the id is taken.
     :raises RefusedError: a refused value or an unconfirmed / mismatching host key.
     :raises ConnectionConfigError: an invalid id or value.
@@ -100,10 +109,17 @@ def create_connection(
     """
     check_conn_id(conn_id)
     if store.exists(conn_id):
-        raise ConnectionExistsError(f"Connection {conn_id!r} already exists")
+        raise ConnectionExistsError(
+            f"Connection {conn_id!r} already exists; use `actito-sftp connection update {conn_id}`",
+            on_page=f"Connection {conn_id!r} already exists; choose another technical name",
+        )
     record, update = new_connection(conn_id, values, ssh_key_type=ssh_key_type)
+    for name, path in (locations or {}).items():
+        location_set(record, name, path, must_exist=False)
     validate_without_host_key(record)
     offer = fetch_host_key_offer(record.host or "", record.port or 22, timeout=timeout)
+    if on_offer is not None:
+        on_offer(offer)
     pin = pin_host_key(record, offer, expected=expected_fingerprint, trust_on_first_use=trust_on_first_use)
     validate(record)
     store.create(record, details={"trusted_on_first_use": pin.trusted_on_first_use})
@@ -129,6 +145,7 @@ def repin_host_key(
     expected_fingerprint: str | None,
     trust_on_first_use: bool = False,
     timeout: float | None = None,
+    on_offer: Callable[[HostKeyOffer], None] | None = None,
 ) -> HostKeyPin:
     """Fetch the server's host key again and pin it if confirmed (as on creation).
 
@@ -136,11 +153,14 @@ def repin_host_key(
     :param expected_fingerprint: the fingerprint the partner gave.
     :param trust_on_first_use: pin whatever the server presents.
     :param timeout: seconds to reach the server (default: the connection's connect_timeout, if shorter).
+    :param on_offer: shown every host key the server presents, before one is pinned.
     :raises RefusedError: mismatching or unconfirmed.
     :raises RemoteConnectError: the host key could not be fetched.
     """
     settings = within(validate(record), timeout)
     offer = fetch_host_key_offer(settings.host, settings.port, timeout=settings.advanced.connect_timeout)
+    if on_offer is not None:
+        on_offer(offer)
     return pin_host_key(record, offer, expected=expected_fingerprint, trust_on_first_use=trust_on_first_use)
 
 
@@ -276,7 +296,7 @@ def delete_connection(store: ConnectionStore, conn_id: str) -> Removed:
         record = bound.get(conn_id)
         if not record.in_metadata_db:
             raise ConnectionNotWritableError(record)
-        ssh_keys = sum(1 for name in ("ssh_private_key", "ssh_private_key_pending") if record.extra.get(name))
+        ssh_keys = sum(1 for name in ("ssh_private_key", "ssh_private_key_pending") if record.stored(name))
         removed = Removed(conn_id, ssh_keys, _count_pgp_keys(record), bound.delete_transfer_state(conn_id))
         bound.delete(conn_id, details={"removed": removed.as_dict()})
     return removed
@@ -284,7 +304,7 @@ def delete_connection(store: ConnectionStore, conn_id: str) -> Removed:
 
 def _count_pgp_keys(record: ConnectionRecord) -> int:
     """How many inbound PGP keys the record holds; keys gpg cannot read count as one (they go anyway)."""
-    if not record.extra.get("inbound_pgp_private_keys"):
+    if not record.stored("inbound_pgp_private_keys"):
         return 0
     try:
         return len(pgp_inbound_keys(record))

@@ -173,24 +173,26 @@ def show(connection_id: str, user: GetUserDep, session: SessionDep) -> dict[str,
 def update(connection_id: str, body: ValuesBody, session: SessionDep, store: EditorStore) -> dict[str, Any]:
     """Change fields by value (the password is never returned, and comes again with a new host or port; the
     entity is fixed). ``password_removed``: the switch to SSH key authentication removed the stored password."""
-    record = _writable(store, connection_id)
-    update = management.update_fields(record, body.values)
-    return {**_view(_save(session, store, record, Change.UPDATE)), "password_removed": update.password_removed}
+    with management.editing(store, connection_id, Change.UPDATE) as edit:
+        update = management.update_fields(edit.record, body.values)
+    session.commit()
+    return {**_view(edit.record), "password_removed": update.password_removed}
 
 
 @router.post("/api/connections/{connection_id}/host-key", dependencies=[SameOriginJson, CanEdit, ServerCall])
 def repin(connection_id: str, body: RepinBody, session: SessionDep, store: EditorStore) -> dict[str, Any]:
     """Fetch the server's host key again and pin it if confirmed (with the password again, if it has one)."""
-    record = _writable(store, connection_id)
-    if body.password:
-        management.update_fields(record, {"password": body.password})
-    pin = management.repin_host_key(
-        record,
-        expected_fingerprint=body.expected_fingerprint,
-        trust_on_first_use=body.trust_on_first_use,
-        timeout=interactive_timeout(),
-    )
-    _save(session, store, record, Change.HOST_KEY_PIN, {"trusted_on_first_use": pin.trusted_on_first_use})
+    with management.editing(store, connection_id, Change.HOST_KEY_PIN) as edit:
+        if body.password:
+            management.update_fields(edit.record, {"password": body.password})
+        pin = management.repin_host_key(
+            edit.record,
+            expected_fingerprint=body.expected_fingerprint,
+            trust_on_first_use=body.trust_on_first_use,
+            timeout=interactive_timeout(),
+        )
+        edit.details["trusted_on_first_use"] = pin.trusted_on_first_use
+    session.commit()
     return {"fingerprint": pin.fingerprint, "trusted_on_first_use": pin.trusted_on_first_use}
 
 
@@ -199,19 +201,21 @@ def set_location(
     connection_id: str, name: str, body: LocationBody, session: SessionDep, store: EditorStore
 ) -> dict[str, Any]:
     """Add or update a location; with ``check``, its folder must exist on the server."""
-    record = _writable(store, connection_id)
-    exists = name in (record.extra.get("locations") or {})
-    management.location_set(record, name, body.path, must_exist=exists)
-    if body.check:
-        management.check_location(record, name, timeout=interactive_timeout())
-    return _view(_save(session, store, record, Change.LOCATION_UPDATE if exists else Change.LOCATION_ADD))
+    with management.editing(store, connection_id, Change.LOCATION_ADD) as edit:
+        if management.location_set(edit.record, name, body.path, must_exist=None):
+            edit.change = Change.LOCATION_UPDATE
+        if body.check:
+            management.check_location(edit.record, name, timeout=interactive_timeout())
+    session.commit()
+    return _view(edit.record)
 
 
 @router.delete("/api/connections/{connection_id}/locations/{name}", dependencies=[SameOriginJson, CanEdit])
 def remove_location(connection_id: str, name: str, session: SessionDep, store: EditorStore) -> dict[str, Any]:
-    record = _writable(store, connection_id)
-    management.location_remove(record, name)
-    return _view(_save(session, store, record, Change.LOCATION_REMOVE))
+    with management.editing(store, connection_id, Change.LOCATION_REMOVE) as edit:
+        management.location_remove(edit.record, name)
+    session.commit()
+    return _view(edit.record)
 
 
 @router.post("/api/connections/{connection_id}/ssh-key/generate", dependencies=[SameOriginJson, CanEdit])
@@ -219,18 +223,21 @@ def generate_ssh_key(
     connection_id: str, body: SshGenerateBody, session: SessionDep, store: EditorStore
 ) -> dict[str, str]:
     """Generate our SSH key pair (``force``: replace the existing one at once)."""
-    record = _writable(store, connection_id)
-    pair = management.ssh_key_generate(record, body.key_type, force=body.force)
-    _save(session, store, record, Change.SSH_KEY_GENERATE)
-    return {"public_key": pair.public_line, "fingerprint": pair.fingerprint}
+    with management.editing(store, connection_id, Change.SSH_KEY_GENERATE) as edit:
+        pair = management.ssh_key_generate(edit.record, body.key_type, force=body.force)
+    session.commit()
+    return pair.public_view()
 
 
 @router.post("/api/connections/{connection_id}/ssh-key/rotate", dependencies=[SameOriginJson, CanEdit, ServerCall])
 def rotate_ssh_key(connection_id: str, body: SshRotateBody, session: SessionDep, store: EditorStore) -> dict[str, str]:
     """One rotation step: a new pending key, or the pending key activated once the server accepts it."""
-    record = _writable(store, connection_id)
-    rotation = management.ssh_key_rotate(record, force=body.force, restart=body.restart, timeout=interactive_timeout())
-    _save(session, store, record, Change.SSH_KEY_ROTATE, {"state": rotation.state.value})
+    with management.editing(store, connection_id, Change.SSH_KEY_ROTATE) as edit:
+        rotation = management.ssh_key_rotate(
+            edit.record, force=body.force, restart=body.restart, timeout=interactive_timeout()
+        )
+        edit.details["state"] = rotation.state.value
+    session.commit()
     return rotation.as_dict()
 
 
@@ -238,27 +245,27 @@ def rotate_ssh_key(connection_id: str, body: SshRotateBody, session: SessionDep,
 def generate_pgp_key(
     connection_id: str, body: PgpGenerateBody, session: SessionDep, store: EditorStore
 ) -> dict[str, Any]:
-    record = _writable(store, connection_id)
-    info = management.pgp_key_generate(record, body.key_type, expires=body.expires, force=body.force)
-    _save(session, store, record, Change.PGP_KEY_GENERATE)
+    with management.editing(store, connection_id, Change.PGP_KEY_GENERATE) as edit:
+        info = management.pgp_key_generate(edit.record, body.key_type, expires=body.expires, force=body.force)
+    session.commit()
     return info.as_dict()
 
 
 @router.post("/api/connections/{connection_id}/pgp-key/rotate", dependencies=[SameOriginJson, CanEdit])
 def rotate_pgp_key(connection_id: str, body: PgpRotateBody, session: SessionDep, store: EditorStore) -> dict[str, Any]:
     """Add a new inbound PGP key (handed out from now on); older keys keep decrypting."""
-    record = _writable(store, connection_id)
-    info = management.pgp_key_rotate(record, body.key_type, expires=body.expires)
-    _save(session, store, record, Change.PGP_KEY_ROTATE)
+    with management.editing(store, connection_id, Change.PGP_KEY_ROTATE) as edit:
+        info = management.pgp_key_rotate(edit.record, body.key_type, expires=body.expires)
+    session.commit()
     return info.as_dict()
 
 
 @router.post("/api/connections/{connection_id}/pgp-key/retire", dependencies=[SameOriginJson, CanEdit])
 def retire_pgp_keys(connection_id: str, body: PgpRetireBody, session: SessionDep, store: EditorStore) -> dict[str, Any]:
     """Remove inbound keys: those given, or all but the newest."""
-    record = _writable(store, connection_id)
-    retired = management.pgp_key_retire(record, body.fingerprints)
-    _save(session, store, record, Change.PGP_KEY_RETIRE)
+    with management.editing(store, connection_id, Change.PGP_KEY_RETIRE) as edit:
+        retired = management.pgp_key_retire(edit.record, body.fingerprints)
+    session.commit()
     return {"retired": [info.as_dict() for info in retired]}
 
 
@@ -267,9 +274,9 @@ def set_partner_key(
     connection_id: str, body: PartnerKeyBody, session: SessionDep, store: EditorStore
 ) -> dict[str, Any]:
     """Store the partner's public key (one key that can encrypt); ``warning`` if it expires soon."""
-    record = _writable(store, connection_id)
-    info, warning = management.partner_key_set(record, body.text())
-    _save(session, store, record, Change.PARTNER_KEY_SET)
+    with management.editing(store, connection_id, Change.PARTNER_KEY_SET) as edit:
+        info, warning = management.partner_key_set(edit.record, body.text())
+    session.commit()
     return {**info.as_dict(), "warning": warning}
 
 
@@ -277,9 +284,9 @@ def set_partner_key(
 def remove_partner_key(connection_id: str, session: SessionDep, store: EditorStore) -> dict[str, Any]:
     """Remove the partner's public key (a JSON body, ``{}``); refused while outbound PGP encryption is on.
     ``fingerprint``: the removed key's (null if it no longer validated)."""
-    record = _writable(store, connection_id)
-    fingerprint = management.partner_key_remove(record)
-    _save(session, store, record, Change.PARTNER_KEY_REMOVE)
+    with management.editing(store, connection_id, Change.PARTNER_KEY_REMOVE) as edit:
+        fingerprint = management.partner_key_remove(edit.record)
+    session.commit()
     return {"fingerprint": fingerprint}
 
 
@@ -294,8 +301,7 @@ def test(connection_id: str, session: SessionDep) -> dict[str, Any]:
 @router.delete("/api/connections/{connection_id}", dependencies=[SameOriginJson, CanDelete])
 def delete(connection_id: str, body: DeleteBody, session: SessionDep, store: EditorStore) -> dict[str, Any]:
     """Delete the connection with its keys and ledger Variables; ``confirm`` must repeat its id."""
-    record = _writable(store, connection_id)
-    if body.confirm != record.conn_id:
+    if body.confirm != connection_id:
         raise ApiError(400, f"type the technical name {connection_id!r} to confirm; nothing was deleted", "confirm")
     removed = management.delete_connection(store, connection_id)
     session.commit()
@@ -344,24 +350,3 @@ def _rights(user: Any, connection_id: str) -> dict[str, bool]:
         "edit": auth.is_authorized_connection(method="PUT", user=user, details=details),
         "delete": auth.is_authorized_connection(method="DELETE", user=user, details=details),
     }
-
-
-def _writable(store: ConnectionStore, connection_id: str) -> ConnectionRecord:
-    record = store.get(connection_id)
-    if not record.in_metadata_db:
-        raise ApiError(409, f"Connection {connection_id!r} is {READ_ONLY_REASON}")
-    return record
-
-
-def _save(
-    session: Any,
-    store: ConnectionStore,
-    record: ConnectionRecord,
-    change: Change,
-    details: dict[str, Any] | None = None,
-) -> ConnectionRecord:
-    """Validate and save the change with its audit log entry, and commit both."""
-    management.validate(record)
-    store.save(record, change=change, details=details)
-    session.commit()
-    return record

@@ -23,7 +23,7 @@ from fastapi import APIRouter
 
 from airflow_provider_actito_sftp import management
 from airflow_provider_actito_sftp.connection.commands import command_line
-from airflow_provider_actito_sftp.connection.schema import BY_NAME, FIELDS
+from airflow_provider_actito_sftp.connection.schema import FIELDS
 from airflow_provider_actito_sftp.connection.store import ConnectionRecord, ConnectionStore
 from airflow_provider_actito_sftp.get_provider_info import CONNECTION_TYPE
 from airflow_provider_actito_sftp.plugin.app import SameOriginJson
@@ -61,7 +61,7 @@ def connection_json(connection_id: str, body: ValuesBody, session: SessionDep) -
             "auth_type",
         )
     management.validate(record)
-    left_out = [field.name for field in FIELDS if field.secret and _secret_value(record, field.name)]
+    left_out = [field.name for field in FIELDS if field.secret and record.stored(field.name)]
     left_out += [key for key in record.hidden_extra_keys() if key not in left_out]  # keys the masker hides
     command = cli_command(connection_id, body.values)
     return {
@@ -97,11 +97,6 @@ def cli_command(conn_id: str, values: Mapping[str, Any]) -> str | None:
     if words is None:
         return None
     return shlex.join(["actito-sftp", *words, "--secrets-file", f"{conn_id}.connection.json"])
-
-
-def _secret_value(record: ConnectionRecord, name: str) -> Any:
-    field = BY_NAME[name]
-    return getattr(record, field.column) if field.column else record.extra.get(name)
 
 
 def _instructions(conn_id: str, left_out: list[str], command: str | None) -> str:

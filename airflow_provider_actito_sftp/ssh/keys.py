@@ -23,6 +23,10 @@ class SshKeyPair:
     public_line: str
     fingerprint: str
 
+    def public_view(self) -> dict[str, str]:
+        """The public part as every front end shows it: ``{"public_key": line, "fingerprint": SHA256:...}``."""
+        return {"public_key": self.public_line, "fingerprint": self.fingerprint}
+
 
 def generate_ssh_key(key_type: SshKeyType = SshKeyType.ED25519, *, comment: str = "") -> SshKeyPair:
     """Generate a new unencrypted key pair (it is stored encrypted by Airflow's Fernet key).

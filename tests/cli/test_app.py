@@ -41,7 +41,7 @@ def test_full_session(run_cli: RunCli, sshd: SshServer, tmp_path: Path):
         *("connection", "create", "acme_sftp", "--entity", "acme", "--display-name", "ACME", *server),
         *("--location", f"inbound={inbound}", "--accept-host-key", offered, "--json"),
     )
-    public_line = json.loads(created.stdout)["ssh_public_key"]
+    public_line = json.loads(created.stdout)["ssh_key"]["public_key"]
     assert json.loads(created.stdout)["host_key_fingerprint"] == offered
     assert json.loads(created.stdout)["conn_id"] == "acme_sftp"
     assert public_line.startswith("ssh-ed25519 ")

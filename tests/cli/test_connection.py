@@ -96,7 +96,7 @@ def test_unknown_connection(run_cli: RunCli):
 
 def test_cli_key_authenticates_the_hook(run_cli: RunCli, sshd: SshServer, create_connection: CreateConnection):
     created = json.loads(create_connection("hook_key", "--json", "--location", "in=/tmp").stdout)
-    sshd.add_authorized_key(created["ssh_public_key"])
+    sshd.add_authorized_key(created["ssh_key"]["public_key"])
     hook = ActitoSftpHook("hook_key")
     assert hook.settings.host_keys
     assert hook.list_location("in") is not None
@@ -196,7 +196,7 @@ def test_create_pins_the_partners_ed25519_key_on_a_server_that_also_has_rsa_and_
     for line in multi_key_sshd.host_key_lines.values():
         assert fingerprint_of(line) in created.stderr
     assert json.loads(created.stdout)["host_key_fingerprint"] == ed25519
-    multi_key_sshd.add_authorized_key(json.loads(created.stdout)["ssh_public_key"])
+    multi_key_sshd.add_authorized_key(json.loads(created.stdout)["ssh_key"]["public_key"])
     assert ed25519 in run_cli("connection", "test", "multi_keys").stdout
     run_cli("connection", "delete", "multi_keys", "--yes")
 

@@ -23,7 +23,7 @@ def test_key_generation_over_existing_keys_is_refused(run_cli: RunCli, create_co
 
 
 def test_ssh_key_rotation_restart_and_force(run_cli: RunCli, create_connection: CreateConnection):
-    active = json.loads(create_connection("rotating", "--json").stdout)["ssh_public_key"]
+    active = json.loads(create_connection("rotating", "--json").stdout)["ssh_key"]["public_key"]
     first = json.loads(run_cli("ssh-key", "rotate", "rotating", "--json").stdout)
     restarted = json.loads(run_cli("ssh-key", "rotate", "rotating", "--restart", "--json").stdout)
     assert (first["state"], restarted["state"]) == ("pending", "pending")

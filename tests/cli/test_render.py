@@ -58,9 +58,9 @@ def test_description_with_keys_and_warnings():
 
 
 def test_created():
-    data = {"conn_id": "p", "host_key_fingerprint": "SHA256:h"}
+    data = {"conn_id": "p", "host_key_fingerprint": "SHA256:h", "ssh_key": None}
     assert render.created(data) == "Created connection 'p'; pinned host key SHA256:h."
-    with_key = render.created({**data, "ssh_public_key": "ssh-ed25519 AAAA", "ssh_key_fingerprint": "SHA256:k"})
+    with_key = render.created({**data, "ssh_key": {"public_key": "ssh-ed25519 AAAA", "fingerprint": "SHA256:k"}})
     assert with_key.splitlines()[1:] == [
         "Install this public key in the server's authorized_keys:",
         "ssh-ed25519 AAAA",

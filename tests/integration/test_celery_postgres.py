@@ -112,7 +112,7 @@ def _configure(stack: AirflowStack, sshd: SshServer, folders: dict[str, Path], p
             "--json",
         )
     )
-    sshd.add_authorized_key(created["ssh_public_key"])
+    sshd.add_authorized_key(created["ssh_key"]["public_key"])
     stack.actito_sftp("pgp-key", "generate", "actito_celery")
     ours = stack.actito_sftp("pgp-key", "public", "actito_celery")
     fingerprint = partner.generate()

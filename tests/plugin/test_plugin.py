@@ -48,7 +48,7 @@ def ui(sshd: SshServer, tmp_path_factory: pytest.TempPathFactory):
                 *("--port", str(sshd.port), "--username", sshd.user.name, *options, "--trust-on-first-use", "--json"),
             )
         )
-        sshd.add_authorized_key(created["ssh_public_key"])
+        sshd.add_authorized_key(created["ssh_key"]["public_key"])
         stack.actito_sftp("pgp-key", "generate", conn_id)
     (base / "segment.csv").write_bytes(b"id\n" * 5000)
     dag_file = write_dag(
