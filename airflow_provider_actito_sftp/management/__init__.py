@@ -34,7 +34,6 @@ if TYPE_CHECKING:
         update_fields,
     )
     from airflow_provider_actito_sftp.management.describe import describe
-    from airflow_provider_actito_sftp.management.transaction import Edit, editing
     from airflow_provider_actito_sftp.management.host_keys import (
         HostKeyOffer,
         HostKeyPin,
@@ -67,6 +66,7 @@ if TYPE_CHECKING:
         delete_connection,
         repin_host_key,
     )
+    from airflow_provider_actito_sftp.management.transaction import Edit, editing
     from airflow_provider_actito_sftp.management.validation import validate
 
 _HOMES = {
