@@ -9,13 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from airflow_provider_actito_sftp.connection.schema import form_behaviour, form_fields
+from airflow_provider_actito_sftp.connection.schema import CONNECTION_TYPE, form_behaviour, form_fields
 from airflow_provider_actito_sftp.platform_config import provider_config
 
 PACKAGE_NAME = "airflow-provider-actito-sftp"
 VERSION = "0.1.0"
-CONNECTION_TYPE = "actito_sftp"
-DEFAULT_CONN_ID = "actito_sftp_default"
 
 
 def get_provider_info() -> dict[str, Any]:

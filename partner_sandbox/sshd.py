@@ -7,6 +7,7 @@ same user in, by key; password tests then use :mod:`partner_sandbox.inprocess_se
 
 from __future__ import annotations
 
+import fcntl
 import os
 import pwd
 import secrets
@@ -57,18 +58,21 @@ def ensure_test_user() -> SftpUser:
     if not running_as_root():
         entry = pwd.getpwuid(os.geteuid())
         return SftpUser(entry.pw_name, entry.pw_uid, entry.pw_gid, None)
-    try:
-        pwd.getpwnam(TEST_USER)
-    except KeyError:
-        subprocess.run(["useradd", "--create-home", "--shell", "/bin/sh", TEST_USER], check=True)
-    # One password per machine, kept root-only, so that concurrent test runs agree on it.
-    stored = Path("/root/.actito-sftp-test-password")
-    if not stored.exists():
-        descriptor = os.open(stored, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(descriptor, "w") as handle:
-            handle.write(secrets.token_urlsafe(18))
-    password = stored.read_text().strip()
-    subprocess.run(["chpasswd"], input=f"{TEST_USER}:{password}\n", text=True, check=True)
+    # Concurrent test runs (and pytest-xdist's workers) set the account up one at a time, and agree on one
+    # password per machine, kept root-only.
+    with open("/root/.actito-sftp-test-user.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            pwd.getpwnam(TEST_USER)
+        except KeyError:
+            subprocess.run(["useradd", "--create-home", "--shell", "/bin/sh", TEST_USER], check=True)
+        stored = Path("/root/.actito-sftp-test-password")
+        if not stored.exists():
+            descriptor = os.open(stored, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(descriptor, "w") as handle:
+                handle.write(secrets.token_urlsafe(18))
+        password = stored.read_text().strip()
+        subprocess.run(["chpasswd"], input=f"{TEST_USER}:{password}\n", text=True, check=True)
     entry = pwd.getpwnam(TEST_USER)
     return SftpUser(entry.pw_name, entry.pw_uid, entry.pw_gid, password)
 

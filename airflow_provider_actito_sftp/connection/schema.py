@@ -21,6 +21,9 @@ from typing import Any
 
 from airflow_provider_actito_sftp.exceptions import ConnectionConfigError
 
+CONNECTION_TYPE = "actito_sftp"  # Airflow's conn_type of every connection these fields describe
+DEFAULT_CONN_ID = "actito_sftp_default"  # the hook's, operators' and sensor's conn_id when none is given
+
 
 class Kind(StrEnum):
     """What a field holds, which decides how it is read, shown and offered as a CLI flag."""

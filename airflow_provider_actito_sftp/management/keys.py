@@ -12,7 +12,7 @@ from enum import StrEnum
 from airflow_provider_actito_sftp.connection.schema import BY_NAME, check_length
 from airflow_provider_actito_sftp.connection.store import ConnectionRecord
 from airflow_provider_actito_sftp.exceptions import AuthenticationError, PgpKeyError, RefusedError
-from airflow_provider_actito_sftp.management.on_server import run_on_server, within
+from airflow_provider_actito_sftp.management.on_server import hook_session, run_on_server, within
 from airflow_provider_actito_sftp.management.validation import validate
 from airflow_provider_actito_sftp.pgp.keys import (
     PgpKeyInfo,
@@ -27,7 +27,6 @@ from airflow_provider_actito_sftp.pgp.keys import (
 )
 from airflow_provider_actito_sftp.ssh.key_type import SshKeyType
 from airflow_provider_actito_sftp.ssh.keys import SshKeyPair, describe_ssh_key, generate_ssh_key
-from airflow_provider_actito_sftp.ssh.session import open_session
 
 # The page's buttons that make keys (plugin/static/tab_server.js, tab_files.js), named in its advice.
 PAGE_NEW_SSH_KEY = "Generate a new key pair"
@@ -145,7 +144,7 @@ def pending_key_authenticates(record: ConnectionRecord, *, timeout: float | None
     settings = within(validate(trial), timeout)
 
     async def attempt() -> None:
-        async with open_session(settings):
+        async with hook_session(settings):
             pass
 
     try:

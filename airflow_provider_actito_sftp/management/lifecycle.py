@@ -29,10 +29,9 @@ from airflow_provider_actito_sftp.management.host_keys import (
     pin_host_key,
 )
 from airflow_provider_actito_sftp.management.keys import pgp_inbound_keys
-from airflow_provider_actito_sftp.management.on_server import run_on_server, within
+from airflow_provider_actito_sftp.management.on_server import hook_session, run_on_server, within
 from airflow_provider_actito_sftp.management.validation import validate
 from airflow_provider_actito_sftp.ssh.key_type import SshKeyType
-from airflow_provider_actito_sftp.ssh.session import open_session
 
 CONN_ID_MAX_LENGTH = 250  # Airflow's limit
 
@@ -203,7 +202,7 @@ def check_location(record: ConnectionRecord, name: str, *, timeout: float | None
     settings = within(validate(record), timeout)
 
     async def attempt() -> None:
-        async with open_session(settings) as session:
+        async with hook_session(settings) as session:
             await session.check_location(name)
 
     run_on_server(attempt, timeout=timeout, address=f"{settings.host}:{settings.port}")
@@ -231,7 +230,7 @@ def connection_checks(record: ConnectionRecord, *, timeout: float | None = None)
 
     async def run() -> None:
         try:
-            async with open_session(settings) as session:
+            async with hook_session(settings) as session:
                 checks.append(Check("host key", True, f"{session.host_key_fingerprint} matches the pin"))
                 accepted = f"{settings.auth_type.label} accepted for user {settings.username!r}"
                 checks.append(Check("authentication", True, accepted))
