@@ -1,41 +1,56 @@
-"""Every error the provider raises on purpose: all are :class:`ActitoSftpError`.
+"""Every error the provider raises on purpose: all are :class:`ActitoSftpError`, each in one group that says who
+must act, and whether a retry may get past it (``retryable``: the operators fail a task at once when it is False).
 
 Every message names the connection (and, where it applies, the field, location and file) and says what
 was expected. No message ever carries key material, a password or file contents.
 
-- Configuration (fix the connection): :class:`ConnectionConfigError`, :class:`UnknownLocationError`,
-  :class:`ConnectionNotFoundError`, :class:`ConnectionExistsError`, :class:`ConnectionNotWritableError`,
-  :class:`RefusedError` (a management operation refused), :class:`PgpKeyError`.
-- Server (fix the server or the pin): :class:`HostKeyError`, :class:`AuthenticationError`,
-  :class:`RemoteConnectError` (:class:`SftpSubsystemError`), :class:`RemoteLocationError`.
-- One file refused (bad input, not retried): :class:`ImportRefusedError`, :class:`ExportRefusedError`,
-  :class:`SourceUnavailableError` (retried: the source may appear),
-  :class:`GpgStreamError` (:class:`GpgIntegrityError`, :class:`SequoiaDecryptError`),
-  :class:`OutputLimitError`, :class:`UnsafeNameError`,
-  :class:`PublishConflictError`, :class:`RemoteExistsError`.
-- One file skipped for a later run: :class:`RemoteChangedError`.
-- This machine: :class:`GpgUnavailableError` (retried: an ``OSError``), :class:`UnsafeTempDirError`.
-- This Airflow's settings: :class:`PlatformConfigError`, :class:`TargetNotAllowedError` (a server the platform
-  does not allow).
+- :class:`ConfigurationError` (fix the connection, the task's arguments or this Airflow's settings; not retried):
+  :class:`ConnectionConfigError`, :class:`UnknownLocationError`, :class:`ConnectionNotFoundError`,
+  :class:`ConnectionExistsError`, :class:`ConnectionNotWritableError`, :class:`RefusedError` (a management
+  operation refused; :class:`TargetNotAllowedError`: a server the platform does not allow), :class:`PgpKeyError`,
+  :class:`PlatformConfigError`, :class:`OptionError` (an invalid option; a ``ValueError``),
+  :class:`NoTaskContextError` (called outside a task; a ``RuntimeError``).
+- :class:`ServerError` (the partner's server, or its pin, must change; not retried): :class:`HostKeyError`,
+  :class:`AuthenticationError`, :class:`RemoteLocationError` (retried when the connection was lost while it was
+  checked), :class:`NoFileReadyError` (no file within the wait's timeout; retried: a ``TimeoutError``).
+- :class:`FileRefusedError` (one file refused: bad input, the others go on; not retried):
+  :class:`ImportRefusedError`, :class:`ExportRefusedError` (:class:`SourceUnavailableError`: retried, the source
+  may appear), :class:`GpgStreamError` (:class:`GpgIntegrityError`, :class:`SequoiaDecryptError`),
+  :class:`OutputLimitError`, :class:`UnsafeNameError`, :class:`PublishConflictError`, :class:`RemoteExistsError`.
+- :class:`TransportError` (nobody must act: the session failed, or a file changed while it was read; retried):
+  :class:`RemoteConnectError` (:class:`SftpSubsystemError`), :class:`RemoteChangedError` (the file is left for a
+  later run).
+- :class:`ThisMachineError` (this worker's administrator; retried, maybe on another worker):
+  :class:`GpgUnavailableError` (an ``OSError``), :class:`UnsafeTempDirError`.
+
+Whether an SSH/SFTP library error or an ``OSError`` is a transport error is decided in one place,
+:func:`airflow_provider_actito_sftp.ssh.transport.is_transport_error` (this module imports nothing, not even SSH).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-if TYPE_CHECKING:
-    from airflow_provider_actito_sftp.connection.store import ConnectionRecord
+
+class NamedRecord(Protocol):
+    """What an error needs of a connection record: its name (this module imports nothing of the package)."""
+
+    @property
+    def conn_id(self) -> str: ...
 
 
 class ActitoSftpError(Exception):
-    """Base class for every error the provider raises on purpose.
+    """Base class for every error the provider raises on purpose; each is in exactly one group below, which says
+    who must act and sets ``retryable``.
 
     Its text speaks the command line's words (flags, commands). Where the configuration page says it
     otherwise (its buttons instead of flags), ``on_page`` holds the same message in the page's words.
 
     :param on_page: the message as the page shows it (None: the same text).
     """
+
+    retryable: bool = False  # may a retry (of the task, or a later run) get past it? Set by the group.
 
     def __init__(self, *args: object, on_page: str | None = None) -> None:
         super().__init__(*args)
@@ -46,7 +61,72 @@ class ActitoSftpError(Exception):
         return self.on_page or str(self)
 
 
-class ConnectionConfigError(ActitoSftpError, ValueError):
+# --- who must act ---------------------------------------------------------------------------------------------
+
+
+class ConfigurationError(ActitoSftpError):
+    """Whoever configures must act: the connection, the task's arguments or this Airflow's settings are wrong. A
+    retry would meet it again."""
+
+    retryable = False
+
+
+class ServerError(ActitoSftpError):
+    """The partner's server must change, or its pin: it is not the server pinned, refused our credentials, lacks a
+    folder, or delivered no file in time. A retry would meet it again (unless the error says otherwise)."""
+
+    retryable = False
+
+
+class FileRefusedError(ActitoSftpError):
+    """One file is refused (its content, name or place: bad input); the others go on. Whoever makes the file must
+    act: a retry would meet it again (unless the error says otherwise)."""
+
+    retryable = False
+
+
+class TransportError(ActitoSftpError):
+    """Nobody must act: the connection or the session failed, or a file changed while it was read. A retry (or a
+    later run) may get past it."""
+
+    retryable = True
+
+
+class ThisMachineError(ActitoSftpError):
+    """This worker cannot do its part (a missing program, a temp folder not ours alone): its administrator must act.
+    A retry may get past it (on another worker, or once fixed)."""
+
+    retryable = True
+
+
+GROUPS: tuple[type[ActitoSftpError], ...] = (
+    ConfigurationError,
+    ServerError,
+    FileRefusedError,
+    TransportError,
+    ThisMachineError,
+)
+
+
+# --- the errors -----------------------------------------------------------------------------------------------
+
+
+class OptionError(ConfigurationError, ValueError):
+    """An import or export option holds a value it cannot take, or options that do not go together (the message
+    names the option and the valid values)."""
+
+
+class NoTaskContextError(ConfigurationError, RuntimeError):
+    """Something that needs the running Airflow task was asked for outside a task."""
+
+
+class NoFileReadyError(ServerError, TimeoutError):
+    """No complete file came within the wait's timeout (a later look may find one)."""
+
+    retryable = True
+
+
+class ConnectionConfigError(ConfigurationError, ValueError):
     """A connection field holds a value the provider cannot use.
 
     The page shows the field's label, then ``problem_on_page`` (the plugin renders it).
@@ -65,7 +145,7 @@ class ConnectionConfigError(ActitoSftpError, ValueError):
         super().__init__(f"Connection {conn_id!r}, field {field!r}: {problem}")
 
 
-class HostKeyError(ActitoSftpError):
+class HostKeyError(ServerError):
     """The server's host key is not the pinned one (or none is pinned): the session is refused."""
 
     def __init__(
@@ -108,11 +188,11 @@ class HostKeyError(ActitoSftpError):
         return f"Connecting to {address}: no host key is pinned; the server offered {offered}: {confirm}."
 
 
-class AuthenticationError(ActitoSftpError):
+class AuthenticationError(ServerError):
     """The server refused our credentials."""
 
 
-class RemoteConnectError(ActitoSftpError):
+class RemoteConnectError(TransportError):
     """The server could not be reached or the SSH/SFTP session could not be set up (a server that broke the SSH
     protocol too: the message says what it sent wrong)."""
 
@@ -122,7 +202,7 @@ class SftpSubsystemError(RemoteConnectError):
     ``connect_timeout``, or broken)."""
 
 
-class UnknownLocationError(ActitoSftpError, KeyError):
+class UnknownLocationError(ConfigurationError, KeyError):
     """A location name that the connection does not define."""
 
     def __init__(self, conn_id: str, location: str, known: Iterable[str]) -> None:
@@ -136,10 +216,18 @@ class UnknownLocationError(ActitoSftpError, KeyError):
         return str(self.args[0])
 
 
-class RemoteLocationError(ActitoSftpError):
-    """A location's folder is missing or not usable on the server."""
+class RemoteLocationError(ServerError):
+    """A location's folder is missing or not usable on the server.
 
-    def __init__(self, conn_id: str, location: str, path: str, problem: str) -> None:
+    :param conn_id: the connection's technical name.
+    :param location: the location's name.
+    :param path: its folder on the server.
+    :param problem: what is wrong.
+    :param retryable: the connection was lost while the folder was checked (a transport error: a retry may pass).
+    """
+
+    def __init__(self, conn_id: str, location: str, path: str, problem: str, *, retryable: bool = False) -> None:
+        self.retryable = retryable
         self.conn_id = conn_id
         self.location = location
         self.path = path
@@ -147,24 +235,24 @@ class RemoteLocationError(ActitoSftpError):
         super().__init__(f"Connection {conn_id!r}, location {location!r} ({path}): {problem}")
 
 
-class ImportRefusedError(ActitoSftpError):
+class ImportRefusedError(FileRefusedError):
     """An inbound file was refused (bad input, not retried); the message says why. The file is left
     in place or quarantined."""
 
 
-class UnsafeTempDirError(ActitoSftpError):
+class UnsafeTempDirError(ThisMachineError):
     """A provider temp folder exists but is not ours alone (a symlink, a file, or another user's)."""
 
 
-class RefusedError(ActitoSftpError):
+class RefusedError(ConfigurationError):
     """An operation was refused; nothing was changed (``on_page``: the advice in the page's words)."""
 
 
-class PgpKeyError(ActitoSftpError, ValueError):
+class PgpKeyError(ConfigurationError, ValueError):
     """A PGP key was refused or a key operation failed. Messages never quote key material."""
 
 
-class GpgUnavailableError(ActitoSftpError, OSError):
+class GpgUnavailableError(ThisMachineError, OSError):
     """gpg cannot run on this machine: not installed, it fails to start, or its gpg-agent cannot start.
 
     This machine's trouble, never the file's nor the connection's: an ``OSError``, so transfers count it as
@@ -172,10 +260,13 @@ class GpgUnavailableError(ActitoSftpError, OSError):
     """
 
 
-class ConnectionNotWritableError(ActitoSftpError):
-    """The connection is defined outside the metadata DB (environment variable or secrets backend)."""
+class ConnectionNotWritableError(ConfigurationError):
+    """The connection is defined outside the metadata DB (environment variable or secrets backend).
 
-    def __init__(self, record: ConnectionRecord) -> None:
+    :param record: the connection record (``ConnectionRecord``), carried for the caller to export it.
+    """
+
+    def __init__(self, record: NamedRecord) -> None:
         self.record = record
         super().__init__(
             f"Connection {record.conn_id!r} is defined outside the Airflow metadata DB "
@@ -183,35 +274,37 @@ class ConnectionNotWritableError(ActitoSftpError):
         )
 
 
-class ConnectionExistsError(ActitoSftpError):
+class ConnectionExistsError(ConfigurationError):
     """A connection with that id already exists."""
 
 
-class ConnectionNotFoundError(ActitoSftpError, LookupError):
+class ConnectionNotFoundError(ConfigurationError, LookupError):
     """No connection with that id anywhere Airflow looks."""
 
 
-class ExportRefusedError(ActitoSftpError):
+class ExportRefusedError(FileRefusedError):
     """Nothing was uploaded: the export cannot be done as configured."""
 
 
 class SourceUnavailableError(ExportRefusedError):
     """A source matches no file or is not a file: it may be written meanwhile, so a retry may succeed."""
 
+    retryable = True
 
-class UnsafeNameError(ActitoSftpError, ValueError):
+
+class UnsafeNameError(FileRefusedError, ValueError):
     """A remote name that must not become a local path."""
 
 
-class RemoteExistsError(ActitoSftpError):
+class RemoteExistsError(FileRefusedError):
     """The remote file exists and ``overwrite`` is ``"fail"``."""
 
 
-class PublishConflictError(ActitoSftpError):
+class PublishConflictError(FileRefusedError):
     """The final local name is taken and the ``on_conflict`` policy forbids replacing it."""
 
 
-class GpgStreamError(ActitoSftpError):
+class GpgStreamError(FileRefusedError):
     """gpg refused the data; the message says why in user terms (never quotes data or keys)."""
 
 
@@ -234,15 +327,15 @@ class SequoiaDecryptError(GpgStreamError):
     """Sequoia's ``sq`` could not decrypt the file either (its reason quoted)."""
 
 
-class OutputLimitError(ActitoSftpError):
+class OutputLimitError(FileRefusedError):
     """The decrypted output exceeds the size cap or the expansion ratio (a decompression bomb?)."""
 
 
-class RemoteChangedError(ActitoSftpError):
+class RemoteChangedError(TransportError):
     """The remote file changed while it was read (still being written?): nothing is published."""
 
 
-class PlatformConfigError(ActitoSftpError, ValueError):
+class PlatformConfigError(ConfigurationError, ValueError):
     """An option of the ``[actito_sftp]`` section of Airflow's configuration holds a value it cannot use."""
 
 

@@ -25,10 +25,18 @@ TESTED_ELSEWHERE: dict[str, tuple[str, ...]] = {
     # The operators are exercised as Airflow runs them: real DAG runs (dag.test()) against a real sshd.
     "operators/actito_sftp.py": ("tests/operators/test_import_export.py", "tests/operators/test_exactly_once.py"),
     "operators/outcome.py": ("tests/operators/test_import_export.py", "tests/operators/test_exactly_once.py"),
-    # The UI plugin is tested through a real API server (permissions, JSON) and a headless browser.
-    "plugin/app.py": ("tests/plugin/test_plugin.py",),
+    # The UI plugin's routes and views are tested through a real API server (permissions, JSON) and a headless
+    # browser.
+    "plugin/views.py": ("tests/plugin/test_plugin.py", "tests/plugin/test_config_api.py"),
+    "plugin/routes/page.py": ("tests/plugin/test_plugin.py",),
+    "plugin/routes/docs.py": ("tests/plugin/test_plugin.py",),
+    "plugin/routes/overview.py": ("tests/plugin/test_plugin.py",),
+    "plugin/routes/connections.py": ("tests/plugin/test_config_api.py", "tests/plugin/test_plugin.py"),
+    "plugin/routes/host_keys.py": ("tests/plugin/test_config_api.py",),
+    "plugin/routes/locations.py": ("tests/plugin/test_config_api.py",),
+    "plugin/routes/keys.py": ("tests/plugin/test_config_api.py", "tests/plugin/test_plugin.py"),
     # The JSON export of read-only connections: on the configuration API's server and its env connections.
-    "plugin/external_api.py": ("tests/plugin/test_config_api.py", "tests/plugin/test_ui_read_only.py"),
+    "plugin/external.py": ("tests/plugin/test_config_api.py", "tests/plugin/test_ui_read_only.py"),
     # An imported file's last remote step: through imports that delete, archive, keep, or meet a server refusing it.
     "transfer/remote_steps.py": (
         "tests/transfer/test_importer.py",

@@ -16,14 +16,22 @@ import json
 import socket
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from airflow_provider_actito_sftp.connection.schema import FIELDS, Field, Kind
 
-if TYPE_CHECKING:
-    from airflow_provider_actito_sftp.connection.store import ConnectionRecord
-
 EVENT_PREFIX = "actito_sftp_"
+
+
+class AuditedRecord(Protocol):
+    """What the audit reads of a connection record (``store.ConnectionRecord``, whose store imports this module):
+    its extra fields, whether the password was typed in with this change, and its columns by name (``getattr``)."""
+
+    @property
+    def extra(self) -> dict[str, Any]: ...
+
+    @property
+    def password_entered(self) -> bool: ...
 
 
 class Change(StrEnum):
@@ -75,7 +83,7 @@ class Actor:
         return cls(name, via)
 
 
-def field_changes(before: ConnectionRecord | None, after: ConnectionRecord | None) -> dict[str, Any]:
+def field_changes(before: AuditedRecord | None, after: AuditedRecord | None) -> dict[str, Any]:
     """What changed, field by field, without any secret: ``{field: {"from": old, "to": new}}`` for public
     fields (keys by their fingerprints), ``{field: "set" | "replaced" | "removed"}`` for secrets (with the new
     public fingerprint of an SSH key; our inbound PGP keys as ``{"added": [...], "removed": [...]}``
@@ -117,7 +125,7 @@ def audit_entry(actor: Actor, change: Change, conn_id: str, changes: dict[str, A
     return Log(event=change.event, owner=actor.name, owner_display_name=actor.name, extra=text)
 
 
-def _value(record: ConnectionRecord | None, field: Field) -> Any:
+def _value(record: AuditedRecord | None, field: Field) -> Any:
     if record is None:
         return None
     value = getattr(record, field.column) if field.column else record.extra.get(field.name)
@@ -183,7 +191,7 @@ def _pgp_fingerprints(armored_secret_keys: Any) -> set[str] | None:
         return None
 
 
-def _other_extra_keys(before: ConnectionRecord | None, after: ConnectionRecord | None) -> dict[str, list[str]]:
+def _other_extra_keys(before: AuditedRecord | None, after: AuditedRecord | None) -> dict[str, list[str]]:
     """Extra keys the schema does not declare, by name only: their values may be anything, secrets too."""
     known = {field.name for field in FIELDS}
     old = {key: value for key, value in (before.extra if before else {}).items() if key not in known}

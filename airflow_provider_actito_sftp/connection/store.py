@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from airflow_provider_actito_sftp.connection.audit import Actor, Change, audit_entry, field_changes
-from airflow_provider_actito_sftp.connection.schema import BY_NAME, SECRET_EXTRA_KEYS
+from airflow_provider_actito_sftp.connection.schema import BY_NAME, CONNECTION_TYPE, SECRET_EXTRA_KEYS
 from airflow_provider_actito_sftp.connection.variable_keys import (
     LEGACY_ID_LENGTH,
     StateKind,
@@ -36,7 +36,6 @@ from airflow_provider_actito_sftp.exceptions import (
     ConnectionNotFoundError,
     ConnectionNotWritableError,
 )
-from airflow_provider_actito_sftp.get_provider_info import CONNECTION_TYPE
 
 
 @dataclass

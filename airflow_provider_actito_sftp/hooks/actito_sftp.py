@@ -17,12 +17,12 @@ from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar, Unpack
 
 from airflow.sdk import BaseHook
 
+from airflow_provider_actito_sftp.connection.schema import DEFAULT_CONN_ID
 from airflow_provider_actito_sftp.connection.settings import ConnectionSettings, parse_connection
-from airflow_provider_actito_sftp.exceptions import ActitoSftpError
-from airflow_provider_actito_sftp.get_provider_info import DEFAULT_CONN_ID
+from airflow_provider_actito_sftp.exceptions import ActitoSftpError, NoFileReadyError
 from airflow_provider_actito_sftp.hooks.event_loop import run_on_new_loop
 from airflow_provider_actito_sftp.ssh.session import AsyncSftpSession, RemoteEntry, open_session
-from airflow_provider_actito_sftp.transfer.options import DEFAULT_MIN_AGE, ImportArgs, seconds
+from airflow_provider_actito_sftp.transfer.options import DEFAULT_MIN_AGE, ImportArgs, ImportOptions, seconds
 from airflow_provider_actito_sftp.transfer.selection import FileFilter
 
 if TYPE_CHECKING:
@@ -85,6 +85,17 @@ class ActitoSftpHook(BaseHook):
         self.conn_id = conn_id
         self._settings: ConnectionSettings | None = None
 
+    @classmethod
+    def for_settings(cls, settings: ConnectionSettings) -> ActitoSftpHook:
+        """A hook on settings read already (a connection being created or edited, not saved yet): it never
+        looks the connection up. The configuration service opens its sessions through it.
+
+        :param settings: the connection, validated.
+        """
+        hook = cls(settings.conn_id)
+        hook._settings = settings
+        return hook
+
     # --- the connection and the one sync/async bridge -------------------------------------------------
 
     @property
@@ -129,7 +140,12 @@ class ActitoSftpHook(BaseHook):
             return await session.list_location(location)
 
     async def afind_files(
-        self, location: str, *, pattern: str = "*", regex: bool = False, min_age: float | timedelta = DEFAULT_MIN_AGE
+        self,
+        location: str,
+        *,
+        pattern: str = ImportOptions.pattern,
+        regex: bool = ImportOptions.regex,
+        min_age: float | timedelta = DEFAULT_MIN_AGE,
     ) -> list[RemoteEntry]:
         """Look once for complete files: the files an import would take now (the sensor's poke).
 
@@ -150,8 +166,8 @@ class ActitoSftpHook(BaseHook):
         self,
         location: str,
         *,
-        pattern: str = "*",
-        regex: bool = False,
+        pattern: str = ImportOptions.pattern,
+        regex: bool = ImportOptions.regex,
         min_age: float | timedelta = DEFAULT_MIN_AGE,
         poke_interval: float | timedelta = 60.0,
         timeout: float | timedelta | None = None,
@@ -165,7 +181,7 @@ class ActitoSftpHook(BaseHook):
         :param poke_interval: seconds (or a timedelta) between two listings.
         :param timeout: give up after this many seconds (or a timedelta); None: wait as long as it takes.
         :return: the ready files, sorted by name (never empty).
-        :raises TimeoutError: no file was ready within ``timeout``.
+        :raises NoFileReadyError: (a ``TimeoutError``) no file was ready within ``timeout``.
         """
         loop = asyncio.get_running_loop()
         interval = seconds(poke_interval)
@@ -175,7 +191,7 @@ class ActitoSftpHook(BaseHook):
             while not (ready := await ready_files(session, location, pattern, regex, min_age)):
                 delay = interval if deadline is None else min(interval, deadline - loop.time())
                 if delay <= 0:
-                    raise TimeoutError(
+                    raise NoFileReadyError(
                         f"Connection {self.conn_id!r}, location {location!r}: no complete file matching "
                         f"{pattern!r} within {limit:.0f} s"
                     )
@@ -234,7 +250,7 @@ class ActitoSftpHook(BaseHook):
         :return: the outcome of every listed file (``imported``, ``refused``, ``failed``, ``unfinished``,
             ``skipped``), how many ready files were left for a later call (``remaining``,
             ``remaining_bytes``) and where the report is (``report``).
-        :raises ValueError: an invalid option (before connecting).
+        :raises OptionError: (a ``ValueError``) an invalid option (before connecting).
         :raises UnknownLocationError: a location the connection does not have (before connecting).
         :raises NoTaskContextError: outside a task, no ``owner`` given, or ``after_import="keep"``.
         :raises ActitoSftpError: the session could not be opened or the location listed.
@@ -275,7 +291,7 @@ class ActitoSftpHook(BaseHook):
             lives in Airflow Variables, which only a running task can write: outside a task none is kept
             (leave ``owner`` out) and ``overwrite="fail"`` refuses every existing target.
         :return: every source's outcome (``uploaded``, ``refused``, ``failed``).
-        :raises ValueError: an invalid ``overwrite`` (before connecting).
+        :raises OptionError: (a ``ValueError``) an invalid ``overwrite`` (before connecting).
         :raises UnknownLocationError: a location the connection does not have (before connecting).
         :raises SourceUnavailableError: a source matches no file (before connecting; it may appear later).
         :raises ExportRefusedError: the batch was refused before anything was uploaded (partner key,

@@ -15,15 +15,12 @@ from __future__ import annotations
 import logging
 import os
 import re
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from airflow_provider_actito_sftp.connection.schema import BY_NAME, FIELDS, field_label
-from airflow_provider_actito_sftp.connection.settings import parse_connection, raw_values
+from airflow_provider_actito_sftp.connection.settings import ConnectionSettings, parse_connection, raw_values
 from airflow_provider_actito_sftp.exceptions import ActitoSftpError, ConnectionConfigError
-
-if TYPE_CHECKING:
-    from airflow_provider_actito_sftp.hooks.actito_sftp import ActitoSftpHook
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +28,20 @@ TEMPORARY_ID = re.compile(r"[A-Za-z0-9]{8}")  # Airflow's get_random_string(): t
 TEMPORARY_NAME = "<technical name>"
 
 
-def check_connection(hook: ActitoSftpHook) -> tuple[bool, str]:
+class CheckedHook(Protocol):
+    """What the check needs of the hook (``ActitoSftpHook``, which calls it: this module never imports it)."""
+
+    conn_id: str
+
+    @property
+    def settings(self) -> ConnectionSettings: ...
+
+    def get_connection(self, conn_id: str) -> Any: ...
+
+    def check_locations(self) -> tuple[str, list[str]]: ...
+
+
+def check_connection(hook: CheckedHook) -> tuple[bool, str]:
     """Check the form's fields, then connect, verify the host key, authenticate and list every location.
 
     :param hook: the hook Airflow made for the connection (or the form) under test.

@@ -17,11 +17,8 @@ from __future__ import annotations
 
 from airflow.sdk import Context
 
+from airflow_provider_actito_sftp.exceptions import NoTaskContextError
 from airflow_provider_actito_sftp.transfer.names import owner_id
-
-
-class NoTaskContextError(RuntimeError):
-    """Something that needs the running Airflow task was asked for outside a task."""
 
 
 def task_owner(context: Context) -> str:

@@ -15,17 +15,17 @@ from airflow_provider_actito_sftp.connection.settings import ConnectionSettings
 from airflow_provider_actito_sftp.hooks.task_identity import resolve_delivery_owner, resolve_ledger_name, resolve_owner
 from airflow_provider_actito_sftp.ssh.session import AsyncSftpSession
 from airflow_provider_actito_sftp.transfer.destinations import Destination
-from airflow_provider_actito_sftp.transfer.download import OutputLimits
 from airflow_provider_actito_sftp.transfer.exporter import ExportJob, ExportRequest, ExportResult, resolve_sources
 from airflow_provider_actito_sftp.transfer.import_report import ImportResult, report_lines
-from airflow_provider_actito_sftp.transfer.importer import ImportJob, ImportRequest
+from airflow_provider_actito_sftp.transfer.import_state import ImportRequest
+from airflow_provider_actito_sftp.transfer.importer import ImportJob
 from airflow_provider_actito_sftp.transfer.ledger import Ledger, LedgerEntry, VariableDeliveryLog, VariableLedger
 from airflow_provider_actito_sftp.transfer.names import report_file_name, shown_name
 from airflow_provider_actito_sftp.transfer.options import AfterImport, ImportArgs, ImportOptions, Overwrite, choice
 from airflow_provider_actito_sftp.transfer.progress import run_summary
 from airflow_provider_actito_sftp.transfer.remote_folder import describe
 from airflow_provider_actito_sftp.transfer.resume import sweep_kept
-from airflow_provider_actito_sftp.transfer.selection import BatchLimit, FileFilter
+from airflow_provider_actito_sftp.transfer.selection import FileFilter
 
 log = logging.getLogger(__name__)
 
@@ -53,15 +53,8 @@ def import_request(
         location=location,
         file_filter=FileFilter(options.pattern, options.regex, options.min_age, settings.outbound.lock_suffix),
         destination=Destination(target, owner=owner, file_mode=options.file_mode, on_conflict=options.on_conflict),
-        after_import=options.after_import,
-        archive_location=options.archive_location,
-        quarantine_location=options.quarantine_location,
-        signature_policy=options.signature_policy,
-        claim_timeout=options.claim_timeout,
+        options=options,
         owner=owner,
-        claim=options.claim,
-        limits=OutputLimits(options.max_file_size, options.max_expansion_ratio),
-        batch_limit=BatchLimit(options.max_files, options.max_bytes),
     )
 
 
@@ -99,7 +92,7 @@ class ImportRun:
     async def execute(self, session: AsyncSftpSession) -> ImportResult:
         """Run the import over an open session and log what it did."""
         started = time.monotonic()
-        sweep_kept(self.request.claim_timeout)  # bytes kept by large downloads whose tries will not come back
+        sweep_kept(self.request.options.claim_timeout)  # bytes kept by large downloads whose tries will not come back
         result = await ImportJob(session, self.request, self.ledger).run()
         for name, reason in result.skipped:
             log.info("Skipped '%s': %s", shown_name(name), reason)

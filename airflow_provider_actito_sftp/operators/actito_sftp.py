@@ -4,40 +4,37 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from airflow.sdk import Asset, BaseOperator, Context
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
-from airflow_provider_actito_sftp.exceptions import (
-    ConnectionConfigError,
-    PlatformConfigError,
-    TargetNotAllowedError,
-    UnknownLocationError,
-)
-from airflow_provider_actito_sftp.get_provider_info import DEFAULT_CONN_ID
+from airflow_provider_actito_sftp.connection.schema import DEFAULT_CONN_ID
+from airflow_provider_actito_sftp.exceptions import ActitoSftpError
 from airflow_provider_actito_sftp.metrics import SUMMARY_XCOM_KEY, TransferSummary
 from airflow_provider_actito_sftp.operators.outcome import TransferOutcome, import_return_value, outlet_summary
 from airflow_provider_actito_sftp.transfer.destinations import Destination
-from airflow_provider_actito_sftp.transfer.options import (
-    DEFAULT_CLAIM_TIMEOUT,
-    DEFAULT_MAX_EXPANSION_RATIO,
-    DEFAULT_MAX_FILE_SIZE,
-    DEFAULT_MIN_AGE,
-    ImportArgs,
-    ImportOptions,
-    Overwrite,
-    choice,
-)
+from airflow_provider_actito_sftp.transfer.options import ImportArgs, ImportOptions, Overwrite, choice
 from airflow_provider_actito_sftp.transfer.records import Direction, TransferRecord
-
-# Errors that only a change of configuration fixes (the connection, its locations, the platform's settings):
-# the task fails without retry. Everything else raised before a file moved (the server, the network) is retried.
-CONFIGURATION_ERRORS = (ConnectionConfigError, UnknownLocationError, PlatformConfigError, TargetNotAllowedError)
 
 # The SSH/gpg machinery is imported when a task runs, not when a DAG file is parsed.
 if TYPE_CHECKING:
     from airflow_provider_actito_sftp.hooks.actito_sftp import ActitoSftpHook
+
+
+def task_error(error: Exception, what: str) -> Exception | None:
+    """What a try raises for an error that stopped it before it could say what happened to each file: one of ours
+    decides by its group (:attr:`ActitoSftpError.retryable`: ``AirflowFailException`` when a retry would meet it
+    again, the configuration, the server or the file to fix; else ``AirflowException``, retried); None for any
+    other error, raised as it is (retried).
+
+    :param error: what stopped the try.
+    :param what: the connection and location, put before a message that does not name the connection.
+    """
+    if not isinstance(error, ActitoSftpError):
+        return None
+    text = str(error) if str(error).startswith("Connection ") else f"{what}: {error}"
+    return AirflowException(text) if error.retryable else AirflowFailException(text)
 
 
 def _default_outlets(target: Any) -> list[Asset]:
@@ -75,9 +72,10 @@ class _TransferOperator(BaseOperator):
         except Exception as e:
             summary.failed = 1  # the try failed before it could say more: at least one failed request
             summary.add_problem("", "failed", str(e))  # no file of its own: the reason is the try's
-            if isinstance(e, CONFIGURATION_ERRORS):  # fix the configuration: a retry would meet it again
-                raise AirflowFailException(str(e) if str(e).startswith("Connection ") else f"{self.what()}: {e}") from e
-            raise
+            failure = task_error(e, self.what())
+            if failure is None:
+                raise
+            raise failure from e
         else:
             succeeded = outcome.succeeded
             summary.succeeded, summary.failed = len(succeeded), len(outcome.refused) + len(outcome.failed)
@@ -183,21 +181,23 @@ class ActitoSftpImportOperator(_TransferOperator):
         conn_id: str = DEFAULT_CONN_ID,
         location: str,
         destination: Any,
-        pattern: str = "*",
-        regex: bool = False,
-        after_import: str = "keep",
-        archive_location: str | None = None,
-        quarantine_location: str | None = None,
-        signature_policy: str = "ignore",
-        min_age: float | timedelta = DEFAULT_MIN_AGE,
-        claim_timeout: float | timedelta = DEFAULT_CLAIM_TIMEOUT,
-        on_conflict: str = "fail",
-        claim: str = "rename",
-        file_mode: int = 0o600,
-        max_file_size: int | None = DEFAULT_MAX_FILE_SIZE,
-        max_expansion_ratio: float | None = DEFAULT_MAX_EXPANSION_RATIO,
-        max_files: int | None = None,
-        max_bytes: int | None = None,
+        # One parameter per ImportOptions field, its default ImportOptions' (a test pins both): named parameters,
+        # not **ImportArgs, so that Airflow applies default_args to them and .partial()/.expand() accept them.
+        pattern: str = ImportOptions.pattern,
+        regex: bool = ImportOptions.regex,
+        after_import: str = ImportOptions.after_import,
+        archive_location: str | None = ImportOptions.archive_location,
+        quarantine_location: str | None = ImportOptions.quarantine_location,
+        signature_policy: str = ImportOptions.signature_policy,
+        min_age: float | timedelta = ImportOptions.min_age,
+        claim_timeout: float | timedelta = ImportOptions.claim_timeout,
+        on_conflict: str = ImportOptions.on_conflict,
+        claim: str = ImportOptions.claim,
+        file_mode: int = ImportOptions.file_mode,
+        max_file_size: int | None = ImportOptions.max_file_size,
+        max_expansion_ratio: float | None = ImportOptions.max_expansion_ratio,
+        max_files: int | None = ImportOptions.max_files,
+        max_bytes: int | None = ImportOptions.max_bytes,
         **kwargs: Any,
     ) -> None:
         kwargs.setdefault("outlets", _default_outlets(destination))
@@ -225,24 +225,9 @@ class ActitoSftpImportOperator(_TransferOperator):
     direction = Direction.DOWNLOAD
 
     def _import_args(self) -> ImportArgs:
-        """The hook's import options, from this operator's (rendered) arguments."""
-        return {
-            "pattern": self.pattern,
-            "regex": self.regex,
-            "after_import": self.after_import,
-            "archive_location": self.archive_location,
-            "quarantine_location": self.quarantine_location,
-            "signature_policy": self.signature_policy,
-            "min_age": self.min_age,
-            "claim_timeout": self.claim_timeout,
-            "on_conflict": self.on_conflict,
-            "claim": self.claim,
-            "file_mode": self.file_mode,
-            "max_file_size": self.max_file_size,
-            "max_expansion_ratio": self.max_expansion_ratio,
-            "max_files": self.max_files,
-            "max_bytes": self.max_bytes,
-        }
+        """The hook's import options (every :class:`ImportOptions` field), from this operator's (rendered)
+        arguments."""
+        return cast("ImportArgs", {name: getattr(self, name) for name in ImportOptions.names()})
 
     def transfer(self, context: Context, hook: ActitoSftpHook) -> TransferOutcome:
         from airflow_provider_actito_sftp.hooks.task_identity import task_ledger_name, task_owner
@@ -306,19 +291,14 @@ class ActitoSftpExportOperator(_TransferOperator):
     direction = Direction.UPLOAD
 
     def transfer(self, context: Context, hook: ActitoSftpHook) -> TransferOutcome:
-        from airflow_provider_actito_sftp.exceptions import ExportRefusedError, SourceUnavailableError
         from airflow_provider_actito_sftp.hooks.task_identity import task_owner
 
-        try:
-            result = hook.export_files(
-                self.location,
-                self.source,
-                remote_name=self.remote_name,
-                overwrite=self.overwrite,
-                owner=task_owner(context),
-            )
-        except SourceUnavailableError as e:  # a source not there (yet): retried, it may be written meanwhile
-            raise AirflowException(f"{self.what()}: {e}") from e
-        except ExportRefusedError as e:
-            raise AirflowFailException(str(e)) from e
+        # A refused batch fails without retry; a source not there (yet) is retried (it may be written meanwhile).
+        result = hook.export_files(
+            self.location,
+            self.source,
+            remote_name=self.remote_name,
+            overwrite=self.overwrite,
+            owner=task_owner(context),
+        )
         return TransferOutcome(result.uploaded, result.refused, result.failed)

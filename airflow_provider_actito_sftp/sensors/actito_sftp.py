@@ -9,9 +9,9 @@ from typing import Any
 from airflow.sdk import BaseSensorOperator, Context, PokeReturnValue
 from airflow.sdk.exceptions import AirflowException
 
-from airflow_provider_actito_sftp.get_provider_info import DEFAULT_CONN_ID
+from airflow_provider_actito_sftp.connection.schema import DEFAULT_CONN_ID
 from airflow_provider_actito_sftp.transfer.names import shown_name
-from airflow_provider_actito_sftp.transfer.options import DEFAULT_MIN_AGE, seconds
+from airflow_provider_actito_sftp.transfer.options import DEFAULT_MIN_AGE, ImportOptions, seconds
 
 
 class ActitoSftpFileSensor(BaseSensorOperator):
@@ -37,8 +37,8 @@ class ActitoSftpFileSensor(BaseSensorOperator):
         *,
         conn_id: str = DEFAULT_CONN_ID,
         location: str,
-        pattern: str = "*",
-        regex: bool = False,
+        pattern: str = ImportOptions.pattern,
+        regex: bool = ImportOptions.regex,
         min_age: float | timedelta = DEFAULT_MIN_AGE,
         deferrable: bool = True,
         **kwargs: Any,

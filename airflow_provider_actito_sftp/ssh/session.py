@@ -28,7 +28,7 @@ from airflow_provider_actito_sftp.exceptions import (
     SftpSubsystemError,
 )
 from airflow_provider_actito_sftp.ssh.host_keys import fetch_host_key, fingerprint
-from airflow_provider_actito_sftp.ssh.protocol import broke_protocol, protocol_broken
+from airflow_provider_actito_sftp.ssh.protocol import broke_protocol, is_transport_error, protocol_broken
 from airflow_provider_actito_sftp.ssh.send_path import lighten_send_path
 from airflow_provider_actito_sftp.ssh.sftp_channel import start_sftp_channel
 from airflow_provider_actito_sftp.ssh.stall_watch import StallWatch
@@ -140,7 +140,8 @@ class AsyncSftpSession:
         try:
             names = await self.sftp.readdir(remote_bytes(folder))
         except asyncssh.SFTPError as e:
-            raise RemoteLocationError(self.settings.conn_id, location, folder, _describe_sftp_error(e)) from e
+            problem, lost = _describe_sftp_error(e), is_transport_error(e)
+            raise RemoteLocationError(self.settings.conn_id, location, folder, problem, retryable=lost) from e
         entries = [_to_entry(folder, name) for name in names if name.filename not in (b".", b"..")]
         return sorted(entries, key=lambda entry: entry.name)
 
@@ -153,7 +154,8 @@ class AsyncSftpSession:
         try:
             attrs = await self.sftp.stat(remote_bytes(folder))
         except asyncssh.SFTPError as e:
-            raise RemoteLocationError(self.settings.conn_id, location, folder, _describe_sftp_error(e)) from e
+            problem, lost = _describe_sftp_error(e), is_transport_error(e)
+            raise RemoteLocationError(self.settings.conn_id, location, folder, problem, retryable=lost) from e
         if attrs.permissions is not None and not stat.S_ISDIR(attrs.permissions):
             raise RemoteLocationError(self.settings.conn_id, location, folder, "is not a folder")
         await self.list_location(location)
@@ -277,7 +279,7 @@ async def _start_sftp(
             problem = f"the server did not start its SFTP subsystem within {timeout} s (connect_timeout)"
         elif isinstance(e, asyncssh.ChannelOpenError):
             problem = f"the server has no SFTP subsystem: {e.reason}"
-        elif isinstance(e, asyncssh.SFTPError) and not isinstance(e, asyncssh.SFTPConnectionLost):
+        elif isinstance(e, asyncssh.SFTPError) and not is_transport_error(e):
             problem = f"the server's SFTP subsystem broke the SFTP protocol: {e.reason or type(e).__name__}"
         else:
             problem = f"the SFTP subsystem could not be started: {str(e) or type(e).__name__}"
@@ -323,6 +325,6 @@ def _describe_sftp_error(error: asyncssh.SFTPError) -> str:
         return "the folder does not exist on the server"
     if isinstance(error, asyncssh.SFTPPermissionDenied):
         return "permission denied on the server"
-    if isinstance(error, asyncssh.SFTPConnectionLost | asyncssh.SFTPNoConnection):
+    if is_transport_error(error):
         return f"the connection was lost: {error.reason}"
     return f"the server refused: {error.reason}"

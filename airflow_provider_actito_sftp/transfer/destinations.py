@@ -29,11 +29,10 @@ from airflow_provider_actito_sftp.private_tmp import (
     sweep_dead_process_dirs,
 )
 from airflow_provider_actito_sftp.transfer.names import REPORT_FOLDER, partial_name, partial_owner
-from airflow_provider_actito_sftp.transfer.options import OnConflict
+from airflow_provider_actito_sftp.transfer.options import ImportOptions, OnConflict
 
 log = logging.getLogger(__name__)
 
-DEFAULT_FILE_MODE = 0o600
 _NO_FOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _MAX_RENAMES = 10_000
 
@@ -52,8 +51,10 @@ class Destination:
     :param target: a folder path or an ``ObjectStoragePath``.
     :param owner: who writes partial files here (see :func:`~.names.owner_id`): a retry removes the
         partial files its killed predecessor left.
-    :param file_mode: permissions of partial and published files (default 0600: plaintext is private).
-    :param on_conflict: what to do when a final name is taken (see :class:`~.options.OnConflict`).
+    :param file_mode: permissions of partial and published files (default: the import's, 0600: plaintext is
+        private).
+    :param on_conflict: what to do when a final name is taken (see :class:`~.options.OnConflict`; default: the
+        import's).
     """
 
     def __init__(
@@ -61,8 +62,8 @@ class Destination:
         target: str | os.PathLike[str] | Any,
         *,
         owner: str = "",
-        file_mode: int = DEFAULT_FILE_MODE,
-        on_conflict: OnConflict = OnConflict.FAIL,
+        file_mode: int = ImportOptions.file_mode,
+        on_conflict: OnConflict = ImportOptions.on_conflict,
     ) -> None:
         self.owner = owner
         self.file_mode = file_mode

@@ -23,13 +23,14 @@ from airflow_provider_actito_sftp.exceptions import (
     UnsafeNameError,
 )
 from airflow_provider_actito_sftp.pgp.keys import validate_partner_key
+from airflow_provider_actito_sftp.ssh.protocol import is_transport_error
 from airflow_provider_actito_sftp.ssh.session import AsyncSftpSession, remote_bytes
 from airflow_provider_actito_sftp.transfer.import_report import BatchRecords
 from airflow_provider_actito_sftp.transfer.ledger import Delivery, DeliveryLog
 from airflow_provider_actito_sftp.transfer.names import check_remote_name
 from airflow_provider_actito_sftp.transfer.options import Overwrite
 from airflow_provider_actito_sftp.transfer.records import Direction, TransferRecord
-from airflow_provider_actito_sftp.transfer.remote_folder import describe, is_transport_error
+from airflow_provider_actito_sftp.transfer.remote_folder import describe
 from airflow_provider_actito_sftp.transfer.upload import EncryptOptions, Uploaded, upload
 
 log = logging.getLogger(__name__)
@@ -219,7 +220,7 @@ class ExportJob:
                     on_verified=lambda verified: self._note_delivery(name, verified),
                 )
         except (asyncssh.Error, OSError, ActitoSftpError) as e:
-            retryable = is_transport_error(e)
+            retryable = e.retryable if isinstance(e, ActitoSftpError) else is_transport_error(e)  # ours say so
             reason = f"{self._what()}, file {name!r}: upload failed: {describe(e) if retryable else e}"
             log.error("%s", reason)
             record = self._records.failed(self._remote(name), source.uri, started, reason, retryable=retryable)

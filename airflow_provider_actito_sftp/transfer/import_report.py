@@ -12,10 +12,11 @@ from typing import IO, TYPE_CHECKING, Any
 
 import asyncssh
 
+from airflow_provider_actito_sftp.ssh.protocol import is_transport_error
 from airflow_provider_actito_sftp.transfer.names import shown_name
 from airflow_provider_actito_sftp.transfer.options import AfterImport
 from airflow_provider_actito_sftp.transfer.records import Direction, Moved, Status, TransferRecord
-from airflow_provider_actito_sftp.transfer.remote_folder import describe, is_transport_error
+from airflow_provider_actito_sftp.transfer.remote_folder import describe
 
 if TYPE_CHECKING:
     from airflow_provider_actito_sftp.ssh.session import RemoteEntry

@@ -28,23 +28,21 @@ import logging
 import os
 import time
 from collections.abc import Awaitable
-from dataclasses import dataclass, field
 
 import asyncssh
 from asyncssh import SFTPAttrs
 
 from airflow_provider_actito_sftp.exceptions import (
-    GpgStreamError,
+    FileRefusedError,
     ImportRefusedError,
-    OutputLimitError,
     PublishConflictError,
     RemoteChangedError,
 )
 from airflow_provider_actito_sftp.pgp.sniff import DecryptionKeys, decide_decryption
 from airflow_provider_actito_sftp.ssh.session import AsyncSftpSession, RemoteEntry, mtime_ns_of
-from airflow_provider_actito_sftp.transfer.destinations import Destination
-from airflow_provider_actito_sftp.transfer.download import Downloaded, Expected, OutputLimits, RemoteSource, download
-from airflow_provider_actito_sftp.transfer.import_report import ImportReport, ImportResult
+from airflow_provider_actito_sftp.transfer.download import Downloaded, Expected, RemoteSource, download
+from airflow_provider_actito_sftp.transfer.import_report import ImportResult
+from airflow_provider_actito_sftp.transfer.import_state import LEFT_TO_THE_OTHER_TRY, ImportRequest, ImportState
 from airflow_provider_actito_sftp.transfer.in_flight import FileSlots
 from airflow_provider_actito_sftp.transfer.ledger import Ledger, Seen
 from airflow_provider_actito_sftp.transfer.names import (
@@ -55,57 +53,20 @@ from airflow_provider_actito_sftp.transfer.names import (
     plaintext_name,
     too_long_to_import,
 )
-from airflow_provider_actito_sftp.transfer.options import (
-    DEFAULT_CLAIM_TIMEOUT,
-    AfterImport,
-    Claim,
-    OnConflict,
-    SignaturePolicy,
-)
+from airflow_provider_actito_sftp.transfer.options import AfterImport, Claim, OnConflict
 from airflow_provider_actito_sftp.transfer.reconnect import source_for
-from airflow_provider_actito_sftp.transfer.recovery import (
-    LEFT_TO_THE_OTHER_TRY,
-    finish_if_published_meanwhile,
-    recover,
-    taken_over,
-)
-from airflow_provider_actito_sftp.transfer.remote_folder import RemoteFolder, describe, is_regular
+from airflow_provider_actito_sftp.transfer.recovery import finish_if_published_meanwhile, recover
+from airflow_provider_actito_sftp.transfer.remote_folder import describe, is_regular
 from airflow_provider_actito_sftp.transfer.remote_steps import (
     finish_import,
     quarantine_or_release,
     quarantine_unclaimed,
     record_in_ledger,
-    still_there,
 )
-from airflow_provider_actito_sftp.transfer.selection import BatchLimit, FileFilter, not_in_ledger
+from airflow_provider_actito_sftp.transfer.selection import not_in_ledger
 from airflow_provider_actito_sftp.transfer.streams import close_in_background, close_quietly, open_for_reading
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class ImportRequest:
-    """What to import and what to do afterwards (built by the hook from validated ``ImportOptions``).
-
-    :param owner: who imports (:func:`~.names.owner_id` of dag, task, run, map index): claims and
-        partial files carry it so that a retry resumes them at once.
-    """
-
-    location: str
-    file_filter: FileFilter
-    destination: Destination
-    after_import: AfterImport = AfterImport.KEEP
-    archive_location: str | None = None
-    quarantine_location: str | None = None
-    signature_policy: SignaturePolicy = SignaturePolicy.IGNORE
-    claim_timeout: float = DEFAULT_CLAIM_TIMEOUT
-    owner: str = ""
-    claim: Claim = Claim.RENAME
-    limits: OutputLimits = field(default_factory=OutputLimits)
-    batch_limit: BatchLimit = field(default_factory=BatchLimit)
-
-
-REFUSALS = (ImportRefusedError, GpgStreamError, OutputLimitError, PublishConflictError)
 
 
 PARTIAL_SWEPT = (
@@ -118,31 +79,24 @@ class _Skip(Exception):
     """Leave the file for a later run (not an error)."""
 
 
-class ImportJob:
-    """One import run over one open session.
+class ImportJob(ImportState):
+    """One import run over one open session (its state and the remote steps on its markers:
+    :class:`~.import_state.ImportState`).
 
     :param ledger: used only with ``after_import="keep"``.
     """
 
     def __init__(self, session: AsyncSftpSession, request: ImportRequest, ledger: Ledger) -> None:
-        self.session = session
-        self.request = request
-        self.ledger = ledger
-        self.settings = session.settings
-        self.remote = RemoteFolder(session, request.location)
-        self.folder = self.remote.path
-        self.report = ImportReport(self.settings.conn_id, request.location)
-        self._keep = request.after_import is AfterImport.KEEP
+        super().__init__(session, request, ledger)
+        self._keep = request.options.after_import is AfterImport.KEEP
         self._slots = FileSlots(self.settings.advanced.transfer_concurrency)
         self._local_names: dict[str, str] = {}  # final local name -> remote name, for this run
-        self._decryption = DecryptionKeys(self.settings.keys, request.signature_policy)
-        self.stopped = False  # another live try of this task instance took files over: start no more (recovery)
-        self.resumed_staged: dict[str, Marker] = {}  # remote name -> the staged marker recovery released
+        self._decryption = DecryptionKeys(self.settings.keys, request.options.signature_policy)
 
     async def run(self) -> ImportResult:
-        self.request.destination.sweep_partials(self.request.claim_timeout)
+        self.request.destination.sweep_partials(self.request.options.claim_timeout)
         entries = await self.session.list_location(self.request.location)
-        if self.request.claim is Claim.RENAME:
+        if self.request.options.claim is Claim.RENAME:
             entries += await recover(self, entries)
         ready = self.request.file_filter.ready(entries)
         new, already = not_in_ledger(ready, self._ledger_says)  # never counted toward max_files / max_bytes
@@ -179,14 +133,16 @@ class ImportJob:
     async def _import(self, entry: RemoteEntry, seen: Seen, started: float) -> None:
         try:
             check_remote_name(entry.name)
-            refusal = too_long_to_import(entry.name, self.request.owner, claims=self.request.claim is Claim.RENAME)
+            refusal = too_long_to_import(
+                entry.name, self.request.owner, claims=self.request.options.claim is Claim.RENAME
+            )
         except ValueError as e:  # never a local path, never a marker: at most moved, under its own name
             refusal = f"unsafe remote name: {e}"
         if refusal is not None:  # refused before any claim (every marker and partial name must fit too)
             quarantined = await quarantine_unclaimed(self, entry)  # so that later runs do not meet it again
             self.report.refuse(entry, refusal + (f"; moved to {quarantined}" if quarantined else ""), started)
             return
-        if self.request.claim is Claim.NONE:
+        if self.request.options.claim is Claim.NONE:
             await self._import_in_place(entry, seen, started)
             return
         claim = new_claim(entry.name, self.request.owner)
@@ -220,7 +176,7 @@ class ImportJob:
             if await self.release(claim, entry, started, str(e)):
                 self.report.skip(entry.name, str(e))
             return
-        except REFUSALS as e:
+        except FileRefusedError as e:  # bad input: a retry would meet it again
             if await quarantine_or_release(self, claim, entry, started, str(e)):
                 self.report.refuse(entry, str(e), started)
             return
@@ -240,9 +196,9 @@ class ImportJob:
             if await self.release(claim, entry, started, reason):
                 self.report.fail(entry, reason, started)
             return
-        if not await still_there(self, staged.name, staged_attrs):  # another try of this task instance took it over
+        if not await self.still_there(staged.name, staged_attrs):  # another try of this task instance took it over
             self.request.destination.discard(downloaded.staged)
-            taken_over(self, staged)
+            self.taken_over(staged)
             return
         if await finish_if_published_meanwhile(self, staged, entry, downloaded.sha256):
             self.request.destination.discard(downloaded.staged)
@@ -260,7 +216,7 @@ class ImportJob:
         except _Skip as e:
             self.report.skip(entry.name, str(e))
             return
-        except REFUSALS as e:
+        except FileRefusedError as e:  # bad input: a retry would meet it again
             self.report.refuse(entry, str(e), started)
             return
         except (asyncssh.Error, OSError) as e:
@@ -371,30 +327,3 @@ class ImportJob:
             else:
                 self.report.fail(entry, f"could not publish it locally: {e}", started)
             return None
-
-    # --- remote steps ---------------------------------------------------------------------------------
-
-    async def release(
-        self, marker: Marker, entry: RemoteEntry, started: float, why: str = "", *, resumed: bool = False
-    ) -> bool:
-        """Rename a marker back to the file's name. If that fails the file would stay hidden: that is its
-        one outcome (a retryable failure, saying ``why`` it was being released); return False then, and
-        also when the marker is gone: another run has the file (:func:`~.recovery.taken_over`).
-
-        :param resumed: the marker was listed, not made by this run (recovery).
-        """
-        try:
-            await self.remote.rename(marker.name, marker.original)
-        except (asyncssh.Error, OSError) as e:
-            if isinstance(e, asyncssh.SFTPNoSuchFile) and not await still_there(self, marker.name):
-                taken_over(self, marker, made_here=not resumed)
-                return False
-            self.report.fail(
-                entry,
-                f"{why + '; ' if why else ''}left hidden as {marker.name!r}: could not rename it back "
-                f"({describe(e)}); a retry of this task resumes it at once, another run after "
-                f"{self.request.claim_timeout:.0f} s",
-                started,
-            )
-            return False
-        return True

@@ -1,11 +1,18 @@
-"""Choices operators validate at DAG-parse time; import-light on purpose (no SSH or gpg libraries)."""
+"""Choices operators validate at DAG-parse time; import-light on purpose (no SSH or gpg libraries).
+
+:class:`ImportOptions` declares the import options once, with every default: the hook takes them as
+:class:`ImportArgs` (the same names, a test pins it), the import operator has one parameter per field with its
+default, and the sensor and trigger take ``pattern``, ``regex`` and ``min_age`` defaults from here.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import timedelta
 from enum import StrEnum
 from typing import Any, TypedDict, TypeVar, Unpack
+
+from airflow_provider_actito_sftp.exceptions import OptionError
 
 # The signature policy is decided with the rest of PGP (import-light too); operators import it from here.
 from airflow_provider_actito_sftp.pgp.verdict import SignaturePolicy as SignaturePolicy
@@ -53,13 +60,13 @@ def choice(name: str, value: str, enum: type[E]) -> E:
     """Return ``value`` as a member of ``enum``.
 
     :param name: the argument's name, for the error message.
-    :raises ValueError: naming the argument and every valid value.
+    :raises OptionError: (a ``ValueError``) naming the argument and every valid value.
     """
     try:
         return enum(value)
     except ValueError:
         choices = ", ".join(repr(member.value) for member in enum)
-        raise ValueError(f"{name} must be one of {choices}, got {value!r}") from None
+        raise OptionError(f"{name} must be one of {choices}, got {value!r}") from None
 
 
 def seconds(value: float | timedelta) -> float:
@@ -69,7 +76,8 @@ def seconds(value: float | timedelta) -> float:
 
 class ImportArgs(TypedDict, total=False):
     """The import options as keyword arguments (strings or enum members, seconds or timedeltas); see
-    :meth:`~airflow_provider_actito_sftp.hooks.actito_sftp.ActitoSftpHook.import_files`."""
+    :meth:`~airflow_provider_actito_sftp.hooks.actito_sftp.ActitoSftpHook.import_files`. Its keys are
+    :class:`ImportOptions`' fields (for typing ``**kwargs``; a test pins that they match), its defaults theirs."""
 
     pattern: str
     regex: bool
@@ -123,19 +131,19 @@ class ImportOptions:
 
     def __post_init__(self) -> None:
         if self.after_import is AfterImport.MOVE and not self.archive_location:
-            raise ValueError("after_import='move' needs archive_location")
+            raise OptionError("after_import='move' needs archive_location")
         if self.claim is Claim.NONE and (self.after_import is not AfterImport.KEEP or self.quarantine_location):
-            raise ValueError("claim='none' (read-only folders) needs after_import='keep' and no quarantine_location")
+            raise OptionError("claim='none' (read-only folders) needs after_import='keep' and no quarantine_location")
         for name in ("max_files", "max_bytes"):
             limit = getattr(self, name)
             if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
-                raise ValueError(f"{name} must be a whole number of at least 1, or None (no limit), got {limit!r}")
+                raise OptionError(f"{name} must be a whole number of at least 1, or None (no limit), got {limit!r}")
 
     @classmethod
     def parse(cls, **args: Unpack[ImportArgs]) -> ImportOptions:
         """Validate keyword arguments (:class:`ImportArgs`): choices become enums, durations seconds.
 
-        :raises ValueError: an invalid choice, or options that do not go together.
+        :raises OptionError: (a ``ValueError``) an invalid choice, or options that do not go together.
         :raises TypeError: an unknown option.
         """
         values: dict[str, Any] = dict(args)
@@ -146,6 +154,11 @@ class ImportOptions:
             if name in values:
                 values[name] = seconds(values[name])
         return cls(**values)
+
+    @classmethod
+    def names(cls) -> tuple[str, ...]:
+        """The options' names (its fields, in order): :class:`ImportArgs`' keys."""
+        return tuple(option.name for option in fields(cls))
 
     def locations(self) -> list[str]:
         """The extra locations these options name (archive, quarantine)."""

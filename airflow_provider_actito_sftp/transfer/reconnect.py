@@ -29,15 +29,16 @@ from typing import TYPE_CHECKING
 import asyncssh
 
 from airflow_provider_actito_sftp.exceptions import RemoteChangedError, RemoteConnectError
+from airflow_provider_actito_sftp.ssh.protocol import is_transport_error
 from airflow_provider_actito_sftp.ssh.session import AsyncSftpSession, RemoteEntry, mtime_ns_of
 from airflow_provider_actito_sftp.transfer import resume
 from airflow_provider_actito_sftp.transfer.download import Expected, RemoteSource
-from airflow_provider_actito_sftp.transfer.remote_folder import describe, is_regular, is_transport_error
+from airflow_provider_actito_sftp.transfer.remote_folder import describe, is_regular
 from airflow_provider_actito_sftp.transfer.resume import KeptBytes, ResumeKey
 from airflow_provider_actito_sftp.transfer.streams import open_for_reading, read_in_order
 
 if TYPE_CHECKING:
-    from airflow_provider_actito_sftp.transfer.importer import ImportJob
+    from airflow_provider_actito_sftp.transfer.import_state import ImportState
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +48,7 @@ RECONNECT_BACKOFF = (1.0, 2.0, 4.0)  # seconds before each attempt (the last rep
 
 @contextlib.asynccontextmanager
 async def source_for(
-    job: ImportJob, entry: RemoteEntry, current: str, handle: asyncssh.SFTPClientFile, expected: Expected
+    job: ImportState, entry: RemoteEntry, current: str, handle: asyncssh.SFTPClientFile, expected: Expected
 ) -> AsyncIterator[RemoteSource]:
     """The source an import reads ``entry`` from, open as ``current`` (its marker, or its name with
     ``claim="none"``) through ``handle``: a :class:`ResumableSource` for a large file, else a plain one.

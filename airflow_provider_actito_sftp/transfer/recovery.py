@@ -12,9 +12,9 @@ imported.
 
 "Ours" cannot tell a dead earlier try from a live one (a zombie: its host stalled and Airflow started the
 retry beside it). The retry takes the zombie's files over; the zombie sees its marker gone, leaves the
-file (a skip, not a failure) and starts no more files (:func:`taken_over`); it checks its staged
-marker is still there just before it publishes, and a file the retry resumed from a staged marker whose
-content the zombie published meanwhile is only finished (:func:`finish_if_published_meanwhile`).
+file (a skip, not a failure) and starts no more files (:meth:`~.import_state.ImportState.taken_over`); it
+checks its staged marker is still there just before it publishes, and a file the retry resumed from a staged
+marker whose content the zombie published meanwhile is only finished (:func:`finish_if_published_meanwhile`).
 """
 
 from __future__ import annotations
@@ -28,15 +28,12 @@ from airflow_provider_actito_sftp.transfer.names import Marker, MarkerKind, pars
 from airflow_provider_actito_sftp.transfer.remote_steps import finish_import
 
 if TYPE_CHECKING:
-    from airflow_provider_actito_sftp.transfer.importer import ImportJob
+    from airflow_provider_actito_sftp.transfer.import_state import ImportState
 
 log = logging.getLogger(__name__)
 
-TAKEN_OVER = "taken over by another live try of this task instance, which imports it; this try stopped taking files"
-LEFT_TO_THE_OTHER_TRY = "left to another live try of this task instance, which took over this try's files"
 
-
-async def recover(job: ImportJob, entries: list[RemoteEntry]) -> list[RemoteEntry]:
+async def recover(job: ImportState, entries: list[RemoteEntry]) -> list[RemoteEntry]:
     """Finish or release the markers of interrupted runs; return the files released for import."""
     released: list[RemoteEntry] = []
     for entry in entries:
@@ -50,7 +47,7 @@ async def recover(job: ImportJob, entries: list[RemoteEntry]) -> list[RemoteEntr
             job.report.skip(entry.name, "named like a marker but not a regular file: ignored")
             continue
         ours = bool(job.request.owner) and marker.owner == job.request.owner
-        if not ours and marker.age() <= job.request.claim_timeout:
+        if not ours and marker.age() <= job.request.options.claim_timeout:
             job.report.skip(marker.original, "being imported by another run")
             continue
         why = "an earlier try of this task" if ours else f"a run that stopped {marker.age():.0f} s ago"
@@ -64,31 +61,7 @@ async def recover(job: ImportJob, entries: list[RemoteEntry]) -> list[RemoteEntr
     return released
 
 
-def taken_over(job: ImportJob, marker: Marker, *, made_here: bool = True) -> None:
-    """A marker ``job`` made (or, not ``made_here``, listed to resume) was renamed away by another run: that
-    run has the file, so ``job`` leaves it (a skip, not a failure). Within ``claim_timeout`` only a try of
-    the same task instance takes a marker over: ``job`` is then the stale try (a zombie beside its retry),
-    and it starts no more files (``job.stopped``). A listed marker that moved on is the other try at work."""
-    if not made_here:
-        mine = bool(job.request.owner) and marker.owner == job.request.owner
-        other = "try of this task instance" if mine else "run"
-        job.report.skip(marker.original, f"being imported by another live {other}")
-        return
-    if marker.age() > job.request.claim_timeout:
-        job.report.skip(marker.original, "taken over by another run (this run's marker was older than claim_timeout)")
-        return
-    if not job.stopped:
-        job.stopped = True
-        log.warning(
-            "Connection %r, location %r: another live try of this task instance (a retry started beside this one, "
-            "this one a zombie?) took over files this try held; this try leaves them to it and starts no more files",
-            job.settings.conn_id,
-            job.request.location,
-        )
-    job.report.skip(marker.original, TAKEN_OVER)
-
-
-async def finish_if_published_meanwhile(job: ImportJob, staged: Marker, entry: RemoteEntry, sha256: str) -> bool:
+async def finish_if_published_meanwhile(job: ImportState, staged: Marker, entry: RemoteEntry, sha256: str) -> bool:
     """For a file this run resumed from a staged marker (content not published then): if that content was
     published since, by the live try that staged it, finish the file's remote step only; return True then.
 
@@ -102,7 +75,7 @@ async def finish_if_published_meanwhile(job: ImportJob, staged: Marker, entry: R
     return True
 
 
-async def _finish(job: ImportJob, marker: Marker, entry: RemoteEntry, why: str, sha256: str) -> None:
+async def _finish(job: ImportState, marker: Marker, entry: RemoteEntry, why: str, sha256: str) -> None:
     log.warning("%s: already published by %s; completing its remote step", job.report.what(marker.original), why)
     outcome, error, retryable = await finish_import(job, marker, entry.size, entry.mtime_ns, sha256)
     if error is not None:
@@ -111,12 +84,12 @@ async def _finish(job: ImportJob, marker: Marker, entry: RemoteEntry, why: str, 
         job.report.skip(marker.original, f"already imported; {outcome}")
 
 
-async def _release(job: ImportJob, marker: Marker, entry: RemoteEntry, why: str) -> bool:
+async def _release(job: ImportState, marker: Marker, entry: RemoteEntry, why: str) -> bool:
     log.warning("%s: resuming a %s marker left by %s", job.report.what(marker.original), marker.kind.value, why)
     return await job.release(marker, _as_released(job, marker, entry), time.monotonic(), resumed=True)
 
 
-def _as_released(job: ImportJob, marker: Marker, entry: RemoteEntry) -> RemoteEntry:
+def _as_released(job: ImportState, marker: Marker, entry: RemoteEntry) -> RemoteEntry:
     return RemoteEntry(
         name=marker.original,
         path=f"{job.folder.rstrip('/')}/{marker.original}",
@@ -128,7 +101,7 @@ def _as_released(job: ImportJob, marker: Marker, entry: RemoteEntry) -> RemoteEn
     )
 
 
-def _published_sha256(job: ImportJob, staged: Marker) -> str | None:
+def _published_sha256(job: ImportState, staged: Marker) -> str | None:
     """The full sha256 of the staged file's published copy, if one is at the destination."""
     destination = job.request.destination
     for final_name in dict.fromkeys((staged.original, plaintext_name(staged.original))):

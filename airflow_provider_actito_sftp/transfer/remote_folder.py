@@ -1,7 +1,8 @@
 """The remote side of an import: one location's folder, and the renames, moves and removals done in it.
 
-Errors are sorted once, here: :func:`is_transport_error` tells a broken connection (worth a retry)
-from a server's refusal (permission denied, a name too long, no such file), which a retry would meet again.
+Errors are sorted once, by :func:`~airflow_provider_actito_sftp.ssh.protocol.is_transport_error`: a broken
+connection (worth a retry) from a server's refusal (permission denied, a name too long, no such file), which a retry
+would meet again; :func:`describe` words them.
 """
 
 from __future__ import annotations
@@ -13,21 +14,13 @@ from datetime import UTC, datetime
 import asyncssh
 
 from airflow_provider_actito_sftp.exceptions import ActitoSftpError
+from airflow_provider_actito_sftp.ssh.protocol import CONNECTION_LOST
 from airflow_provider_actito_sftp.ssh.session import AsyncSftpSession, remote_bytes
-
-
-def is_transport_error(error: BaseException) -> bool:
-    """A lost or broken connection (retry), as opposed to an SFTP status the server answered with."""
-    if isinstance(error, asyncssh.SFTPConnectionLost | asyncssh.SFTPNoConnection):
-        return True
-    if isinstance(error, asyncssh.SFTPError):
-        return False
-    return isinstance(error, asyncssh.Error | OSError | TimeoutError | EOFError)
 
 
 def describe(error: BaseException) -> str:
     """A short, user-facing reason for an SFTP error (never data)."""
-    if isinstance(error, asyncssh.SFTPConnectionLost | asyncssh.SFTPNoConnection):
+    if isinstance(error, CONNECTION_LOST):
         return f"connection lost: {error.reason or type(error).__name__}"
     if isinstance(error, asyncssh.SFTPNoSuchFile):
         return "no such file on the server"

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable
 from typing import TYPE_CHECKING
 
 import asyncssh
@@ -20,13 +19,13 @@ from airflow_provider_actito_sftp.transfer.remote_folder import describe
 
 if TYPE_CHECKING:
     from airflow_provider_actito_sftp.ssh.session import RemoteEntry
-    from airflow_provider_actito_sftp.transfer.importer import ImportJob
+    from airflow_provider_actito_sftp.transfer.import_state import ImportState
 
 log = logging.getLogger("airflow_provider_actito_sftp.transfer.importer")
 
 
 async def finish_import(
-    job: ImportJob, staged: Marker, size: int, mtime_ns: int, sha256: str
+    job: ImportState, staged: Marker, size: int, mtime_ns: int, sha256: str
 ) -> tuple[str, str | None, bool]:
     """Delete, archive, or record and rename back; return what happened, the error or None, and whether a
     retry may succeed (not when the server refuses the step itself). Never raises.
@@ -37,21 +36,21 @@ async def finish_import(
     :param mtime_ns: its modification time as listed, for the ledger.
     :param sha256: its plaintext's digest, for the ledger.
     """
-    after = job.request.after_import
+    after = job.request.options.after_import
     try:
         if after is AfterImport.DELETE:
             await job.remote.remove(staged.name)
             return "deleted from the server", None, True
         if after is AfterImport.MOVE:
-            assert job.request.archive_location is not None
-            archive = job.session.location_path(job.request.archive_location)
+            assert job.request.options.archive_location is not None
+            archive = job.session.location_path(job.request.options.archive_location)
             moved = await job.remote.move_without_clobbering(staged.name, archive, staged.original)
             return f"archived as {archive.rstrip('/')}/{moved}", None, True
         record_in_ledger(job, staged.original, size, mtime_ns, sha256)
         await job.remote.rename(staged.name, staged.original)
         return "kept on the server (recorded in the ledger)", None, True
     except (asyncssh.Error, OSError) as e:
-        if isinstance(e, asyncssh.SFTPNoSuchFile) and not await still_there(job, staged.name):
+        if isinstance(e, asyncssh.SFTPNoSuchFile) and not await job.still_there(staged.name):
             return "finished by another run's recovery", None, True
         if isinstance(e, asyncssh.SFTPPermissionDenied | asyncssh.SFTPOpUnsupported):  # the server's rule
             return "not finished", remote_step_refused(after, staged.name, describe(e)), False
@@ -59,23 +58,7 @@ async def finish_import(
         return "not finished", error, True
 
 
-async def still_there(job: ImportJob, name: str, lstat: Awaitable[asyncssh.SFTPAttrs] | None = None) -> bool:
-    """Whether ``name`` is in the location (True when the server cannot say: never assume it gone).
-
-    :param lstat: the answer of an lstat of ``name`` already sent (pipelined behind the rename that made it).
-    """
-    try:
-        if lstat is None:
-            return await job.remote.exists(name)
-        await lstat
-    except asyncssh.SFTPNoSuchFile:
-        return False
-    except (asyncssh.Error, OSError):
-        return True
-    return True
-
-
-def record_in_ledger(job: ImportJob, name: str, size: int, mtime_ns: int, sha256: str) -> None:
+def record_in_ledger(job: ImportState, name: str, size: int, mtime_ns: int, sha256: str) -> None:
     """Note in the ``keep`` ledger that this version of ``name`` was imported, and where to."""
     entry = LedgerEntry(
         name,
@@ -89,7 +72,7 @@ def record_in_ledger(job: ImportJob, name: str, size: int, mtime_ns: int, sha256
     job.ledger.put(entry)
 
 
-async def quarantine_unclaimed(job: ImportJob, entry: RemoteEntry) -> str | None:
+async def quarantine_unclaimed(job: ImportState, entry: RemoteEntry) -> str | None:
     """Move a file refused before any claim (a name that is not UTF-8, has control characters, or is too long
     for our markers) to the quarantine location, under its own name (its bytes as the server gave them: never a
     local path), so that later runs do not meet it again; where it went (shown), or None (no quarantine
@@ -98,9 +81,9 @@ async def quarantine_unclaimed(job: ImportJob, entry: RemoteEntry) -> str | None
     :param job: the import run.
     :param entry: the refused file.
     """
-    if job.request.quarantine_location is None:
+    if job.request.options.quarantine_location is None:
         return None
-    quarantine = job.session.location_path(job.request.quarantine_location)
+    quarantine = job.session.location_path(job.request.options.quarantine_location)
     try:
         moved = await job.remote.move_without_clobbering(entry.name, quarantine, entry.name)
     except (asyncssh.Error, OSError) as e:
@@ -110,12 +93,13 @@ async def quarantine_unclaimed(job: ImportJob, entry: RemoteEntry) -> str | None
     return f"{quarantine.rstrip('/')}/{shown_name(moved)}"
 
 
-async def quarantine_or_release(job: ImportJob, claim: Marker, entry: RemoteEntry, started: float, why: str) -> bool:
+async def quarantine_or_release(job: ImportState, claim: Marker, entry: RemoteEntry, started: float, why: str) -> bool:
     """Move a refused file's claim to ``quarantine_location``, or release it where there is none (or the move
-    fails); return whether the file's outcome is still to be reported (see :meth:`ImportJob.release`)."""
-    if job.request.quarantine_location is None:
+    fails); return whether the file's outcome is still to be reported (see
+    :meth:`~.import_state.ImportState.release`)."""
+    if job.request.options.quarantine_location is None:
         return await job.release(claim, entry, started, why)
-    quarantine = job.session.location_path(job.request.quarantine_location)
+    quarantine = job.session.location_path(job.request.options.quarantine_location)
     try:
         moved = await job.remote.move_without_clobbering(claim.name, quarantine, claim.original)
         log.warning("%s: moved to quarantine %s/%s", job.report.what(claim.original), quarantine, moved)

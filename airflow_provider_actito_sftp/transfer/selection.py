@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from airflow_provider_actito_sftp.transfer.ledger import Seen
 from airflow_provider_actito_sftp.transfer.names import check_remote_name, is_in_progress
+from airflow_provider_actito_sftp.transfer.options import ImportOptions
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -27,9 +28,9 @@ class FileFilter:
     :param lock_suffix: the connection's own upload lock suffix, also treated as in progress.
     """
 
-    pattern: str = "*"
-    regex: bool = False
-    min_age: float = 0.0
+    pattern: str = ImportOptions.pattern
+    regex: bool = ImportOptions.regex
+    min_age: float = 0.0  # none (the hook passes the import's ``min_age``)
     lock_suffix: str = ".part"
 
     def matches(self, name: str) -> bool:
@@ -87,8 +88,8 @@ class BatchLimit:
         order.
     """
 
-    max_files: int | None = None
-    max_bytes: int | None = None
+    max_files: int | None = ImportOptions.max_files
+    max_bytes: int | None = ImportOptions.max_bytes
 
     def take(self, entries: list[RemoteEntry]) -> tuple[list[RemoteEntry], list[RemoteEntry]]:
         """Split ready files into this run's batch (oldest first) and the files left for a later run."""

@@ -20,6 +20,8 @@ from typing import Any
 
 import asyncssh
 
+from airflow_provider_actito_sftp.ssh.protocol import is_transport_error
+
 log = logging.getLogger(__name__)
 
 MIN_READ_AHEAD = 2 << 20  # bytes in flight per file when the link is fast and near (loopback, LAN)
@@ -53,9 +55,7 @@ def close_in_background(remote: asyncssh.SFTPClientFile, what: str) -> None:
         if task.cancelled():
             return
         error = task.exception()
-        if isinstance(error, asyncssh.SFTPError) and not isinstance(
-            error, asyncssh.SFTPConnectionLost | asyncssh.SFTPNoConnection
-        ):
+        if isinstance(error, asyncssh.SFTPError) and not is_transport_error(error):
             log.warning("%s: the server refused to close the file after reading it: %s", what, error)
 
     task = asyncio.ensure_future(remote.close())

@@ -10,7 +10,7 @@ from airflow.triggers.base import BaseTrigger, TriggerEvent
 from airflow_provider_actito_sftp.exceptions import ActitoSftpError
 from airflow_provider_actito_sftp.hooks.actito_sftp import ActitoSftpHook
 from airflow_provider_actito_sftp.transfer.names import shown_name
-from airflow_provider_actito_sftp.transfer.options import DEFAULT_MIN_AGE
+from airflow_provider_actito_sftp.transfer.options import DEFAULT_MIN_AGE, ImportOptions
 
 
 class ActitoSftpFileTrigger(BaseTrigger):
@@ -31,8 +31,8 @@ class ActitoSftpFileTrigger(BaseTrigger):
         self,
         conn_id: str,
         location: str,
-        pattern: str = "*",
-        regex: bool = False,
+        pattern: str = ImportOptions.pattern,
+        regex: bool = ImportOptions.regex,
         min_age: float = DEFAULT_MIN_AGE,
         poke_interval: float = 60.0,
     ) -> None:

@@ -17,11 +17,11 @@ import pytest
 from airflow_provider_actito_sftp.exceptions import (
     ConnectionConfigError,
     ExportRefusedError,
+    NoTaskContextError,
     SourceUnavailableError,
     UnknownLocationError,
 )
 from airflow_provider_actito_sftp.hooks import ActitoSftpHook
-from airflow_provider_actito_sftp.hooks.task_identity import NoTaskContextError
 from airflow_provider_actito_sftp.pgp.keys import generate_inbound_key
 from airflow_provider_actito_sftp.ssh.host_keys import fingerprint
 from partner_sandbox.sshd import SshServer, chown_tree, running_as_root

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
+from airflow_provider_actito_sftp.exceptions import NoTaskContextError
 from airflow_provider_actito_sftp.hooks.task_identity import (
-    NoTaskContextError,
     resolve_delivery_owner,
     resolve_ledger_name,
     resolve_owner,

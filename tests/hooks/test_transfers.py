@@ -9,8 +9,8 @@ from types import SimpleNamespace
 import pytest
 
 from airflow_provider_actito_sftp.connection.settings import ConnectionSettings, parse_connection
-from airflow_provider_actito_sftp.exceptions import SourceUnavailableError, UnknownLocationError
-from airflow_provider_actito_sftp.hooks.task_identity import NoTaskContextError, task_owner
+from airflow_provider_actito_sftp.exceptions import NoTaskContextError, SourceUnavailableError, UnknownLocationError
+from airflow_provider_actito_sftp.hooks.task_identity import task_owner
 from airflow_provider_actito_sftp.hooks.transfers import ExportRun, ImportRun, NoLedger
 from airflow_provider_actito_sftp.transfer.ledger import LedgerEntry, VariableDeliveryLog, VariableLedger
 from airflow_provider_actito_sftp.transfer.options import AfterImport, ImportArgs, OnConflict, Overwrite
@@ -54,7 +54,11 @@ def test_an_import_request_carries_the_options(settings: ConnectionSettings, tmp
     )
     try:
         request = run.request
-        assert (request.location, request.owner, request.after_import) == ("inbound", "owner1", AfterImport.MOVE)
+        assert (request.location, request.owner, request.options.after_import) == (
+            "inbound",
+            "owner1",
+            AfterImport.MOVE,
+        )
         assert request.file_filter.pattern == "*.csv"
         assert request.file_filter.min_age == 5.0
         assert request.file_filter.lock_suffix == ".uploading"  # the connection's own lock suffix is in progress

@@ -75,9 +75,10 @@ def main() -> None:
 
     from airflow_provider_actito_sftp.hooks import ActitoSftpHook
     from airflow_provider_actito_sftp.transfer.destinations import Destination
-    from airflow_provider_actito_sftp.transfer.importer import ImportJob, ImportRequest, ImportResult
+    from airflow_provider_actito_sftp.transfer.import_state import ImportRequest
+    from airflow_provider_actito_sftp.transfer.importer import ImportJob, ImportResult
     from airflow_provider_actito_sftp.transfer.ledger import LedgerEntry
-    from airflow_provider_actito_sftp.transfer.options import AfterImport
+    from airflow_provider_actito_sftp.transfer.options import AfterImport, ImportOptions
     from airflow_provider_actito_sftp.transfer.selection import FileFilter
 
     class NoLedger:
@@ -96,7 +97,7 @@ def main() -> None:
                 location=location,
                 file_filter=FileFilter("*", min_age=0, lock_suffix=session.settings.outbound.lock_suffix),
                 destination=Destination(destination, owner=owner),
-                after_import=AfterImport(after_import),
+                options=ImportOptions(after_import=AfterImport(after_import)),
                 owner=owner,
             )
             return await ImportJob(session, request, NoLedger()).run()

@@ -47,10 +47,11 @@ from airflow_provider_actito_sftp.pgp.keys import export_newest_public_key, gene
 from airflow_provider_actito_sftp.private_tmp import provider_temp_root
 from airflow_provider_actito_sftp.transfer.destinations import Destination
 from airflow_provider_actito_sftp.transfer.exporter import ExportJob, ExportRequest, ExportResult, resolve_sources
-from airflow_provider_actito_sftp.transfer.importer import ImportJob, ImportRequest, ImportResult
+from airflow_provider_actito_sftp.transfer.import_state import ImportRequest
+from airflow_provider_actito_sftp.transfer.importer import ImportJob, ImportResult
 from airflow_provider_actito_sftp.transfer.ledger import LedgerEntry
 from airflow_provider_actito_sftp.transfer.names import owner_id, parse_marker, partial_owner
-from airflow_provider_actito_sftp.transfer.options import AfterImport, Overwrite
+from airflow_provider_actito_sftp.transfer.options import AfterImport, ImportOptions, Overwrite
 from airflow_provider_actito_sftp.transfer.selection import FileFilter
 from partner_sandbox.gpg import PartnerGpg
 from partner_sandbox.sshd import SftpUser, SshServer, chown_tree
@@ -174,7 +175,7 @@ def _import_once(conn_id: str, landing: Path, after_import: AfterImport, ledger:
                 location="inbound",
                 file_filter=FileFilter("*", min_age=0, lock_suffix=".part"),
                 destination=Destination(landing, owner=OWNER),
-                after_import=after_import,
+                options=ImportOptions(after_import=after_import),
                 owner=OWNER,
             )
             return await ImportJob(session, request, ledger).run()

@@ -21,9 +21,10 @@ import pytest
 
 from airflow_provider_actito_sftp.hooks import ActitoSftpHook
 from airflow_provider_actito_sftp.transfer.destinations import Destination
-from airflow_provider_actito_sftp.transfer.importer import ImportJob, ImportRequest, ImportResult
+from airflow_provider_actito_sftp.transfer.import_state import ImportRequest
+from airflow_provider_actito_sftp.transfer.importer import ImportJob, ImportResult
 from airflow_provider_actito_sftp.transfer.names import owner_id, parse_marker
-from airflow_provider_actito_sftp.transfer.options import AfterImport, OnConflict
+from airflow_provider_actito_sftp.transfer.options import AfterImport, ImportOptions, OnConflict
 from airflow_provider_actito_sftp.transfer.selection import FileFilter
 from partner_sandbox.sshd import SftpUser, SshServer, chown_tree, running_as_root
 from tests.conftest import ConnectionFactory
@@ -73,7 +74,7 @@ def _run_job(
                 location="inbound",
                 file_filter=FileFilter(min_age=0),
                 destination=Destination(landing, owner=owner, on_conflict=on_conflict),
-                after_import=after_import,
+                options=ImportOptions(after_import=after_import),
                 owner=owner,
             )
             return await ImportJob(session, request, ledger or MemoryLedger()).run()

@@ -11,7 +11,8 @@ from typing import Any
 import asyncssh
 import pytest
 
-from airflow_provider_actito_sftp.transfer.remote_folder import RemoteFolder, describe, is_regular, is_transport_error
+from airflow_provider_actito_sftp.ssh.protocol import is_transport_error
+from airflow_provider_actito_sftp.transfer.remote_folder import RemoteFolder, describe, is_regular
 
 
 @pytest.mark.parametrize(

@@ -16,10 +16,11 @@ import pytest
 from airflow_provider_actito_sftp.hooks import ActitoSftpHook
 from airflow_provider_actito_sftp.ssh.session import RemoteEntry
 from airflow_provider_actito_sftp.transfer.destinations import Destination
-from airflow_provider_actito_sftp.transfer.importer import ImportJob, ImportRequest, ImportResult
+from airflow_provider_actito_sftp.transfer.import_state import ImportRequest
+from airflow_provider_actito_sftp.transfer.importer import ImportJob, ImportResult
 from airflow_provider_actito_sftp.transfer.ledger import Seen
 from airflow_provider_actito_sftp.transfer.names import IN_PROGRESS_SUFFIXES, new_claim, owner_id
-from airflow_provider_actito_sftp.transfer.options import AfterImport
+from airflow_provider_actito_sftp.transfer.options import AfterImport, ImportOptions
 from airflow_provider_actito_sftp.transfer.records import TransferRecord
 from airflow_provider_actito_sftp.transfer.selection import BatchLimit, FileFilter, not_in_ledger
 from partner_sandbox.sshd import SshServer, chown_tree
@@ -273,9 +274,8 @@ def test_in_keep_mode_files_already_imported_do_not_count_toward_max_files(
                 location="inbound",
                 file_filter=FileFilter(min_age=0),
                 destination=Destination(landing, owner="keep00000001"),
-                after_import=AfterImport.KEEP,
+                options=ImportOptions(after_import=AfterImport.KEEP, max_files=2),
                 owner="keep00000001",
-                batch_limit=BatchLimit(max_files=2),
             )
             return await ImportJob(session, request, ledger).run()
 
