@@ -1,5 +1,5 @@
-"""The request bodies of the configuration API (:mod:`.config_api`), and the error response they and the routes
-raise: ``{"detail": ..., "field": ...}`` with a status."""
+"""The request bodies of the plugin's API (:mod:`.routes`), and the error response they and the routes raise:
+``{"detail": ..., "field": ...}`` with a status (answered by :mod:`.errors`)."""
 
 from __future__ import annotations
 

@@ -16,7 +16,8 @@ import pytest
 from partner_sandbox.dag_files import write_dag
 from partner_sandbox.sshd import SshServer, chown_tree
 from tests.plugin.conftest import REPO, plugin_stack, serve
-from tests.support.browser import by_id, chromium, css, log_in, screenshot, wait
+from tests.plugin.test_app import ROUTES
+from tests.support.browser import DARK_SURFACE, Browser, by_id, chromium_binary, css, screenshot, wait
 
 BETA_BYTES = 700
 
@@ -112,6 +113,8 @@ READ_ROUTES = [
     "/api/connections/acme_ui/overview",
     "/api/connections/acme_ui/ssh-public-key",
     "/api/connections/acme_ui/pgp-public-key",
+    "/openapi.json",  # the API's description: behind the same read right as the API
+    "/docs",
 ]
 EDIT_ROUTES = ["/api/connections/acme_ui/ssh-key/rotate", "/api/connections/acme_ui/pgp-key/rotate"]
 
@@ -212,6 +215,57 @@ def test_public_key_downloads(ui):
     assert "PRIVATE" not in pgp.text
 
 
+NOT_JSON = {  # the page itself and the key files
+    ("get", "/"),
+    ("get", "/api/connections/{connection_id}/ssh-public-key"),
+    ("get", "/api/connections/{connection_id}/pgp-public-key"),
+}
+
+
+def _names_a_model(schema: dict[str, Any], components: dict[str, Any]) -> bool:
+    """Whether a response schema is a model with properties (or a list or choice of them), not any object."""
+    if "$ref" in schema:
+        return bool(components[schema["$ref"].rsplit("/", 1)[1]].get("properties"))
+    if "items" in schema:
+        return _names_a_model(schema["items"], components)
+    choices = schema.get("oneOf") or schema.get("anyOf")
+    return bool(choices) and all(_names_a_model(choice, components) for choice in choices)
+
+
+def test_the_openapi_document_names_the_answer_of_every_json_route(ui):
+    response = _get(ui, "/openapi.json", "reader")
+    assert response.status_code == 200, response.text
+    document = response.json()
+    assert document["servers"] == [{"url": urlsplit(ui["url"]).path.rstrip("/") + "/actito"}]
+    components = document["components"]["schemas"]
+    operations = {(method, path): op for path, ops in document["paths"].items() for method, op in ops.items()}
+    assert {(method.upper(), path) for method, path in operations} == ROUTES - {
+        ("GET", "/docs"),
+        ("GET", "/openapi.json"),
+    }
+    undescribed = []
+    for (method, path), operation in operations.items():
+        [success] = [code for code in operation["responses"] if code.startswith("2")]
+        content = operation["responses"][success]["content"]
+        if (method, path) in NOT_JSON:
+            assert "application/json" not in content, path
+        elif not _names_a_model(content["application/json"]["schema"], components):
+            undescribed.append(f"{method.upper()} {path}")
+        assert "422" not in operation["responses"]  # a body of the wrong shape is answered as a 400
+        if path != "/":  # the page answers its refusal as a page
+            assert operation["responses"]["4XX"]["content"]["application/json"]["schema"] == {
+                "$ref": "#/components/schemas/ErrorResponse"
+            }
+    assert undescribed == []
+
+
+def test_the_api_docs_read_the_openapi_document_of_the_plugin(ui):
+    docs = _get(ui, "/docs", "reader")
+    assert docs.status_code == 200
+    assert "swagger-ui" in docs.text
+    assert f"'{urlsplit(ui['url']).path.rstrip('/')}/actito/openapi.json'" in docs.text
+
+
 def test_admin_can_start_a_key_rotation(ui):
     rotated = _post(ui, "/api/connections/acme_ui/pgp-key/rotate", "admin")
     assert rotated.status_code == 200, rotated.text
@@ -298,7 +352,7 @@ def _own_origin(ui: dict[str, Any]) -> str:
 def test_page_renders_charts_in_headless_chromium(ui, tmp_path: Path):
     """Headless Chromium logs in with the same `_token` cookie the Airflow UI sets, renders the page, and
     takes a screenshot (kept next to the test's Airflow home)."""
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    chromium = chromium_binary()
     if chromium is None:
         pytest.skip("chromium is not installed (.ci/run installs it)")
     page_url = f"{ui['url']}/actito/"
@@ -380,66 +434,61 @@ def _set_days(driver: Any, value: str) -> None:
     days.send_keys(value)
 
 
-def test_overview_view_says_what_is_missing_and_never_shows_stale_charts(ui, tmp_path: Path):
+def test_overview_view_says_what_is_missing_and_never_shows_stale_charts(ui, browser: Browser):
     """In Chromium: a user with no connection who may not create one is told whom to ask (not invited to create
     one); connections without runs say so instead of flat charts, an invalid one is a warning with its reason;
     Days=500 is explained next to the input with no numbers or charts left from before; a valid value brings
     the charts back."""
     stack = ui["stack"]
-    with chromium(tmp_path / "profile", tmp_path / "downloads") as driver:
-        log_in(driver, ui["url"], ui["tokens"]["newcomer"])
-        driver.get(f"{ui['url']}/actito/#overview")
-        wait(driver).until(lambda d: _overview_state(d)["empty"])
+    driver = browser.open(ui, "newcomer", "#overview")
+    wait(driver).until(lambda d: _overview_state(d)["empty"])
+    state = _overview_state(driver)
+    assert state["empty"].startswith("No integration is visible to you.")  # newcomer may not create
+    assert "create one with New integration" not in state["empty"]
+    assert not state["charts"]
+
+    idle = {"conn_type": "actito_sftp", "host": "sftp.idle.example", "login": "u", "password": "idle-password"}
+    stack.cli(
+        "connections",
+        "add",
+        "new_idle",
+        "--conn-json",
+        json.dumps({**idle, "extra": {"entity": "new", "auth_type": "password"}}),
+    )
+    stack.cli("connections", "add", "new_invalid", "--conn-json", json.dumps({**idle, "extra": {"port": 1}}))
+    try:
+        driver.refresh()
+        wait(driver).until(lambda d: css(d, "#connections tr[data-invalid]"))
+        wait(driver).until(lambda d: (_overview_state(d)["empty"] or "").startswith("No transfers"))
         state = _overview_state(driver)
-        assert state["empty"].startswith("No integration is visible to you.")  # newcomer may not create
-        assert "create one with New integration" not in state["empty"]
+        assert state["empty"].startswith("No transfers in the last 30 days")
         assert not state["charts"]
+        assert state["total"] == "0"
+        invalid = [row.text for row in css(driver, "#connections tr[data-invalid]")]
+        assert len(invalid) == 1, invalid
+        assert invalid[0].startswith("new_invalid ⚠ Does not validate: "), invalid
+        assert invalid[0].endswith("Entity: is required"), invalid  # the label, not the key
+    finally:
+        stack.cli("connections", "delete", "new_idle")
+        stack.cli("connections", "delete", "new_invalid")
 
-        idle = {"conn_type": "actito_sftp", "host": "sftp.idle.example", "login": "u", "password": "idle-password"}
-        stack.cli(
-            "connections",
-            "add",
-            "new_idle",
-            "--conn-json",
-            json.dumps({**idle, "extra": {"entity": "new", "auth_type": "password"}}),
-        )
-        stack.cli("connections", "add", "new_invalid", "--conn-json", json.dumps({**idle, "extra": {"port": 1}}))
-        try:
-            driver.refresh()
-            wait(driver).until(lambda d: css(d, "#connections tr[data-invalid]"))
-            wait(driver).until(lambda d: (_overview_state(d)["empty"] or "").startswith("No transfers"))
-            state = _overview_state(driver)
-            assert state["empty"].startswith("No transfers in the last 30 days")
-            assert not state["charts"]
-            assert state["total"] == "0"
-            invalid = [row.text for row in css(driver, "#connections tr[data-invalid]")]
-            assert len(invalid) == 1, invalid
-            assert invalid[0].startswith("new_invalid ⚠ Does not validate: "), invalid
-            assert invalid[0].endswith("Entity: is required"), invalid  # the label, not the key
-        finally:
-            stack.cli("connections", "delete", "new_idle")
-            stack.cli("connections", "delete", "new_invalid")
-
-        log_in(driver, ui["url"], ui["tokens"]["reader"])
-        driver.get(f"{ui['url']}/actito/#overview")
-        wait(driver).until(
-            lambda d: _overview_state(d)["charts"] and _overview_state(d)["total"] not in (NO_NUMBER, "")
-        )
-        assert _overview_state(driver)["empty"] is None
-        _set_days(driver, "500")
-        wait(driver).until(lambda d: _overview_state(d)["days_error"])
-        state = _overview_state(driver)
-        assert state["days_error"] == "Days: a whole number from 1 to 366"
-        assert (state["charts"], state["total"], state["error"]) == (False, NO_NUMBER, "")
-        assert by_id(driver, "days").get_attribute("aria-invalid") == "true"
-        _set_days(driver, "7")
-        wait(driver).until(lambda d: _overview_state(d)["charts"])
-        state = _overview_state(driver)
-        assert (state["days_error"], state["error"]) == ("", "")
-        assert int(state["total"]) > 0
+    browser.open(ui, "reader", "#overview")
+    wait(driver).until(lambda d: _overview_state(d)["charts"] and _overview_state(d)["total"] not in (NO_NUMBER, ""))
+    assert _overview_state(driver)["empty"] is None
+    _set_days(driver, "500")
+    wait(driver).until(lambda d: _overview_state(d)["days_error"])
+    state = _overview_state(driver)
+    assert state["days_error"] == "Days: a whole number from 1 to 366"
+    assert (state["charts"], state["total"], state["error"]) == (False, NO_NUMBER, "")
+    assert by_id(driver, "days").get_attribute("aria-invalid") == "true"
+    _set_days(driver, "7")
+    wait(driver).until(lambda d: _overview_state(d)["charts"])
+    state = _overview_state(driver)
+    assert (state["days_error"], state["error"]) == ("", "")
+    assert int(state["total"]) > 0
 
 
-def test_the_page_follows_airflows_theme_inside_airflow(ui, tmp_path: Path):
+def test_the_page_follows_airflows_theme_inside_airflow(ui, browser: Browser):
     """In Chromium, in Airflow's own UI (the plugin's page in its iframe): the page takes Airflow's light or
     dark theme and follows the toggle as it changes; screenshots of both for the README."""
     from selenium.webdriver.common.by import By
@@ -451,48 +500,43 @@ def test_the_page_follows_airflows_theme_inside_airflow(ui, tmp_path: Path):
             )
         )
 
-    with chromium(tmp_path / "profile", tmp_path / "downloads") as driver:
-        log_in(driver, ui["url"], ui["tokens"]["reader"])
-        driver.get(f"{ui['url']}/plugin/actito-sftp")
-        driver.execute_script("localStorage.setItem('theme', 'light');")
-        driver.refresh()
-        frame = wait(driver).until(lambda d: d.find_element(By.CSS_SELECTOR, 'iframe[src*="/actito/"]'))
-        driver.switch_to.frame(frame)
-        wait(driver).until(lambda d: d.execute_script("return document.body.dataset.rendered") == "true")
-        assert page_theme(driver) == ("light", "rgb(255, 255, 255)")
-        driver.switch_to.default_content()
-        screenshot(driver, "overview-light.png")
-        # Airflow's toggle: its <html> class changes (and localStorage); the page follows without a reload.
-        driver.execute_script(
-            "localStorage.setItem('theme', 'dark');"
-            "document.documentElement.classList.remove('light'); document.documentElement.classList.add('dark');"
-        )
-        driver.switch_to.frame(driver.find_element(By.CSS_SELECTOR, 'iframe[src*="/actito/"]'))
-        wait(driver).until(lambda d: page_theme(d)[0] == "dark")
-        assert page_theme(driver) == ("dark", "oklch(0.23185 0.0323 266.44)")  # Airflow's navy
-        driver.switch_to.default_content()
-        screenshot(driver, "overview-dark.png")
+    driver = browser.log_in(ui, "reader")
+    driver.get(f"{ui['url']}/plugin/actito-sftp")
+    driver.execute_script("localStorage.setItem('theme', 'light');")
+    driver.refresh()
+    frame = wait(driver).until(lambda d: d.find_element(By.CSS_SELECTOR, 'iframe[src*="/actito/"]'))
+    driver.switch_to.frame(frame)
+    wait(driver).until(lambda d: d.execute_script("return document.body.dataset.rendered") == "true")
+    assert page_theme(driver) == ("light", "rgb(255, 255, 255)")
+    driver.switch_to.default_content()
+    screenshot(driver, "overview-light.png")
+    # Airflow's toggle: its <html> class changes (and localStorage); the page follows without a reload.
+    driver.execute_script(
+        "localStorage.setItem('theme', 'dark');"
+        "document.documentElement.classList.remove('light'); document.documentElement.classList.add('dark');"
+    )
+    driver.switch_to.frame(driver.find_element(By.CSS_SELECTOR, 'iframe[src*="/actito/"]'))
+    wait(driver).until(lambda d: page_theme(d)[0] == "dark")
+    assert page_theme(driver) == ("dark", DARK_SURFACE)  # Airflow's navy
+    driver.switch_to.default_content()
+    screenshot(driver, "overview-dark.png")
 
 
-def test_the_overview_tab_names_what_failed_and_links_to_its_log(ui, tmp_path: Path):
+def test_the_overview_tab_names_what_failed_and_links_to_its_log(ui, browser: Browser):
     """In Chromium, the integration page's Overview tab: the latest runs and, for the export whose source was
     missing, the reason with a link to that task's log page."""
-    with chromium(tmp_path / "profile", tmp_path / "downloads") as driver:
-        log_in(driver, ui["url"], ui["tokens"]["reader"])
-        driver.get(f"{ui['url']}/actito/#integration/acme_ui")
-        wait(driver).until(
-            lambda d: d.execute_script("return document.querySelector('#tab-overview')?.dataset.rendered")
-        )
-        rows = [row.text for row in css(driver, "#problems-table tbody tr")]
-        assert len(rows) == 1, rows
-        assert "(the whole try)" in rows[0]
-        assert "failed" in rows[0]
-        assert "missing.csv" in rows[0], rows
-        [log] = css(driver, "#problems-table tbody tr a")
-        assert "/dags/ui_seed/runs/" in log.get_attribute("href")
-        assert "/tasks/export_missing" in log.get_attribute("href")
-        assert {row.get_attribute("data-task") for row in css(driver, "#runs-table tbody tr")} == {
-            "import",
-            "export",
-            "export_missing",
-        }
+    driver = browser.open(ui, "reader", "#integration/acme_ui")
+    wait(driver).until(lambda d: d.execute_script("return document.querySelector('#tab-overview')?.dataset.rendered"))
+    rows = [row.text for row in css(driver, "#problems-table tbody tr")]
+    assert len(rows) == 1, rows
+    assert "(the whole try)" in rows[0]
+    assert "failed" in rows[0]
+    assert "missing.csv" in rows[0], rows
+    [log] = css(driver, "#problems-table tbody tr a")
+    assert "/dags/ui_seed/runs/" in log.get_attribute("href")
+    assert "/tasks/export_missing" in log.get_attribute("href")
+    assert {row.get_attribute("data-task") for row in css(driver, "#runs-table tbody tr")} == {
+        "import",
+        "export",
+        "export_missing",
+    }

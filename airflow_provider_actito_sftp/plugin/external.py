@@ -2,14 +2,14 @@
 
 The plugin cannot write an environment variable or a secrets backend. As the CLI does for such a
 connection (:func:`~airflow_provider_actito_sftp.cli.app.editing`), the change is applied in memory and
-validated, never saved; the answer is the updated connection in Airflow's JSON connection format. Unlike
+validated, never saved; the answer (``POST /api/connections/{id}/connection-json``,
+:class:`~.models.ConnectionJson`) is the updated connection in Airflow's JSON connection format. Unlike
 the CLI's 0600 file it leaves every secret field out (no secret reaches the browser): the user merges it
 into the stored definition, keeping those values, or runs the equivalent CLI command (``cli_command``)
 where the definition is readable, which writes the complete JSON server-side.
 
 Changes that would have to carry a secret are refused with 400: a new password (it could not be handed
-back) and a switch to SSH-key authentication that generates a key pair. Errors are the
-:mod:`.config_api` mapping (``{"detail", "field"}``).
+back) and a switch to SSH-key authentication that generates a key pair.
 """
 
 from __future__ import annotations
@@ -18,32 +18,27 @@ import shlex
 from collections.abc import Mapping
 from typing import Any
 
-from airflow.api_fastapi.common.db.common import SessionDep
-from fastapi import APIRouter
-
 from airflow_provider_actito_sftp import management
 from airflow_provider_actito_sftp.connection.commands import command_line
-from airflow_provider_actito_sftp.connection.schema import FIELDS
-from airflow_provider_actito_sftp.connection.store import ConnectionRecord, ConnectionStore
-from airflow_provider_actito_sftp.get_provider_info import CONNECTION_TYPE
-from airflow_provider_actito_sftp.plugin.app import SameOriginJson
-from airflow_provider_actito_sftp.plugin.bodies import ApiError, ValuesBody
-from airflow_provider_actito_sftp.plugin.config_api import CanEdit
-
-router = APIRouter()
+from airflow_provider_actito_sftp.connection.schema import CONNECTION_TYPE, FIELDS
+from airflow_provider_actito_sftp.connection.store import ConnectionRecord
+from airflow_provider_actito_sftp.plugin.bodies import ApiError
 
 
-@router.post("/api/connections/{connection_id}/connection-json", dependencies=[SameOriginJson, CanEdit])
-def connection_json(connection_id: str, body: ValuesBody, session: SessionDep) -> dict[str, Any]:
+def connection_json(record: ConnectionRecord, values: Mapping[str, Any]) -> dict[str, Any]:
     """The connection with these changes, as JSON to store where it is defined (secrets left out); not saved.
 
     ``{"conn_id", "connection": {conn_type, host, port, login, extra}, "secrets_left_out": [names],
     "instructions", "cli_command"}``; ``cli_command`` is None when the CLI cannot express the change.
+
+    :param record: the connection (changed in memory only).
+    :param values: field name -> value, as accepted by :func:`management.update_fields`.
+    :raises ApiError: 409 the connection is in the metadata DB; 400 the change would have to carry a secret.
     """
-    record = ConnectionStore(session).get(connection_id)
+    connection_id = record.conn_id
     if record.in_metadata_db:
         raise ApiError(409, f"Connection {connection_id!r} is saved in the metadata DB: change it with PATCH")
-    if "password" in body.values:
+    if "password" in values:
         raise ApiError(
             400,
             "a password cannot go through the browser for a connection defined outside the metadata DB: set it "
@@ -51,7 +46,7 @@ def connection_json(connection_id: str, body: ValuesBody, session: SessionDep) -
             "where that definition is readable",
             "password",
         )
-    update = management.update_fields(record, body.values)
+    update = management.update_fields(record, values)
     if update.generated_ssh_key:
         raise ApiError(
             400,
@@ -63,7 +58,7 @@ def connection_json(connection_id: str, body: ValuesBody, session: SessionDep) -
     management.validate(record)
     left_out = [field.name for field in FIELDS if field.secret and record.stored(field.name)]
     left_out += [key for key in record.hidden_extra_keys() if key not in left_out]  # keys the masker hides
-    command = cli_command(connection_id, body.values)
+    command = cli_command(connection_id, values)
     return {
         "conn_id": connection_id,
         "connection": public_connection_json(record),
