@@ -1,5 +1,6 @@
 """The import options are declared once (``ImportOptions``): every other place that names one takes its name and
-its default from there, so none can drift (issue 24, point 5)."""
+its default from there, so none can drift (issue 24, point 5). So does the wait for files' ``poke_interval``
+(``DEFAULT_POKE_INTERVAL``)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,12 @@ from airflow_provider_actito_sftp.operators.actito_sftp import ActitoSftpImportO
 from airflow_provider_actito_sftp.sensors.actito_sftp import ActitoSftpFileSensor
 from airflow_provider_actito_sftp.transfer.destinations import Destination
 from airflow_provider_actito_sftp.transfer.import_state import ImportRequest
-from airflow_provider_actito_sftp.transfer.options import DEFAULT_MIN_AGE, ImportArgs, ImportOptions
+from airflow_provider_actito_sftp.transfer.options import (
+    DEFAULT_MIN_AGE,
+    DEFAULT_POKE_INTERVAL,
+    ImportArgs,
+    ImportOptions,
+)
 from airflow_provider_actito_sftp.transfer.selection import FileFilter
 from airflow_provider_actito_sftp.triggers.actito_sftp import ActitoSftpFileTrigger
 
@@ -67,6 +73,26 @@ def test_waiting_for_files_defaults_to_the_import_s_selection(function: Callable
     assert {name: defaults[name] for name in ("pattern", "regex", "min_age")} == {
         name: DEFAULTS[name] for name in ("pattern", "regex", "min_age")
     }
+
+
+@pytest.mark.parametrize(
+    "function",
+    [
+        ActitoSftpHook.await_for_files,
+        ActitoSftpHook.wait_for_files,
+        ActitoSftpFileSensor.__init__,
+        ActitoSftpFileTrigger.__init__,
+    ],
+    ids=lambda function: function.__qualname__,
+)
+def test_waiting_for_files_looks_every_default_poke_interval(function: Callable[..., Any]) -> None:
+    assert _defaults(function)["poke_interval"] == DEFAULT_POKE_INTERVAL
+
+
+def test_a_sensor_made_without_poke_interval_looks_every_default_poke_interval() -> None:
+    sensor = ActitoSftpFileSensor(task_id="wait", location="inbound")
+    trigger = ActitoSftpFileTrigger(conn_id="partner", location="inbound")
+    assert sensor.poke_interval == trigger.poke_interval == DEFAULT_POKE_INTERVAL
 
 
 def test_the_engine_s_defaults_are_the_options() -> None:

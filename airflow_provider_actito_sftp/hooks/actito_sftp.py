@@ -19,10 +19,17 @@ from airflow.sdk import BaseHook
 
 from airflow_provider_actito_sftp.connection.schema import DEFAULT_CONN_ID
 from airflow_provider_actito_sftp.connection.settings import ConnectionSettings, parse_connection
-from airflow_provider_actito_sftp.exceptions import ActitoSftpError, NoFileReadyError
+from airflow_provider_actito_sftp.exceptions import NoFileReadyError
 from airflow_provider_actito_sftp.hooks.event_loop import run_on_new_loop
+from airflow_provider_actito_sftp.hooks.server_checks import ServerChecks
 from airflow_provider_actito_sftp.ssh.session import AsyncSftpSession, RemoteEntry, open_session
-from airflow_provider_actito_sftp.transfer.options import DEFAULT_MIN_AGE, ImportArgs, ImportOptions, seconds
+from airflow_provider_actito_sftp.transfer.options import (
+    DEFAULT_MIN_AGE,
+    DEFAULT_POKE_INTERVAL,
+    ImportArgs,
+    ImportOptions,
+    seconds,
+)
 from airflow_provider_actito_sftp.transfer.selection import FileFilter
 
 if TYPE_CHECKING:
@@ -70,7 +77,8 @@ class ActitoSftpHook(BaseHook):
     Synchronous code calls :meth:`import_files`, :meth:`export_files`, :meth:`list_location`,
     :meth:`find_files` and :meth:`wait_for_files`; async code (triggers, other async hooks) awaits their
     twins :meth:`aimport_files`, :meth:`aexport_files`, :meth:`alist_location`, :meth:`afind_files` and
-    :meth:`await_for_files`, or opens its own session with :meth:`open_async_session`.
+    :meth:`await_for_files`, or opens its own session with :meth:`open_async_session`. :meth:`check_on_server`
+    (async :meth:`acheck_on_server`) tests the connection on its server, step by step.
 
     :param conn_id: the connection's technical name (an ``actito_sftp`` connection).
     """
@@ -169,7 +177,7 @@ class ActitoSftpHook(BaseHook):
         pattern: str = ImportOptions.pattern,
         regex: bool = ImportOptions.regex,
         min_age: float | timedelta = DEFAULT_MIN_AGE,
-        poke_interval: float | timedelta = 60.0,
+        poke_interval: float | timedelta = DEFAULT_POKE_INTERVAL,
         timeout: float | timedelta | None = None,
     ) -> list[RemoteEntry]:
         """Wait, over one session, until complete files are in a location (:meth:`afind_files`'s rules).
@@ -178,7 +186,7 @@ class ActitoSftpHook(BaseHook):
         :param pattern: glob such as ``*.csv.pgp``; a full-match regular expression with ``regex=True``.
         :param regex: treat ``pattern`` as a regular expression.
         :param min_age: seconds (or a timedelta) a file must be unmodified (default 60, as the import).
-        :param poke_interval: seconds (or a timedelta) between two listings.
+        :param poke_interval: seconds (or a timedelta) between two listings (default 60, as the sensor).
         :param timeout: give up after this many seconds (or a timedelta); None: wait as long as it takes.
         :return: the ready files, sorted by name (never empty).
         :raises NoFileReadyError: (a ``TimeoutError``) no file was ready within ``timeout``.
@@ -322,21 +330,16 @@ class ActitoSftpHook(BaseHook):
 
         return check_connection(self)
 
-    def check_locations(self) -> tuple[str, list[str]]:
-        """Open a session: the host key's fingerprint, and what is wrong with each location (nothing when all
-        is well).
+    async def acheck_on_server(self) -> ServerChecks:
+        """Test the connection on its server: host key, authentication, every location; one check each.
 
-        :raises ActitoSftpError: the server could not be reached, its host key does not match, or it refused us.
+        :return: the checks (:attr:`ServerChecks.checks`), the host key's fingerprint once it matched the pin,
+            and the :attr:`ServerChecks.problems` (none when all is well): an error of ours on the server fails
+            its step, it is not raised.
+        :raises ConnectionConfigError: the connection does not validate (nothing is tried).
         """
-        return self._run(self._acheck_locations)
+        checks = ServerChecks(await self.aget_settings())
+        await checks.run(self)
+        return checks
 
-    async def _acheck_locations(self) -> tuple[str, list[str]]:
-        """The host key's fingerprint, and what is wrong with each location (nothing when all is well)."""
-        problems = []
-        async with self.open_async_session() as session:
-            for location in session.settings.locations:
-                try:
-                    await session.check_location(location)
-                except ActitoSftpError as e:
-                    problems.append(str(e))
-            return session.host_key_fingerprint, problems
+    check_on_server = _sync(acheck_on_server)

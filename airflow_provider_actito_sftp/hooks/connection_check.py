@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 from airflow_provider_actito_sftp.connection.schema import BY_NAME, FIELDS, field_label
 from airflow_provider_actito_sftp.connection.settings import ConnectionSettings, parse_connection, raw_values
 from airflow_provider_actito_sftp.exceptions import ActitoSftpError, ConnectionConfigError
+from airflow_provider_actito_sftp.hooks.server_checks import ServerChecks
 
 log = logging.getLogger(__name__)
 
@@ -38,11 +39,12 @@ class CheckedHook(Protocol):
 
     def get_connection(self, conn_id: str) -> Any: ...
 
-    def check_locations(self) -> tuple[str, list[str]]: ...
+    def check_on_server(self) -> ServerChecks: ...
 
 
 def check_connection(hook: CheckedHook) -> tuple[bool, str]:
-    """Check the form's fields, then connect, verify the host key, authenticate and list every location.
+    """Check the form's fields, then test on the server (:class:`ServerChecks`: host key, authentication, every
+    location), and say it in one sentence: the first step that failed, or every location that did.
 
     :param hook: the hook Airflow made for the connection (or the form) under test.
     :return: ``(True, sentence)`` or ``(False, what is wrong)``.
@@ -56,13 +58,14 @@ def check_connection(hook: CheckedHook) -> tuple[bool, str]:
     if problems:
         return False, _without_id("; ".join(problems), conn_id)
     try:
-        fingerprint, location_problems = hook.check_locations()
+        checks = hook.check_on_server()
     except ActitoSftpError as e:
         return False, _without_id(str(e), conn_id)
     except Exception as e:  # the UI shows this text; keep the type for diagnosis
         return False, _without_id(f"unexpected {type(e).__name__}: {e}", conn_id)
-    if location_problems:
-        return False, _without_id("; ".join(location_problems), conn_id)
+    if checks.problems:
+        return False, _without_id("; ".join(checks.problems), conn_id)
+    fingerprint = checks.fingerprint
     settings = hook.settings
     paths = ", ".join(f"{name} ({path})" for name, path in settings.locations.items()) or "none configured"
     log.info(

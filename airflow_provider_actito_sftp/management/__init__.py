@@ -13,7 +13,8 @@ public material only (public keys, fingerprints, expiry dates), never a secret.
 - :mod:`.describe`: :func:`describe`, the one secret-free view of a connection.
 - :mod:`.transaction`: :func:`editing`, the one edit transaction (load, change, validate, save or export).
 - :mod:`.lifecycle`: :func:`create_connection`, :func:`repin_host_key`,
-  :func:`connection_checks` (one line per check), :func:`delete_connection` (with its ledger Variables).
+  :func:`connection_checks` (one :class:`Check` line per step, the hook's ``ServerChecks`` bounded in time),
+  :func:`delete_connection` (with its ledger Variables).
 
 Names are imported on first use (PEP 562): ``from airflow_provider_actito_sftp import management`` costs
 nothing, so the CLI answers ``--help`` and usage errors without loading asyncssh or Airflow.
@@ -26,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from airflow_provider_actito_sftp.connection.schema import editable_fields
+    from airflow_provider_actito_sftp.hooks.server_checks import Check
     from airflow_provider_actito_sftp.management.config import (
         FieldUpdate,
         location_remove,
@@ -56,7 +58,6 @@ if TYPE_CHECKING:
         ssh_public_keys,
     )
     from airflow_provider_actito_sftp.management.lifecycle import (
-        Check,
         Created,
         Removed,
         check_conn_id,
@@ -70,7 +71,7 @@ if TYPE_CHECKING:
     from airflow_provider_actito_sftp.management.validation import validate
 
 _HOMES = {
-    "Check": "management.lifecycle",
+    "Check": "hooks.server_checks",
     "Created": "management.lifecycle",
     "Edit": "management.transaction",
     "FieldUpdate": "management.config",

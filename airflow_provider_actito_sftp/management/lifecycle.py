@@ -14,13 +14,12 @@ from typing import Any
 from airflow_provider_actito_sftp.connection.store import ConnectionRecord, ConnectionStore
 from airflow_provider_actito_sftp.exceptions import (
     ActitoSftpError,
-    AuthenticationError,
     ConnectionConfigError,
     ConnectionExistsError,
     ConnectionNotWritableError,
-    HostKeyError,
-    SftpSubsystemError,
 )
+from airflow_provider_actito_sftp.hooks.actito_sftp import ActitoSftpHook
+from airflow_provider_actito_sftp.hooks.server_checks import Check, ServerChecks
 from airflow_provider_actito_sftp.management.config import FieldUpdate, location_set, new_connection
 from airflow_provider_actito_sftp.management.host_keys import (
     HostKeyOffer,
@@ -166,31 +165,6 @@ def repin_host_key(
 # --- checks on the server -------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Check:
-    """One line of a connection test.
-
-    :param name: ``host key``, ``authentication``, ``SFTP`` (only when it fails) or ``location <name>``.
-    :param ok: whether it passed.
-    :param message: what was found (never a secret).
-    :param on_page: ``message`` in the page's words, where they differ (its buttons instead of commands).
-    """
-
-    name: str
-    ok: bool
-    message: str
-    on_page: str | None = None
-
-    def as_dict(self) -> dict[str, Any]:
-        """``name``, ``ok`` and ``message`` (in the page's words: the plugin shows it)."""
-        return {"name": self.name, "ok": self.ok, "message": self.on_page or self.message}
-
-    @classmethod
-    def failed(cls, name: str, error: ActitoSftpError) -> Check:
-        """A failed step, its message in both wordings."""
-        return cls(name, False, str(error), error.on_page)
-
-
 def check_location(record: ConnectionRecord, name: str, *, timeout: float | None = None) -> None:
     """Check on the server that a location's folder exists and can be listed.
 
@@ -209,7 +183,8 @@ def check_location(record: ConnectionRecord, name: str, *, timeout: float | None
 
 
 def connection_checks(record: ConnectionRecord, *, timeout: float | None = None) -> list[Check]:
-    """Connect, verify the host key, authenticate and check every location: one line each.
+    """Connect, verify the host key, authenticate and check every location: one line each (the hook's
+    :class:`~airflow_provider_actito_sftp.hooks.server_checks.ServerChecks`, bounded in time).
 
     :param record: the connection.
     :param timeout: seconds for the whole test (None: the connection's own timeouts); a step still running
@@ -217,47 +192,12 @@ def connection_checks(record: ConnectionRecord, *, timeout: float | None = None)
     :raises ConnectionConfigError: the connection does not validate.
     """
     settings = within(validate(record), timeout)
-    steps = ["host key", "authentication", *(f"location {name}" for name in settings.locations)]
-    checks: list[Check] = []
-
-    def not_tried(why: str) -> list[Check]:
-        return [Check(name, False, f"not checked: {why}") for name in steps[len(checks) :]]
-
-    def step_failed(problem: ActitoSftpError, why_not_after: str) -> None:
-        if len(checks) < len(steps):
-            checks.append(Check.failed(steps[len(checks)], problem))
-        checks.extend(not_tried(why_not_after))
-
-    async def run() -> None:
-        try:
-            async with hook_session(settings) as session:
-                checks.append(Check("host key", True, f"{session.host_key_fingerprint} matches the pin"))
-                accepted = f"{settings.auth_type.label} accepted for user {settings.username!r}"
-                checks.append(Check("authentication", True, accepted))
-                for name, path in settings.locations.items():
-                    try:
-                        await session.check_location(name)
-                    except ActitoSftpError as e:
-                        checks.append(Check.failed(f"location {name}", e))
-                    else:
-                        checks.append(Check(f"location {name}", True, f"{path} can be listed"))
-        except AuthenticationError as e:
-            checks.append(Check("host key", True, "the server's key matches the pin"))
-            step_failed(e, "not authenticated")
-        except HostKeyError as e:
-            step_failed(e, "host key refused")
-        except SftpSubsystemError as e:  # authenticated: the SFTP step, not one of ``steps``, is named as it failed
-            checks.append(Check("host key", True, "the server's key matches the pin"))
-            checks.append(Check("authentication", True, f"{settings.auth_type.label} accepted"))
-            checks.extend([Check.failed("SFTP", e), *not_tried("no SFTP session")])
-        except ActitoSftpError as e:
-            step_failed(e, "the session failed" if checks else "not connected")
-
+    checks = ServerChecks(settings)
+    hook = ActitoSftpHook.for_settings(settings)
     try:
-        run_on_server(run, timeout=timeout, address=f"{settings.host}:{settings.port}")
+        return run_on_server(lambda: checks.run(hook), timeout=timeout, address=f"{settings.host}:{settings.port}")
     except ActitoSftpError as e:  # the whole test ran out of time: the step it was on fails with that reason
-        step_failed(e, "no time left")
-    return checks
+        return checks.interrupted(e)
 
 
 # --- deletion -------------------------------------------------------------------------------------

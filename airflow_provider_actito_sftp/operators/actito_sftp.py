@@ -33,8 +33,28 @@ def task_error(error: Exception, what: str) -> Exception | None:
     """
     if not isinstance(error, ActitoSftpError):
         return None
-    text = str(error) if str(error).startswith("Connection ") else f"{what}: {error}"
-    return AirflowException(text) if error.retryable else AirflowFailException(text)
+    return task_failure(str(error), retryable=error.retryable, what=what)
+
+
+def task_failure(message: str, *, retryable: bool, what: str) -> AirflowException:
+    """What a try raises for an error of ours known by its message and group (:func:`task_error`'s decision; the
+    sensor's deferral ends with them): ``AirflowException`` (retried) or ``AirflowFailException`` (not).
+
+    :param message: the error's text.
+    :param retryable: its :attr:`ActitoSftpError.retryable`.
+    :param what: the connection and location, put before a message that does not name the connection.
+    """
+    text = message if message.startswith("Connection ") else f"{what}: {message}"
+    return AirflowException(text) if retryable else AirflowFailException(text)
+
+
+def task_subject(conn_id: str, location: str) -> str:
+    """The connection and location a task works on, as its failures name them.
+
+    :param conn_id: the connection's technical name.
+    :param location: the location's name.
+    """
+    return f"Connection {conn_id!r}, location {location!r}"
 
 
 def _default_outlets(target: Any) -> list[Asset]:
@@ -59,7 +79,7 @@ class _TransferOperator(BaseOperator):
         raise NotImplementedError
 
     def what(self) -> str:
-        return f"Connection {self.conn_id!r}, location {self.location!r}"
+        return task_subject(self.conn_id, self.location)
 
     def execute(self, context: Context) -> Any:
         from airflow_provider_actito_sftp.hooks.actito_sftp import ActitoSftpHook

@@ -2,7 +2,8 @@
 
 :class:`ImportOptions` declares the import options once, with every default: the hook takes them as
 :class:`ImportArgs` (the same names, a test pins it), the import operator has one parameter per field with its
-default, and the sensor and trigger take ``pattern``, ``regex`` and ``min_age`` defaults from here.
+default, and the sensor and trigger take ``pattern``, ``regex`` and ``min_age`` defaults from here (and, with the
+hook's wait for files, ``poke_interval``'s: :data:`DEFAULT_POKE_INTERVAL`).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from airflow_provider_actito_sftp.exceptions import OptionError
 from airflow_provider_actito_sftp.pgp.verdict import SignaturePolicy as SignaturePolicy
 
 DEFAULT_MIN_AGE = 60.0  # seconds a remote file must be unmodified before it counts as complete
+DEFAULT_POKE_INTERVAL = 60.0  # seconds between two looks for files (the sensor, its trigger, the hook's wait)
 DEFAULT_MAX_FILE_SIZE = 64 << 30  # bytes of plaintext one imported file may produce
 DEFAULT_MAX_EXPANSION_RATIO = 200.0  # plaintext bytes per encrypted byte (past 16 MiB)
 DEFAULT_CLAIM_TIMEOUT = 3600.0  # seconds after which another run's claim is taken over

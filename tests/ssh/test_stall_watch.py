@@ -42,7 +42,7 @@ def test_a_server_whose_sftp_stops_answering_ends_the_session(
             locations={"inbound": "/"},
             keepalive_interval=keepalive_interval,
         )
-        _, problems = call_bounded(ActitoSftpHook(conn_id).check_locations, 60)
+        problems = call_bounded(ActitoSftpHook(conn_id).check_on_server, 60).problems
     finally:
         server.stop()
     assert problems == [
