@@ -32,6 +32,7 @@ from partner_sandbox.sshd import (  # noqa: E402
     start_sshd,
 )
 from tests.support import tiers  # noqa: E402
+from tests.support.browser import Browser, SharedChromium  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -163,6 +164,23 @@ def pgp_connection(make_connection: ConnectionFactory, folders: dict[str, Path])
             partner_pgp_public_key=partner.export_public(partner_fingerprint),
         )
         yield conn_id, partner, our_public
+
+
+@pytest.fixture(scope="session")
+def chromium_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SharedChromium]:
+    """One headless Chromium for every browser test of the run (tests.support.browser), quit at the end."""
+    shared = SharedChromium(tmp_path_factory.mktemp("chromium"))
+    try:
+        yield shared
+    finally:
+        shared.close()
+
+
+@pytest.fixture
+def browser(chromium_session: SharedChromium, tmp_path: Path) -> Browser:
+    """The shared Chromium reset for this test (no cookie, light scheme, downloads to ``tmp_path/downloads``):
+    ``browser.open(server, user, "#integrations")`` logs in and loads a route of the plugin's page."""
+    return Browser(chromium_session.driver(), tmp_path / "downloads")
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -17,6 +17,8 @@ from tests.support.import_graph import (
 )
 
 SESSION_OPENERS = ("hooks", "ssh")  # open_session is called only here: everything else asks the hook
+BRIDGE = "hooks.event_loop"  # the one place synchronous code starts an event loop (run_on_new_loop)
+LOOP_STARTERS = {"run", "Runner", "run_until_complete", "new_event_loop"}  # asyncio's ways to run a loop
 
 
 def test_every_import_follows_the_layer_table() -> None:
@@ -43,6 +45,22 @@ def test_only_the_hook_opens_sessions() -> None:
         if "open_session" in used:
             callers.append(name)
     assert callers == []
+
+
+def test_one_bridge_from_synchronous_code_to_asyncio() -> None:
+    starters = []
+    for name, path in modules().items():
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            if (
+                isinstance(node, ast.Attribute)
+                and node.attr in LOOP_STARTERS
+                and isinstance(node.value, ast.Name)
+                and node.value.id in ("asyncio", "uvloop")
+            ):
+                starters.append(f"{name}:{node.lineno} {node.value.id}.{node.attr}")
+    assert [starter for starter in starters if not starter.startswith(f"{BRIDGE}:")] == []
+    assert starters  # the bridge itself is found, so the scan sees what it looks for
 
 
 # --- the check itself can fail ------------------------------------------------------------------------

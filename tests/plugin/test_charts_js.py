@@ -2,16 +2,10 @@
 
 from __future__ import annotations
 
-import json
-import shutil
-import subprocess
-from pathlib import Path
+from tests.support.browser import node_json
 
-import pytest
-
-CHARTS = Path(__file__).parents[2] / "airflow_provider_actito_sftp" / "plugin" / "static" / "charts.js"
 SCRIPT = """
-import { chartConfigs, formatBytes, hasTransfers } from "%s";
+import { chartConfigs, formatBytes, hasTransfers } from "%(static)s/charts.js";
 const day = (bytes) => ({ day: "2026-11-29", succeeded: 1, failed: 0, bytes_down: bytes, bytes_up: 0 });
 const overview = { total_requests: 1, by_type_status: { download: { succeeded: 1, failed: 0 },
   upload: { succeeded: 0, failed: 0 } }, per_day: [day(0), day(1500)] };
@@ -28,14 +22,7 @@ console.log(JSON.stringify({
 
 
 def test_byte_labels_and_integer_ticks():
-    node = shutil.which("node")
-    if node is None:
-        pytest.skip("Node.js is not installed")
-    result = subprocess.run(
-        [node, "--input-type=module", "-e", SCRIPT % CHARTS.as_uri()], capture_output=True, text=True, timeout=60
-    )
-    assert result.returncode == 0, result.stderr
-    shown = json.loads(result.stdout)
+    shown = node_json(SCRIPT)
     # never "1.0 KB" nor a fraction of a byte ("0.4 B" made the empty chart read "1 B, 1 B, 1 B, 0 B")
     assert shown["labels"] == ["0 B", "1 B", "999 B", "1 KB", "1.5 KB", "2 MB", "2.5 MB"]
     assert shown["volume_precision"] == 0  # whole bytes only

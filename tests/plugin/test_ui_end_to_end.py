@@ -18,7 +18,20 @@ import pytest
 from partner_sandbox.dag_files import write_dag
 from partner_sandbox.gpg import PartnerGpg
 from partner_sandbox.sshd import SshServer, chown_tree
-from tests.support.browser import by_id, call_api, chromium, click, click_found, css, log_in, screenshot, wait
+from tests.support.browser import (
+    by_id,
+    call_api,
+    click,
+    click_found,
+    connection_of,
+    css,
+    screenshot,
+    show_tab,
+    text_of,
+    type_into,
+    wait,
+    wait_loaded,
+)
 
 CONN_ID = "acme_e2e"
 DAG_ID = "acme_e2e_exchange"
@@ -31,24 +44,12 @@ def server(plugin_server: dict[str, Any]) -> dict[str, Any]:
     return plugin_server
 
 
-def _type(driver: Any, element_id: str, text: str) -> None:
-    field = by_id(driver, element_id)
-    field.clear()
-    field.send_keys(text)
-
-
-def _text(driver: Any, element_id: str) -> str:
-    found = css(driver, f"#{element_id}")
-    return str(found[0].text) if found else ""
-
-
 def _tab(driver: Any, tab: str, marker: str) -> None:
-    click_found(driver, lambda d: css(d, f'#integration-tabs [data-tab="{tab}"]')[0])
-    wait(driver).until(lambda d: css(d, f"#{marker}"))
+    show_tab(driver, tab, f"#{marker}")
 
 
-def _connection(server: dict[str, Any]) -> Any:
-    return call_api(server, "GET", f"/api/connections/{CONN_ID}").json()
+def _connection(server: dict[str, Any]) -> dict[str, Any]:
+    return connection_of(server, CONN_ID)
 
 
 def _create(driver: Any, sshd: SshServer) -> str:
@@ -64,14 +65,14 @@ def _create(driver: Any, sshd: SshServer) -> str:
         ("f-port", str(sshd.port)),
         ("f-username", sshd.user.name),
     ):
-        _type(driver, element_id, text)
+        type_into(driver, element_id, text)
     click(driver, "wizard-next")
     wait(driver).until(lambda d: by_id(d, "wizard").get_attribute("data-step") == "2")
-    _type(driver, "expected-fingerprint", WRONG_FINGERPRINT)
+    type_into(driver, "expected-fingerprint", WRONG_FINGERPRINT)
     click(driver, "wizard-next")
-    wait(driver).until(lambda d: _text(d, "expected-fingerprint-error"))
+    wait(driver).until(lambda d: text_of(d, "expected-fingerprint-error"))
     assert by_id(driver, "wizard").get_attribute("data-step") == "2"
-    _type(driver, "expected-fingerprint", by_id(driver, "host-fingerprint").text)
+    type_into(driver, "expected-fingerprint", by_id(driver, "host-fingerprint").text)
     click(driver, "wizard-next")
     wait(driver).until(lambda d: by_id(d, "wizard").get_attribute("data-step") == "3")
     public_key = str(by_id(driver, "public-key").get_attribute("value"))
@@ -83,16 +84,13 @@ def _create(driver: Any, sshd: SshServer) -> str:
     assert by_id(driver, "wizard-no-location").is_displayed()  # said so
     click(driver, "wizard-next")  # Done
     click_found(driver, lambda d: css(d, f'#integrations tr[data-conn-id="{CONN_ID}"] a')[0])
-    wait(driver).until(lambda d: d.execute_script(_LOADED))
+    wait_loaded(driver, "integration")
     return public_key
 
 
-_LOADED = "return document.getElementById('view-integration').dataset.loaded === 'true'"
-
-
 def _add_location(driver: Any, name: str, path: Path) -> None:
-    _type(driver, "location-name", name)
-    _type(driver, "location-path", str(path))
+    type_into(driver, "location-name", name)
+    type_into(driver, "location-path", str(path))
     click(driver, "location-add")
     wait(driver).until(lambda d: css(d, f'#locations-table tr[data-location="{name}"]'))
 
@@ -112,19 +110,15 @@ def _run_exchange(server: dict[str, Any], landing: Path, source: Path) -> None:
     server["stack"].cli("dags", "test", DAG_ID, timeout=300)
 
 
-def test_an_integration_from_creation_to_deletion_in_the_browser(server, sshd: SshServer, tmp_path: Path):
+def test_an_integration_from_creation_to_deletion_in_the_browser(server, browser, sshd: SshServer, tmp_path: Path):
     connection = _connection
     inbound, outbound = sshd.make_folder("ui_e2e/in"), sshd.make_folder("ui_e2e/out")
-    downloads = tmp_path / "downloads"
-    downloads.mkdir()
-    with PartnerGpg() as partner, chromium(tmp_path / "profile", downloads) as driver:
-        log_in(driver, server["url"], server["tokens"]["admin"])
-        driver.get(f"{server['url']}/actito/#integrations")
-        wait(driver).until(
-            lambda d: d.execute_script("return document.getElementById('view-integrations').dataset.loaded === 'true'")
-        )
+    downloads = browser.downloads
+    with PartnerGpg() as partner:
+        driver = browser.open(server, "admin", "#integrations")
+        wait_loaded(driver, "integrations")
         _create(driver, sshd)
-        assert _text(driver, "integration-conn-id") == CONN_ID
+        assert text_of(driver, "integration-conn-id") == CONN_ID
 
         _tab(driver, "locations", "location-add")
         _add_location(driver, "inbound", inbound)
@@ -145,9 +139,9 @@ def test_an_integration_from_creation_to_deletion_in_the_browser(server, sshd: S
         secret.write_text(partner.export_secret(fingerprint))
         public.write_text(partner.export_public(fingerprint))
         by_id(driver, "partner-key-file").send_keys(str(secret))
-        wait(driver).until(lambda d: "secret" in _text(d, "partner-key-error").lower())
+        wait(driver).until(lambda d: "secret" in text_of(d, "partner-key-error").lower())
         by_id(driver, "partner-key-file").send_keys(str(public))
-        wait(driver).until(lambda d: _text(d, "partner-key-fingerprint") == fingerprint)
+        wait(driver).until(lambda d: text_of(d, "partner-key-fingerprint") == fingerprint)
         click(driver, "outbound-pgp")
         wait(driver).until(lambda d: connection(server)["outbound_pgp"] is True)
         # partial-upload locking: on by default (the tab is redrawn after each change: read it in a wait)
@@ -178,14 +172,14 @@ def test_an_integration_from_creation_to_deletion_in_the_browser(server, sshd: S
         assert decrypted.read_bytes() == source.read_bytes()
 
         driver.refresh()
-        wait(driver).until(lambda d: d.execute_script(_LOADED))
+        wait_loaded(driver, "integration")
         _tab(driver, "overview", "tab-overview")
         wait(driver).until(lambda d: by_id(d, "tab-overview").get_attribute("data-rendered") == "true")
-        assert _text(driver, "overview-total") == "2"
-        assert _text(driver, "overview-rate") == "100.0 %"
-        assert _text(driver, "overview-types") == "1 / 1"
-        assert "orders.csv.pgp" in _text(driver, "last-download")
-        assert uploaded[0] in _text(driver, "last-upload")
+        assert text_of(driver, "overview-total") == "2"
+        assert text_of(driver, "overview-rate") == "100.0 %"
+        assert text_of(driver, "overview-types") == "1 / 1"
+        assert "orders.csv.pgp" in text_of(driver, "last-download")
+        assert uploaded[0] in text_of(driver, "last-upload")
         rows = {row.get_attribute("data-task"): row for row in css(driver, "#runs-table tbody tr")}
         assert set(rows) == {"import_orders", "export_segment"}
         assert all(row.get_attribute("data-state") == "success" for row in rows.values())
@@ -199,7 +193,7 @@ def test_an_integration_from_creation_to_deletion_in_the_browser(server, sshd: S
         latest = call_api(server, "GET", f"/api/connections/{CONN_ID}/activity?limit=1").json()["runs"][0]
         assert latest["direction"] in css(driver, last_exchange)[0].text  # the latest of the two tries
         click_found(driver, lambda d: css(d, f'#integrations tr[data-conn-id="{CONN_ID}"] a')[0])
-        wait(driver).until(lambda d: d.execute_script(_LOADED))
+        wait_loaded(driver, "integration")
 
         _tab(driver, "server", "ssh-rotate")
         click(driver, "ssh-rotate")
@@ -211,9 +205,9 @@ def test_an_integration_from_creation_to_deletion_in_the_browser(server, sshd: S
         assert connection(server)["ssh_key"]["public_key"] == pending
 
         _tab(driver, "delete", "delete-confirm")
-        _type(driver, "delete-confirm", CONN_ID)
+        type_into(driver, "delete-confirm", CONN_ID)
         click(driver, "delete-button")
         wait(driver).until(lambda d: by_id(d, "view-integrations").is_displayed())
-        assert f"Deleted {CONN_ID}" in _text(driver, "integrations-notice")
+        assert f"Deleted {CONN_ID}" in text_of(driver, "integrations-notice")
         assert "PRIVATE" not in driver.page_source
     assert call_api(server, "GET", f"/api/connections/{CONN_ID}").status_code == 404

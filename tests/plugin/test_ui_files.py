@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Iterator
-from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +16,22 @@ import pytest
 from partner_sandbox.gpg import PartnerGpg
 from partner_sandbox.sshd import SshServer, chown_tree
 from tests.plugin.conftest import module_integrations
-from tests.support.browser import WAIT, by_id, call_api, chromium, click, css, log_in, screenshot
+from tests.support.browser import (
+    DARK_SURFACE,
+    Browser,
+    by_id,
+    call_api,
+    click,
+    connection_of,
+    css,
+    prefer_dark,
+    screenshot,
+    show_tab,
+    text_of,
+    type_into,
+    wait,
+    wait_loaded,
+)
 
 CONN_ID = "acme_files"
 
@@ -32,56 +46,16 @@ def server(sshd: SshServer, plugin_server: dict[str, Any]) -> Iterator[dict[str,
         yield {**plugin_server, "folders": folders, "sshd": sshd}
 
 
-@pytest.fixture
-def browser(server: dict[str, Any], tmp_path: Path):
-    """``browser(tab, user)``: a headless Chromium logged in as that user, on that tab of ``acme_files``."""
-    with ExitStack() as sessions:
-
-        def open_tab(tab: str, user: str = "admin") -> Any:
-            downloads = tmp_path / f"downloads-{tab}-{user}"
-            downloads.mkdir()
-            driver = sessions.enter_context(chromium(tmp_path / f"profile-{tab}-{user}", downloads))
-            driver.downloads = downloads
-            log_in(driver, server["url"], server["tokens"][user])
-            driver.get(f"{server['url']}/actito/#integration/{CONN_ID}")
-            _show_tab(driver, tab)
-            return driver
-
-        yield open_tab
+def _open_tab(browser: Browser, server: dict[str, Any], tab: str, user: str = "admin") -> Any:
+    """The page of ``acme_files`` as ``user``, on one of its tabs (``locations``, ``inbound``, ``outbound``)."""
+    driver = browser.open(server, user, f"#integration/{CONN_ID}")
+    wait_loaded(driver, "integration")
+    show_tab(driver, tab, f"#tab-{tab}")
+    return driver
 
 
 def _connection(server: dict[str, Any]) -> dict[str, Any]:
-    response = call_api(server, "GET", f"/api/connections/{CONN_ID}")
-    assert response.status_code == 200, response.text
-    return dict(response.json())
-
-
-def _show_tab(driver: Any, tab: str) -> None:
-    """Wait for the integration page, then open one of its tabs (the shell's ``[data-tab]`` buttons)."""
-    from selenium.webdriver.common.by import By
-
-    loaded = "return document.getElementById('view-integration').dataset.loaded === 'true'"
-    wait(driver).until(lambda d: d.execute_script(loaded))
-    wait(driver).until(lambda d: d.find_elements(By.CSS_SELECTOR, f'#integration-tabs [data-tab="{tab}"]'))[0].click()
-    wait(driver).until(lambda d: d.find_elements(By.ID, f"tab-{tab}"))
-
-
-def wait(driver: Any) -> Any:
-    """A bounded wait that retries while the tab is being redrawn (stale elements)."""
-    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
-    from selenium.webdriver.support.ui import WebDriverWait
-
-    return WebDriverWait(driver, WAIT, ignored_exceptions=(NoSuchElementException, StaleElementReferenceException))
-
-
-def _text(driver: Any, element_id: str) -> str:
-    found = css(driver, f"#{element_id}")
-    return str(found[0].text) if found else ""
-
-
-def _type(driver: Any, element: Any, text: str) -> None:
-    element.clear()
-    element.send_keys(text)
+    return connection_of(server, CONN_ID)
 
 
 def _location_row(driver: Any, name: str) -> Any:
@@ -90,23 +64,23 @@ def _location_row(driver: Any, name: str) -> Any:
 
 
 def test_locations_are_added_checked_edited_and_removed(server, browser):
-    driver = browser("locations")
+    driver = _open_tab(browser, server, "locations")
     folders = server["folders"]
     missing = str(folders["in"].parent / "no-such-folder")
 
-    _type(driver, by_id(driver, "location-name"), "inbound")
-    _type(driver, by_id(driver, "location-path"), "relative/in")
+    type_into(driver, "location-name", "inbound")
+    type_into(driver, "location-path", "relative/in")
     click(driver, "location-add")
-    wait(driver).until(lambda d: "absolute" in _text(d, "location-path-error"))
+    wait(driver).until(lambda d: "absolute" in text_of(d, "location-path-error"))
 
-    _type(driver, by_id(driver, "location-path"), missing)
+    type_into(driver, "location-path", missing)
     assert by_id(driver, "location-check").is_selected()  # checked on the server by default
     click(driver, "location-add")
-    wait(driver).until(lambda d: _text(d, "location-path-error") and by_id(d, "location-add").is_enabled())
+    wait(driver).until(lambda d: text_of(d, "location-path-error") and by_id(d, "location-add").is_enabled())
     assert _location_row(driver, "inbound") is None
     assert "inbound" not in _connection(server)["locations"]
 
-    _type(driver, by_id(driver, "location-path"), str(folders["in"]))
+    type_into(driver, "location-path", str(folders["in"]))
     click(driver, "location-add")
     wait(driver).until(lambda d: _location_row(d, "inbound") is not None)
     assert str(folders["in"]) in _location_row(driver, "inbound").text
@@ -115,7 +89,8 @@ def test_locations_are_added_checked_edited_and_removed(server, browser):
 
     _location_row(driver, "inbound").find_element("css selector", "button.location-edit").click()
     editor = wait(driver).until(lambda d: css(d, "input.location-edit-path"))[0]
-    _type(driver, editor, str(folders["archive"]))
+    editor.clear()
+    editor.send_keys(str(folders["archive"]))
     _location_row(driver, "inbound").find_element("css selector", "button.location-save").click()
     wait(driver).until(lambda d: str(folders["archive"]) in _location_row(d, "inbound").text)
     assert _connection(server)["locations"]["inbound"] == str(folders["archive"])
@@ -130,9 +105,9 @@ def test_locations_are_added_checked_edited_and_removed(server, browser):
 
 
 def test_inbound_pgp_keys_are_generated_rotated_and_retired(server, browser):
-    driver = browser("inbound")
+    driver = _open_tab(browser, server, "inbound")
     click(driver, "inbound-pgp-required")  # no key pair yet: refused with the reason
-    wait(driver).until(lambda d: "key pair" in _text(d, "inbound-pgp-required-error"))
+    wait(driver).until(lambda d: "key pair" in text_of(d, "inbound-pgp-required-error"))
     assert not by_id(driver, "inbound-pgp-required").is_selected()
     assert _connection(server)["inbound_pgp_required"] is False
 
@@ -144,7 +119,7 @@ def test_inbound_pgp_keys_are_generated_rotated_and_retired(server, browser):
     click(driver, "inbound-pgp-required")
     wait(driver).until(lambda d: _connection(server)["inbound_pgp_required"] is True)
     wait(driver).until(
-        lambda d: by_id(d, "inbound-pgp-required").is_selected() and not _text(d, "inbound-pgp-required-error")
+        lambda d: by_id(d, "inbound-pgp-required").is_selected() and not text_of(d, "inbound-pgp-required-error")
     )
 
     click(driver, "pgp-rotate")
@@ -156,7 +131,7 @@ def test_inbound_pgp_keys_are_generated_rotated_and_retired(server, browser):
     assert "handed out" in newest[0].text
     screenshot(driver, "integration-inbound.png")
 
-    download = driver.downloads / f"{CONN_ID}-inbound.asc"
+    download = browser.downloads / f"{CONN_ID}-inbound.asc"
     click(driver, "pgp-download")
     wait(driver).until(lambda d: download.exists() and "BEGIN PGP PUBLIC KEY BLOCK" in download.read_text())
 
@@ -176,9 +151,9 @@ def _dearmored(armored: str) -> bytes:
 
 
 def test_outbound_partner_key_and_encryption(server, browser, tmp_path: Path):
-    driver = browser("outbound")
+    driver = _open_tab(browser, server, "outbound")
     click(driver, "outbound-pgp")  # no partner key yet: refused with the reason
-    wait(driver).until(lambda d: "partner's public key" in _text(d, "outbound-pgp-error"))
+    wait(driver).until(lambda d: "partner's public key" in text_of(d, "outbound-pgp-error"))
     assert _connection(server)["outbound_pgp"] is False
 
     with PartnerGpg() as partner:
@@ -192,22 +167,22 @@ def test_outbound_partner_key_and_encryption(server, browser, tmp_path: Path):
         public.write_bytes(_dearmored(partner.export_public(fingerprint)))
 
     by_id(driver, "partner-key-file").send_keys(str(secret))
-    wait(driver).until(lambda d: "secret" in _text(d, "partner-key-error").lower())
+    wait(driver).until(lambda d: "secret" in text_of(d, "partner-key-error").lower())
     assert _connection(server)["partner_pgp_public_key"] is None
 
     broken = tmp_path / "broken.gpg"  # looks like a binary public key packet, is not one
     broken.write_bytes(b"\x99\x01\x0d\x04binary key packet")
     by_id(driver, "partner-key-file").send_keys(str(broken))
-    wait(driver).until(lambda d: _text(d, "partner-key-error"))
+    wait(driver).until(lambda d: text_of(d, "partner-key-error"))
     assert _connection(server)["partner_pgp_public_key"] is None
 
     by_id(driver, "partner-key-file").send_keys(str(expiring))
-    wait(driver).until(lambda d: _text(d, "partner-key-fingerprint") == soon)
-    assert "expires" in _text(driver, "partner-key-warning")  # within 30 days: said so
+    wait(driver).until(lambda d: text_of(d, "partner-key-fingerprint") == soon)
+    assert "expires" in text_of(driver, "partner-key-warning")  # within 30 days: said so
 
     by_id(driver, "partner-key-file").send_keys(str(public))
-    wait(driver).until(lambda d: _text(d, "partner-key-fingerprint") == fingerprint)
-    assert "pgp@acme.example" in _text(driver, "partner-key-user")
+    wait(driver).until(lambda d: text_of(d, "partner-key-fingerprint") == fingerprint)
+    assert "pgp@acme.example" in text_of(driver, "partner-key-user")
     assert _connection(server)["partner_pgp_public_key"]["fingerprint"] == fingerprint
 
     click(driver, "outbound-pgp")
@@ -219,16 +194,13 @@ def test_outbound_partner_key_and_encryption(server, browser, tmp_path: Path):
     wait(driver).until(lambda d: not by_id(d, "outbound-lock").is_selected() and by_id(d, "outbound-lock").is_enabled())
     click(driver, "outbound-lock")
     wait(driver).until(lambda d: by_id(d, "outbound-lock-suffix").is_enabled())
-    _type(driver, by_id(driver, "outbound-lock-suffix"), ".uploading")
+    type_into(driver, "outbound-lock-suffix", ".uploading")
     click(driver, "outbound-lock-suffix-save")
     wait(driver).until(lambda d: _connection(server)["outbound_lock_suffix"] == ".uploading")
     screenshot(driver, "integration-outbound.png")
-    driver.execute_cdp_cmd(
-        "Emulation.setEmulatedMedia", {"features": [{"name": "prefers-color-scheme", "value": "dark"}]}
-    )
+    prefer_dark(driver)
     surface = "return getComputedStyle(document.getElementById('tab-outbound')).backgroundColor"
-    navy = "oklch(0.23185 0.0323 266.44)"  # the dark palette's --surface, Airflow's dark bg
-    wait(driver).until(lambda d: d.execute_script(surface) == navy)
+    wait(driver).until(lambda d: d.execute_script(surface) == DARK_SURFACE)
     assert "PRIVATE" not in driver.page_source
 
 
@@ -240,14 +212,14 @@ def test_outbound_tab_removes_the_partner_key(server, browser):
     path = f"/api/connections/{CONN_ID}"
     assert call_api(server, "PUT", f"{path}/partner-key", {"public_key": armored}).status_code == 200
     assert call_api(server, "PATCH", path, {"values": {"outbound_pgp": True}}).status_code == 200
-    reader = browser("outbound", "reader")
-    wait(reader).until(lambda d: _text(d, "partner-key-fingerprint") == fingerprint)
+    reader = _open_tab(browser, server, "outbound", "reader")
+    wait(reader).until(lambda d: text_of(d, "partner-key-fingerprint") == fingerprint)
     assert not css(reader, "#partner-key-remove")
 
-    driver = browser("outbound")
-    wait(driver).until(lambda d: _text(d, "partner-key-fingerprint") == fingerprint)
+    driver = _open_tab(browser, server, "outbound")  # the same Chromium, logged in again
+    wait(driver).until(lambda d: text_of(d, "partner-key-fingerprint") == fingerprint)
     click(driver, "partner-key-remove")
-    wait(driver).until(lambda d: "Turn off “Encrypt uploads with PGP” first" in _text(d, "partner-key-remove-error"))
+    wait(driver).until(lambda d: "Turn off “Encrypt uploads with PGP” first" in text_of(d, "partner-key-remove-error"))
     assert not css(driver, "#partner-key-remove-confirm")
     assert _connection(server)["partner_pgp_public_key"]["fingerprint"] == fingerprint
 
@@ -256,20 +228,20 @@ def test_outbound_tab_removes_the_partner_key(server, browser):
     wait(driver).until(lambda d: not by_id(d, "outbound-pgp").is_selected() and by_id(d, "outbound-pgp").is_enabled())
     click(driver, "partner-key-remove")
     wait(driver).until(lambda d: css(d, "#partner-key-remove-confirm"))
-    assert "Remove the partner's public key?" in _text(driver, "tab-outbound")
+    assert "Remove the partner's public key?" in text_of(driver, "tab-outbound")
     click(driver, "partner-key-remove-cancel")
     wait(driver).until(lambda d: css(d, "#partner-key-remove") and not css(d, "#partner-key-remove-confirm"))
     assert _connection(server)["partner_pgp_public_key"]["fingerprint"] == fingerprint  # nothing removed yet
     click(driver, "partner-key-remove")
     click(driver, "partner-key-remove-confirm")
-    wait(driver).until(lambda d: "No partner key yet." in _text(d, "partner-key"))
+    wait(driver).until(lambda d: "No partner key yet." in text_of(d, "partner-key"))
     assert _connection(server)["partner_pgp_public_key"] is None
     assert not css(driver, "#partner-key-remove")
     assert by_id(driver, "partner-key-file").is_displayed()  # a new key can be uploaded
 
 
 def test_users_who_may_not_change_it_see_no_controls(server, browser):
-    driver = browser("locations", "reader")
+    driver = _open_tab(browser, server, "locations", "reader")
     assert by_id(driver, "integration-notice").is_displayed()  # read only from the start
     assert not css(driver, "#location-add-form, #location-add")
     assert not css(driver, "button.location-edit, button.location-remove")

@@ -7,8 +7,6 @@ Screenshots go under docs/screenshots/ only with UPDATE_SCREENSHOTS=1.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import ExitStack
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,7 +14,20 @@ import pytest
 from partner_sandbox.sshd import SshServer
 from tests.cli.support import fingerprint_of
 from tests.plugin.conftest import module_integrations
-from tests.support.browser import by_id, call_api, chromium, click, click_found, css, log_in, screenshot, wait
+from tests.support.browser import (
+    Browser,
+    by_id,
+    call_api,
+    click,
+    connection_of,
+    css,
+    has,
+    screenshot,
+    show_tab,
+    type_into,
+    wait,
+    wait_loaded,
+)
 
 CONN_ID = "acme_page"
 
@@ -28,51 +39,25 @@ def server(sshd: SshServer, plugin_server: dict[str, Any]) -> Iterator[dict[str,
         yield {**plugin_server, "sshd": sshd}
 
 
-@pytest.fixture
-def browser(server: dict[str, Any], tmp_path: Path):
-    """``browser(user)``: a headless Chromium logged in as that user, on the page of ``acme_page``."""
-    with ExitStack() as sessions:
-
-        def open_as(user: str) -> Any:
-            downloads = tmp_path / f"downloads-{user}"
-            downloads.mkdir()
-            driver = sessions.enter_context(chromium(tmp_path / f"profile-{user}", downloads))
-            log_in(driver, server["url"], server["tokens"][user])
-            driver.get(f"{server['url']}/actito/#integrations")
-            link = wait(driver).until(lambda d: css(d, f'#integrations tr[data-conn-id="{CONN_ID}"] a'))[0]
-            link.click()
-            wait(driver).until(lambda d: d.execute_script(_LOADED))
-            return driver
-
-        yield open_as
-
-
-_LOADED = "return document.getElementById('view-integration').dataset.loaded === 'true'"
+def _open(browser: Browser, server: dict[str, Any], user: str) -> Any:
+    """The page of ``acme_page`` as ``user``, opened from its row in the Integrations list."""
+    driver = browser.open(server, user, "#integrations")
+    link = wait(driver).until(lambda d: css(d, f'#integrations tr[data-conn-id="{CONN_ID}"] a'))[0]
+    link.click()
+    wait_loaded(driver, "integration")
+    return driver
 
 
 def _connection(server: dict[str, Any]) -> dict[str, Any]:
-    response = call_api(server, "GET", f"/api/connections/{CONN_ID}")
-    assert response.status_code == 200, response.text
-    return dict(response.json())
-
-
-def _has(driver: Any, element_id: str) -> bool:
-    return bool(css(driver, f"#{element_id}"))
+    return connection_of(server, CONN_ID)
 
 
 def _tab(driver: Any, tab: str, marker: str) -> None:
-    click_found(driver, lambda d: css(d, f'#integration-tabs [data-tab="{tab}"]')[0])
-    wait(driver).until(lambda d: _has(d, marker))
-
-
-def _type(driver: Any, element_id: str, text: str) -> None:
-    field = by_id(driver, element_id)
-    field.clear()
-    field.send_keys(text)
+    show_tab(driver, tab, f"#{marker}")
 
 
 def test_general_and_server_tabs_change_the_connection(server, browser):
-    driver = browser("admin")
+    driver = _open(browser, server, "admin")
     assert by_id(driver, "integration-conn-id").text == CONN_ID
     assert by_id(driver, "integration-entity").text == "acme"
     tabs = [tab.text for tab in css(driver, "#integration-tabs button")]
@@ -81,22 +66,22 @@ def test_general_and_server_tabs_change_the_connection(server, browser):
     row_id = _connection(server)["id"]
     assert isinstance(row_id, int)
     assert by_id(driver, "general-id").text == str(row_id)  # the metadata DB row's id, as the reference shows
-    _type(driver, "general-display_name", "ACME Renamed")
+    type_into(driver, "general-display_name", "ACME Renamed")
     screenshot(driver, "integration-general.png")
     click(driver, "general-save")
-    wait(driver).until(lambda d: _has(d, "integration-saved"))
+    wait(driver).until(lambda d: has(d, "integration-saved"))
     saved = by_id(driver, "integration-saved")  # a success looks like one: not the warning colours of .notice
     assert ("success" in saved.get_attribute("class").split(), saved.get_attribute("role")) == (True, "status")
     assert by_id(driver, "integration-title").text == "ACME Renamed"
     assert _connection(server)["display_name"] == "ACME Renamed"
 
     _tab(driver, "server", "server-connect_timeout")
-    _type(driver, "server-connect_timeout", "45")
+    type_into(driver, "server-connect_timeout", "45")
     click(driver, "server-save")
-    wait(driver).until(lambda d: _has(d, "integration-saved"))
+    wait(driver).until(lambda d: has(d, "integration-saved"))
     assert _connection(server)["connect_timeout"] == 45
     assert by_id(driver, "server-connect_timeout").get_attribute("value") == "45"
-    _type(driver, "server-port", "0")
+    type_into(driver, "server-port", "0")
     click(driver, "server-save")
     wait(driver).until(lambda d: by_id(d, "err-port").text or by_id(d, "server-error").text)
     assert "400" not in by_id(driver, "err-port").text + by_id(driver, "server-error").text
@@ -104,14 +89,14 @@ def test_general_and_server_tabs_change_the_connection(server, browser):
 
     pinned = _connection(server)["host_key"]
     click(driver, "repin-fetch")
-    shown = wait(driver).until(lambda d: _has(d, "repin-fingerprint") and by_id(d, "repin-fingerprint").text)
+    shown = wait(driver).until(lambda d: has(d, "repin-fingerprint") and by_id(d, "repin-fingerprint").text)
     assert [shown] == pinned
-    _type(driver, "repin-expected", "SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")
+    type_into(driver, "repin-expected", "SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")
     click(driver, "repin-confirm")
     wait(driver).until(lambda d: by_id(d, "err-expected_fingerprint").text or by_id(d, "repin-error").text)
-    _type(driver, "repin-expected", shown)
+    type_into(driver, "repin-expected", shown)
     click(driver, "repin-confirm")
-    wait(driver).until(lambda d: _has(d, "integration-saved") and shown in by_id(d, "integration-saved").text)
+    wait(driver).until(lambda d: has(d, "integration-saved") and shown in by_id(d, "integration-saved").text)
     assert _connection(server)["host_key"] == pinned
 
     click(driver, "server-test")
@@ -124,11 +109,11 @@ def test_general_and_server_tabs_change_the_connection(server, browser):
 
 
 def test_ssh_key_rotation(server, browser):
-    driver = browser("admin")
+    driver = _open(browser, server, "admin")
     _tab(driver, "server", "ssh-rotate")
     old = _connection(server)["ssh_key"]["fingerprint"]
     click(driver, "ssh-rotate")
-    wait(driver).until(lambda d: _has(d, "ssh-pending-key"))
+    wait(driver).until(lambda d: has(d, "ssh-pending-key"))
     pending = _connection(server)["ssh_pending_key"]
     assert by_id(driver, "ssh-pending-key").get_attribute("value") == pending["public_key"]
     click(driver, "ssh-activate")
@@ -138,7 +123,7 @@ def test_ssh_key_rotation(server, browser):
 
     server["sshd"].add_authorized_key(pending["public_key"])
     click(driver, "ssh-activate")
-    wait(driver).until(lambda d: not _has(d, "ssh-pending") and _has(d, "integration-saved"))
+    wait(driver).until(lambda d: not has(d, "ssh-pending") and has(d, "integration-saved"))
     after = _connection(server)
     assert after["ssh_key"]["fingerprint"] == pending["fingerprint"]
     assert after["ssh_pending_key"] is None
@@ -146,14 +131,14 @@ def test_ssh_key_rotation(server, browser):
 
 def test_a_reader_is_told_and_sees_no_edit_controls(server, browser):
     before = _connection(server)
-    driver = browser("reader")
+    driver = _open(browser, server, "reader")
     assert "permission" in by_id(driver, "integration-notice").text  # told at once, before any attempt
     _tab(driver, "general", "general-display_name")
-    assert not _has(driver, "general-save")
+    assert not has(driver, "general-save")
     assert not by_id(driver, "general-display_name").is_enabled()
     _tab(driver, "server", "server-host")
     for control in ("server-save", "ssh-rotate", "repin-fetch", "server-test"):
-        assert not _has(driver, control), control
+        assert not has(driver, control), control
     # our public key, both forms, is for anyone who may read the connection (OpenSSH line, ProFTPD's RFC 4716)
     for element_id, file_name, query in (
         ("ssh-download", f"{CONN_ID}.pub", ""),
@@ -163,7 +148,7 @@ def test_a_reader_is_told_and_sees_no_edit_controls(server, browser):
         assert link.get_attribute("download") == file_name
         assert link.get_attribute("href").endswith(f"/ssh-public-key{query}")
     _tab(driver, "delete", "delete")
-    assert not _has(driver, "delete-button")
+    assert not has(driver, "delete-button")
     refused = driver.execute_async_script(_PATCH_AS_PAGE, f"api/connections/{CONN_ID}")
     assert refused == 403  # the API refuses the reader's change too, whatever the page shows
     assert _connection(server) == before
@@ -182,40 +167,41 @@ def test_moving_a_password_integration_asks_for_the_password_again(server, brows
     body = {"conn_id": "acme_password", "values": {**values, "password": "pw-typed-once"}}
     created = call_api(server, "POST", "/api/connections", {**body, "host_key": {"trust_on_first_use": True}})
     assert created.status_code == 201, created.text
-    driver = browser("admin")
+    driver = _open(browser, server, "admin")
     driver.get(f"{server['url']}/actito/#integration/acme_password")
-    wait(driver).until(lambda d: d.execute_script(_LOADED) and by_id(d, "integration-conn-id").text == "acme_password")
+    wait(driver).until(lambda d: by_id(d, "integration-conn-id").text == "acme_password")
+    wait_loaded(driver, "integration")
     _tab(driver, "server", "server-port")
-    _type(driver, "server-port", str(impostor_sshd.port))  # the partner's server moved
+    type_into(driver, "server-port", str(impostor_sshd.port))  # the partner's server moved
     click(driver, "server-save")
     wait(driver).until(lambda d: by_id(d, "err-password").text)
     assert "enter the password again" in by_id(driver, "err-password").text
     assert call_api(server, "GET", "/api/connections/acme_password").json()["port"] == sshd.port
-    _type(driver, "server-password", "pw-typed-once")
+    type_into(driver, "server-password", "pw-typed-once")
     click(driver, "server-save")
-    wait(driver).until(lambda d: _has(d, "integration-saved"))
+    wait(driver).until(lambda d: has(d, "integration-saved"))
     assert call_api(server, "GET", "/api/connections/acme_password").json()["port"] == impostor_sshd.port
 
     click(driver, "repin-fetch")  # ... with another host key: pinning it needs the password too
-    wait(driver).until(lambda d: _has(d, "repin-password"))
+    wait(driver).until(lambda d: has(d, "repin-password"))
     click(driver, "repin-tofu")
     click(driver, "repin-confirm")
     wait(driver).until(lambda d: css(d, "#server-host-key #err-password")[0].text)
     assert "enter the password again" in css(driver, "#server-host-key #err-password")[0].text
-    _type(driver, "repin-password", "pw-typed-once")
+    type_into(driver, "repin-password", "pw-typed-once")
     click(driver, "repin-confirm")
-    wait(driver).until(lambda d: _has(d, "integration-saved") and "pinned" in by_id(d, "integration-saved").text)
+    wait(driver).until(lambda d: has(d, "integration-saved") and "pinned" in by_id(d, "integration-saved").text)
     shown = call_api(server, "GET", "/api/connections/acme_password").json()
     assert shown["host_key"] == [fingerprint_of(impostor_sshd.host_key_line)]
     assert call_api(server, "DELETE", "/api/connections/acme_password", {"confirm": "acme_password"}).status_code == 200
 
 
 def test_zz_delete_the_integration(server, browser):
-    driver = browser("admin")
+    driver = _open(browser, server, "admin")
     _tab(driver, "delete", "delete-confirm")
-    _type(driver, "delete-confirm", "acme_wrong")
+    type_into(driver, "delete-confirm", "acme_wrong")
     assert not by_id(driver, "delete-button").is_enabled()
-    _type(driver, "delete-confirm", CONN_ID)
+    type_into(driver, "delete-confirm", CONN_ID)
     wait(driver).until(lambda d: by_id(d, "delete-button").is_enabled())
     screenshot(driver, "integration-delete.png")
     click(driver, "delete-button")

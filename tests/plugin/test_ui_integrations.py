@@ -10,17 +10,28 @@ import json
 import socket
 import subprocess
 from collections.abc import Iterator
-from contextlib import ExitStack
-from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from partner_sandbox.sshd import SshServer, chown_tree
 from tests.cli.support import fingerprint_of
 from tests.plugin.conftest import plugin_stack, serve
-from tests.support.browser import WAIT, by_id, chromium, click, css, log_in, screenshot, wait
+from tests.support.browser import (
+    DARK_SURFACE,
+    WAIT,
+    Browser,
+    by_id,
+    call_api,
+    click,
+    connection_of,
+    css,
+    prefer_dark,
+    screenshot,
+    type_into,
+    wait,
+    wait_loaded,
+)
 
 WRONG_FINGERPRINT = "SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
 BAD_PORT_REASON = "Port: expected an integer from 1 to 65535, got 70000"  # the label the page shows, not the key
@@ -45,25 +56,11 @@ def server(sshd: SshServer, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     stack.stop()
 
 
-@pytest.fixture
-def browser(server: dict[str, Any], tmp_path: Path):
-    """``browser(user)``: a headless Chromium logged in as that user (quit when the test ends)."""
-    with ExitStack() as sessions:
-
-        def open_as(user: str) -> Any:
-            downloads = tmp_path / f"downloads-{user}"
-            downloads.mkdir()
-            driver = sessions.enter_context(chromium(tmp_path / f"profile-{user}", downloads))
-            driver.downloads = downloads
-            log_in(driver, server["url"], server["tokens"][user])
-            driver.get(f"{server['url']}/actito/#integrations")
-            wait(driver).until(lambda d: d.execute_script(_LOADED))
-            return driver
-
-        yield open_as
-
-
-_LOADED = "return document.getElementById('view-integrations').dataset.loaded === 'true'"
+def _integrations(browser: Browser, server: dict[str, Any], user: str) -> Any:
+    """The Integrations list as ``user``, once loaded."""
+    driver = browser.open(server, user, "#integrations")
+    wait_loaded(driver, "integrations")
+    return driver
 
 
 def _free_port() -> int:
@@ -78,19 +75,13 @@ def _row(driver: Any, conn_id: str) -> Any:
     return driver.find_element(By.CSS_SELECTOR, f'#integrations tr[data-conn-id="{conn_id}"]')
 
 
-def _type(driver: Any, element_id: str, text: str) -> None:
-    field = by_id(driver, element_id)
-    field.clear()
-    field.send_keys(text)
-
-
 def _fill_details(driver: Any, sshd: SshServer, conn_id: str, display_name: str | None = None) -> None:
     """Step 1 of the wizard: the technical name, entity "acme", and the server's address and user."""
     fields = [("f-conn_id", conn_id), ("f-display_name", display_name), ("f-entity", "acme"), ("f-host", sshd.host)]
     fields += [("f-port", str(sshd.port)), ("f-username", sshd.user.name)]
     for element_id, text in fields:
         if text is not None:
-            _type(driver, element_id, text)
+            type_into(driver, element_id, text)
 
 
 def _step(driver: Any) -> str:
@@ -98,16 +89,7 @@ def _step(driver: Any) -> str:
 
 
 def _conn_ids(server: dict[str, Any]) -> list[str]:
-    headers = {"Authorization": f"Bearer {server['tokens']['admin']}"}
-    response = httpx.get(f"{server['url']}/actito/api/connections", headers=headers, timeout=WAIT)
-    return [row["conn_id"] for row in response.json()]
-
-
-def _connection(server: dict[str, Any], conn_id: str) -> dict[str, Any]:
-    headers = {"Authorization": f"Bearer {server['tokens']['admin']}"}
-    response = httpx.get(f"{server['url']}/actito/api/connections/{conn_id}", headers=headers, timeout=WAIT)
-    assert response.status_code == 200, response.text
-    return dict(response.json())
+    return [row["conn_id"] for row in call_api(server, "GET", "/api/connections").json()]
 
 
 def _check(driver: Any, name: str) -> str:
@@ -116,7 +98,7 @@ def _check(driver: Any, name: str) -> str:
 
 
 def test_integrations_list_shows_connections_and_invalid_ones(server, browser):
-    driver = browser("admin")
+    driver = _integrations(browser, server, "admin")
     acme = _row(driver, "acme_ui")
     for shown in ("ACME Europe", "SSH key", "OK"):
         assert shown in acme.text
@@ -126,13 +108,10 @@ def test_integrations_list_shows_connections_and_invalid_ones(server, browser):
     assert by_id(driver, "new-integration").is_displayed()
     assert "PRIVATE" not in driver.page_source
     screenshot(driver, "integrations.png")
-    driver.execute_cdp_cmd(
-        "Emulation.setEmulatedMedia", {"features": [{"name": "prefers-color-scheme", "value": "dark"}]}
-    )
+    prefer_dark(driver)
     # outside Airflow (no parent page, no stored theme) the page follows the system's scheme, live
     background = "return getComputedStyle(document.body).backgroundColor"
-    navy = "oklch(0.23185 0.0323 266.44)"  # the dark palette's --bg, Airflow's dark bg
-    wait(driver).until(lambda d: d.execute_script(background) == navy)
+    wait(driver).until(lambda d: d.execute_script(background) == DARK_SURFACE)  # the dark palette's --bg
     screenshot(driver, "integrations-dark.png")
     driver.find_element("css selector", 'nav.tabs a[data-view="overview"]').click()
     wait(driver).until(lambda d: by_id(d, "view-overview").is_displayed())
@@ -140,7 +119,7 @@ def test_integrations_list_shows_connections_and_invalid_ones(server, browser):
 
 
 def test_wizard_creates_an_integration_against_the_real_server(server, browser, sshd: SshServer):
-    driver = browser("admin")
+    driver = _integrations(browser, server, "admin")
     click(driver, "new-integration")
     wait(driver).until(lambda d: by_id(d, "wizard").get_attribute("open") is not None and _step(d) == "1")
     assert not by_id(driver, "field-password").is_displayed()  # SSH key is the default
@@ -150,11 +129,11 @@ def test_wizard_creates_an_integration_against_the_real_server(server, browser, 
     driver.find_element("css selector", 'input[name="auth_type"][value="ssh_key"]').click()
     assert not by_id(driver, "field-password").is_displayed()
     screenshot(driver, "new-integration-details.png")
-    _type(driver, "f-port", str(_free_port()))  # nothing listens there: said next to the host
+    type_into(driver, "f-port", str(_free_port()))  # nothing listens there: said next to the host
     click(driver, "wizard-next")
     wait(driver).until(lambda d: by_id(d, "err-host").text)
     assert _step(driver) == "1"
-    _type(driver, "f-port", str(sshd.port))
+    type_into(driver, "f-port", str(sshd.port))
     click(driver, "wizard-next")
     wait(driver).until(lambda d: _step(d) == "2")
 
@@ -170,14 +149,14 @@ def test_wizard_creates_an_integration_against_the_real_server(server, browser, 
     assert "without checking it with the partner" in by_id(driver, "tofu-warning").text  # shown once ticked
     click(driver, "trust-on-first-use")
     assert not by_id(driver, "tofu-warning").is_displayed()
-    _type(driver, "expected-fingerprint", WRONG_FINGERPRINT)
+    type_into(driver, "expected-fingerprint", WRONG_FINGERPRINT)
     click(driver, "wizard-next")
     wait(driver).until(lambda d: by_id(d, "expected-fingerprint-error").text)
     assert _step(driver) == "2"
     assert "acme_new" not in _conn_ids(server)
     screenshot(driver, "new-integration-wrong-fingerprint.png")
 
-    _type(driver, "expected-fingerprint", shown)
+    type_into(driver, "expected-fingerprint", shown)
     click(driver, "wizard-next")
     wait(driver).until(lambda d: _step(d) == "3")
     public_key = by_id(driver, "public-key").get_attribute("value")
@@ -186,7 +165,7 @@ def test_wizard_creates_an_integration_against_the_real_server(server, browser, 
     click(driver, "copy-key")
     wait(driver).until(lambda d: by_id(d, "copy-status").text == "Copied to the clipboard")
     click(driver, "download-key")
-    download = driver.downloads / "acme_new.pub"
+    download = browser.downloads / "acme_new.pub"
     wait(driver).until(lambda d: download.exists() and download.read_text() == public_key + "\n")
     screenshot(driver, "new-integration-key.png")
     assert "PRIVATE" not in driver.page_source
@@ -199,20 +178,20 @@ def test_wizard_creates_an_integration_against_the_real_server(server, browser, 
     assert by_id(driver, "wizard-locations").text == "No location yet."
     folder = sshd.make_folder("ui_integrations/new_in")
     chown_tree(folder, sshd.user)
-    _type(driver, "wizard-location-name", "inbound")
-    _type(driver, "wizard-location-path", "relative/in")
+    type_into(driver, "wizard-location-name", "inbound")
+    type_into(driver, "wizard-location-path", "relative/in")
     click(driver, "wizard-location-add")
     wait(driver).until(lambda d: "absolute" in by_id(d, "err-wizard-location-path").text)
-    _type(driver, "wizard-location-path", str(folder))
+    type_into(driver, "wizard-location-path", str(folder))
     assert by_id(driver, "wizard-location-check").is_selected()
     click(driver, "wizard-location-add")
     wait(driver).until(lambda d: "does not accept our SSH key yet" in by_id(d, "wizard-error").text)
-    assert _connection(server, "acme_new")["locations"] == {}
+    assert connection_of(server, "acme_new")["locations"] == {}
     click(driver, "wizard-location-check")  # added unchecked: the Test step checks it
     click(driver, "wizard-location-add")
     wait(driver).until(lambda d: css(d, '#wizard-locations li[data-location="inbound"]'))
     assert by_id(driver, "wizard-locations").text == f"inbound: {folder}"
-    assert _connection(server, "acme_new")["locations"] == {"inbound": str(folder)}
+    assert connection_of(server, "acme_new")["locations"] == {"inbound": str(folder)}
     screenshot(driver, "new-integration-locations.png")
 
     # 5. test: authentication refused until the partner installs our key, then every check passes
@@ -242,7 +221,7 @@ def test_wizard_creates_an_integration_against_the_real_server(server, browser, 
 def test_users_who_may_not_create_are_not_offered_it_and_refused_anyway(server, browser, sshd: SshServer):
     """The reader is not offered "New integration"; should the wizard open all the same (as for an auth manager
     that allows creating in general but refuses the id), the server's refusal is told in words."""
-    driver = browser("reader")
+    driver = _integrations(browser, server, "reader")
     assert not by_id(driver, "new-integration").is_displayed()
     driver.execute_script("document.getElementById('new-integration').click()")  # the hidden button's action
     wait(driver).until(lambda d: _step(d) == "1")
@@ -258,7 +237,7 @@ def test_the_wizard_shows_every_host_key_and_pins_the_one_confirmed(server, brow
     """A server with ed25519, RSA and ECDSA host keys: step 2 shows ed25519 (what `ssh` shows) and lists the
     others; the partner's RSA fingerprint pins the RSA key."""
     lines = multi_key_sshd.host_key_lines
-    driver = browser("admin")
+    driver = _integrations(browser, server, "admin")
     click(driver, "new-integration")
     wait(driver).until(lambda d: _step(d) == "1")
     _fill_details(driver, multi_key_sshd, "acme_multi")
@@ -270,7 +249,7 @@ def test_the_wizard_shows_every_host_key_and_pins_the_one_confirmed(server, brow
     assert sorted(others) == sorted(
         [f"{fingerprint_of(lines['rsa'])} (ssh-rsa)", f"{fingerprint_of(lines['ecdsa'])} (ecdsa-sha2-nistp256)"]
     )
-    _type(driver, "expected-fingerprint", fingerprint_of(lines["rsa"]))
+    type_into(driver, "expected-fingerprint", fingerprint_of(lines["rsa"]))
     click(driver, "wizard-next")
     wait(driver).until(lambda d: _step(d) == "3")
     assert by_id(driver, "created-host-key").text == fingerprint_of(lines["rsa"])

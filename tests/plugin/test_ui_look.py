@@ -8,14 +8,13 @@ themes (``look-<view>-<theme>.png``) go under docs/screenshots/ only with UPDATE
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from partner_sandbox.sshd import SshServer
 from tests.plugin.conftest import module_integrations
-from tests.support.browser import by_id, chromium, click, css, log_in, screenshot, wait
+from tests.support.browser import by_id, click, css, screenshot, wait, wait_loaded
 
 THEMES = ("light", "dark")
 # Airflow's Chakra UI tokens the page follows, read from Airflow's own page in the same browser.
@@ -42,14 +41,6 @@ def server(sshd: SshServer, plugin_server: dict[str, Any]) -> Iterator[dict[str,
     """The shared API server with two integrations, created through the API."""
     with module_integrations(plugin_server, sshd, {"acme_look": "Zeta Look", "beta_look": "Alpha Look"}):
         yield plugin_server
-
-
-@pytest.fixture
-def driver(server: dict[str, Any], tmp_path: Path) -> Iterator[Any]:
-    """A headless Chromium (1400 px wide) logged in as admin."""
-    with chromium(tmp_path / "profile", tmp_path / "downloads", width=1400, height=1000) as session:
-        log_in(session, server["url"], server["tokens"]["admin"])
-        yield session
 
 
 def _airflow_tokens(driver: Any, server: dict[str, Any], theme: str) -> dict[str, str]:
@@ -99,7 +90,8 @@ def _integration_rows(driver: Any) -> list[str]:
 
 
 @pytest.mark.parametrize("theme", THEMES)
-def test_every_view_takes_airflows_look(server, driver, theme):
+def test_every_view_takes_airflows_look(server, browser, theme):
+    driver = browser.log_in(server, "admin")  # 1400 px wide
     airflow = _airflow_tokens(driver, server, theme)
     _open(driver, server, "integrations", theme)
     wait(driver).until(lambda d: len(_integration_rows(d)) == 2)
@@ -138,9 +130,7 @@ def test_every_view_takes_airflows_look(server, driver, theme):
 
     _open(driver, server, "integration/acme_look", theme)
     for tab, marker in TABS.items():
-        wait(driver).until(
-            lambda d: d.execute_script("return document.getElementById('view-integration').dataset.loaded") == "true"
-        )
+        wait_loaded(driver, "integration")
         wait(driver).until(lambda d, tab=tab: css(d, f'#integration-tabs [data-tab="{tab}"]'))[0].click()
         wait(driver).until(lambda d, marker=marker: css(d, f"#{marker}"))
         assert css(driver, ".tab-panel")[0].rect["width"] > 1200, tab  # no narrow column on a wide screen
@@ -158,7 +148,8 @@ def test_every_view_takes_airflows_look(server, driver, theme):
         screenshot(driver, f"look-integration-{tab}-{theme}.png")
 
 
-def test_headers_sort_the_tables(server, driver):
+def test_headers_sort_the_tables(server, browser):
+    driver = browser.log_in(server, "admin")
     _open(driver, server, "integrations", "light")
     wait(driver).until(lambda d: len(_integration_rows(d)) == 2)
     header = css(driver, "#integrations thead th")[1]  # Display name: "Alpha Look" (beta_look) before "Zeta Look"
@@ -189,11 +180,12 @@ def test_headers_sort_the_tables(server, driver):
 
 
 @pytest.mark.parametrize("theme", THEMES)
-def test_no_seam_inside_airflows_ui(server, driver, theme):
+def test_no_seam_inside_airflows_ui(server, browser, theme):
     """In Airflow's own UI (the plugin's external view in its iframe), the page's background is the one of
     Airflow's main area around the iframe: no visible edge at the sidebar."""
     from selenium.webdriver.common.by import By
 
+    driver = browser.log_in(server, "admin")
     driver.get(f"{server['url']}/plugin/actito-sftp")
     driver.execute_script("localStorage.setItem('theme', arguments[0]);", theme)
     driver.refresh()

@@ -8,10 +8,7 @@ connection in its environment, pinned to the real sshd of tests/conftest.py.
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterator
-from contextlib import ExitStack
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,12 +16,23 @@ import pytest
 from airflow_provider_actito_sftp.ssh.keys import generate_ssh_key
 from partner_sandbox.sshd import SshServer
 from tests.plugin.conftest import plugin_stack, serve
-from tests.support.browser import WAIT, by_id, call_api, chromium, click, click_found, css, log_in, wait
+from tests.support.browser import (
+    Browser,
+    by_id,
+    click,
+    connection_of,
+    css,
+    downloaded,
+    has,
+    show_tab,
+    type_into,
+    wait,
+    wait_loaded,
+)
 
 CONN_ID = "env_page"
 PASSWORD = "env-page-password-never-in-a-browser"  # a test secret that must never be shown
 SSH_KEY = generate_ssh_key(comment="env-page")
-_LOADED = "return document.getElementById('view-integration').dataset.loaded === 'true'"
 
 
 @pytest.fixture(scope="module")
@@ -50,46 +58,15 @@ def server(sshd: SshServer, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         stack.stop()
 
 
-@pytest.fixture
-def browser(server: dict[str, Any], tmp_path: Path):
-    """``browser(user)``: a headless Chromium logged in as that user on the page of ``env_page``."""
-    with ExitStack() as sessions:
-
-        def open_as(user: str) -> Any:
-            downloads = tmp_path / f"downloads-{user}"
-            downloads.mkdir()
-            driver = sessions.enter_context(chromium(tmp_path / f"profile-{user}", downloads))
-            driver.downloads = downloads
-            log_in(driver, server["url"], server["tokens"][user])
-            driver.get(f"{server['url']}/actito/#integration/{CONN_ID}")
-            wait(driver).until(lambda d: d.execute_script(_LOADED))
-            return driver
-
-        yield open_as
-
-
-def _has(driver: Any, element_id: str) -> bool:
-    return bool(css(driver, f"#{element_id}"))
+def _open(browser: Browser, server: dict[str, Any], user: str) -> Any:
+    """The page of ``env_page`` as ``user``, once loaded."""
+    driver = browser.open(server, user, f"#integration/{CONN_ID}")
+    wait_loaded(driver, "integration")
+    return driver
 
 
 def _tab(driver: Any, tab: str, marker: str) -> None:
-    click_found(driver, lambda d: css(d, f'#integration-tabs [data-tab="{tab}"]')[0])
-    wait(driver).until(lambda d: _has(d, marker))
-
-
-def _type(driver: Any, element_id: str, text: str) -> None:
-    field = by_id(driver, element_id)
-    field.clear()
-    field.send_keys(text)
-
-
-def _downloaded(path: Path) -> str:
-    deadline = time.monotonic() + WAIT
-    while time.monotonic() < deadline:
-        if path.exists() and path.stat().st_size:
-            return path.read_text()
-        time.sleep(0.2)
-    raise AssertionError(f"{path.name} was not downloaded: {sorted(p.name for p in path.parent.iterdir())}")
+    show_tab(driver, tab, f"#{marker}")
 
 
 def _assert_no_secret(text: str) -> None:
@@ -99,33 +76,31 @@ def _assert_no_secret(text: str) -> None:
 
 
 def _display_name(server: dict[str, Any]) -> str:
-    response = call_api(server, "GET", f"/api/connections/{CONN_ID}")
-    assert response.status_code == 200, response.text
-    return str(response.json()["display_name"])
+    return str(connection_of(server, CONN_ID)["display_name"])
 
 
 def test_an_editor_downloads_the_updated_connection_json(server, browser):
-    driver = browser("admin")
+    driver = _open(browser, server, "admin")
     notice = by_id(driver, "integration-notice").text
     assert "environment variable" in notice
     assert "updated connection JSON" in notice
     _tab(driver, "general", "general-display_name")
     assert by_id(driver, "general-display_name").is_enabled()
-    assert not _has(driver, "general-save")
-    _type(driver, "general-display_name", "Env Page Renamed")
+    assert not has(driver, "general-save")
+    type_into(driver, "general-display_name", "Env Page Renamed")
     click(driver, "general-export")
     wait(driver).until(lambda d: by_id(d, "general-export-status").text)
-    text = _downloaded(driver.downloads / f"{CONN_ID}.connection.json")
+    text = downloaded(browser.downloads / f"{CONN_ID}.connection.json")
     _assert_no_secret(text)
-    downloaded = json.loads(text)
-    assert downloaded["extra"]["display_name"] == "Env Page Renamed"
-    assert (downloaded["conn_type"], downloaded["host"], downloaded["port"]) == (
+    exported = json.loads(text)
+    assert exported["extra"]["display_name"] == "Env Page Renamed"
+    assert (exported["conn_type"], exported["host"], exported["port"]) == (
         "actito_sftp",
         server["sshd"].host,
         server["sshd"].port,
     )
-    assert "password" not in downloaded
-    assert "ssh_private_key" not in downloaded["extra"]
+    assert "password" not in exported
+    assert "ssh_private_key" not in exported["extra"]
     assert "password, ssh_private_key" in by_id(driver, "general-export-secrets").text
     assert "--display-name 'Env Page Renamed'" in by_id(driver, "general-export-cli").text
     _assert_no_secret(driver.page_source)
@@ -134,38 +109,39 @@ def test_an_editor_downloads_the_updated_connection_json(server, browser):
     _tab(driver, "server", "server-connect_timeout")
     assert "CLI" in by_id(driver, "server-key-actions-note").text
     for control in ("server-save", "server-password", "ssh-rotate", "repin-fetch", "server-test"):
-        assert not _has(driver, control), control
-    _type(driver, "server-port", "0")
+        assert not has(driver, control), control
+    type_into(driver, "server-port", "0")
     click(driver, "server-export")
     wait(driver).until(lambda d: by_id(d, "err-port").text or by_id(d, "server-error").text)
     assert "400" not in by_id(driver, "err-port").text + by_id(driver, "server-error").text
-    _type(driver, "server-port", str(server["sshd"].port))
-    _type(driver, "server-connect_timeout", "45")
+    type_into(driver, "server-port", str(server["sshd"].port))
+    type_into(driver, "server-connect_timeout", "45")
     click(driver, "server-export")
-    wait(driver).until(lambda d: _has(d, "server-export-cli") and by_id(d, "server-export-cli").text)
+    wait(driver).until(lambda d: has(d, "server-export-cli") and by_id(d, "server-export-cli").text)
     assert "--connect-timeout 45" in by_id(driver, "server-export-cli").text
     assert not by_id(driver, "err-port").text
 
 
 def test_it_is_opened_by_its_technical_name_from_the_list(server, browser):
-    driver = browser("admin")
+    driver = _open(browser, server, "admin")
     driver.get(f"{server['url']}/actito/#integrations")
-    wait(driver).until(lambda d: by_id(d, "view-integrations").get_attribute("data-loaded") == "true")
+    wait_loaded(driver, "integrations")
     assert not css(driver, f'#integrations tr[data-conn-id="{CONN_ID}"]')  # Airflow cannot list it
-    _type(driver, "open-conn-id", CONN_ID)
+    type_into(driver, "open-conn-id", CONN_ID)
     click(driver, "open-conn")
-    wait(driver).until(lambda d: d.execute_script(_LOADED) and by_id(d, "integration-title").text == "Env Page")
+    wait(driver).until(lambda d: by_id(d, "integration-title").text == "Env Page")
+    wait_loaded(driver, "integration")
     assert "Read only" in by_id(driver, "integration-notice").text
 
 
 def test_a_reader_gets_no_download_button(server, browser):
-    driver = browser("reader")
+    driver = _open(browser, server, "reader")
     _tab(driver, "general", "general-display_name")
     assert not by_id(driver, "general-display_name").is_enabled()
-    assert not _has(driver, "general-export")
+    assert not has(driver, "general-export")
     _tab(driver, "server", "server-connect_timeout")
     assert not by_id(driver, "server-connect_timeout").is_enabled()
-    assert not _has(driver, "server-export")
+    assert not has(driver, "server-export")
     refused = driver.execute_async_script(_EXPORT_AS_PAGE, f"api/connections/{CONN_ID}/connection-json")
     assert refused == 403
 

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from contextlib import ExitStack
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -20,7 +18,17 @@ import pytest
 
 from partner_sandbox.sshd import SshServer
 from tests.plugin.conftest import module_integrations
-from tests.support.browser import WAIT, by_id, chromium, click_found, css, log_in, wait
+from tests.support.browser import (
+    DARK_SURFACE,
+    WAIT,
+    Browser,
+    by_id,
+    css,
+    prefer_dark,
+    show_tab,
+    wait,
+    wait_loaded,
+)
 
 CONN_ID = "acme"  # "acme_owner" may do everything with it, and create nothing
 TABS = ("overview", "general", "server", "locations", "inbound", "outbound", "delete")
@@ -43,8 +51,6 @@ EDIT_CONTROLS = {
     "outbound": "#partner-key-file, #outbound-lock-suffix-save",
     "delete": "#delete-button",
 }
-_INTEGRATIONS_LOADED = "return document.getElementById('view-integrations').dataset.loaded === 'true'"
-_PAGE_LOADED = "return document.getElementById('view-integration').dataset.loaded === 'true'"
 _BACKGROUND = "return getComputedStyle(document.querySelector(arguments[0])).backgroundColor"
 
 
@@ -55,37 +61,20 @@ def server(sshd: SshServer, plugin_server: dict[str, Any]) -> Iterator[dict[str,
         yield plugin_server
 
 
-@pytest.fixture
-def browser(server: dict[str, Any], tmp_path: Path):
-    """``browser(user, fragment)``: a headless Chromium logged in as that user, on ``/actito/`` + fragment."""
-    with ExitStack() as sessions:
-
-        def open_as(user: str, fragment: str = "") -> Any:
-            downloads = tmp_path / f"downloads-{user}"
-            downloads.mkdir()
-            driver = sessions.enter_context(chromium(tmp_path / f"profile-{user}", downloads))
-            log_in(driver, server["url"], server["tokens"][user])
-            driver.get(f"{server['url']}/actito/{fragment}")
-            return driver
-
-        yield open_as
-
-
 def _get(server: dict[str, Any], path: str, user: str | None) -> httpx.Response:
     headers = {"Authorization": f"Bearer {server['tokens'][user]}"} if user else {}
     return httpx.get(f"{server['url']}/actito{path}", headers=headers, timeout=WAIT)
 
 
-def _integrations(browser: Any, user: str) -> Any:
-    driver = browser(user, "#integrations")
-    wait(driver).until(lambda d: d.execute_script(_INTEGRATIONS_LOADED))
+def _integrations(browser: Browser, server: dict[str, Any], user: str) -> Any:
+    driver = browser.open(server, user, "#integrations")
+    wait_loaded(driver, "integrations")
     return driver
 
 
 def _open_tab(driver: Any, tab: str) -> Any:
     """Show one tab of the integration page; its panel once drawn."""
-    click_found(driver, lambda d: css(d, f'#integration-tabs [data-tab="{tab}"]')[0])
-    wait(driver).until(lambda d: css(d, f'#integration-panel [data-panel="{tab}"] {DRAWN[tab]}'))
+    show_tab(driver, tab, f'#integration-panel [data-panel="{tab}"] {DRAWN[tab]}')
     return by_id(driver, "integration-panel")
 
 
@@ -107,29 +96,29 @@ def test_the_button_is_hidden_until_the_rights_are_known(server):
     assert re.search(r"\shidden[\s>]", button.group(0)), button.group(0)  # no flash before api/rights answers
 
 
-def test_an_admin_is_offered_new_integration(browser):
-    driver = _integrations(browser, "admin")
+def test_an_admin_is_offered_new_integration(server, browser):
+    driver = _integrations(browser, server, "admin")
     assert css(driver, f'#integrations tr[data-conn-id="{CONN_ID}"]')
     assert by_id(driver, "new-integration").is_displayed()
 
 
 @pytest.mark.parametrize("user", ["reader", "acme_owner"])
-def test_users_who_may_not_create_are_not_offered_it(browser, user: str):
-    driver = _integrations(browser, user)
+def test_users_who_may_not_create_are_not_offered_it(server, browser, user: str):
+    driver = _integrations(browser, server, user)
     assert css(driver, f'#integrations tr[data-conn-id="{CONN_ID}"]')  # the list is there, readable
     assert not by_id(driver, "new-integration").is_displayed()
     assert "create one with" not in by_id(driver, "view-integrations").text
 
 
-def test_a_newcomer_with_no_integration_is_not_invited_to_create_one(browser):
-    driver = browser("newcomer", "#overview")
+def test_a_newcomer_with_no_integration_is_not_invited_to_create_one(server, browser):
+    driver = browser.open(server, "newcomer", "#overview")
     empty = by_id(driver, "overview-empty")
     wait(driver).until(lambda d: empty.text)
     assert empty.text.startswith("No integration is visible to you.")
     assert "administrator" in empty.text
     assert "create one with" not in empty.text
     driver.find_element("css selector", 'nav.tabs a[data-view="integrations"]').click()
-    wait(driver).until(lambda d: d.execute_script(_INTEGRATIONS_LOADED))
+    wait_loaded(driver, "integrations")
     rows = css(driver, "#integrations tbody tr")
     assert len(rows) == 1
     assert rows[0].text.startswith("No integration is visible to you.")
@@ -137,8 +126,8 @@ def test_a_newcomer_with_no_integration_is_not_invited_to_create_one(browser):
     assert not by_id(driver, "new-integration").is_displayed()
 
 
-def test_opening_a_connection_the_user_may_not_read_says_so(browser):
-    driver = browser("newcomer", f"#integration/{CONN_ID}")  # reads only new_* connections
+def test_opening_a_connection_the_user_may_not_read_says_so(server, browser):
+    driver = browser.open(server, "newcomer", f"#integration/{CONN_ID}")  # reads only new_* connections
     loaded = "return document.getElementById('view-integration').dataset.loaded"
     wait(driver).until(lambda d: d.execute_script(loaded) == "error")
     error = by_id(driver, "integration-error").text
@@ -146,9 +135,9 @@ def test_opening_a_connection_the_user_may_not_read_says_so(browser):
     assert "create" not in error
 
 
-def test_a_reader_sees_no_edit_control_on_any_tab(browser):
-    driver = browser("reader", f"#integration/{CONN_ID}")
-    wait(driver).until(lambda d: d.execute_script(_PAGE_LOADED))
+def test_a_reader_sees_no_edit_control_on_any_tab(server, browser):
+    driver = browser.open(server, "reader", f"#integration/{CONN_ID}")
+    wait_loaded(driver, "integration")
     assert "permission" in by_id(driver, "integration-notice").text
     shown = [tab.get_attribute("data-tab") for tab in css(driver, "#integration-tabs [data-tab]")]
     assert tuple(shown) == TABS
@@ -162,10 +151,10 @@ def test_a_reader_sees_no_edit_control_on_any_tab(browser):
             assert invitation not in panel.text, (tab, invitation)
 
 
-def test_the_owner_of_the_connection_gets_its_controls(browser):
+def test_the_owner_of_the_connection_gets_its_controls(server, browser):
     """The same controls for a user who may edit ``acme`` (and create nothing): the reader's test can fail."""
-    driver = browser("acme_owner", f"#integration/{CONN_ID}")
-    wait(driver).until(lambda d: d.execute_script(_PAGE_LOADED))
+    driver = browser.open(server, "acme_owner", f"#integration/{CONN_ID}")
+    wait_loaded(driver, "integration")
     assert not by_id(driver, "integration-notice").is_displayed()
     for tab, controls in EDIT_CONTROLS.items():
         _open_tab(driver, tab)
@@ -182,7 +171,7 @@ def test_a_viewer_is_told_in_words_that_the_role_may_not_read_connections(server
     assert (api.status_code, api.json()) == (403, {"detail": "Forbidden"})
     assert _get(server, "/", None).status_code == 401  # not logged in: Airflow's own answer, unchanged
 
-    driver = browser("viewer")
+    driver = browser.open(server, "viewer")
     wait(driver).until(lambda d: css(d, "#access-denied"))
     text = by_id(driver, "access-denied").text
     assert "Access Denied" in text
@@ -190,8 +179,5 @@ def test_a_viewer_is_told_in_words_that_the_role_may_not_read_connections(server
     assert "Ask your Airflow administrator" in text
     assert '"detail"' not in driver.page_source
     wait(driver).until(lambda d: d.execute_script(_BACKGROUND, "body") == "rgb(255, 255, 255)")  # light --bg
-    driver.execute_cdp_cmd(
-        "Emulation.setEmulatedMedia", {"features": [{"name": "prefers-color-scheme", "value": "dark"}]}
-    )
-    navy = "oklch(0.23185 0.0323 266.44)"  # the dark --surface, Airflow's dark bg
-    wait(driver).until(lambda d: d.execute_script(_BACKGROUND, "#access-denied") == navy)
+    prefer_dark(driver)
+    wait(driver).until(lambda d: d.execute_script(_BACKGROUND, "#access-denied") == DARK_SURFACE)  # the dark --surface

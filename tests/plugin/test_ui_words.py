@@ -9,7 +9,6 @@ The real sshd of tests/conftest.py is the partner's server.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -18,14 +17,24 @@ import pytest
 from partner_sandbox.sshd import SshServer
 from tests.cli.support import fingerprint_of
 from tests.plugin.conftest import module_integrations
-from tests.support.browser import WAIT, by_id, call_api, chromium, click, click_found, css, log_in, wait
+from tests.support.browser import (
+    WAIT,
+    Browser,
+    by_id,
+    call_api,
+    click,
+    connection_of,
+    css,
+    show_tab,
+    type_into,
+    wait,
+    wait_loaded,
+)
 
 PAGE = "words_page"  # SSH key authentication, our key installed on the sshd
 NO_KEY = "words_no_key"  # SSH key authentication, our key not installed: the server refuses it
 PASSWORD = "words_password"  # password authentication
 WIZARD = "words_wizard"  # created in the wizard
-_PAGE_LOADED = "return document.getElementById('view-integration').dataset.loaded === 'true'"
-_LIST_LOADED = "return document.getElementById('view-integrations').dataset.loaded === 'true'"
 _TEXT = "return document.body.innerText"
 
 
@@ -52,32 +61,17 @@ def server(sshd: SshServer, plugin_server: dict[str, Any]) -> Iterator[dict[str,
 
 
 @pytest.fixture
-def driver(server: dict[str, Any], tmp_path: Path) -> Iterator[Any]:
-    """A headless Chromium logged in as admin."""
-    (tmp_path / "downloads").mkdir()
-    with chromium(tmp_path / "profile", tmp_path / "downloads") as session:
-        log_in(session, server["url"], server["tokens"]["admin"])
-        yield session
+def driver(server: dict[str, Any], browser: Browser) -> Any:
+    """The shared Chromium logged in as admin."""
+    return browser.log_in(server, "admin")
 
 
 def _open_tab(driver: Any, server: dict[str, Any], conn_id: str, tab: str, marker: str) -> None:
     """Open an integration's page on one tab and wait until ``#marker`` is drawn."""
     driver.get(f"{server['url']}/actito/#integration/{conn_id}")
-    wait(driver).until(lambda d: d.execute_script(_PAGE_LOADED) and by_id(d, "integration-conn-id").text == conn_id)
-    click_found(driver, lambda d: css(d, f'#integration-tabs [data-tab="{tab}"]')[0])
-    wait(driver).until(lambda d: css(d, f"#{marker}"))
-
-
-def _type(driver: Any, element_id: str, text: str) -> None:
-    field = by_id(driver, element_id)
-    field.clear()
-    field.send_keys(text)
-
-
-def _connection(server: dict[str, Any], conn_id: str) -> dict[str, Any]:
-    response = call_api(server, "GET", f"/api/connections/{conn_id}")
-    assert response.status_code == 200, response.text
-    return dict(response.json())
+    wait(driver).until(lambda d: by_id(d, "integration-conn-id").text == conn_id)
+    wait_loaded(driver, "integration")
+    show_tab(driver, tab, f"#{marker}")
 
 
 def _airflow_has_password(server: dict[str, Any], conn_id: str) -> bool:
@@ -94,20 +88,20 @@ def _step(driver: Any) -> str:
 
 def _open_wizard(driver: Any, server: dict[str, Any]) -> None:
     driver.get(f"{server['url']}/actito/#integrations")
-    wait(driver).until(lambda d: d.execute_script(_LIST_LOADED))
+    wait_loaded(driver, "integrations")
     click(driver, "new-integration")
     wait(driver).until(lambda d: by_id(d, "wizard").get_attribute("open") is not None and _step(d) == "1")
 
 
 def test_a_field_error_names_the_label_the_page_shows(server, driver):
     _open_tab(driver, server, PAGE, "outbound", "outbound-lock-suffix")
-    _type(driver, "outbound-lock-suffix", "in/flight")
+    type_into(driver, "outbound-lock-suffix", "in/flight")
     click(driver, "outbound-lock-suffix-save")
     shown = wait(driver).until(lambda d: by_id(d, "outbound-lock-suffix-error").text)
     assert shown.startswith("Lock suffix: "), shown
     assert "outbound_lock_suffix" not in shown
     assert "field '" not in shown
-    assert _connection(server, PAGE)["outbound_lock_suffix"] != "in/flight"
+    assert connection_of(server, PAGE)["outbound_lock_suffix"] != "in/flight"
 
 
 def test_a_refusal_names_the_pages_button_not_a_command(server, driver):
@@ -132,12 +126,12 @@ def test_the_wizard_reads_a_fingerprint_as_partners_write_it(server, driver):
     _open_wizard(driver, server)
     fields = {"f-conn_id": WIZARD, "f-entity": "acme", "f-host": sshd.host, "f-port": str(sshd.port)}
     for element_id, text in {**fields, "f-username": sshd.user.name}.items():
-        _type(driver, element_id, text)
+        type_into(driver, element_id, text)
     click(driver, "wizard-next")
     wait(driver).until(lambda d: _step(d) == "2")
     assert by_id(driver, "host-fingerprint").text == fingerprint
 
-    _type(driver, "expected-fingerprint", " " + "A" * 20 + " " + "A" * 23)  # no prefix either, but wrong
+    type_into(driver, "expected-fingerprint", " " + "A" * 20 + " " + "A" * 23)  # no prefix either, but wrong
     click(driver, "wizard-next")
     refusal = wait(driver).until(lambda d: by_id(d, "expected-fingerprint-error").text)
     assert "mismatch" in refusal, refusal
@@ -145,17 +139,17 @@ def test_the_wizard_reads_a_fingerprint_as_partners_write_it(server, driver):
     assert _step(driver) == "2"
     assert call_api(server, "GET", f"/api/connections/{WIZARD}").status_code == 404
 
-    _type(driver, "expected-fingerprint", f"  {bare[:10]} {bare[10:]} ")  # as a partner may paste it
+    type_into(driver, "expected-fingerprint", f"  {bare[:10]} {bare[10:]} ")  # as a partner may paste it
     click(driver, "wizard-next")
     wait(driver).until(lambda d: _step(d) == "3" or by_id(d, "expected-fingerprint-error").text)
     assert _step(driver) == "3", by_id(driver, "expected-fingerprint-error").text
     assert by_id(driver, "created-host-key").text == fingerprint
-    assert _connection(server, WIZARD)["host_key"] == [fingerprint]
+    assert connection_of(server, WIZARD)["host_key"] == [fingerprint]
 
 
 def test_the_authentication_type_reads_ssh_key(server, driver):
     driver.get(f"{server['url']}/actito/#integrations")
-    wait(driver).until(lambda d: d.execute_script(_LIST_LOADED))
+    wait_loaded(driver, "integrations")
     cells = {  # the Authentication column of each of our rows
         conn_id: wait(driver).until(lambda d, c=conn_id: css(d, f'#integrations tr[data-conn-id="{c}"] td'))[5].text
         for conn_id in (PAGE, PASSWORD)
@@ -181,7 +175,7 @@ def test_the_authentication_type_reads_ssh_key(server, driver):
 
 
 def test_switching_to_ssh_key_says_the_password_was_removed(server, driver):
-    before = _connection(server, PASSWORD)
+    before = connection_of(server, PASSWORD)
     assert (before["auth_type"], "password" in before["secrets_set"]) == ("password", True)
     assert _airflow_has_password(server, PASSWORD)
     _open_tab(driver, server, PASSWORD, "server", "server-auth_type")
@@ -194,7 +188,7 @@ def test_switching_to_ssh_key_says_the_password_was_removed(server, driver):
     assert {"notice", "success"} <= set(notice.get_attribute("class").split())
     assert "The password was removed" in notice.text, notice.text
 
-    after = _connection(server, PASSWORD)
+    after = connection_of(server, PASSWORD)
     assert after["auth_type"] == "ssh_key"
     assert after["ssh_key"]["public_key"].startswith("ssh-ed25519 ")
     assert "password" not in after["secrets_set"]

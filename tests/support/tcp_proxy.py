@@ -3,8 +3,9 @@
 ``proxy.cut_next(upstream=N)`` makes the next connection die (both sockets closed, like a network
 fault) once N bytes went from the client to the server; ``downstream=N`` counts the other way.
 Connections with no cut planned are forwarded untouched. ``proxy.traffic`` counts the bytes each connection
-carried each way, in the order they were accepted. Everything runs on daemon threads and stops with
-:meth:`TcpProxy.close`.
+carried each way, in the order they were accepted, and :meth:`TcpProxy.total` all of them once
+:meth:`TcpProxy.wait_closed` says every connection is over (a clean run measured, to aim a cut at one protocol
+message). Everything runs on daemon threads and stops with :meth:`TcpProxy.close`.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import contextlib
 import select
 import socket
 import threading
+import time
 from collections import deque
 from dataclasses import dataclass
 
@@ -56,6 +58,7 @@ class TcpProxy:
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self.connections = 0
+        self.connections_open = 0
         self.cuts_done = 0
         self.traffic: list[Traffic] = []  # one per connection accepted, in order
         self._thread = threading.Thread(target=self._accept_loop, daemon=True)
@@ -69,6 +72,21 @@ class TcpProxy:
     def clear(self) -> None:
         with self._lock:
             self._plan.clear()
+
+    def wait_closed(self, timeout: float = 10.0) -> None:
+        """Wait until every accepted connection is over (both sockets closed, every byte counted).
+
+        :param timeout: seconds before the test fails.
+        """
+        deadline = time.monotonic() + timeout
+        while self.connections_open and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert not self.connections_open, "a forwarded connection did not close"
+
+    def total(self) -> Traffic:
+        """The bytes every connection carried each way, added up."""
+        with self._lock:
+            return Traffic(sum(t.upstream for t in self.traffic), sum(t.downstream for t in self.traffic))
 
     def close(self) -> None:
         self._stopping.set()
@@ -92,9 +110,17 @@ class TcpProxy:
             with self._lock:
                 cut = self._plan.popleft() if self._plan else Cut()
                 self.connections += 1
+                self.connections_open += 1
                 traffic = Traffic()
                 self.traffic.append(traffic)
-            threading.Thread(target=self._pump, args=(client, cut, traffic), daemon=True).start()
+            threading.Thread(target=self._forward, args=(client, cut, traffic), daemon=True).start()
+
+    def _forward(self, client: socket.socket, cut: Cut, traffic: Traffic) -> None:
+        try:
+            self._pump(client, cut, traffic)
+        finally:
+            with self._lock:
+                self.connections_open -= 1
 
     def _pump(self, client: socket.socket, cut: Cut, traffic: Traffic) -> None:
         try:

@@ -6,7 +6,8 @@
   the ``plugin_server`` fixture, its module uses :mod:`tests.support.airflow_stack` or
   :mod:`tests.plugin.conftest`'s ``serve``, or says so with
   ``pytestmark = pytest.mark.airflow`` (a module that starts them another way, e.g. ``make airflow``).
-- ``browser``: a real Chromium (the module uses :func:`tests.support.browser.chromium`).
+- ``browser``: a real Chromium (the test uses the ``chromium_session`` fixture, through ``browser``, or its
+  module uses :func:`tests.support.browser.chromium` or :func:`~tests.support.browser.chromium_binary`).
 - ``postgres``: the PostgreSQL server (declared by the test).
 
 ``fast`` is every test with none of these: ``make test-fast`` runs it (no server, no browser, no Airflow
@@ -23,7 +24,7 @@ HEAVY = ("server", "airflow", "browser", "postgres")
 DESCRIPTIONS = {
     "server": "uses a real SSH server on 127.0.0.1 (set from the fixtures it uses)",
     "airflow": "starts Airflow processes: API server, scheduler, standalone (set from what its module uses)",
-    "browser": "drives a real headless Chromium (set from what its module uses)",
+    "browser": "drives a real headless Chromium (set from the fixtures it uses or what its module uses)",
     "postgres": "needs the PostgreSQL server on 127.0.0.1:5432",
     "fast": "none of the above: no server, no browser, no Airflow process (make test-fast)",
 }
@@ -35,7 +36,8 @@ AIRFLOW_HELPERS = {
     ("tests.support.airflow_stack", "AirflowStack"),
     ("tests.support.airflow_stack", "sqlite_stack"),
 }
-BROWSER_HELPERS = {("tests.support.browser", "chromium")}
+BROWSER_FIXTURES = ("chromium_session",)
+BROWSER_HELPERS = {("tests.support.browser", "chromium"), ("tests.support.browser", "chromium_binary")}
 
 
 def configure(config: pytest.Config) -> None:
@@ -59,6 +61,8 @@ def _tiers(item: pytest.Item) -> set[str]:
         tiers.add("server")
     if any(name in AIRFLOW_FIXTURES for name in getattr(item, "fixturenames", ())):
         tiers.add("airflow")
+    if any(name in BROWSER_FIXTURES for name in getattr(item, "fixturenames", ())):
+        tiers.add("browser")
     module = getattr(item, "module", None)
     if module is not None:
         helpers = _helpers(module)

@@ -25,13 +25,10 @@ import hashlib
 import math
 import os
 import random
-import select
 import signal
-import socket
 import stat
 import subprocess
 import sys
-import threading
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -484,11 +481,12 @@ def test_a_cut_while_closing_a_downloaded_file_leaves_no_partial_file(
 
     locations = {name: str(path) for name, path in places.items()}
     drop()
-    with ByteCounter(sshd.host, sshd.port) as counter:
+    with TcpProxy(sshd.host, sshd.port) as counter:  # no cut planned: it only counts
         counting = make_connection(conn_id="actito_count", host=counter.host, port=counter.port, locations=locations)
         _import_once(counting, landing, AfterImport.DELETE, MemoryLedger())
         counter.wait_closed()
-        totals = {"upstream": counter.upstream, "downstream": counter.downstream}
+        total = counter.total()
+        totals = {"upstream": total.upstream, "downstream": total.downstream}
     conn_id = make_connection(host=proxy.host, port=proxy.port, locations=locations)
     # After the close, the client still sends two renames and a removal naming the folder three times.
     tail = 3 * len(str(inbound))
@@ -691,73 +689,6 @@ def test_export_survives_random_cuts_then_a_clean_retry_delivers_everything_once
     assert stats.done["upstream"] >= CUTS_EACH_WAY, stats.summary()
     assert stats.done["downstream"] >= CUTS_EACH_WAY, stats.summary()
     assert proxy.cuts_done == stats.done["upstream"] + stats.done["downstream"]
-
-
-class ByteCounter:
-    """A plain 127.0.0.1 forwarder that counts the bytes each way, to aim a cut at one protocol message."""
-
-    def __init__(self, target_host: str, target_port: int) -> None:
-        self.target = (target_host, target_port)
-        self._listener = socket.create_server(("127.0.0.1", 0))
-        self._listener.settimeout(0.2)
-        self.host = "127.0.0.1"
-        self.port: int = self._listener.getsockname()[1]
-        self.upstream = self.downstream = 0
-        self.connections_open = 0
-        self._lock = threading.Lock()
-        self._stopping = threading.Event()
-        self._thread = threading.Thread(target=self._accept_loop, daemon=True)
-        self._thread.start()
-
-    def __enter__(self) -> ByteCounter:
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self._stopping.set()
-        self._thread.join(timeout=5)
-        self._listener.close()
-
-    def wait_closed(self, timeout: float = 10.0) -> None:
-        deadline = time.monotonic() + timeout
-        while self.connections_open and time.monotonic() < deadline:
-            time.sleep(0.01)
-        assert not self.connections_open, "the counted connection did not close"
-
-    def _accept_loop(self) -> None:
-        while not self._stopping.is_set():
-            try:
-                client, _ = self._listener.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            with self._lock:
-                self.connections_open += 1
-            threading.Thread(target=self._pump, args=(client,), daemon=True).start()
-
-    def _pump(self, client: socket.socket) -> None:
-        server = socket.create_connection(self.target, timeout=5)
-        peer = {client: server, server: client}
-        try:
-            while not self._stopping.is_set():
-                readable, _, _ = select.select([client, server], [], [], 0.2)
-                for source in readable:
-                    data = source.recv(65536)
-                    if not data:
-                        return
-                    with self._lock:
-                        if source is client:
-                            self.upstream += len(data)
-                        else:
-                            self.downstream += len(data)
-                    peer[source].sendall(data)
-        except OSError:
-            return
-        finally:
-            client.close()
-            server.close()
-            with self._lock:
-                self.connections_open -= 1
 
 
 @pytest.mark.timeout(90)

@@ -1,29 +1,52 @@
-// JSON calls to the plugin's API: same-origin credentials, JSON bodies, errors as readable messages.
+// JSON calls to the plugin's API (same-origin credentials, JSON bodies, errors as errors.js's ApiError) and
+// every URL the page builds: the API's paths, the page's own routes and Airflow's pages, encoded here only.
+import { describe, unreachable } from "./errors.js";
 
-export const NO_PERMISSION = "You do not have permission to create connections";
+const encode = (part) => encodeURIComponent(String(part));
 
-/** An API refusal: the server's message and the field it concerns (null: none in particular). */
-export class ApiError extends Error {
-  constructor(message, field, status) {
-    super(message);
-    this.field = field ?? null;
-    this.status = status;
-  }
+/** A query string from ``params`` ("?days=30&entity=acme"); a null, undefined or empty value is left out. */
+function query(params) {
+  const pairs = Object.entries(params).filter(([, value]) => value !== null && value !== undefined && value !== "");
+  return pairs.length ? `?${pairs.map(([name, value]) => `${encode(name)}=${encode(value)}`).join("&")}` : "";
 }
 
-function describe(status, data) {
-  const detail = data && data.detail;
-  if (Array.isArray(detail) && detail.length) { // FastAPI's request validation: [{loc, msg}]
-    const first = detail[0];
-    const loc = Array.isArray(first.loc) ? first.loc : [];
-    return new ApiError(String(first.msg || "invalid value"), loc.length ? String(loc[loc.length - 1]) : null, status);
-  }
-  if (status === 401) { return new ApiError("Your session has expired: log in to Airflow again", null, status); }
-  if (status === 403 && (!detail || detail === "Forbidden")) { return new ApiError(NO_PERMISSION, null, status); }
-  if (typeof detail === "string" && detail) { return new ApiError(detail, data.field, status); }
-  if (status === 404) { return new ApiError("Not found: is the plugin up to date on this server?", null, status); }
-  return new ApiError("The server could not handle the request; try again later", null, status);
+/** A connection's API path, with an optional path below it. */
+function connection(connId, below = "") {
+  const base = `api/connections/${encode(connId)}`;
+  return below ? `${base}/${below}` : base;
 }
+
+/** Every URL of the page (API paths are relative to the page, served at <airflow>/actito/). */
+export const urls = {
+  schema: () => "api/schema",
+  rights: () => "api/rights",
+  hostKeyFetch: () => "api/host-key/fetch",
+  connections: () => "api/connections",
+  /** The overview numbers of every connection the user may read, optionally of one entity. */
+  overview: (days, entity) => `api/overview${query({ days, entity })}`,
+  connection: (connId) => connection(connId),
+  connectionOverview: (connId, days) => connection(connId, `overview${query({ days })}`),
+  activity: (connId, limit) => connection(connId, `activity${query({ limit })}`),
+  connectionJson: (connId) => connection(connId, "connection-json"),
+  test: (connId) => connection(connId, "test"),
+  hostKey: (connId) => connection(connId, "host-key"),
+  location: (connId, name) => connection(connId, `locations/${encode(name)}`),
+  /** ``action``: "generate" or "rotate". */
+  sshKey: (connId, action) => connection(connId, `ssh-key/${action}`),
+  /** Our SSH public key as a file; ``format``: "rfc4716" for ProFTPD, else the OpenSSH line. */
+  sshPublicKey: (connId, format) => connection(connId, `ssh-public-key${query({ format })}`),
+  /** ``action``: "generate", "rotate" or "retire". */
+  pgpKey: (connId, action) => connection(connId, `pgp-key/${action}`),
+  pgpPublicKey: (connId) => connection(connId, "pgp-public-key"),
+  partnerKey: (connId) => connection(connId, "partner-key"),
+  /** The page's own route to an integration (the router reads it back with decodeURIComponent). */
+  integrationPage: (connId) => `#integration/${encode(connId)}`,
+  /** A page of Airflow's own UI: the plugin lives at <airflow>/actito/, so Airflow's root is one level up. */
+  airflowPage: (segments, params = {}) => {
+    const root = new URL("../", new URL(".", window.location.href));
+    return new URL(segments.map(encode).join("/") + query(params), root).href;
+  },
+};
 
 /** Call the API; resolve to the JSON answer or reject with an ApiError. */
 export async function api(path, { method = "GET", body } = {}) {
@@ -36,7 +59,7 @@ export async function api(path, { method = "GET", body } = {}) {
   try {
     response = await fetch(path, init);
   } catch {
-    throw new ApiError("The Airflow server could not be reached", null, 0);
+    throw unreachable();
   }
   let data = null;
   try { data = await response.json(); } catch { data = null; }

@@ -2,13 +2,13 @@
 // Tab modules call registerTab(id, label, render); render(container, connection, ctx) draws the tab,
 // with ctx = {reload(), api, canEdit, canDelete, forbidden()}: canEdit/canDelete come from the rights the
 // server reports for this user (controls the user may not use are not drawn), forbidden() after a 403.
-import { api, element } from "./api.js";
+import { api, element, urls } from "./api.js";
+import { NO_EDIT_PERMISSION, NO_READ_PERMISSION, onForbidden } from "./errors.js";
+import { fieldLabel, schemaFields } from "./schema.js";
 
 const tabs = [];
 const TAB_MODULES = ["./tab_overview.js", "./tab_general.js", "./tab_server.js", "./tab_locations.js", "./tab_files.js"];
 const ORDER = ["overview", "general", "server", "locations", "inbound", "outbound", "delete"];
-export const NO_EDIT_PERMISSION = "Read only: you do not have permission to change this connection.";
-const NO_READ_PERMISSION = "Your Airflow role does not allow reading this connection: ask your Airflow administrator.";
 
 /** Add a tab to the integration page (a later call with the same id replaces it). */
 export function registerTab(id, label, render) {
@@ -34,12 +34,6 @@ function loadTabs() {
 
 const state = { connId: null, connection: null, current: null, denied: new Set() };
 
-/** The path of a connection in the API. */
-export function connectionUrl(connId, suffix = "") {
-  const base = `api/connections/${encodeURIComponent(connId)}`;
-  return suffix ? `${base}/${suffix}` : base;
-}
-
 function statusBadge(connection) {
   if (connection.error) { return element("span", "Invalid", "badge warning"); }
   if (!connection.writable) { return element("span", "Read only", "badge warning"); }
@@ -57,8 +51,8 @@ function drawHeader(connection) {
     dd.id = id;
     facts.append(element("dt", label), dd);
   };
-  add("Technical name", connection.conn_id, "integration-conn-id");
-  add("Entity", connection.entity || "—", "integration-entity");
+  add(fieldLabel("conn_id"), connection.conn_id, "integration-conn-id");
+  add(fieldLabel("entity"), connection.entity || "—", "integration-entity");
   add("Status", statusBadge(connection), "integration-status");
   const back = element("a", "← Integrations", "back");
   back.href = "#integrations";
@@ -133,10 +127,10 @@ export async function reload() {
   const view = document.getElementById("view-integration");
   const error = document.getElementById("integration-error");
   try {
-    state.connection = await api(connectionUrl(state.connId));
+    state.connection = await api(urls.connection(state.connId));
     error.textContent = "";
   } catch (problem) {
-    error.textContent = problem.status === 403 ? NO_READ_PERMISSION : problem.message;
+    if (!onForbidden(problem, () => { error.textContent = NO_READ_PERMISSION; })) { error.textContent = problem.message; }
     view.dataset.loaded = "error";
     return;
   }
@@ -154,6 +148,6 @@ export async function openIntegration(connId) {
   state.connId = connId;
   document.getElementById("integration-header").replaceChildren();
   document.getElementById("integration-panel").replaceChildren();
-  await loadTabs();
+  await Promise.all([loadTabs(), schemaFields().catch(() => null)]); // tabs read labels from the schema
   await reload();
 }

@@ -1,9 +1,10 @@
 // The Overview / Integrations router and the Integrations list.
-import { api, element, NO_PERMISSION } from "./api.js";
+import { api, element, urls } from "./api.js";
+import { NO_PERMISSION } from "./errors.js";
 import { openIntegration } from "./integration.js";
 import { sortable } from "./sortable.js";
 import { NONE_VISIBLE, rights } from "./rights.js";
-import { choiceLabel, schemaFields } from "./schema.js";
+import { choiceLabel, schemaField, schemaFields } from "./schema.js";
 import { openWizard } from "./wizard.js";
 
 const VIEWS = ["overview", "integrations"];
@@ -22,7 +23,7 @@ function statusCell(conn) {
 function nameCell(conn) {
   const cell = document.createElement("td");
   const link = element("a", conn.conn_id, "conn-link");
-  link.href = `#integration/${encodeURIComponent(conn.conn_id)}`;
+  link.href = urls.integrationPage(conn.conn_id);
   cell.append(link);
   return cell;
 }
@@ -49,7 +50,7 @@ function integrationRow(conn, authField) {
 async function showLastExchange(row) {
   const cell = row.querySelector("td.last-exchange");
   try {
-    const activity = await api(`api/connections/${encodeURIComponent(row.dataset.connId)}/activity?limit=1`);
+    const activity = await api(urls.activity(row.dataset.connId, 1));
     const run = activity.runs[0];
     if (!run) { cell.textContent = "none yet"; return; }
     const direction = run.direction === "upload" ? "upload" : "download";
@@ -64,9 +65,9 @@ export async function loadIntegrations() {
   const body = document.querySelector("#integrations tbody");
   const error = document.getElementById("integrations-error");
   try {
-    const [connections, may, fields] = await Promise.all([api("api/connections"), rights(),
-      schemaFields().catch(() => [])]); // without the schema, the auth column shows the value itself
-    const authField = fields.find((field) => field.name === "auth_type");
+    const [connections, may] = await Promise.all([api(urls.connections()), rights(),
+      schemaFields().catch(() => null)]); // without the schema, the auth column shows the value itself
+    const authField = schemaField("auth_type");
     const create = may.create && !createRefused;
     document.getElementById("new-integration").hidden = !create; // hidden in the HTML until known
     body.replaceChildren(...connections.map((conn) => integrationRow(conn, authField)));
@@ -120,7 +121,7 @@ document.getElementById("new-integration").addEventListener("click", () => {
 document.getElementById("open-integration").addEventListener("submit", (event) => {
   event.preventDefault();
   const connId = document.getElementById("open-conn-id").value.trim();
-  if (connId) { location.hash = `#integration/${encodeURIComponent(connId)}`; }
+  if (connId) { location.hash = urls.integrationPage(connId); }
 });
 sortable(document.getElementById("integrations"));
 window.addEventListener("hashchange", route);

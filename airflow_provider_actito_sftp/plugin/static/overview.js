@@ -1,7 +1,7 @@
 // The Actito SFTP overview page: connections, overview numbers and three charts (see charts.js). With no
 // connection or no transfer in the range it says so instead of drawing empty charts; an invalid Days value or
 // a failed request shows the reason and no numbers or charts (never stale ones under an error).
-import { api } from "./api.js";
+import { api, urls } from "./api.js";
 import { cardValues, clearCharts, drawCharts, hasTransfers } from "./charts.js";
 import { sortable } from "./sortable.js";
 import { NONE_VISIBLE, rights } from "./rights.js";
@@ -70,15 +70,14 @@ function chosenDays() {
 
 function keyLinks(conn) {
   const keys = document.createElement("td");
-  const id = encodeURIComponent(conn.conn_id);
   if (conn.ssh_key) {
     const link = text("a", "SSH public key");
-    link.className = "button"; link.href = `api/connections/${id}/ssh-public-key`;
+    link.className = "button"; link.href = urls.sshPublicKey(conn.conn_id);
     keys.append(link);
   }
   if (conn.secrets_set.includes("inbound_pgp_private_keys")) {
     const link = text("a", "PGP public key");
-    link.className = "button"; link.href = `api/connections/${id}/pgp-public-key`;
+    link.className = "button"; link.href = urls.pgpPublicKey(conn.conn_id);
     keys.append(link);
   }
   return keys;
@@ -91,7 +90,7 @@ function connectionRow(conn) {
   const row = document.createElement("tr");
   const name = document.createElement("td");
   const link = text("a", conn.conn_id);
-  link.href = `#integration/${encodeURIComponent(conn.conn_id)}`;
+  link.href = urls.integrationPage(conn.conn_id);
   name.append(link);
   if (conn.error) {
     const problem = text("td", `⚠ Does not validate: ${conn.error}`);
@@ -139,9 +138,7 @@ async function refresh() {
     showNothing();
     return;
   }
-  const path = connection
-    ? `api/connections/${encodeURIComponent(connection)}/overview?days=${days}`
-    : `api/overview?days=${days}${entity ? `&entity=${encodeURIComponent(entity)}` : ""}`;
+  const path = connection ? urls.connectionOverview(connection, days) : urls.overview(days, entity);
   try {
     const overview = await api(path);
     if (request !== latestRequest) { return; }
@@ -156,7 +153,7 @@ async function refresh() {
 
 async function main() {
   try {
-    const [connections, may] = await Promise.all([api("api/connections"), rights()]);
+    const [connections, may] = await Promise.all([api(urls.connections()), rights()]);
     mayCreate = may.create;
     connectionCount = connections.length;
     renderConnections(connections);

@@ -1,12 +1,12 @@
 // What the user may do in general (GET api/rights), asked once per page load, before any entry point is drawn.
 // Rights on one connection come with it (its "rights"); this is only what no connection answers: creating.
-import { api } from "./api.js";
+import { api, urls } from "./api.js";
 
 let asked = null;
 
 /** The user's general rights, ``{create}``; when they cannot be known, nothing is offered. */
 export function rights() {
-  if (!asked) { asked = api("api/rights").catch(() => ({ create: false })); }
+  if (!asked) { asked = api(urls.rights()).catch(() => ({ create: false })); }
   return asked;
 }
 

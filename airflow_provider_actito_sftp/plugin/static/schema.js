@@ -1,15 +1,36 @@
-// The connection schema (api/schema), fetched once per page: each field's label, help and choices, and how
-// users read a choice ("SSH key" for ssh_key). The page takes its field wording from here only.
-import { api } from "./api.js";
+// The connection schema (api/schema), fetched once per page and kept here only: each field's label, help and
+// choices, and how users read a choice ("SSH key" for ssh_key). The page takes its field wording from here.
+import { api, urls } from "./api.js";
 
-let fields = null;
+// Names the page shows in its own controls rather than as schema fields (plugin/wording.py's PAGE_LABELS).
+const PAGE_LABELS = { conn_id: "Technical name" };
+
+let request = null; // the one request (null: not sent yet, or failed: sent again next time)
+let known = []; // its fields once answered, for synchronous look-ups
 
 /** Every field of the connection schema (one request per page; a failed one is tried again next time). */
 export function schemaFields() {
-  if (!fields) {
-    fields = api("api/schema").then((answer) => answer.fields, (problem) => { fields = null; throw problem; });
+  if (!request) {
+    request = api(urls.schema()).then((answer) => {
+      known = answer.fields;
+      return known;
+    }, (problem) => { request = null; throw problem; });
   }
-  return fields;
+  return request;
+}
+
+/** One field of the schema by name, once schemaFields() has answered (undefined before, or without it). */
+export function schemaField(name) {
+  return known.find((field) => field.name === name);
+}
+
+/** The label the page shows for a field or one of its own names (``conn_id``): the schema's once answered,
+ * else readable words from the name. */
+export function fieldLabel(name) {
+  const field = schemaField(name);
+  if (field) { return field.label; }
+  const words = PAGE_LABELS[name] || name.replaceAll("_", " ");
+  return words.charAt(0).toUpperCase() + words.slice(1);
 }
 
 /** How users read a choice's value on its own: its label from the schema, capitalized ("SSH key", "Password"),

@@ -1,7 +1,6 @@
 // Connections defined outside the metadata DB (an environment variable, a secrets backend) on the
 // General and Server configuration tabs: their changes are downloaded as connection JSON, never saved.
-import { api, element } from "./api.js";
-import { connectionUrl } from "./integration.js";
+import { api, element, urls } from "./api.js";
 import { attempt, button, errorLine, statusLine } from "./tab_kit.js";
 
 // --- Connections defined outside the metadata DB ----------------------------------------------------
@@ -64,14 +63,9 @@ export function exportControls(prefix, container, connection, ctx, values) {
     download.disabled = true;
     status.textContent = "";
     result.hidden = true;
-    const answer = await attempt(ctx, container, `${prefix}-error`, async () => {
-      try {
-        return await api(connectionUrl(connection.conn_id, "connection-json"), { method: "POST", body: { values: changes } });
-      } catch (problem) {
-        if (problem.status === 403) { exportDenied.add(connection.conn_id); }
-        throw problem;
-      }
-    });
+    const refused = { ...ctx, forbidden() { exportDenied.add(connection.conn_id); ctx.forbidden(); } };
+    const answer = await attempt(refused, container, `${prefix}-error`, () => api(urls.connectionJson(connection.conn_id),
+      { method: "POST", body: { values: changes } }));
     download.disabled = false;
     if (!answer) { return; }
     saveJson(filename, answer.connection);

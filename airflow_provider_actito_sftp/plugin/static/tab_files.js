@@ -1,8 +1,9 @@
 // The integration page's Inbound and Outbound tabs: PGP for downloaded files, locking and PGP for uploads.
-import { element } from "./api.js";
+import { element, urls } from "./api.js";
 import { registerTab } from "./integration.js";
+import { fieldLabel } from "./schema.js";
 import {
-  button, change, connectionPath, day, editable, errorLine, refresh, section, toggle,
+  button, change, day, editable, errorLine, refresh, section, toggle,
 } from "./tab_kit.js";
 
 const NO_KEY_REQUIRED = "Generate our PGP key pair and hand its public key to the partner first: "
@@ -12,10 +13,10 @@ const ENCRYPTION_ON = "Turn off “Encrypt uploads with PGP” first: without th
   + "encrypted, and they are never sent unencrypted instead.";
 
 /** A toggle saved with PATCH at once; a refusal puts it back and shows the reason next to it. */
-function patchToggle(container, connection, ctx, draw, { id, label, name, help, canEdit, explain }) {
+function patchToggle(container, connection, ctx, draw, { id, name, help, canEdit, explain }) {
   const block = element("div", null, "field toggle-field");
   block.id = `field-${id}`;
-  const { wrapper, input } = toggle(id, label, connection[name], !canEdit);
+  const { wrapper, input } = toggle(id, fieldLabel(name), connection[name], !canEdit);
   const error = errorLine(`${id}-error`);
   block.append(wrapper, element("p", help, "help"), error);
   input.addEventListener("change", async () => {
@@ -24,7 +25,7 @@ function patchToggle(container, connection, ctx, draw, { id, label, name, help, 
     error.textContent = "";
     block.classList.remove("has-error");
     try {
-      await change(ctx, connectionPath(connection), "PATCH", { values: { [name]: wanted } });
+      await change(ctx, urls.connection(connection.conn_id), "PATCH", { values: { [name]: wanted } });
       await refresh(container, connection, ctx, draw);
     } catch (failure) {
       input.checked = !wanted;
@@ -91,7 +92,7 @@ function retireControls(container, connection, ctx, keys, error) {
       + "encrypted to them can no longer be decrypted.", "confirm-text");
     const cancel = button("Cancel", "pgp-retire-cancel");
     const confirm = action("Retire", "pgp-retire-confirm", "danger", error, async () => {
-      await change(ctx, connectionPath(connection, "pgp-key/retire"), "POST", { fingerprints: [] });
+      await change(ctx, urls.pgpKey(connection.conn_id, "retire"), "POST", { fingerprints: [] });
       await refresh(container, connection, ctx, drawInbound);
     });
     cancel.addEventListener("click", () => box.replaceChildren(start));
@@ -106,7 +107,7 @@ function drawInbound(container, connection, ctx) {
   const keys = connection.inbound_pgp_keys || [];
   const body = section("Inbound files", "tab-inbound");
   const required = patchToggle(container, connection, ctx, drawInbound, {
-    id: "inbound-pgp-required", label: "Require PGP", name: "inbound_pgp_required", canEdit,
+    id: "inbound-pgp-required", name: "inbound_pgp_required", canEdit,
     help: "Every downloaded file must be PGP-encrypted to our public key; others are refused.",
     explain: (message) => (/without an inbound key pair/.test(message) ? NO_KEY_REQUIRED : message),
   });
@@ -121,7 +122,7 @@ function drawInbound(container, connection, ctx) {
     if (canEdit) {
       const line = element("div", null, "actions");
       line.append(action("Generate our PGP key pair", "pgp-generate", "primary", error, async () => {
-        await change(ctx, connectionPath(connection, "pgp-key/generate"), "POST", {});
+        await change(ctx, urls.pgpKey(connection.conn_id, "generate"), "POST", {});
         await refresh(container, connection, ctx, drawInbound);
       }));
       keysSection.append(line);
@@ -132,12 +133,12 @@ function drawInbound(container, connection, ctx) {
     const line = element("div", null, "actions");
     const download = element("a", "Download our public key", "button");
     download.id = "pgp-download";
-    download.href = connectionPath(connection, "pgp-public-key");
+    download.href = urls.pgpPublicKey(connection.conn_id);
     download.setAttribute("download", `${connection.conn_id}-inbound.asc`);
     line.append(download);
     if (canEdit) {
       line.append(action("Rotate", "pgp-rotate", null, error, async () => {
-        await change(ctx, connectionPath(connection, "pgp-key/rotate"), "POST", {});
+        await change(ctx, urls.pgpKey(connection.conn_id, "rotate"), "POST", {});
         await refresh(container, connection, ctx, drawInbound);
       }));
     }
@@ -178,7 +179,6 @@ function partnerKeyInfo(info) {
   return box;
 }
 
-/** The file's text if it is an armored key; null for a binary key file. */
 /** The file's bytes in base64: the server reads armored and binary (.gpg/.pgp) key files alike. */
 async function fileBase64(file) {
   const bytes = new Uint8Array(await file.arrayBuffer());
@@ -206,7 +206,7 @@ function partnerKeyUpload(container, connection, ctx) {
     block.classList.remove("has-error");
     input.disabled = true;
     try {
-      await change(ctx, connectionPath(connection, "partner-key"), "PUT", { public_key_base64: await fileBase64(file) });
+      await change(ctx, urls.partnerKey(connection.conn_id), "PUT", { public_key_base64: await fileBase64(file) });
       await refresh(container, connection, ctx, drawOutbound);
     } catch (failure) {
       input.disabled = false;
@@ -232,7 +232,7 @@ function partnerKeyRemoval(container, connection, ctx) {
       + "a key is uploaded again.", "confirm-text");
     const cancel = button("Cancel", "partner-key-remove-cancel");
     const confirm = action("Remove", "partner-key-remove-confirm", "danger", error, async () => {
-      await change(ctx, connectionPath(connection, "partner-key"), "DELETE", {});
+      await change(ctx, urls.partnerKey(connection.conn_id), "DELETE", {});
       await refresh(container, connection, ctx, drawOutbound);
     });
     cancel.addEventListener("click", () => line.replaceChildren(start));
@@ -246,7 +246,7 @@ function partnerKeyRemoval(container, connection, ctx) {
 function lockSuffix(container, connection, ctx, canEdit) {
   const block = element("div", null, "field");
   block.id = "field-outbound-lock-suffix";
-  const label = element("label", "Lock suffix");
+  const label = element("label", fieldLabel("outbound_lock_suffix"));
   label.htmlFor = "outbound-lock-suffix";
   const input = Object.assign(document.createElement("input"), { type: "text", id: "outbound-lock-suffix" });
   input.value = connection.outbound_lock_suffix || "";
@@ -257,7 +257,7 @@ function lockSuffix(container, connection, ctx, canEdit) {
   line.append(input);
   if (canEdit) {
     const save = action("Save suffix", "outbound-lock-suffix-save", null, error, async () => {
-      await change(ctx, connectionPath(connection), "PATCH",
+      await change(ctx, urls.connection(connection.conn_id), "PATCH",
         { values: { outbound_lock_suffix: input.value.trim() } });
       await refresh(container, connection, ctx, drawOutbound);
     });
@@ -273,19 +273,19 @@ function drawOutbound(container, connection, ctx) {
   const partner = connection.partner_pgp_public_key;
   const body = section("Outbound files", "tab-outbound");
   body.append(patchToggle(container, connection, ctx, drawOutbound, {
-    id: "outbound-lock", label: "Partial-upload locking", name: "outbound_lock", canEdit,
+    id: "outbound-lock", name: "outbound_lock", canEdit,
     help: "Upload under a temporary suffix and rename when complete, so the partner never reads half a file.",
   }).block, lockSuffix(container, connection, ctx, canEdit));
 
   const pgp = element("div", null, "pgp-section");
   pgp.append(element("h4", "PGP encryption"));
   const encrypt = patchToggle(container, connection, ctx, drawOutbound, {
-    id: "outbound-pgp", label: "Encrypt uploads with PGP", name: "outbound_pgp", canEdit,
+    id: "outbound-pgp", name: "outbound_pgp", canEdit,
     help: "Every uploaded file is encrypted to the partner's public key.",
     explain: (message) => (/without the partner's public key/.test(message) ? NO_PARTNER_KEY : message),
   });
   pgp.append(encrypt.block, patchToggle(container, connection, ctx, drawOutbound, {
-    id: "outbound-pgp-armor", label: "ASCII armor", name: "outbound_pgp_armor", canEdit,
+    id: "outbound-pgp-armor", name: "outbound_pgp_armor", canEdit,
     help: "Write ASCII-armored PGP (.asc) instead of binary (larger files).",
   }).block);
   pgp.append(element("h4", "The partner's public key"), partnerKeyInfo(partner));

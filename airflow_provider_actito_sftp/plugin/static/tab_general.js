@@ -1,6 +1,7 @@
 // The integration page's General and Delete tabs.
-import { api, element } from "./api.js";
-import { connectionUrl, registerTab } from "./integration.js";
+import { api, element, urls } from "./api.js";
+import { registerTab } from "./integration.js";
+import { fieldLabel } from "./schema.js";
 import { exportControls, exportNote, mayExport } from "./tab_external.js";
 import { attempt, button, errorLine, facts, field, noteAfterRedraw, section, showNote, textInput } from "./tab_kit.js";
 
@@ -10,18 +11,18 @@ function drawGeneral(container, connection, ctx) {
   showNote(container, connection);
   const exporting = !ctx.canEdit && mayExport(connection);
   const box = section("General", "general");
-  box.append(facts([["Technical name", connection.conn_id, "general-conn-id"],
+  box.append(facts([[fieldLabel("conn_id"), connection.conn_id, "general-conn-id"],
     ["Id", connection.id === null || connection.id === undefined ? "— (not in the metadata DB)" : String(connection.id),
       "general-id"],
-    ["Entity", connection.entity || "—", "general-entity"]]));
+    [fieldLabel("entity"), connection.entity || "—", "general-entity"]]));
   const name = textInput("general-display_name", connection.display_name);
   name.disabled = !ctx.canEdit && !exporting;
-  box.append(field("display_name", "Display name", name, "The name shown in lists; the technical name never changes."));
+  box.append(field("display_name", fieldLabel("display_name"), name, "The name shown in lists; the technical name never changes."));
   if (ctx.canEdit) {
     const save = button("Save", "general-save", "primary");
     save.addEventListener("click", async () => {
       save.disabled = true;
-      const done = await attempt(ctx, container, "general-error", () => api(connectionUrl(connection.conn_id),
+      const done = await attempt(ctx, container, "general-error", () => api(urls.connection(connection.conn_id),
         { method: "PATCH", body: { values: { display_name: name.value.trim() } } }));
       save.disabled = false;
       if (done) { noteAfterRedraw(connection, "Saved."); await ctx.reload(); }
@@ -55,7 +56,7 @@ function drawDelete(container, connection, ctx) {
   confirm.addEventListener("input", () => { remove.disabled = confirm.value !== connection.conn_id; });
   remove.addEventListener("click", async () => {
     remove.disabled = true;
-    const done = await attempt(ctx, container, "delete-error", () => api(connectionUrl(connection.conn_id),
+    const done = await attempt(ctx, container, "delete-error", () => api(urls.connection(connection.conn_id),
       { method: "DELETE", body: { confirm: confirm.value } }));
     if (!done) { remove.disabled = confirm.value !== connection.conn_id; return; }
     const r = done.removed;

@@ -1,5 +1,6 @@
 // Small building blocks shared by the integration page's Locations, Inbound and Outbound tabs.
-import { api, element } from "./api.js";
+import { api, element, urls } from "./api.js";
+import { onForbidden } from "./errors.js";
 
 // The tabs' styles, loaded once by whichever tab module comes first (the page shell need not know them).
 if (!document.querySelector('link[href$="files.css"]')) {
@@ -7,21 +8,13 @@ if (!document.querySelector('link[href$="files.css"]')) {
   document.head.append(sheet);
 }
 
-/** The connection's API path, with an optional suffix ("locations/inbound", "pgp-key/rotate"). */
-export function connectionPath(connection, suffix = "") {
-  const base = `api/connections/${encodeURIComponent(connection.conn_id)}`;
-  return suffix ? `${base}/${suffix}` : base;
-}
-
-/** Call the API for a change; on a 403 the page turns read only (``ctx.forbidden()`` redraws the tab). */
+/** Call the API for a change; on a 403 the page turns read only (``ctx.forbidden()`` redraws the tab) and the
+ * rejection is marked ``handled`` (nothing more to show). */
 export async function change(ctx, path, method, body) {
   try {
     return await api(path, { method, body });
   } catch (problem) {
-    if (problem.status === 403) {
-      if (ctx && typeof ctx.forbidden === "function") { ctx.forbidden(); }
-      problem.handled = Boolean(ctx && typeof ctx.forbidden === "function");
-    }
+    onForbidden(problem, ctx && ctx.forbidden);
     throw problem;
   }
 }
@@ -37,7 +30,7 @@ export async function refresh(container, connection, ctx, draw) {
     await ctx.reload();
     return;
   }
-  draw(container, await api(connectionPath(connection)), ctx);
+  draw(container, await api(urls.connection(connection.conn_id)), ctx);
 }
 
 export function button(label, id, className) {
@@ -111,10 +104,7 @@ export async function attempt(ctx, container, fallback, work) {
   try {
     return await work();
   } catch (problem) {
-    if (problem.status === 403) {
-      ctx.forbidden();
-      return undefined;
-    }
+    if (onForbidden(problem, ctx.forbidden)) { return undefined; }
     const target = problem.field && container.querySelector(`#err-${CSS.escape(problem.field)}`);
     (target || container.querySelector(`#${fallback}`)).textContent = problem.message;
     return undefined;

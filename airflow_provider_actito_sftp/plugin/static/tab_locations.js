@@ -1,16 +1,12 @@
 // The integration page's Locations tab: the named folders on the partner's server, added, edited, removed.
-import { element } from "./api.js";
+import { element, urls } from "./api.js";
 import { registerTab } from "./integration.js";
 import {
-  button, change, connectionPath, editable, errorLine, refresh, section,
+  button, change, editable, errorLine, refresh, section,
 } from "./tab_kit.js";
 
 export const NAME_HELP = "Letters, digits, '_', '-' or '.', e.g. inbound; DAGs refer to the folder by this name.";
 export const PATH_HELP = "An absolute folder on the partner's server, e.g. /inbound (no '..').";
-
-function locationPath(connection, name) {
-  return connectionPath(connection, `locations/${encodeURIComponent(name)}`);
-}
 
 /** A client-side check of a path, in the server's terms; null when it looks fine. */
 export function pathProblem(path) {
@@ -55,7 +51,7 @@ function editRow(row, connection, ctx, container, name, path) {
     if (problem) { return; }
     busy([field, save, cancel], true);
     try {
-      await change(ctx, locationPath(connection, name), "PUT", { path: value, check: true });
+      await change(ctx, urls.location(connection.conn_id, name), "PUT", { path: value, check: true });
       await refresh(container, connection, ctx, draw);
     } catch (failure) {
       busy([field, save, cancel], false);
@@ -83,7 +79,7 @@ function confirmRemove(row, connection, ctx, container, name) {
   yes.addEventListener("click", async () => {
     busy([yes, no], true);
     try {
-      await change(ctx, locationPath(connection, name), "DELETE", {});
+      await change(ctx, urls.location(connection.conn_id, name), "DELETE", {});
       await refresh(container, connection, ctx, draw);
     } catch (failure) {
       busy([yes, no], false);
@@ -181,7 +177,7 @@ function addForm(connection, ctx, container) {
     }
     busy([name, path, check, submit], true);
     try {
-      await change(ctx, locationPath(connection, chosen), "PUT", { path: folder, check: check.checked });
+      await change(ctx, urls.location(connection.conn_id, chosen), "PUT", { path: folder, check: check.checked });
       await refresh(container, connection, ctx, draw);
     } catch (failure) {
       busy([name, path, check, submit], false);

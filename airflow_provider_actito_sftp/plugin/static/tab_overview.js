@@ -1,9 +1,9 @@
 // The integration page's Overview tab: this connection's cards and three charts over 30 days (a sentence
 // instead when nothing ran), the last file moved each way, its latest transfer tries linked to their Airflow
 // run and log pages, and the files those tries refused or failed, with the reasons.
-import { api, element } from "./api.js";
+import { api, element, urls } from "./api.js";
 import { cardValues, drawCharts, formatBytes, hasTransfers } from "./charts.js";
-import { connectionUrl, registerTab } from "./integration.js";
+import { registerTab } from "./integration.js";
 import { section } from "./tab_kit.js";
 
 const DAYS = 30;
@@ -14,26 +14,23 @@ const CARDS = [["total", "Total requests"], ["rate", "Success rate"], ["types", 
 const CHARTS = [["types", "Requests by type and status"], ["requests", "Requests per day"],
   ["volume", "Data transferred per day"]];
 
-/** A link to a page of Airflow's own UI (the plugin lives at <airflow>/actito/), opened in the whole window. */
-function airflowLink(label, ...segments) {
-  const root = new URL("../", new URL(".", window.location.href));
+/** A link to a page of Airflow's own UI, opened in the whole window. */
+function airflowLink(label, segments, params) {
   const link = element("a", label, "airflow-link");
-  link.href = new URL(segments.map((part) => encodeURIComponent(String(part))).join("/"), root).href;
+  link.href = urls.airflowPage(segments, params);
   link.target = "_top";
   return link;
 }
 
 function runLink(run) {
-  return airflowLink(run.run_id, "dags", run.dag_id, "runs", run.run_id);
+  return airflowLink(run.run_id, ["dags", run.dag_id, "runs", run.run_id]);
 }
 
 /** The task instance's page (Airflow opens it on its logs), on the try that pushed the numbers. */
 function logLink(run) {
   const segments = ["dags", run.dag_id, "runs", run.run_id, "tasks", run.task_id];
   if (run.map_index >= 0) { segments.push("mapped", run.map_index); }
-  const link = airflowLink(`${run.dag_id} › ${run.task_id}`, ...segments);
-  if (run.try_number) { link.href += `?try_number=${run.try_number}`; }
-  return link;
+  return airflowLink(`${run.dag_id} › ${run.task_id}`, segments, { try_number: run.try_number || null });
 }
 
 function when(iso) {
@@ -158,8 +155,8 @@ async function drawOverview(container, connection) {
   container.append(body);
   try {
     const [overview, activity] = await Promise.all([
-      api(connectionUrl(connection.conn_id, `overview?days=${DAYS}`)),
-      api(connectionUrl(connection.conn_id, "activity?limit=10")),
+      api(urls.connectionOverview(connection.conn_id, DAYS)),
+      api(urls.activity(connection.conn_id, 10)),
     ]);
     drawCards(numbers, overview);
     drawLastFiles(lastFiles, activity.last_files);

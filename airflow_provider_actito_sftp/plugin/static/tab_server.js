@@ -1,12 +1,12 @@
 // The integration page's Server configuration tab: connection values, advanced parameters, the pinned
 // host key (re-pin), our SSH key (download, rotation) and the Test report.
-import { api, element } from "./api.js";
-import { connectionUrl, registerTab } from "./integration.js";
+import { api, element, urls } from "./api.js";
+import { registerTab } from "./integration.js";
 import { exportControls, exportNote, KEY_ACTIONS_NOTE, mayExport } from "./tab_external.js";
 import {
   attempt, button, errorLine, field, noteAfterRedraw, section, showNote, statusLine, textInput,
 } from "./tab_kit.js";
-import { choiceLabel, schemaFields } from "./schema.js";
+import { choiceLabel, fieldLabel, schemaField, schemaFields } from "./schema.js";
 
 // --- Server configuration -------------------------------------------------------------------------
 
@@ -51,26 +51,26 @@ async function drawServer(container, connection, ctx) {
   }
   const main = section("Server", "server-main");
   const specs = [
-    { name: "host", label: "Host", kind: "text" },
-    { name: "port", label: "Port", kind: "integer", minimum: 1, maximum: 65535 },
-    { name: "username", label: "Username", kind: "text" },
+    { name: "host", kind: "text" },
+    { name: "port", kind: "integer", minimum: 1, maximum: 65535 },
+    { name: "username", kind: "text" },
   ];
   const inputs = new Map();
   for (const spec of specs) {
     const input = advancedInput(spec, connection[spec.name], disabled);
     inputs.set(spec.name, [spec, input]);
-    main.append(field(spec.name, spec.label, input));
+    main.append(field(spec.name, fieldLabel(spec.name), input));
   }
   const auth = document.createElement("select");
   auth.id = "server-auth_type";
   auth.disabled = disabled;
-  const authField = fields.find((f) => f.name === "auth_type") || { choices: [connection.auth_type] };
+  const authField = schemaField("auth_type") || { choices: [connection.auth_type] };
   for (const value of authField.choices) {
     auth.append(Object.assign(document.createElement("option"), { value, textContent: choiceLabel(authField, value) }));
   }
   auth.value = connection.auth_type;
   inputs.set("auth_type", [{ name: "auth_type", kind: "choice" }, auth]);
-  main.append(field("auth_type", "Authentication", auth));
+  main.append(field("auth_type", fieldLabel("auth_type"), auth));
   const password = textInput("server-password", "", "password");
   password.placeholder = (connection.secrets_set || []).includes("password") ? "(set: leave empty to keep it)" : "";
   password.autocomplete = "new-password";
@@ -107,7 +107,7 @@ async function drawServer(container, connection, ctx) {
       if (auth.value === "password" && password.value) { values.password = password.value; }
       if (!Object.keys(values).length) { status.textContent = "Nothing changed."; return; }
       save.disabled = true;
-      const done = await attempt(ctx, container, "server-error", () => api(connectionUrl(connection.conn_id),
+      const done = await attempt(ctx, container, "server-error", () => api(urls.connection(connection.conn_id),
         { method: "PATCH", body: { values } }));
       save.disabled = false;
       if (done) {
@@ -157,7 +157,7 @@ function hostKeySection(container, connection, ctx) {
   box.append(actions, offer, errorLine("repin-error"));
   repin.addEventListener("click", async () => {
     repin.disabled = true;
-    const seen = await attempt(ctx, container, "repin-error", () => api("api/host-key/fetch",
+    const seen = await attempt(ctx, container, "repin-error", () => api(urls.hostKeyFetch(),
       { method: "POST", body: { host: connection.host, port: connection.port } }));
     repin.disabled = false;
     if (!seen) { return; }
@@ -176,7 +176,7 @@ function hostKeySection(container, connection, ctx) {
     const password = textInput("repin-password", "", "password");
     password.autocomplete = "new-password";
     if (connection.auth_type === "password" && (connection.secrets_set || []).includes("password")) {
-      offer.append(field("password", "Password", password,
+      offer.append(field("password", fieldLabel("password"), password,
         "Enter the account's password again: it is sent only to the server whose key is pinned."));
     }
     offer.append(confirm);
@@ -185,7 +185,7 @@ function hostKeySection(container, connection, ctx) {
       const body = tofu.checked ? { trust_on_first_use: true } : { expected_fingerprint: expected.value.trim() };
       if (password.value) { body.password = password.value; }
       // errors within this section: its own password field, not the one of the server form above
-      const pinned = await attempt(ctx, box, "repin-error", () => api(connectionUrl(connection.conn_id, "host-key"),
+      const pinned = await attempt(ctx, box, "repin-error", () => api(urls.hostKey(connection.conn_id),
         { method: "POST", body }));
       if (pinned) { noteAfterRedraw(connection, `Host key ${pinned.fingerprint} pinned.`); await ctx.reload(); }
     });
@@ -208,12 +208,12 @@ function sshKeySection(container, connection, ctx) {
   const actions = element("div", null, "actions");
   const download = element("a", "Download", "button");
   download.id = "ssh-download";
-  download.href = connectionUrl(connection.conn_id, "ssh-public-key");
+  download.href = urls.sshPublicKey(connection.conn_id);
   download.download = `${connection.conn_id}.pub`;
   // ProFTPD (mod_sftp) and some commercial servers read only the RFC 4716 form in their authorized keys
   const rfc4716 = element("a", "Download for ProFTPD (RFC 4716)", "button");
   rfc4716.id = "ssh-download-rfc4716";
-  rfc4716.href = `${connectionUrl(connection.conn_id, "ssh-public-key")}?format=rfc4716`;
+  rfc4716.href = urls.sshPublicKey(connection.conn_id, "rfc4716");
   rfc4716.download = `${connection.conn_id}.rfc4716.pub`;
   if (active) { actions.append(download, rfc4716); }
   const pending = connection.ssh_pending_key;
@@ -223,8 +223,8 @@ function sshKeySection(container, connection, ctx) {
     rotate.addEventListener("click", async () => {
       rotate.disabled = true;
       // the first key pair is generated; later ones start a rotation (the active key keeps working)
-      const step = active ? ["ssh-key/rotate", { restart: true }] : ["ssh-key/generate", {}];
-      const made = await attempt(ctx, container, "ssh-error", () => api(connectionUrl(connection.conn_id, step[0]),
+      const step = active ? ["rotate", { restart: true }] : ["generate", {}];
+      const made = await attempt(ctx, container, "ssh-error", () => api(urls.sshKey(connection.conn_id, step[0]),
         { method: "POST", body: step[1] }));
       rotate.disabled = false;
       if (made) { noteAfterRedraw(connection, `New key ${made.fingerprint} created: install it on the server.`); await ctx.reload(); }
@@ -255,7 +255,7 @@ function sshKeySection(container, connection, ctx) {
       const activate = button("Activate", "ssh-activate", "primary");
       activate.addEventListener("click", async () => {
         activate.disabled = true;
-        const done = await attempt(ctx, container, "ssh-error", () => api(connectionUrl(connection.conn_id, "ssh-key/rotate"),
+        const done = await attempt(ctx, container, "ssh-error", () => api(urls.sshKey(connection.conn_id, "rotate"),
           { method: "POST", body: {} }));
         activate.disabled = false;
         if (done) { noteAfterRedraw(connection, `Key ${done.fingerprint} is now active; the old key was dropped.`); await ctx.reload(); }
@@ -280,7 +280,7 @@ function testSection(container, connection, ctx) {
   run.addEventListener("click", async () => {
     run.disabled = true;
     results.replaceChildren(element("li", "Testing…"));
-    const answer = await attempt(ctx, container, "test-error", () => api(connectionUrl(connection.conn_id, "test"),
+    const answer = await attempt(ctx, container, "test-error", () => api(urls.test(connection.conn_id),
       { method: "POST", body: {} }));
     run.disabled = false;
     if (!answer) { results.replaceChildren(); return; }

@@ -1,17 +1,17 @@
 // The new-integration wizard: 1 details (fields from api/schema), 2 server identity, 3 our public key, then
 // (wizard_steps.js) 4 locations and 5 test, so a new integration ends tested and usable.
-import { api, element, NO_PERMISSION } from "./api.js";
-import { choiceLabel, schemaFields } from "./schema.js";
+import { api, element, urls } from "./api.js";
+import { NO_PERMISSION, onForbidden } from "./errors.js";
+import { choiceLabel, fieldLabel, schemaFields } from "./schema.js";
 import { beginSteps, leaveLocations, runTest } from "./wizard_steps.js";
 
 const SCREENS = ["general", "server"];
-const CONN_ID = { name: "conn_id", label: "Technical name", kind: "text", required: true, placeholder: "acme_exchange",
+const CONN_ID = { name: "conn_id", kind: "text", required: true, placeholder: "acme_exchange",
   help: "The connection id DAGs use (letters, digits, '_', '-', '.'); fixed after creation." };
 const dialog = document.getElementById("wizard");
 const form = document.getElementById("wizard-form");
 const $ = (id) => document.getElementById(id);
-let schema = null;
-let state = {};
+let state = {}; // this opening's step, callbacks and schema fields
 
 function fieldInput(field) {
   if (field.kind === "choice") {
@@ -43,7 +43,7 @@ function fieldInput(field) {
 function fieldBlock(field) {
   const block = element("div", null, "field");
   block.id = `field-${field.name}`;
-  const label = element("label", field.label + (field.required ? " *" : ""));
+  const label = element("label", fieldLabel(field.name) + (field.required ? " *" : ""));
   if (field.kind !== "choice") { label.htmlFor = `f-${field.name}`; }
   const error = element("p", "", "field-error");
   error.id = `err-${field.name}`;
@@ -53,7 +53,7 @@ function fieldBlock(field) {
 }
 
 function stepOneFields() {
-  return [CONN_ID, ...schema.fields.filter((f) => SCREENS.includes(f.screen) && !f.generated)];
+  return [CONN_ID, ...state.fields.filter((f) => SCREENS.includes(f.screen) && !f.generated)];
 }
 
 function authType() {
@@ -108,23 +108,22 @@ function goto(step) {
   dialog.dataset.step = String(step);
 }
 
+/** A 403: said in the wizard, and the page offers no more "New integration"; whether it was one. */
 function refused(error) {
-  if (error.status === 403) {
+  return onForbidden(error, () => {
     $("wizard-error").textContent = NO_PERMISSION;
     state.callbacks.forbidden();
-    return true;
-  }
-  return false;
+  });
 }
 
 async function fetchHostKey() {
   const missing = stepOneFields().filter((f) => f.required && (value(f) === "" || value(f) === null));
-  for (const field of missing) { showError(field.name, `${field.label} is required`); }
-  if (authType() === "password" && !value({ name: "password", secret: true })) { showError("password", "Password is required"); return; }
+  for (const field of missing) { showError(field.name, `${fieldLabel(field.name)} is required`); }
+  if (authType() === "password" && !value({ name: "password", secret: true })) { showError("password", `${fieldLabel("password")} is required`); return; }
   if (missing.length) { return; }
   const body = { host: value({ name: "host" }), port: value({ name: "port", kind: "integer" }) ?? 22 };
   try {
-    const offer = await api("api/host-key/fetch", { method: "POST", body });
+    const offer = await api(urls.hostKeyFetch(), { method: "POST", body });
     state.offer = offer;
     $("identity-server").textContent = `${body.host}:${body.port}`;
     $("host-algorithm").textContent = offer.algorithm;
@@ -153,7 +152,7 @@ async function create() {
   const body = { conn_id: value(CONN_ID), values: values(),
     host_key: tofu ? { trust_on_first_use: true } : { expected_fingerprint: expected } };
   try {
-    const created = await api("api/connections", { method: "POST", body });
+    const created = await api(urls.connections(), { method: "POST", body });
     showCreated(created);
   } catch (error) {
     if (refused(error)) { return; }
@@ -221,15 +220,14 @@ async function next(event) {
 
 /** Open the wizard afresh; ``callbacks.created()`` after a creation, ``callbacks.forbidden()`` on a 403. */
 export async function openWizard(callbacks) {
-  state = { step: 1, callbacks };
-  if (!schema) {
-    try {
-      schema = { fields: await schemaFields() };
-    } catch (error) {
-      document.getElementById("integrations-error").textContent = error.message;
-      return;
-    }
+  let fields;
+  try {
+    fields = await schemaFields();
+  } catch (error) {
+    document.getElementById("integrations-error").textContent = error.message;
+    return;
   }
+  state = { step: 1, callbacks, fields };
   $("wizard-fields").replaceChildren(...stepOneFields().map(fieldBlock));
   $("expected-fingerprint").value = "";
   $("trust-on-first-use").checked = false;

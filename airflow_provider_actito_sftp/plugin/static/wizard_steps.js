@@ -1,20 +1,16 @@
 // The new-integration wizard's steps once the integration exists: 4 Locations (named folders, checked on the
 // server as the Locations tab does) and 5 Test (each check in words; "Test again" once our key is installed).
-import { api, element } from "./api.js";
+import { api, element, urls } from "./api.js";
+import { NO_CHANGE_PERMISSION, onForbidden } from "./errors.js";
 import { NAME_HELP, PATH_HELP, pathProblem } from "./tab_locations.js";
 
 const $ = (id) => document.getElementById(id);
-const NO_RIGHT = "You do not have permission to change this integration";
 const KEY_REFUSED = /refused (?:SSH key|ssh_key) authentication/; // our key is not installed yet
 const CHECK_NEEDS_KEY = "The partner's server does not accept our SSH key yet, so the folder cannot be checked: "
   + "install the public key of step 3 on their server first, or untick “Check on the server” to add the location "
   + "now (the Test step checks it once the key is installed).";
 const NOT_CHECKED = "not checked: ";
 let current = null; // { connId, publicKey (null: password), locations: Map name -> path }
-
-function connectionPath(suffix) {
-  return `api/connections/${encodeURIComponent(current.connId)}/${suffix}`;
-}
 
 function textInput(id, placeholder) {
   const node = Object.assign(document.createElement("input"), { type: "text", id, placeholder });
@@ -88,10 +84,10 @@ async function addLocation() {
   const controls = [...$("wizard-locations-step").querySelectorAll("input, button")];
   for (const control of controls) { control.disabled = true; }
   try {
-    await api(connectionPath(`locations/${encodeURIComponent(name)}`),
+    await api(urls.location(current.connId, name),
       { method: "PUT", body: { path, check: $("wizard-location-check").checked } });
   } catch (failure) {
-    if (failure.status === 403) { $("wizard-error").textContent = NO_RIGHT; return false; }
+    if (onForbidden(failure, () => { $("wizard-error").textContent = NO_CHANGE_PERMISSION; })) { return false; }
     if (KEY_REFUSED.test(failure.message)) { $("wizard-error").textContent = CHECK_NEEDS_KEY; return false; }
     showFieldError(/location name /.test(failure.message) ? "wizard-location-name" : "wizard-location-path",
       failure.message);
@@ -136,7 +132,7 @@ export async function runTest() {
   results.dataset.ok = "";
   results.replaceChildren(element("li", "Testing…"));
   try {
-    const answer = await api(connectionPath("test"), { method: "POST", body: {} });
+    const answer = await api(urls.test(current.connId), { method: "POST", body: {} });
     results.replaceChildren(...answer.checks.map(checkLine));
     const keyRefused = answer.checks.some((check) => check.name === "authentication" && !check.ok);
     $("wizard-install-key").hidden = !(keyRefused && current.publicKey);
@@ -148,7 +144,9 @@ export async function runTest() {
     results.dataset.ok = String(answer.ok);
   } catch (failure) {
     results.replaceChildren();
-    $("wizard-error").textContent = failure.status === 403 ? NO_RIGHT : failure.message;
+    if (!onForbidden(failure, () => { $("wizard-error").textContent = NO_CHANGE_PERMISSION; })) {
+      $("wizard-error").textContent = failure.message;
+    }
   } finally {
     again.disabled = false;
   }
