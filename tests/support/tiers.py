@@ -12,6 +12,11 @@
 
 ``fast`` is every test with none of these: ``make test-fast`` runs it (no server, no browser, no Airflow
 process) for the edit loop; ``make test`` runs everything.
+
+``make test`` spreads the tests over pytest-xdist workers (``--dist loadgroup``). :func:`schedule` keeps each
+module on one worker (its module-scoped servers start once) and every module of the shared API server
+(``plugin_server``) on one worker together (it starts once per worker that needs it), and hands out the
+heaviest modules first, so that a long module does not start last.
 """
 
 from __future__ import annotations
@@ -38,6 +43,15 @@ AIRFLOW_HELPERS = {
 }
 BROWSER_FIXTURES = ("chromium_session",)
 BROWSER_HELPERS = {("tests.support.browser", "chromium"), ("tests.support.browser", "chromium_binary")}
+SHARED_SERVER_GROUP = "plugin_server"  # the xdist group of every module using the session's API server
+WEIGHT = {"airflow": 0, "postgres": 0, "browser": 1, "server": 2, "fast": 3}  # who is handed out first
+# The groups that take minutes of wall time each (measured with --durations): handed out before all others.
+LONGEST = (
+    "tests/test_demo.py",
+    "tests/integration/test_celery_postgres.py",
+    SHARED_SERVER_GROUP,
+    "tests/integration/test_real_scheduler.py",
+)
 
 
 def configure(config: pytest.Config) -> None:
@@ -80,3 +94,27 @@ def _helpers(module: ModuleType) -> set[tuple[str, str]]:
         for value in vars(module).values()
         if callable(value)
     }
+
+
+def schedule(items: list[pytest.Item]) -> None:
+    """Give each test its xdist group (its module, or the shared API server's) and order the groups heaviest
+    first, keeping each group's tests in their order (run :func:`mark` first: the weight comes from the tiers).
+    """
+    groups: dict[str, list[pytest.Item]] = {}
+    for item in items:
+        module = item.nodeid.split("::")[0]
+        shared = SHARED_SERVER_GROUP in getattr(item, "fixturenames", ())
+        groups.setdefault(SHARED_SERVER_GROUP if shared else module, []).append(item)
+    for name, members in groups.items():
+        for item in members:
+            item.add_marker(pytest.mark.xdist_group(name))
+
+    def rank(name: str) -> tuple[int, int]:
+        longest = LONGEST.index(name) if name in LONGEST else len(LONGEST)
+        return longest, min(_weight(item) for item in groups[name])
+
+    items[:] = [item for name in sorted(groups, key=rank) for item in groups[name]]  # a stable sort
+
+
+def _weight(item: pytest.Item) -> int:
+    return min(WEIGHT[name] for name in WEIGHT if item.get_closest_marker(name))
