@@ -30,7 +30,7 @@ typecheck: venv
 # 4 workers keep 2 cores busy. tests/support/tiers.py groups each module on one worker and hands out the longest
 # first; PYTEST_WORKERS=0 runs everything in this one process.
 PYTEST_WORKERS ?= 4
-XDIST = $(if $(filter 0,$(PYTEST_WORKERS)),-p no:xdist,-n $(PYTEST_WORKERS) --dist loadgroup --no-loadscope-reorder)
+XDIST = $(if $(filter 0,$(PYTEST_WORKERS)),-p no:xdist,-n $(PYTEST_WORKERS) --dist loadscope)
 
 compile: venv
 	$(VENV)/bin/python -m compileall -q -j 0 airflow_provider_actito_sftp partner_sandbox tests demo dags benchmarks >/dev/null
@@ -43,7 +43,7 @@ test: lint typecheck pytest
 # The edit loop: lint, types and the tests marked "fast" (no SSH server, browser or Airflow process; the
 # markers come from tests/support/tiers.py). `make test` stays the whole suite and CI's command.
 test-fast: lint typecheck compile
-	$(VENV)/bin/pytest -m fast -q -n 2 --dist loadgroup --no-loadscope-reorder $(PYTEST_ARGS)
+	$(VENV)/bin/pytest -m fast -q -n 2 --dist loadscope $(PYTEST_ARGS)
 
 demo: venv
 	$(VENV)/bin/python -m demo.main

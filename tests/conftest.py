@@ -190,3 +190,7 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     tiers.mark(items)
     tiers.schedule(items)
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> tiers.GroupScheduling:
+    return tiers.GroupScheduling(config, log)

@@ -13,17 +13,22 @@
 ``fast`` is every test with none of these: ``make test-fast`` runs it (no server, no browser, no Airflow
 process) for the edit loop; ``make test`` runs everything.
 
-``make test`` spreads the tests over pytest-xdist workers (``--dist loadgroup``). :func:`schedule` keeps each
-module on one worker (its module-scoped servers start once) and every module of the shared API server
-(``plugin_server``) on one worker together (it starts once per worker that needs it), and hands out the
-heaviest modules first, so that a long module does not start last.
+``make test`` spreads the tests over pytest-xdist workers with :class:`GroupScheduling` (``tests/conftest.py``
+installs it): each module runs on one worker (its module-scoped servers start once), every module of the shared
+API server (``plugin_server``) on one worker together (it starts once per worker that needs it), and
+:func:`schedule` orders the groups so the heaviest are handed out first and a long module does not start last.
 """
 
 from __future__ import annotations
 
+import ast
+import functools
+from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import pytest
+from xdist.scheduler import LoadScopeScheduling
 
 HEAVY = ("server", "airflow", "browser", "postgres")
 DESCRIPTIONS = {
@@ -43,6 +48,7 @@ AIRFLOW_HELPERS = {
 }
 BROWSER_FIXTURES = ("chromium_session",)
 BROWSER_HELPERS = {("tests.support.browser", "chromium"), ("tests.support.browser", "chromium_binary")}
+TESTS = Path(__file__).resolve().parents[1]
 SHARED_SERVER_GROUP = "plugin_server"  # the xdist group of every module using the session's API server
 WEIGHT = {"airflow": 0, "postgres": 0, "browser": 1, "server": 2, "fast": 3}  # who is handed out first
 # The groups that take minutes of wall time each (measured with --durations): handed out before all others.
@@ -97,23 +103,48 @@ def _helpers(module: ModuleType) -> set[tuple[str, str]]:
 
 
 def schedule(items: list[pytest.Item]) -> None:
-    """Give each test its xdist group (its module, or the shared API server's) and order the groups heaviest
-    first, keeping each group's tests in their order (run :func:`mark` first: the weight comes from the tiers).
-    """
+    """Order the tests by group (:func:`group_of`), heaviest groups first, keeping each group's tests in their
+    order (run :func:`mark` first: the weight comes from the tiers). pytest-xdist hands the groups out in this
+    order (:class:`GroupScheduling`)."""
     groups: dict[str, list[pytest.Item]] = {}
     for item in items:
-        module = item.nodeid.split("::")[0]
-        shared = SHARED_SERVER_GROUP in getattr(item, "fixturenames", ())
-        groups.setdefault(SHARED_SERVER_GROUP if shared else module, []).append(item)
-    for name, members in groups.items():
-        for item in members:
-            item.add_marker(pytest.mark.xdist_group(name))
+        groups.setdefault(group_of(item.nodeid), []).append(item)
 
     def rank(name: str) -> tuple[int, int]:
         longest = LONGEST.index(name) if name in LONGEST else len(LONGEST)
         return longest, min(_weight(item) for item in groups[name])
 
     items[:] = [item for name in sorted(groups, key=rank) for item in groups[name]]  # a stable sort
+
+
+def group_of(nodeid: str) -> str:
+    """The xdist group of a test: its module, or :data:`SHARED_SERVER_GROUP` for a module using the shared
+    API server (found in its source: a function taking the ``plugin_server`` fixture)."""
+    module = nodeid.split("::")[0]
+    return SHARED_SERVER_GROUP if module in _shared_server_modules() else module
+
+
+@functools.cache
+def _shared_server_modules() -> frozenset[str]:
+    found = set()
+    for path in sorted(TESTS.rglob("test_*.py")):
+        tree = ast.parse(path.read_text())
+        functions = (node for node in ast.walk(tree) if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef))
+        if any(arg.arg == SHARED_SERVER_GROUP for function in functions for arg in function.args.args):
+            found.add(path.relative_to(TESTS.parent).as_posix())
+    return frozenset(found)
+
+
+class GroupScheduling(LoadScopeScheduling):
+    """pytest-xdist's scope scheduling over :func:`group_of`'s groups, in collection order (no reordering by
+    size): a group runs whole on one worker, and the first groups collected are handed out first."""
+
+    def __init__(self, config: pytest.Config, log: Any = None) -> None:
+        super().__init__(config, log)
+        config.option.loadscopereorder = False
+
+    def _split_scope(self, nodeid: str) -> str:
+        return group_of(nodeid)
 
 
 def _weight(item: pytest.Item) -> int:

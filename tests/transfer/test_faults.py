@@ -232,11 +232,15 @@ def _import_state(landing: Path, inbound: Path) -> ImportState:
             landed[path.name] = _file_sha(path)
     plain, markers = {}, {}
     for path in inbound.iterdir():
+        try:  # the server may still carry out requests of the cut session (a delete) while we look
+            sha = _file_sha(path)
+        except FileNotFoundError:
+            continue  # gone between the listing and the read: as it is in the next snapshot
         marker = parse_marker(path.name)
         if marker is None:
-            plain[path.name] = _file_sha(path)
+            plain[path.name] = sha
         else:
-            markers[path.name] = (marker.original, _file_sha(path))
+            markers[path.name] = (marker.original, sha)
     return ImportState(landed, sorted(partials), plain, markers)
 
 
