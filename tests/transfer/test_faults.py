@@ -224,6 +224,32 @@ class ImportState:
 
 
 def _import_state(landing: Path, inbound: Path) -> ImportState:
+    """Both folders at one moment: after a cut the server may still carry out requests the cut session sent (a
+    claim's rename, a delete), so the folders are read until two readings in a row agree."""
+    previous = None
+    for _ in range(100):
+        try:
+            current = _read_import_state(landing, inbound)
+        except FileNotFoundError:  # renamed or deleted between the listing and the read
+            current = None
+        if current is not None and current == previous:
+            return current
+        previous = current
+        time.sleep(0.05)
+    raise AssertionError(f"the folders kept changing after the try ended: {landing}, {inbound}")
+
+
+def _wait_for_sessions_to_end(server: SshServer, timeout: float = 10) -> None:
+    """Wait (at most ``timeout`` s: a session another test left open must not fail this one) until the server
+    has no session process left: a server carries out the requests a cut session had sent before it notices the
+    cut. :func:`_import_state` then reads until two readings agree."""
+    children = Path(f"/proc/{server.process.pid}/task/{server.process.pid}/children")
+    deadline = time.monotonic() + timeout
+    while children.read_text().split() and time.monotonic() < deadline:
+        time.sleep(0.02)
+
+
+def _read_import_state(landing: Path, inbound: Path) -> ImportState:
     landed, partials = {}, []
     for path in landing.iterdir():
         if partial_owner(path.name) is not None:
@@ -232,15 +258,11 @@ def _import_state(landing: Path, inbound: Path) -> ImportState:
             landed[path.name] = _file_sha(path)
     plain, markers = {}, {}
     for path in inbound.iterdir():
-        try:  # the server may still carry out requests of the cut session (a delete) while we look
-            sha = _file_sha(path)
-        except FileNotFoundError:
-            continue  # gone between the listing and the read: as it is in the next snapshot
         marker = parse_marker(path.name)
         if marker is None:
-            plain[path.name] = sha
+            plain[path.name] = _file_sha(path)
         else:
-            markers[path.name] = (marker.original, sha)
+            markers[path.name] = (marker.original, _file_sha(path))
     return ImportState(landed, sorted(partials), plain, markers)
 
 
@@ -398,6 +420,7 @@ def test_import_survives_random_cuts_then_a_clean_retry_imports_everything_once(
             proxy.clear()  # a plan the try did not consume (it never connected) must not hit the next one
             cut = proxy.cuts_done - cuts_before
             stats.done[direction] += cut
+            _wait_for_sessions_to_end(sshd)  # what the cut session sent is carried out before we look
             state = _import_state(landing, inbound)
             _check_import_invariants(state, originals, ledger, keep, where)
             if swept:
