@@ -192,5 +192,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     tiers.schedule(items)
 
 
+@pytest.hookimpl(optionalhook=True)  # xdist's hook: PYTEST_WORKERS=0 runs without xdist (-p no:xdist)
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> tiers.GroupScheduling:
     return tiers.GroupScheduling(config, log)

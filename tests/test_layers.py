@@ -12,6 +12,7 @@ from tests.support.import_graph import (
     cycles,
     imports,
     modules,
+    parse,
     read_layers,
     violations,
 )
@@ -39,7 +40,7 @@ def test_only_the_hook_opens_sessions() -> None:
     for name, path in modules().items():
         if name.split(".")[0] in SESSION_OPENERS:
             continue
-        tree = ast.parse(path.read_text())
+        tree = parse(path)
         used = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
         used |= {node.attr for node in ast.walk(tree) if isinstance(node, ast.Attribute)}
         if "open_session" in used:
@@ -50,7 +51,7 @@ def test_only_the_hook_opens_sessions() -> None:
 def test_one_bridge_from_synchronous_code_to_asyncio() -> None:
     starters = []
     for name, path in modules().items():
-        tree = ast.parse(path.read_text())
+        tree = parse(path)
         for node in ast.walk(tree):
             if (
                 isinstance(node, ast.Attribute)

@@ -25,13 +25,15 @@ import hashlib
 import math
 import os
 import random
+import shutil
 import signal
 import stat
 import subprocess
 import sys
+import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -763,8 +765,24 @@ def test_export_retry_after_the_reply_to_the_final_rename_was_lost(
 # --- kill -9 ------------------------------------------------------------------------------------------
 
 
+@pytest.fixture
+def own_temp_root(monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A temp folder of this test's own, for this process and the task process it starts.
+
+    The provider's temp root (and its GnuPG homes) is shared by every process of the user: with other
+    pytest workers running PGP operations beside this test, any of them would sweep the killed task's
+    GnuPG home (its process is dead) before this test looks at it. Short, so gpg-agent's socket fits.
+    """
+    folder = Path(tempfile.mkdtemp(prefix="k9-", dir="/tmp"))  # short: gpg-agent's socket path fits
+    monkeypatch.setattr(tempfile, "tempdir", str(folder))
+    yield folder
+    for home in folder.glob(f"actito-sftp-{os.getuid()}/gnupg/*"):
+        subprocess.run(["gpgconf", "--homedir", str(home), "--kill", "gpg-agent"], check=False, capture_output=True)
+    shutil.rmtree(folder, ignore_errors=True)
+
+
 def _start_task_process(conn_id: str, landing: Path, log_path: Path) -> subprocess.Popen[bytes]:
-    """The import as a real, separate process (what a worker runs), with our owner."""
+    """The import as a real, separate process (what a worker runs), with our owner and our temp folder."""
     with log_path.open("wb") as log:
         return subprocess.Popen(
             [
@@ -778,6 +796,7 @@ def _start_task_process(conn_id: str, landing: Path, log_path: Path) -> subproce
                 "delete",
             ],
             cwd=Path(__file__).resolve().parents[2],
+            env={**os.environ, "TMPDIR": tempfile.gettempdir()},
             stdout=log,
             stderr=subprocess.STDOUT,
         )
@@ -888,7 +907,12 @@ def _drop_kill_batch(inbound: Path, big_size: int, encrypt: Callable[[Path, Path
 
 @pytest.mark.timeout(120)
 def test_kill_9_of_a_task_process_mid_download_then_the_rerun_imports_everything_once(
-    airflow_db: Path, make_connection: ConnectionFactory, sshd: SshServer, places: dict[str, Path], tmp_path: Path
+    airflow_db: Path,
+    make_connection: ConnectionFactory,
+    sshd: SshServer,
+    places: dict[str, Path],
+    tmp_path: Path,
+    own_temp_root: Path,
 ):
     """SIGKILL a real task process while it downloads a 32 MiB file, then rerun the task: its claims are
     resumed at once, its private partial file swept, and every file imported exactly once."""
@@ -909,6 +933,7 @@ def test_kill_9_of_a_task_process_mid_decryption_leaves_no_gnupg_home_after_the_
     sshd: SshServer,
     folders: dict[str, Path],
     tmp_path: Path,
+    own_temp_root: Path,
 ):
     """The same with PGP: the killed task was decrypting, so its temporary GNUPGHOME (with our secret key
     imported in it) is left behind; the rerun must sweep it."""
