@@ -457,6 +457,7 @@ def test_proftpd_mod_sftp(
 EXPECTED_CELLS = 2 * 13 + 1 + 4 * 3 + 3 + 8 + 3  # inbound (two keys, one without sq), outbound, servers
 
 
+@pytest.mark.server  # it reads what the module's server tests measured: not in the fast tier, which runs none
 def test_the_interoperability_page_is_this_runs_matrix() -> None:
     """docs/interoperability.md says what this run measured (``UPDATE_DOCS=1`` writes it)."""
     if not MATRIX.complete(EXPECTED_CELLS):
