@@ -5,7 +5,7 @@ VENV := .venv
 # Use uv from PATH when present, otherwise bootstrap it into .tools/ with pip (no root needed).
 UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 
-.PHONY: venv test test-fast lint typecheck compile pytest demo airflow cli-demo bench bench-wan clean
+.PHONY: venv test test-fast test-newest lint typecheck compile pytest demo airflow cli-demo bench bench-wan clean
 
 .tools/bin/uv:
 	$(PYTHON) -m venv .tools
@@ -45,6 +45,19 @@ test: lint typecheck pytest
 test-fast: lint typecheck compile
 	$(VENV)/bin/pytest -m fast -q -n 2 --dist loadscope $(PYTEST_ARGS)
 
+# The package as `pip install airflow-provider-actito-sftp` gives it to users: the newest allowed version of every
+# dependency (no lock, index metadata refreshed), the package installed as a wheel, in a new environment; then the
+# fast tier and the console script against a real sshd (tests/cli/test_console_script.py). Our own warnings fail
+# the tests (pyproject's filterwarnings); the console script must print no warning at all.
+NEWEST := .venv-newest
+test-newest: | $(UV)
+	rm -rf $(NEWEST)
+	$(UV) venv --quiet --python $(PYTHON) $(NEWEST)
+	$(UV) pip install --quiet --refresh --compile-bytecode --python $(NEWEST)/bin/python ".[test]"
+	$(UV) pip list --python $(NEWEST)/bin/python | grep -E '^(apache-airflow|asyncssh|cryptography|python-gnupg|click) '
+	$(NEWEST)/bin/pytest -m fast -q -n 2 --dist loadscope $(PYTEST_ARGS)
+	$(NEWEST)/bin/pytest -q -p no:xdist tests/cli/test_console_script.py
+
 demo: venv
 	$(VENV)/bin/python -m demo.main
 
@@ -68,4 +81,4 @@ bench-wan: venv
 	$(VENV)/bin/python -m benchmarks.transfers --link wan-1g --wan-size-mib 1024 $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) .tools .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(NEWEST) .tools .pytest_cache .mypy_cache .ruff_cache
