@@ -33,6 +33,7 @@ from airflow_provider_actito_sftp.transfer.options import (
 from airflow_provider_actito_sftp.transfer.selection import FileFilter
 
 if TYPE_CHECKING:
+    from airflow_provider_actito_sftp.hooks.sftp_bridge import PinnedSFTPHook
     from airflow_provider_actito_sftp.transfer.exporter import ExportResult
     from airflow_provider_actito_sftp.transfer.import_report import ImportResult
 
@@ -343,3 +344,17 @@ class ActitoSftpHook(BaseHook):
         return checks
 
     check_on_server = _sync(acheck_on_server)
+
+    # --- Airflow's SFTP provider --------------------------------------------------------------------
+
+    def get_sftp_hook(self) -> PinnedSFTPHook:
+        """Airflow's ``SFTPHook`` (``airflow.providers.sftp``) on this connection, for ``SFTPOperator(sftp_hook=...)``
+        and the SFTP provider's other users: host, port, user, our SSH key or the password, ``connect_timeout``; the
+        server's key must be one of the pinned keys (any other is refused, never added) and the platform's
+        allow-list applies (:mod:`.sftp_bridge`). It moves files as they are: no PGP, locks or ledger.
+
+        :raises ConnectionConfigError: the connection does not validate.
+        """
+        from airflow_provider_actito_sftp.hooks.sftp_bridge import PinnedSFTPHook
+
+        return PinnedSFTPHook(self.settings)
