@@ -226,6 +226,8 @@ class ActitoSftpHook(BaseHook):
         or local I/O: a retry may succeed) or skipped (with the reason); one file's error never stops the
         others, and nothing is raised for them: look at the result.
 
+        The call's metrics are sent once it ends, also when it raises (:mod:`.transfer_stats`).
+
         :param location: the location to import from.
         :param destination: a local folder or an ``ObjectStoragePath``.
         :param owner: the id claims and partial files carry (a retry with the same owner resumes them at
@@ -264,16 +266,21 @@ class ActitoSftpHook(BaseHook):
         :raises NoTaskContextError: outside a task, no ``owner`` given, or ``after_import="keep"``.
         :raises ActitoSftpError: the session could not be opened or the location listed.
         """
+        from airflow_provider_actito_sftp.hooks.transfer_stats import TransferMetrics
         from airflow_provider_actito_sftp.hooks.transfers import ImportRun
+        from airflow_provider_actito_sftp.transfer.records import Direction
 
-        run = ImportRun.plan(
-            await self.aget_settings(), location, destination, owner, ledger_name, options, report=report
-        )
-        try:
-            async with self.open_async_session() as session:
-                return await run.execute(session)
-        finally:
-            run.close()
+        with TransferMetrics(self.conn_id, Direction.DOWNLOAD) as metrics:
+            run = ImportRun.plan(
+                await self.aget_settings(), location, destination, owner, ledger_name, options, report=report
+            )
+            try:
+                async with self.open_async_session() as session:
+                    result = await run.execute(session)
+                    metrics.add(result.imported, refused=len(result.refused), failed=len(result.failed))
+                    return result
+            finally:
+                run.close()
 
     async def aexport_files(
         self,
@@ -289,6 +296,8 @@ class ActitoSftpHook(BaseHook):
 
         Everything is checked before the first byte moves: the partner key (present, valid) and, with
         ``overwrite="fail"``, that no target exists except one this owner delivered in an earlier try.
+
+        The call's metrics are sent once it ends, also when it raises (:mod:`.transfer_stats`).
 
         :param location: the location to upload to.
         :param source: a path, a glob, an ``ObjectStoragePath``, or a list of them.
@@ -307,11 +316,16 @@ class ActitoSftpHook(BaseHook):
             names, existing targets).
         :raises NoTaskContextError: ``owner`` given outside a task.
         """
+        from airflow_provider_actito_sftp.hooks.transfer_stats import TransferMetrics
         from airflow_provider_actito_sftp.hooks.transfers import ExportRun
+        from airflow_provider_actito_sftp.transfer.records import Direction
 
-        run = ExportRun.plan(await self.aget_settings(), location, source, remote_name, overwrite, owner)
-        async with self.open_async_session() as session:
-            return await run.execute(session)
+        with TransferMetrics(self.conn_id, Direction.UPLOAD) as metrics:
+            run = ExportRun.plan(await self.aget_settings(), location, source, remote_name, overwrite, owner)
+            async with self.open_async_session() as session:
+                result = await run.execute(session)
+                metrics.add(result.uploaded, refused=len(result.refused), failed=len(result.failed))
+                return result
 
     list_location = _sync(alist_location)
     find_files = _sync(afind_files)
