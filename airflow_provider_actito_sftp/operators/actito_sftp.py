@@ -12,6 +12,7 @@ from airflow.sdk.exceptions import AirflowException, AirflowFailException
 from airflow_provider_actito_sftp.connection.schema import DEFAULT_CONN_ID
 from airflow_provider_actito_sftp.exceptions import ActitoSftpError
 from airflow_provider_actito_sftp.metrics import SUMMARY_XCOM_KEY, TransferSummary
+from airflow_provider_actito_sftp.operators.lineage import MovedFiles, operator_lineage
 from airflow_provider_actito_sftp.operators.outcome import TransferOutcome, import_return_value, outlet_summary
 from airflow_provider_actito_sftp.transfer.destinations import Destination
 from airflow_provider_actito_sftp.transfer.options import ImportArgs, ImportOptions, Overwrite, choice
@@ -19,6 +20,9 @@ from airflow_provider_actito_sftp.transfer.records import Direction, TransferRec
 
 # The SSH/gpg machinery is imported when a task runs, not when a DAG file is parsed.
 if TYPE_CHECKING:
+    from airflow.providers.common.compat.openlineage.facet import Dataset, RunFacet
+    from airflow.providers.openlineage.extractors import OperatorLineage
+
     from airflow_provider_actito_sftp.hooks.actito_sftp import ActitoSftpHook
 
 
@@ -73,6 +77,7 @@ class _TransferOperator(BaseOperator):
     direction: Direction
     conn_id: str
     location: str
+    moved_files: MovedFiles | None = None  # what the try moved, for its OpenLineage event (None: nothing said yet)
 
     def transfer(self, context: Context, hook: ActitoSftpHook) -> TransferOutcome:
         """Move the files; say what happened to each."""
@@ -85,6 +90,7 @@ class _TransferOperator(BaseOperator):
         from airflow_provider_actito_sftp.hooks.actito_sftp import ActitoSftpHook
 
         hook = ActitoSftpHook(self.conn_id)
+        self.moved_files = None
         summary = TransferSummary(conn_id=self.conn_id, direction=self.direction.value, location=self.location)
         try:
             summary.entity = hook.settings.entity
@@ -98,6 +104,7 @@ class _TransferOperator(BaseOperator):
             raise failure from e
         else:
             succeeded = outcome.succeeded
+            self._remember(hook, succeeded)
             summary.succeeded, summary.failed = len(succeeded), len(outcome.refused) + len(outcome.failed)
             summary.wire_bytes = sum(record.wire_bytes for record in succeeded)
             summary.plaintext_bytes = sum(record.plaintext_bytes for record in succeeded)
@@ -129,6 +136,21 @@ class _TransferOperator(BaseOperator):
         ):
             raise AirflowFailException(message)  # bad input, or a step the server refuses: a retry would too
         raise AirflowException(message)
+
+    def _remember(self, hook: ActitoSftpHook, succeeded: list[TransferRecord]) -> None:
+        """Keep what moved for the try's OpenLineage event (:meth:`get_openlineage_facets_on_complete`)."""
+        settings = hook.settings
+        folder = settings.location_path(self.location)
+        self.moved_files = MovedFiles(self.direction, settings.host, settings.port, folder, tuple(succeeded))
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> OperatorLineage[Dataset, RunFacet]:
+        """OpenLineage's call when the try ends (success or failure): the files that moved, the partner's on one
+        side, the local or object storage ones on the other (:mod:`~.operators.lineage`). Only the OpenLineage
+        provider's listener calls it, and only then is that optional provider imported.
+
+        :param task_instance: the try's task instance (unused: what moved is kept on the operator).
+        """
+        return operator_lineage(self.moved_files)
 
     def _announce(self, context: Context, succeeded: list[TransferRecord]) -> None:
         """On success, Asset events for what moved; none at all when nothing did (no downstream run for
