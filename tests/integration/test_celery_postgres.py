@@ -11,7 +11,6 @@ import json
 import re
 import secrets
 import shutil
-import socket
 import time
 from pathlib import Path
 
@@ -19,25 +18,17 @@ import pytest
 
 from partner_sandbox.gpg import PartnerGpg
 from partner_sandbox.sshd import SshServer, chown_tree
-from tests.support.airflow_stack import AirflowStack, sqlite_stack
+from tests.support.airflow_stack import AirflowStack
+from tests.support.celery_stack import celery_stack, create_connection, redis_reachable
 from tests.support.postgres import temporary_database
 
 REPO = Path(__file__).parents[2]
 
 
-def _redis_reachable() -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", 6379), timeout=2) as probe:
-            probe.sendall(b"PING\r\n")
-            return probe.recv(16).startswith(b"+PONG")
-    except OSError:
-        return False
-
-
 @pytest.mark.postgres
 @pytest.mark.timeout(900)
 def test_example_dags_on_celery_postgres_redis(sshd: SshServer, tmp_path: Path):
-    if not _redis_reachable():
+    if not redis_reachable():
         pytest.skip("Redis is not reachable on 127.0.0.1:6379")
     folders = {name: sshd.make_folder(f"celery/{name}") for name in ("inbound", "archive", "quarantine", "outbound")}
     dags = tmp_path / "dags"
@@ -47,15 +38,11 @@ def test_example_dags_on_celery_postgres_redis(sshd: SshServer, tmp_path: Path):
         source = re.sub(r'schedule="[^"]*"', "schedule=None", path.read_text())
         (dags / path.name).write_text(source)
     with temporary_database(f"actito_celery_{secrets.token_hex(4)}") as url:
-        stack = sqlite_stack(
+        stack = celery_stack(
             tmp_path / "airflow",
             dags,
+            url,
             {
-                "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": url,
-                "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
-                "AIRFLOW__CELERY__BROKER_URL": f"redis://127.0.0.1:6379/{secrets.randbelow(14) + 1}",
-                "AIRFLOW__CELERY__RESULT_BACKEND": "db+" + url,
-                "AIRFLOW__CELERY__WORKER_CONCURRENCY": "2",
                 "ACTITO_SFTP_CONN_ID": "actito_celery",
                 "ACTITO_LANDING_DIR": str(tmp_path / "landing"),
                 "ACTITO_EXPORT_DIR": str(tmp_path / "exports"),
@@ -93,26 +80,7 @@ def test_example_dags_on_celery_postgres_redis(sshd: SshServer, tmp_path: Path):
 
 def _configure(stack: AirflowStack, sshd: SshServer, folders: dict[str, Path], partner: PartnerGpg, tmp: Path) -> None:
     """The connection through the CLI, stored in PostgreSQL (Fernet-encrypted): keys included."""
-    locations = [f"--location={name}={path}" for name, path in folders.items()]
-    created = json.loads(
-        stack.actito_sftp(
-            "connection",
-            "create",
-            "actito_celery",
-            "--entity",
-            "demo",
-            "--host",
-            sshd.host,
-            "--port",
-            str(sshd.port),
-            "--username",
-            sshd.user.name,
-            *locations,
-            "--trust-on-first-use",
-            "--json",
-        )
-    )
-    sshd.add_authorized_key(created["ssh_key"]["public_key"])
+    create_connection(stack, sshd, "actito_celery", folders)
     stack.actito_sftp("pgp-key", "generate", "actito_celery")
     ours = stack.actito_sftp("pgp-key", "public", "actito_celery")
     fingerprint = partner.generate()

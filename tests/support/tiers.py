@@ -45,6 +45,7 @@ AIRFLOW_HELPERS = {
     ("tests.plugin.conftest", "plugin_stack"),
     ("tests.support.airflow_stack", "AirflowStack"),
     ("tests.support.airflow_stack", "sqlite_stack"),
+    ("tests.support.celery_stack", "celery_stack"),
 }
 BROWSER_FIXTURES = ("chromium_session",)
 BROWSER_HELPERS = {("tests.support.browser", "chromium"), ("tests.support.browser", "chromium_binary")}
@@ -54,6 +55,7 @@ WEIGHT = {"airflow": 0, "postgres": 0, "browser": 1, "server": 2, "fast": 3}  # 
 # The groups that take minutes of wall time each (measured with --durations): handed out before all others.
 LONGEST = (
     "tests/test_demo.py",
+    "tests/integration/test_celery_scale_out.py",
     "tests/integration/test_celery_postgres.py",
     SHARED_SERVER_GROUP,
     "tests/integration/test_real_scheduler.py",
