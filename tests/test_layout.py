@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.import_graph import parse, parse_source
+
 REPO = Path(__file__).resolve().parents[1]
 PACKAGE = REPO / "airflow_provider_actito_sftp"
 # Code that runs outside the test suite: it may use partner_sandbox, never tests.
@@ -88,9 +90,7 @@ def test_code_outside_tests_never_imports_tests(top: str) -> None:
     files = python_files(top)
     assert files, f"{top}/ has no Python files: is the list of folders still right?"
     found = [
-        f"{path.relative_to(REPO)}:{line}: {name}"
-        for path in files
-        for line, name in imports_of_tests(ast.parse(path.read_text(), filename=str(path)))
+        f"{path.relative_to(REPO)}:{line}: {name}" for path in files for line, name in imports_of_tests(parse(path))
     ]
     assert found == [], "move what these need to partner_sandbox/ (or benchmarks/):\n" + "\n".join(found)
 
@@ -104,7 +104,7 @@ def test_the_import_check_sees_every_form() -> None:
         "subprocess.run(['python', '-m', 'tests.support.rss_child'])\n"
         "'''Run the tests.'''\n"
     )
-    assert list(imports_of_tests(ast.parse(source))) == [
+    assert list(imports_of_tests(parse_source(source))) == [
         (1, "tests.support.dags"),
         (2, "tests.support"),
         (5, "tests.support.rss_child"),

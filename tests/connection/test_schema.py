@@ -28,6 +28,7 @@ from airflow_provider_actito_sftp.connection.schema import (
 from airflow_provider_actito_sftp.connection.settings import ConnectionSettings, parse_connection, parse_locations
 from airflow_provider_actito_sftp.exceptions import ConnectionConfigError
 from airflow_provider_actito_sftp.pgp.keys import generate_inbound_key
+from tests.support.import_graph import parse_source
 
 README = Path(__file__).parents[2] / "README.md"
 PRIVATE_KEY = asyncssh.generate_private_key("ssh-ed25519").export_private_key().decode()
@@ -204,7 +205,7 @@ def test_page_link_is_the_plugins_page():
     source = (Path(__file__).parents[2] / "airflow_provider_actito_sftp" / "plugin" / "__init__.py").read_text()
     prefix = next(
         node.value.value
-        for node in ast.parse(source).body
+        for node in parse_source(source).body
         if isinstance(node, ast.Assign)
         and getattr(node.targets[0], "id", None) == "URL_PREFIX"
         and isinstance(node.value, ast.Constant)

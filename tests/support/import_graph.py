@@ -53,20 +53,25 @@ def imports(root: Path = REPO) -> list[Import]:
 
 
 def parse(path: Path) -> ast.Module:
-    """The syntax tree of ``path``.
+    """The syntax tree of the file ``path`` (:func:`parse_source`)."""
+    return parse_source(path.read_text(), str(path))
 
-    CPython 3.11 keeps the syntax-tree builder's recursion count in one place per interpreter, and now and
-    then ``ast.parse`` of a valid file raises ``SystemError: AST constructor recursion depth mismatch``
-    (python/cpython#106905; seen once in CI under pytest-xdist, with threads a test left running). The
-    parse of the same text is tried again: the file did not change, so a second answer is as good.
+
+def parse_source(source: str, filename: str = "<unknown>") -> ast.Module:
+    """The syntax tree of ``source``: ``ast.parse``, tried again on CPython 3.11's spurious ``SystemError``.
+
+    CPython 3.11 keeps the syntax-tree builder's recursion count in one place per interpreter, shared by every
+    thread; a thread building a tree meanwhile (Python 3.11 parses source lines to place the ``^^^`` of every
+    traceback it formats: a server thread logging an exception) can make a valid parse fail with
+    ``SystemError: AST constructor recursion depth mismatch`` (python/cpython#106905; seen in CI under
+    pytest-xdist, in two different tests). The same text parsed again is as good an answer.
     """
-    text = path.read_text()
     for _ in range(PARSE_TRIES - 1):
         try:
-            return ast.parse(text, str(path))
+            return ast.parse(source, filename)
         except SystemError:
             continue
-    return ast.parse(text, str(path))
+    return ast.parse(source, filename)
 
 
 def _imports_of(name: str, path: Path, known: dict[str, Path]) -> Iterator[Import]:

@@ -30,6 +30,8 @@ from typing import Any
 import pytest
 from xdist.scheduler import LoadScopeScheduling
 
+from tests.support.import_graph import parse
+
 HEAVY = ("server", "airflow", "browser", "postgres")
 DESCRIPTIONS = {
     "server": "uses a real SSH server on 127.0.0.1 (set from the fixtures it uses)",
@@ -130,7 +132,7 @@ def group_of(nodeid: str) -> str:
 def _shared_server_modules() -> frozenset[str]:
     found = set()
     for path in sorted(TESTS.rglob("test_*.py")):
-        tree = ast.parse(path.read_text())
+        tree = parse(path)
         functions = (node for node in ast.walk(tree) if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef))
         if any(arg.arg == SHARED_SERVER_GROUP for function in functions for arg in function.args.args):
             found.add(path.relative_to(TESTS.parent).as_posix())
