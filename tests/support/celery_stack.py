@@ -1,4 +1,4 @@
-"""A CeleryExecutor Airflow on the machine's PostgreSQL and Redis, for tests/integration's Celery modules.
+"""A CeleryExecutor Airflow on the machine's PostgreSQL and Redis, for tests/integration/test_celery_postgres.py.
 
 The stack is :func:`~tests.support.airflow_stack.sqlite_stack`'s with the executor, metadata DB, broker and
 result backend switched: give it a database of :func:`tests.support.postgres.temporary_database`. Workers
@@ -12,7 +12,10 @@ import json
 import secrets
 import socket
 import subprocess
+import time
 from pathlib import Path
+
+import httpx
 
 from partner_sandbox.sshd import SshServer
 from tests.support.airflow_stack import AirflowStack, sqlite_stack
@@ -72,6 +75,24 @@ def start_worker(stack: AirflowStack, name: str, concurrency: int = 2) -> Path:
             subprocess.Popen(command, env=stack.env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
         )
     return log
+
+
+def wait_for_api(stack: AirflowStack, timeout: float = 180) -> None:
+    """Wait until the stack's API server answers its health check.
+
+    :param stack: a started stack.
+    :param timeout: seconds to wait before :class:`TimeoutError` (with the stack's logs).
+    """
+    health = f"{stack.env['AIRFLOW__API__BASE_URL']}/api/v2/monitor/health"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(health, timeout=5).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(1)
+    raise TimeoutError(f"the API server did not answer in {timeout} s\n{stack.logs()}")
 
 
 def create_connection(stack: AirflowStack, sshd: SshServer, conn_id: str, folders: dict[str, Path]) -> None:

@@ -57,7 +57,6 @@ WEIGHT = {"airflow": 0, "postgres": 0, "browser": 1, "server": 2, "fast": 3}  # 
 # The groups that take minutes of wall time each (measured with --durations): handed out before all others.
 LONGEST = (
     "tests/test_demo.py",
-    "tests/integration/test_celery_scale_out.py",
     "tests/integration/test_celery_postgres.py",
     SHARED_SERVER_GROUP,
     "tests/integration/test_real_scheduler.py",
