@@ -48,21 +48,28 @@ def test_demo_passes_and_cleans_up(server: str):
     print(f"demo ({server}) passed in {elapsed:.0f} s")
 
 
-def test_make_airflow_says_where_once_ready_and_the_test_button_works():
-    """`make airflow` (demo.standalone): consecutive steps, the address printed once and only when Airflow
-    answers, and the connection form's Test button enabled and passing for the demo connection."""
+@pytest.mark.timeout(480)  # start (~1 min), the Test button, a DAG run (up to 4 min), the bounded clean-up
+def test_make_airflow_says_where_once_ready_runs_tasks_and_cleans_up_on_sigterm():
+    """`make airflow` (demo.standalone) on ``ACTITO_DEMO_PORT``: consecutive steps, the address printed once and
+    only when Airflow answers, the connection form's Test button enabled and passing for the demo connection, a
+    task reaching the execution API on the moved port (so it runs to success); then SIGTERM (`kill`) sent to the
+    python process only stops Airflow's whole process group and removes the partner's sshd and the demo's
+    folders, as Ctrl-C does. (One Airflow for all of it: each start costs a minute of CPU.)"""
     port = free_port()
     process, lines = _start_standalone(port)
+    started: _Started | None = None
+    begun = time.monotonic()
     try:
         ready = _wait_until_ready(process, lines)
+        print(f"ready after {time.monotonic() - begun:.0f} s")
         address = f"http://localhost:{port}"
         assert address in ready
         assert httpx.get(f"{address}/api/v2/monitor/health", timeout=10).status_code == 200  # it does answer
-        lines = list(lines)
-        steps = [line.removeprefix("== ").split(".")[0] for line in lines if line.startswith("== ")]
+        shown = list(lines)
+        steps = [line.removeprefix("== ").split(".")[0] for line in shown if line.startswith("== ")]
         own = [int(step) for step in steps if step.isdigit()]
         assert own == list(range(1, len(own) + 1)), own
-        assert sum(address in line for line in lines) == 1  # printed once
+        assert sum(address in line for line in shown) == 1  # printed once
         tested = httpx.post(
             f"{address}/api/v2/connections/test",
             json={"connection_id": "actito_demo", "conn_type": "actito_sftp"},
@@ -71,47 +78,47 @@ def test_make_airflow_says_where_once_ready_and_the_test_button_works():
         assert tested.status_code == 200, tested.text
         assert tested.json()["status"] is True, tested.json()
         assert tested.json()["message"].endswith("locations OK."), tested.json()
+
+        states = _run_import_dag(address)
+        assert "import_files: success" in states, states
+        print(f"import_files succeeded after {time.monotonic() - begun:.0f} s")
+        started = _what_it_started(process.pid, lines)  # with the task runners Airflow started since
+        _stop_and_check_clean_up(process, lines, started, signal.SIGTERM)
     finally:
-        os.killpg(process.pid, signal.SIGINT)  # Ctrl-C: the terminal signals the foreground process group
-        try:
-            process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
+        _kill_everything(process, started)
 
 
-@pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
-def test_make_airflow_runs_tasks_on_its_port_and_cleans_up_on_a_signal(stop_signal: signal.Signals):
-    """On ``ACTITO_DEMO_PORT`` a task reaches the execution API (so it runs to success); SIGTERM (`kill`) or
-    SIGHUP (a closed terminal) sent to the python process only stops Airflow's whole process group and removes
-    the partner's sshd and the demo's folders, as Ctrl-C does."""
+def test_make_airflow_cleans_up_on_sighup():
+    """SIGHUP (a closed terminal) sent to the python process only: the same clean-up as SIGTERM and Ctrl-C."""
     port = free_port()
     process, lines = _start_standalone(port)
     started: _Started | None = None
-    begun = time.monotonic()
     try:
         _wait_until_ready(process, lines)
-        print(f"ready after {time.monotonic() - begun:.0f} s")
         started = _what_it_started(process.pid, lines)
-        if stop_signal == signal.SIGTERM:  # one run is enough to see a task run on the moved port
-            states = _run_import_dag(f"http://localhost:{port}")
-            assert "import_files: success" in states, states
-            print(f"import_files succeeded after {time.monotonic() - begun:.0f} s")
-            started = _what_it_started(process.pid, lines)  # with the task runners Airflow started since
-        os.kill(process.pid, stop_signal)  # the python process only (`kill <pid>`, or a closed terminal)
-        stopping = time.monotonic()
-        try:
-            process.wait(timeout=120)  # its clean-up is bounded: 30 s SIGTERM grace, 10 s after SIGKILL
-        except subprocess.TimeoutExpired:
-            pytest.fail("demo.standalone did not exit:\n" + "".join(list(lines)[-30:]))
-        left = _leftovers(started)
-        deadline = time.monotonic() + 15  # orphans are reaped by init, not by us
-        while left and time.monotonic() < deadline:
-            time.sleep(0.5)
-            left = _leftovers(started)
-        assert not left, left
-        print(f"stopped and cleaned up in {time.monotonic() - stopping:.0f} s")
+        _stop_and_check_clean_up(process, lines, started, signal.SIGHUP)
     finally:
         _kill_everything(process, started)
+
+
+def _stop_and_check_clean_up(
+    process: subprocess.Popen[str], lines: list[str], started: _Started, stop_signal: signal.Signals
+) -> None:
+    """Send ``stop_signal`` to the python process only (`kill <pid>`, or a closed terminal); it must exit within
+    its bounded clean-up and leave none of what it started."""
+    os.kill(process.pid, stop_signal)
+    stopping = time.monotonic()
+    try:
+        process.wait(timeout=120)  # its clean-up is bounded: 30 s SIGTERM grace, 10 s after SIGKILL
+    except subprocess.TimeoutExpired:
+        pytest.fail("demo.standalone did not exit:\n" + "".join(list(lines)[-30:]))
+    left = _leftovers(started)
+    deadline = time.monotonic() + 15  # orphans are reaped by init, not by us
+    while left and time.monotonic() < deadline:
+        time.sleep(0.5)
+        left = _leftovers(started)
+    assert not left, left
+    print(f"stopped by {stop_signal.name} and cleaned up in {time.monotonic() - stopping:.0f} s")
 
 
 def test_a_stop_signal_waits_for_the_partner_world_and_a_second_one_does_not_cut_the_clean_up_short():
