@@ -183,6 +183,24 @@ def browser(chromium_session: SharedChromium, tmp_path: Path) -> Browser:
     return Browser(chromium_session.driver(), tmp_path / "downloads")
 
 
+@pytest.fixture(scope="session")
+def plugin_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """One API server with the plugin (``tests/plugin/conftest.py``'s users and auth manager) for every browser
+    module that needs nothing in its environment at start: ``{"url", "tokens", "stack", "dags"}``. Each module
+    creates its own connections (distinct technical names) in it and removes them after
+    (``tests.plugin.conftest.module_integrations``), so a module sees what it made and nothing of the others'.
+    Here rather than in ``tests/plugin/`` so that ``tests/test_airflow_connection_form.py`` shares it too."""
+    from tests.plugin.conftest import plugin_stack, serve
+
+    base = tmp_path_factory.mktemp("plugin_server")
+    (base / "dags").mkdir()
+    served = serve(plugin_stack(base / "airflow", base / "dags"))
+    try:
+        yield {**served, "dags": base / "dags"}
+    finally:
+        served["stack"].stop()
+
+
 def pytest_configure(config: pytest.Config) -> None:
     tiers.configure(config)
 

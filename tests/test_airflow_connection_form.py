@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from tests.plugin.conftest import plugin_stack, serve
+from tests.plugin.conftest import airflow_connections
 from tests.support.browser import WAIT, Browser, by_id, click_found, css, screenshot, wait
 
 SECRET_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nKEEP-ME-INTACT\n-----END OPENSSH PRIVATE KEY-----"
@@ -31,15 +31,11 @@ EXTRA = {
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    base = tmp_path_factory.mktemp("airflow_form")
-    (base / "dags").mkdir()
-    stack = plugin_stack(base / "airflow", base / "dags")
+def server(plugin_server: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """The shared API server (``plugin_server``) with ``acme_form``, removed after the module."""
     conn = {"conn_type": "actito_sftp", "host": "sftp.acme.example", "port": 22, "login": "actito", "extra": EXTRA}
-    stack.cli("connections", "add", "acme_form", "--conn-json", json.dumps(conn))
-    served = serve(stack)
-    yield served
-    stack.stop()
+    with airflow_connections(plugin_server, {"acme_form": conn}):
+        yield plugin_server
 
 
 def _stored_extra(server: dict[str, Any]) -> dict[str, Any]:
@@ -73,7 +69,9 @@ def test_edit_form_renders_the_schema_and_keeps_key_material(server: dict[str, A
 
     driver = browser.log_in(server, "admin")
     driver.get(f"{server['url']}/connections")
-    click_found(driver, lambda d: d.find_elements(By.CSS_SELECTOR, 'button[aria-label="Edit Connection"]')[0])
+    # acme_form's row: the shared server may hold other modules' connections
+    edit = '//tr[td[normalize-space(.)="acme_form"]]//button[@aria-label="Edit Connection"]'
+    click_found(driver, lambda d: d.find_elements(By.XPATH, edit)[0])
     wait(driver).until(lambda d: d.find_elements(By.XPATH, '//button[normalize-space(.)="General"]'))
     triggers = [button.text.strip() for button in css(driver, "button[aria-expanded]")]
     # one collapsed section per screen; Airflow 3.3 shows only the extras the connection holds when editing

@@ -3,7 +3,8 @@
 "admin" may do anything ("editor" too, with Airflow's op role); "acme_owner" may do anything with the ``acme``
 connection and nothing with any other; "reader" may read every connection and change none; "viewer" may not read
 connections; "partner" may read only ``acme_*`` connections and change none; "newcomer" may read connections
-but none exists for it (only ``new_*`` ones), as on a fresh installation.
+but none exists for it (only ``new_*`` ones), as on a fresh installation. The one server most browser modules
+share, ``plugin_server``, is in tests/conftest.py (a top-level module uses it too).
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 
 from tests.support.airflow_stack import AirflowStack, sqlite_stack
 
@@ -71,21 +71,6 @@ def serve(stack: AirflowStack) -> dict[str, Any]:
     return {"url": base_url, "tokens": tokens, "stack": stack}
 
 
-@pytest.fixture(scope="session")
-def plugin_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    """One API server with the plugin for every browser module that needs no connection in its environment:
-    ``{"url", "tokens", "stack"}``. Each module creates its own integrations (distinct technical names) in it
-    and removes them after (:func:`module_integrations`), so a module sees what it made and what is left of
-    the others' is nothing."""
-    base = tmp_path_factory.mktemp("plugin_server")
-    (base / "dags").mkdir()
-    served = serve(plugin_stack(base / "airflow", base / "dags"))
-    try:
-        yield {**served, "dags": base / "dags"}
-    finally:
-        served["stack"].stop()
-
-
 @contextmanager
 def module_integrations(server: dict[str, Any], sshd: Any, integrations: dict[str, str]) -> Iterator[None]:
     """Create these integrations (technical name -> display name) on ``sshd`` through the API, then delete
@@ -99,3 +84,24 @@ def module_integrations(server: dict[str, Any], sshd: Any, integrations: dict[st
     finally:
         for conn_id in integrations:
             call_api(server, "DELETE", f"/api/connections/{conn_id}", {"confirm": conn_id})
+
+
+@contextmanager
+def airflow_connections(
+    server: dict[str, Any], connections: dict[str, dict[str, Any]], made_by_tests: tuple[str, ...] = ()
+) -> Iterator[None]:
+    """Create these connections (technical name -> Airflow's fields, ``extra`` a dict) as they are, through
+    Airflow's own REST API (the plugin checks nothing: an invalid one stays invalid), then delete them and
+    whichever of ``made_by_tests`` exist (the connections the module's tests create)."""
+    url = f"{server['url']}/api/v2/connections"
+    headers = {"Authorization": f"Bearer {server['tokens']['admin']}"}
+    try:
+        for conn_id, fields in connections.items():
+            body = {**fields, "connection_id": conn_id, "extra": json.dumps(fields.get("extra", {}))}
+            created = httpx.post(url, json=body, headers=headers, timeout=60)
+            assert created.status_code == 201, created.text
+        yield
+    finally:
+        for conn_id in (*connections, *made_by_tests):
+            deleted = httpx.delete(f"{url}/{conn_id}", headers=headers, timeout=60)
+            assert deleted.status_code in (204, 404), deleted.text

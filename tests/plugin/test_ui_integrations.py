@@ -1,12 +1,12 @@
 """The Integrations screen and the new-integration wizard in a real (headless) Chromium, driven by Selenium.
 
-A real Airflow API server with the plugin, and the real sshd of tests/conftest.py as the partner's server.
+The shared Airflow API server with the plugin (``plugin_server``), and the real sshd of tests/conftest.py as the
+partner's server.
 Each step is saved as a screenshot; with UPDATE_SCREENSHOTS=1 under docs/screenshots/ (shown in the README).
 """
 
 from __future__ import annotations
 
-import json
 import socket
 import subprocess
 from collections.abc import Iterator
@@ -16,7 +16,7 @@ import pytest
 
 from partner_sandbox.sshd import SshServer, chown_tree
 from tests.cli.support import fingerprint_of
-from tests.plugin.conftest import plugin_stack, serve
+from tests.plugin.conftest import airflow_connections, module_integrations
 from tests.support.browser import (
     DARK_SURFACE,
     WAIT,
@@ -35,25 +35,22 @@ from tests.support.browser import (
 
 WRONG_FINGERPRINT = "SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
 BAD_PORT_REASON = "Port: expected an integer from 1 to 65535, got 70000"  # the label the page shows, not the key
+MADE_BY_TESTS = ("acme_new", "acme_multi", "reader_new")  # removed after the module (reader_new: should it be made)
 
 
 @pytest.fixture(scope="module")
-def server(sshd: SshServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    """An API server with the plugin, a valid ``acme_ui`` connection and ``zz_bad_port`` (port 70000)."""
-    base = tmp_path_factory.mktemp("ui_integrations")
-    (base / "dags").mkdir()
-    stack = plugin_stack(base / "airflow", base / "dags")
+def server(sshd: SshServer, plugin_server: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """The shared API server with a valid ``acme_ui`` connection and ``zz_bad_port`` (port 70000), both removed
+    after the module with what its tests create."""
     folder = sshd.make_folder("ui_integrations/in")
-    stack.actito_sftp(
-        *("connection", "create", "acme_ui", "--entity", "acme", "--display-name", "ACME Europe"),
-        *("--host", sshd.host, "--port", str(sshd.port), "--username", sshd.user.name),
-        *(f"--location=inbound={folder}", "--trust-on-first-use"),
-    )
     bad = {"conn_type": "actito_sftp", "host": "sftp.bad.example", "port": 70000, "login": "u"}
-    stack.cli("connections", "add", "zz_bad_port", "--conn-json", json.dumps({**bad, "extra": {"entity": "acme"}}))
-    served = serve(stack)
-    yield {**served, "base": base}
-    stack.stop()
+    with (
+        module_integrations(plugin_server, sshd, {"acme_ui": "ACME Europe"}),
+        airflow_connections(plugin_server, {"zz_bad_port": {**bad, "extra": {"entity": "acme"}}}, MADE_BY_TESTS),
+    ):
+        added = call_api(plugin_server, "PUT", "/api/connections/acme_ui/locations/inbound", {"path": str(folder)})
+        assert added.status_code == 200, added.text
+        yield plugin_server
 
 
 def _integrations(browser: Browser, server: dict[str, Any], user: str) -> Any:
