@@ -123,6 +123,21 @@ class SshServer:
         chown_tree(folder, self.user)
         return folder
 
+    def sessions(self) -> set[str]:
+        """The pids of the server's session processes (one per open SSH connection: the listener's children)."""
+        pid = self.process.pid
+        return set(Path(f"/proc/{pid}/task/{pid}/children").read_text().split())
+
+    def wait_for_sessions_to_end(self, before: set[str], timeout: float = 10) -> set[str]:
+        """Wait (at most ``timeout`` s) until the sessions started since ``before`` have ended; return those left.
+
+        :param before: :meth:`sessions` before the work whose sessions should end (others' are not waited for).
+        """
+        deadline = time.monotonic() + timeout
+        while (left := self.sessions() - before) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        return left
+
     def stop(self) -> None:
         """Stop the server by PID and wait for it."""
         stop_process(self.process)

@@ -122,7 +122,7 @@ class _PinnedClient(paramiko.SSHClient):  # type: ignore[misc]  # paramiko is un
             channel = self.get_transport().open_session(timeout=timeout)
             channel.settimeout(timeout)
             channel.invoke_subsystem("sftp")
-            sftp = paramiko.SFTPClient(channel)
+            sftp = _ClosingSFTPClient(channel, self)
         except (paramiko.SSHException, OSError, EOFError) as e:
             problem = (
                 f"the server did not start its SFTP subsystem within {timeout} s (connect_timeout)"
@@ -132,6 +132,22 @@ class _PinnedClient(paramiko.SSHClient):  # type: ignore[misc]  # paramiko is un
             raise SftpSubsystemError(f"Connection {settings.conn_id!r} to {_address(settings)}: {problem}") from e
         channel.settimeout(STALL_TIMEOUT)
         return sftp
+
+
+class _ClosingSFTPClient(paramiko.SFTPClient):  # type: ignore[misc]  # paramiko is untyped
+    """An SFTP client that closes its SSH connection with it. ``SFTPHook``'s concurrent transfers close only the
+    SFTP clients of their worker connections: paramiko's transport thread would keep each SSH session open on the
+    partner's server until the worker process ends (seen: two sessions left per concurrent put)."""
+
+    def __init__(self, channel: paramiko.Channel, ssh_client: paramiko.SSHClient) -> None:
+        super().__init__(channel)
+        self.ssh_client = ssh_client
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self.ssh_client.close()
 
 
 class _PinnedKeyPolicy(paramiko.RejectPolicy):  # type: ignore[misc]  # paramiko is untyped

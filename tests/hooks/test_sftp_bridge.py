@@ -115,6 +115,7 @@ def test_a_folder_put_concurrently_uses_pinned_worker_connections(
         (source / f"part-{number}.csv").write_text(f"part {number}\n")
     hook = ActitoSftpHook(make_connection("bridge")).get_sftp_hook()
     assert isinstance(hook._build_worker_hook(), PinnedSFTPHook)
+    sessions_before = sshd.sessions()
     SFTPOperator(
         task_id="put_folder",
         sftp_hook=hook,
@@ -124,6 +125,8 @@ def test_a_folder_put_concurrently_uses_pinned_worker_connections(
         concurrency=2,
     ).execute({})
     assert sorted(path.read_text() for path in (remote / "batch").iterdir()) == [f"part {n}\n" for n in range(4)]
+    # SFTPHook closes only its workers' SFTP clients: their SSH connections must close with them, not linger
+    assert sshd.wait_for_sessions_to_end(sessions_before, timeout=5) == set()
 
 
 def test_an_impostor_is_refused_and_nothing_is_added_to_known_hosts(

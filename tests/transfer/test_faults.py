@@ -241,16 +241,6 @@ def _import_state(landing: Path, inbound: Path) -> ImportState:
     raise AssertionError(f"the folders kept changing after the try ended: {landing}, {inbound}")
 
 
-def _wait_for_sessions_to_end(server: SshServer, timeout: float = 10) -> None:
-    """Wait (at most ``timeout`` s: a session another test left open must not fail this one) until the server
-    has no session process left: a server carries out the requests a cut session had sent before it notices the
-    cut. :func:`_import_state` then reads until two readings agree."""
-    children = Path(f"/proc/{server.process.pid}/task/{server.process.pid}/children")
-    deadline = time.monotonic() + timeout
-    while children.read_text().split() and time.monotonic() < deadline:
-        time.sleep(0.02)
-
-
 def _read_import_state(landing: Path, inbound: Path) -> ImportState:
     landed, partials = {}, []
     for path in landing.iterdir():
@@ -403,6 +393,7 @@ def test_import_survives_random_cuts_then_a_clean_retry_imports_everything_once(
             where = f"seed {SEED}, {after_import}, round {stats.rounds}, cut {direction} after {budget} bytes"
             cuts_before = proxy.cuts_done
             partials_before = set(state.partials)
+            sessions_before = sshd.sessions()
             _cut(proxy, direction, budget)
             swept = True  # the try got a session, so its destination swept our old partial files first
             try:
@@ -422,7 +413,7 @@ def test_import_survives_random_cuts_then_a_clean_retry_imports_everything_once(
             proxy.clear()  # a plan the try did not consume (it never connected) must not hit the next one
             cut = proxy.cuts_done - cuts_before
             stats.done[direction] += cut
-            _wait_for_sessions_to_end(sshd)  # what the cut session sent is carried out before we look
+            sshd.wait_for_sessions_to_end(sessions_before)  # what a cut session sent is carried out before we look
             state = _import_state(landing, inbound)
             _check_import_invariants(state, originals, ledger, keep, where)
             if swept:
