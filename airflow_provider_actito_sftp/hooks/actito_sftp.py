@@ -365,7 +365,8 @@ class ActitoSftpHook(BaseHook):
         """Airflow's ``SFTPHook`` (``airflow.providers.sftp``) on this connection, for ``SFTPOperator(sftp_hook=...)``
         and the SFTP provider's other users: host, port, user, our SSH key or the password, ``connect_timeout``; the
         server's key must be one of the pinned keys (any other is refused, never added) and the platform's
-        allow-list applies (:mod:`.sftp_bridge`). It moves files as they are: no PGP, locks or ledger.
+        allow-list applies (:mod:`.sftp_bridge`). It moves files as they are: no PGP, locks or ledger. It reads the
+        connection when called: call it in the task (a hook passed to an operator in a DAG file is built at parse).
 
         :raises ConnectionConfigError: the connection does not validate.
         """

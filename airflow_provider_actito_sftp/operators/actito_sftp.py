@@ -72,7 +72,9 @@ def _default_outlets(target: Any) -> list[Asset]:
 class _TransferOperator(BaseOperator):
     """Shared run-and-report logic: every try pushes a transfer summary (for the overview) and its
     records, emits Asset events only when files moved, and fails listing every file that did not: without
-    retry when a file was refused (a retry would meet the same file), with retry for transport errors."""
+    retry when a file was refused (a retry would meet the same file), with retry for transport errors. The files
+    a try moved are its OpenLineage inputs and outputs (:mod:`.lineage`, when the OpenLineage provider is
+    installed), and the hook sends the try's metrics (:mod:`~airflow_provider_actito_sftp.hooks.transfer_stats`)."""
 
     direction: Direction
     conn_id: str
@@ -140,8 +142,7 @@ class _TransferOperator(BaseOperator):
     def _remember(self, hook: ActitoSftpHook, succeeded: list[TransferRecord]) -> None:
         """Keep what moved for the try's OpenLineage event (:meth:`get_openlineage_facets_on_complete`)."""
         settings = hook.settings
-        folder = settings.location_path(self.location)
-        self.moved_files = MovedFiles(self.direction, settings.host, settings.port, folder, tuple(succeeded))
+        self.moved_files = MovedFiles(self.direction, settings.host, settings.port, tuple(succeeded))
 
     def get_openlineage_facets_on_complete(self, task_instance: Any) -> OperatorLineage[Dataset, RunFacet]:
         """OpenLineage's call when the try ends (success or failure): the files that moved, the partner's on one

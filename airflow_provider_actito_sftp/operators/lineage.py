@@ -13,7 +13,8 @@ OpenLineage provider (``apache-airflow-providers-openlineage``, optional), and o
   connection id left out).
 
 One dataset per file, at most :data:`MAX_DATASETS_PER_SIDE` per side: past it, each file is named by its folder
-instead (one dataset per distinct folder; still more folders than that: the first ones).
+instead (one dataset per distinct folder: on the partner's side the location's folder; still more folders than
+that: the first ones).
 """
 
 from __future__ import annotations
@@ -48,14 +49,12 @@ class MovedFiles:
     :param direction: download (import: partner → local) or upload (export: local → partner).
     :param host: the partner's server, as the connection names it.
     :param port: its SSH port.
-    :param folder: the location's folder on the server.
     :param records: the files that moved (succeeded records).
     """
 
     direction: Direction
     host: str
     port: int
-    folder: str
     records: tuple[TransferRecord, ...] = ()
 
 
@@ -97,12 +96,10 @@ def lineage_names(
     namespace = partner_namespace(moved.host, moved.port)
     partner = [DatasetName(namespace, record.remote_path) for record in moved.records]
     local = [local_dataset(record.local_path, hostname) for record in moved.records if record.local_path]
-    if len(_unique(partner)) > limit:
-        partner = [DatasetName(namespace, moved.folder)]
-    local = bounded(local, limit)
+    partner, local = bounded(partner, limit), bounded(local, limit)
     if moved.direction is Direction.DOWNLOAD:
-        return _unique(partner), local
-    return local, _unique(partner)
+        return partner, local
+    return local, partner
 
 
 def bounded(names: list[DatasetName], limit: int = MAX_DATASETS_PER_SIDE) -> list[DatasetName]:

@@ -105,6 +105,20 @@ def test_sftp_operator_gets_a_file(
     assert local.read_bytes() == b"delivered;42\n"
 
 
+def test_the_hook_in_a_task_moves_a_file_and_leaves_no_session_open(
+    make_connection: ConnectionFactory, sshd: SshServer, remote: Path, tmp_path: Path
+):
+    """The README's first form: the hook built when the task runs, one SFTPHook call, its connection closed."""
+    (remote / "manual.pdf").write_bytes(b"%PDF-1.7\n")
+    chown_tree(remote, sshd.user)
+    local = tmp_path / "manual.pdf"
+    conn_id = make_connection("bridge")
+    sessions_before = sshd.sessions()
+    ActitoSftpHook(conn_id).get_sftp_hook().retrieve_file(str(remote / "manual.pdf"), str(local))
+    assert local.read_bytes() == b"%PDF-1.7\n"
+    assert sshd.wait_for_sessions_to_end(sessions_before, timeout=5) == set()
+
+
 def test_a_folder_put_concurrently_uses_pinned_worker_connections(
     make_connection: ConnectionFactory, sshd: SshServer, remote: Path, tmp_path: Path
 ):

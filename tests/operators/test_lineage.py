@@ -44,8 +44,8 @@ def record(remote_path: str, local_path: str, direction: Direction = Direction.D
     )
 
 
-def moved(direction: Direction, records: list[TransferRecord], folder: str = "/in") -> MovedFiles:
-    return MovedFiles(direction, HOST, 2222, folder, tuple(records))
+def moved(direction: Direction, records: list[TransferRecord]) -> MovedFiles:
+    return MovedFiles(direction, HOST, 2222, tuple(records))
 
 
 # --- naming ----------------------------------------------------------------------------------------------
@@ -85,7 +85,7 @@ def test_an_import_reads_the_partner_files_and_writes_local_ones_an_export_the_o
         [DatasetName(SFTP, "/in/a.csv.pgp")],
         [DatasetName("file://worker-1", "/landing/a.csv")],
     )
-    exported = moved(Direction.UPLOAD, [record("/out/b.csv", "/data/b.csv", Direction.UPLOAD)], folder="/out")
+    exported = moved(Direction.UPLOAD, [record("/out/b.csv", "/data/b.csv", Direction.UPLOAD)])
     assert lineage_names(exported, "worker-1") == (
         [DatasetName("file://worker-1", "/data/b.csv")],
         [DatasetName(SFTP, "/out/b.csv")],
@@ -106,7 +106,7 @@ def test_past_the_bound_each_side_names_its_folder_instead():
     records = [
         record(f"/in/f{i}.csv", f"/landing/f{i}.csv", Direction.UPLOAD) for i in range(MAX_DATASETS_PER_SIDE + 1)
     ]
-    inputs, outputs = lineage_names(moved(Direction.UPLOAD, records, folder="/in"), "worker-1")
+    inputs, outputs = lineage_names(moved(Direction.UPLOAD, records), "worker-1")
     assert inputs == [DatasetName("file://worker-1", "/landing")]
     assert outputs == [DatasetName(SFTP, "/in")]
 
@@ -134,7 +134,7 @@ def test_nothing_moved_nothing_named():
     lineage = operator.get_openlineage_facets_on_complete(None)
     assert (lineage.inputs, lineage.outputs) == ([], [])
     exporter = ActitoSftpExportOperator(task_id="export", location="outbound", source="/tmp/segment.csv")
-    exporter.moved_files = moved(Direction.UPLOAD, [record("/out/b.csv", "/tmp/b.csv", Direction.UPLOAD)], "/out")
+    exporter.moved_files = moved(Direction.UPLOAD, [record("/out/b.csv", "/tmp/b.csv", Direction.UPLOAD)])
     lineage = exporter.get_openlineage_facets_on_complete(None)
     assert [(d.namespace, d.name) for d in lineage.outputs] == [(SFTP, "/out/b.csv")]
     assert [(d.namespace, d.name) for d in lineage.inputs] == [(HERE, "/tmp/b.csv")]
