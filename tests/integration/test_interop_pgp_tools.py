@@ -1,13 +1,12 @@
-"""The interoperability matrix (issue 14): partners on other OpenPGP tools and other SFTP servers, through
-the provider's real paths (hook imports and exports over real servers). Each case records its outcome, and
-the last test renders them as ``docs/interoperability.md`` and checks the committed page says the same.
+"""The interoperability matrix, its OpenPGP part (issue 14): partners encrypting to our key with gpg, sq and rnp,
+and our exports decrypted by each, through the provider's real paths (hook imports and exports over a real sshd).
+Each case records its outcome; the last test checks the page's "pgp-tools" section says the same.
 """
 
 from __future__ import annotations
 
-import os
 import subprocess
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -15,33 +14,25 @@ import pytest
 from airflow_provider_actito_sftp.hooks import ActitoSftpHook
 from airflow_provider_actito_sftp.pgp.armor import key_file_text
 from airflow_provider_actito_sftp.pgp.keys import PgpKeyType, export_newest_public_key, generate_inbound_key
-from airflow_provider_actito_sftp.transfer.import_report import ImportResult
 from partner_sandbox.gpg import PartnerGpg
 from partner_sandbox.openpgp_tools import PartnerRnp, PartnerSq, installed
-from partner_sandbox.proftpd import find_proftpd, start_proftpd, stop_proftpd
-from partner_sandbox.sshd import (
-    SftpUser,
-    SshServer,
-    chown_tree,
-    generate_ssh_key,
-    remove_server,
-    running_as_root,
-    start_sshd,
-)
+from partner_sandbox.sshd import SshServer, chown_tree
 from tests.conftest import ConnectionFactory
-from tests.support.dags import import_records, run_dag
-from tests.support.interop_matrix import PAGE, WORKS, Matrix, Table, outcome, tool_versions
+from tests.support.interop_cells import PLAINTEXT, outcome_of
+from tests.support.interop_matrix import WORKS, Matrix, Table, check_section, outcome
 from tests.support.pgp_files import sq_file_gpg_cannot_read
 
 pytestmark = pytest.mark.skipif(
-    not (installed("sq") and installed("rnp") and running_as_root() and find_proftpd() is not None),
-    reason="the matrix needs sq, rnp, ProFTPD and root (.ci/run installs them and runs as root)",
+    not (installed("sq") and installed("rnp")),
+    reason="the matrix needs sq and rnp (.ci/run installs them)",
 )
 
 OUR_KEYS = {"our ed25519 key": PgpKeyType.ED25519, "our RSA 3072 key": PgpKeyType.RSA3072}
 DECRYPTORS = ("gpg", "sq", "rnp")
-INBOUND, OUTBOUND, SERVERS = "inbound", "outbound", "servers"
+INBOUND, OUTBOUND = "inbound", "outbound"
 MATRIX = Matrix(
+    "pgp-tools",
+    "tests/integration/test_interop_pgp_tools.py",
     {
         INBOUND: Table(
             "Partners encrypting files to our key (import, inbound PGP required)",
@@ -55,15 +46,8 @@ MATRIX = Matrix(
             "The partner's key",
             DECRYPTORS,
         ),
-        SERVERS: Table(
-            "Partner servers",
-            "Host key pinned, key authentication, then the operation.",
-            "Server: operation",
-            ("result",),
-        ),
-    }
+    },
 )
-PLAINTEXT = b"id;email\n" + b"".join(b"%d;user%d@example.com\n" % (i, i) for i in range(12_000))  # ~300 kB
 
 
 # --- inbound: partners encrypting to our key -------------------------------------------------------------------
@@ -166,15 +150,6 @@ def _gpg_symmetric(gpg: PartnerGpg, source: Path, out: Path) -> None:
     )
 
 
-def _outcome_of(result: ImportResult, name: str) -> str | None:
-    """None if ``name`` was imported and finished on the server, else the error its record carries."""
-    for record in result.refused + result.failed + result.unfinished:
-        if record.remote_path.endswith(f"/{name}"):
-            return record.error or "no error given"
-    imported = [record for record in result.imported if record.remote_path.endswith(f"/{name}")]
-    return None if imported else "not imported, and no reason given"
-
-
 @pytest.mark.parametrize("our_key", list(OUR_KEYS))
 def test_partners_encrypting_to_our_key(
     our_key: str,
@@ -195,9 +170,9 @@ def test_partners_encrypting_to_our_key(
     landing = tmp_path / "landing"
     result = ActitoSftpHook(conn_id).import_files("inbound", landing, owner="interop", after_import="delete", min_age=0)
     for case, (name, _) in cases.items():
-        MATRIX.record(INBOUND, case, our_key, outcome(_outcome_of(result, name)))
+        MATRIX.record(INBOUND, case, our_key, outcome(outcome_of(result, name)))
     for case, (name, refused) in cases.items():
-        seen = _outcome_of(result, name)
+        seen = outcome_of(result, name)
         if refused is None:
             assert seen is None, f"{case}: {seen}"
             assert (landing / name.removesuffix(".pgp")).read_bytes() == PLAINTEXT, case
@@ -218,7 +193,7 @@ def _without_sq(conn_id: str, sshd: SshServer, secret_keys: str, work: Path, mon
     monkeypatch.setattr(download, "sequoia_installed", lambda: False)
     hook = ActitoSftpHook(conn_id)
     result = hook.import_files("inbound", work / "landing-2", owner="interop", after_import="delete", min_age=0)
-    seen = _outcome_of(result, "padded.csv.pgp")
+    seen = outcome_of(result, "padded.csv.pgp")
     case = "sq encrypt, defaults (padded), on a worker without `sq` installed"
     MATRIX.record(INBOUND, case, next(iter(OUR_KEYS)), outcome(seen))
     assert seen is not None
@@ -293,176 +268,12 @@ def test_our_exports_decrypted_by_partners(
     assert failures == []
 
 
-# --- partner servers -------------------------------------------------------------------------------------------
-
-RESTRICTIONS = {"": "", "-P remove": ", deletes forbidden (`-P remove`)", "-P rename,posix-rename@openssh.com": ""}
-RESTRICTIONS["-P rename,posix-rename@openssh.com"] = ", renames forbidden (`-P rename`)"
-
-
-@pytest.fixture(scope="module")
-def chroot_sshds(sftp_user: SftpUser) -> Iterator[dict[str, SshServer]]:
-    """OpenSSH servers jailing the user (ChrootDirectory + internal-sftp), by internal-sftp flags."""
-    servers: dict[str, SshServer] = {}
-    try:
-        for flags in RESTRICTIONS:
-            server = servers[flags] = start_sshd(sftp_user, sftp_flags=flags, chroot=True)
-            server.add_authorized_key(generate_ssh_key(server.workdir / "client-key"))
-        yield servers
-    finally:
-        for server in servers.values():
-            remove_server(server)
-
-
-def _on(make_connection: ConnectionFactory, server: SshServer, name: str, **extra: object) -> tuple[str, Path]:
-    """A connection to ``server`` with inbound, outbound and archive locations; returns it and the inbound folder."""
-    folders = {location: server.make_folder(f"{name}/{location}") for location in ("inbound", "outbound", "archive")}
-    conn_id = make_connection(
-        name,
-        port=server.port,
-        ssh_private_key=(server.workdir / "client-key").read_text(),
-        host_key=server.host_key_line,
-        locations={location: server.remote_path(folder) for location, folder in folders.items()},
-        **extra,
-    )
-    return conn_id, folders["inbound"]
-
-
-def _import_cell(
-    conn_id: str, inbound: Path, user: SftpUser, work: Path, name: str = "customers.csv", **options: object
-) -> str | None:
-    """Import a new file ``name`` with ``options`` in an Airflow task (``keep`` writes its ledger to Variables):
-    None if it arrived and finished on the server, else the error its record carries."""
-    (inbound / name).write_bytes(PLAINTEXT)
-    chown_tree(inbound, user)
-    options = {"after_import": "delete", "min_age": 0, **options}
-    arguments = "".join(f", {key}={value!r}" for key, value in options.items())
-    run = run_dag(
-        f"{conn_id}_{len(list(work.parent.iterdir()))}",
-        f"""
-        ActitoSftpImportOperator(task_id="import", conn_id={conn_id!r}, location="inbound",
-                                 destination={str(work / "landing")!r}{arguments})
-        """,
-    )
-    records = [record for record in import_records(run) if record["remote_path"].endswith(f"/{name}")]
-    if not records:
-        return "not imported, and no reason given"
-    return records[0]["error"]
-
-
-def _export_cell(conn_id: str, work: Path, **options: object) -> str | None:
-    work.mkdir(parents=True, exist_ok=True)
-    source = work / "segment.csv"
-    source.write_bytes(PLAINTEXT)
-    result = ActitoSftpHook(conn_id).export_files("outbound", source, **options)
-    problems = [record.error or "no error given" for record in result.refused + result.failed]
-    return problems[0] if problems else None
-
-
-def _server_row(case: str, error: str | None, refused: str | None = None) -> None:
-    MATRIX.record(SERVERS, case, "result", outcome(error))
-    if refused is None:
-        assert error is None, f"{case}: {error}"
-    else:
-        assert error is not None, case
-        assert refused in error, f"{case}: {error}"
-
-
-def test_openssh_with_rsa_ecdsa_and_ed25519_host_keys(
-    make_connection: ConnectionFactory, multi_key_sshd: SshServer
-) -> None:
-    for key_type in ("ed25519", "ecdsa", "rsa"):
-        conn_id = make_connection(
-            f"interop_{key_type}",
-            port=multi_key_sshd.port,
-            host_key=multi_key_sshd.host_key_lines[key_type],
-            locations={},
-        )
-        ok, message = ActitoSftpHook(conn_id).test_connection()
-        case = f"OpenSSH with ed25519, ECDSA and RSA host keys: connect, the {key_type} key pinned"
-        _server_row(case, None if ok else message)
-
-
-def test_openssh_chroot_and_restricted_operations(
-    airflow_db: Path,
-    make_connection: ConnectionFactory,
-    chroot_sshds: dict[str, SshServer],
-    sftp_user: SftpUser,
-    tmp_path: Path,
-) -> None:
-    plain, no_delete = chroot_sshds[""], chroot_sshds["-P remove"]
-    no_rename = chroot_sshds["-P rename,posix-rename@openssh.com"]
-    server = "OpenSSH, chroot + internal-sftp"
-    conn_id, inbound = _on(make_connection, plain, "jail")
-    _server_row(f"{server}: import, after_import='delete'", _import_cell(conn_id, inbound, sftp_user, tmp_path))
-    _server_row(f"{server}: export (locked: .part, then renamed)", _export_cell(conn_id, tmp_path))
-
-    conn_id, inbound = _on(make_connection, no_delete, "jail_no_delete")
-    case = f"{server}{RESTRICTIONS['-P remove']}: import, after_import="
-    _server_row(
-        f"{case}'delete'",
-        _import_cell(conn_id, inbound, sftp_user, tmp_path / "a"),
-        "the server refuses to delete it (permission denied by the server)",
-    )
-    kept = _import_cell(conn_id, inbound, sftp_user, tmp_path / "b", "orders.csv", after_import="keep", claim_timeout=0)
-    _server_row(f"{case}'keep' (which also finishes what 'delete' left)", kept)
-    assert sorted(path.name for path in inbound.iterdir()) == ["customers.csv", "orders.csv"]
-
-    conn_id, inbound = _on(make_connection, no_rename, "jail_no_rename")
-    case = f"{server}{RESTRICTIONS['-P rename,posix-rename@openssh.com']}"
-    _server_row(
-        f"{case}: import (claimed by a rename)",
-        _import_cell(conn_id, inbound, sftp_user, tmp_path / "c", after_import="keep"),
-        "claim='none'",
-    )
-    in_place = _import_cell(conn_id, inbound, sftp_user, tmp_path / "d", after_import="keep", claim="none")
-    _server_row(f"{case}: import, claim='none'", in_place)
-    locked = _export_cell(conn_id, tmp_path / "e")
-    _server_row(f"{case}: export (locked: .part, then renamed)", locked, "set outbound_lock to false")
-    unlocked_id, _ = _on(make_connection, no_rename, "jail_no_rename_unlocked", outbound_lock=False)
-    _server_row(f"{case}: export, outbound_lock=false", _export_cell(unlocked_id, tmp_path / "f"))
-
-
-def test_proftpd_mod_sftp(
-    airflow_db: Path, make_connection: ConnectionFactory, sftp_user: SftpUser, tmp_path: Path
-) -> None:
-    from airflow_provider_actito_sftp.ssh.key_type import PublicKeyFormat
-    from airflow_provider_actito_sftp.ssh.keys import generate_ssh_key as our_key_pair
-    from airflow_provider_actito_sftp.ssh.keys import public_key_text
-
-    server = start_proftpd(sftp_user)
-    try:
-        pair = our_key_pair(comment="actito-sftp:interop")
-        server.install_key(public_key_text(pair.public_line, PublicKeyFormat.RFC4716))
-        folders = {location: server.make_folder(location) for location in ("inbound", "outbound")}
-        conn_id = make_connection(
-            "interop_proftpd",
-            port=server.port,
-            ssh_private_key=pair.private_key,
-            host_key=server.host_key_lines["ed25519"],
-            locations={location: str(folder) for location, folder in folders.items()},
-        )
-        case = "ProFTPD 1.3.8 mod_sftp (AllowOverwrite off)"
-        _server_row(
-            f"{case}: import, after_import='delete'", _import_cell(conn_id, folders["inbound"], sftp_user, tmp_path)
-        )
-        _server_row(f"{case}: export (locked: .part, then renamed)", _export_cell(conn_id, tmp_path / "a"))
-        replaced = _export_cell(conn_id, tmp_path / "b", overwrite="replace")
-        _server_row(f"{case}: export again, overwrite='replace'", replaced)
-    finally:
-        stop_proftpd(server)
-
-
 # --- the page ----------------------------------------------------------------------------------------------------
 
-EXPECTED_CELLS = 2 * 13 + 1 + 4 * 3 + 3 + 8 + 3  # inbound (two keys, one without sq), outbound, servers
+EXPECTED_CELLS = 2 * 13 + 1 + 4 * 3  # inbound (two keys, one without sq), outbound
 
 
 @pytest.mark.server  # it reads what the module's server tests measured: not in the fast tier, which runs none
-def test_the_interoperability_page_is_this_runs_matrix() -> None:
-    """docs/interoperability.md says what this run measured (``UPDATE_DOCS=1`` writes it)."""
-    if not MATRIX.complete(EXPECTED_CELLS):
-        pytest.skip("only part of the matrix ran (run the whole module to check the page)")
-    page = MATRIX.render(tool_versions())
-    if os.environ.get("UPDATE_DOCS") == "1":
-        PAGE.write_text(page)
-    assert PAGE.read_text() == page, "docs/interoperability.md is stale: regenerate it with UPDATE_DOCS=1"
+def test_the_interoperability_page_shows_this_run() -> None:
+    """docs/interoperability.md's "pgp-tools" section says what this run measured (``UPDATE_DOCS=1`` writes it)."""
+    check_section(MATRIX, EXPECTED_CELLS)
