@@ -178,6 +178,7 @@ class ActitoSftpImportOperator(_TransferOperator):
     :param location: the location to import from.
     :param destination: a local folder or an ``ObjectStoragePath`` (templated).
     :param pattern: glob of the files to import (``*.csv.pgp``); with ``regex=True`` a full-match regex.
+        Hidden files (``.lock``) match only a pattern starting with a literal dot.
     :param after_import: ``"keep"`` (default; the ledger prevents re-imports), ``"delete"`` or ``"move"``.
         On a server that refuses the step (no delete rights) the task fails without retry, naming the
         setting that works there; a run with it finishes the file.

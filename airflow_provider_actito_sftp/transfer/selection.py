@@ -34,9 +34,22 @@ class FileFilter:
     lock_suffix: str = ".part"
 
     def matches(self, name: str) -> bool:
+        """Whether ``name`` matches the pattern. A hidden name (``.bash_history``, a partner's ``.lock``) matches
+        only a pattern that starts with a literal dot, as with ``sftp``'s and the shell's globs: the globs ``*`` and
+        ``*.csv`` and the regex ``.*\\.csv`` leave it out; the globs ``.*`` and ``.lock`` and the regex ``\\.lock``
+        take it."""
+        if name.startswith(".") and not self.names_hidden_files:
+            return False
         if self.regex:
             return re.fullmatch(self.pattern, name) is not None
         return fnmatch.fnmatchcase(name, self.pattern)
+
+    @property
+    def names_hidden_files(self) -> bool:
+        """Whether the pattern starts with a literal dot (glob: ``.``; regex: ``\\.`` or ``[.]``, after any ``^``)."""
+        if not self.regex:
+            return self.pattern.startswith(".")
+        return self.pattern.removeprefix("^").startswith(("\\.", "[.]"))
 
     def ready(self, entries: list[RemoteEntry], *, now: float | None = None) -> list[RemoteEntry]:
         """Files that match and are complete (not temporary names, not modified in the last ``min_age`` s)."""

@@ -97,8 +97,32 @@ def test_the_connections_lock_suffix_counts_as_in_progress_only_for_that_connect
 
 def test_an_importers_marker_is_never_selected_even_by_a_catch_all_pattern() -> None:
     claim = new_claim("daily.csv", owner_id("dag", "task", "run", "-1"))
-    assert FileFilter("*").matches(claim.name)
-    assert ready_names(FileFilter("*"), entry(claim.name)) == []
+    assert FileFilter(".*").matches(claim.name)  # a hidden name: only a pattern naming the dot matches it
+    assert ready_names(FileFilter(".*"), entry(claim.name)) == []
+
+
+@pytest.mark.parametrize("name", [".bash_history", ".lock", ".customers.csv", ".ssh"])
+@pytest.mark.parametrize(("pattern", "regex"), [("*", False), ("*.csv", False), ("?*", False), (".*", True)])
+def test_hidden_files_are_left_out_by_a_pattern_that_does_not_name_the_dot(
+    name: str, pattern: str, regex: bool
+) -> None:
+    assert not FileFilter(pattern, regex=regex).matches(name)
+
+
+@pytest.mark.parametrize(
+    ("pattern", "regex", "name"),
+    [
+        (".*", False, ".bash_history"),
+        (".lock", False, ".lock"),
+        (".*.csv", False, ".customers.csv"),
+        (r"\.lock", True, ".lock"),
+        (r"^\.[a-z]+\.csv", True, ".customers.csv"),
+        (r"[.]lock", True, ".lock"),
+    ],
+)
+def test_a_pattern_that_starts_with_a_literal_dot_takes_hidden_files(pattern: str, regex: bool, name: str) -> None:
+    assert FileFilter(pattern, regex=regex).matches(name)
+    assert not FileFilter(pattern, regex=regex).matches(name.lstrip("."))  # and it still matches in full
 
 
 @pytest.mark.parametrize(
@@ -206,6 +230,27 @@ def _backlog(inbound: Path, count: int, size: int = 1000) -> dict[str, bytes]:
 
 def _names(records: list[TransferRecord]) -> list[str]:
     return [record.remote_path.rsplit("/", 1)[-1] for record in records]
+
+
+def test_the_default_pattern_leaves_hidden_files_on_the_server_and_one_naming_them_imports_them(
+    make_connection: ConnectionFactory, sshd: SshServer, folders: dict[str, Path], tmp_path: Path
+) -> None:
+    inbound, landing = folders["inbound"], tmp_path / "landing"
+    for name in ("customers.csv", ".bash_history", ".lock"):
+        (inbound / name).write_bytes(name.encode())
+    chown_tree(inbound, sshd.user)
+    hook = ActitoSftpHook(make_connection(locations={name: str(path) for name, path in folders.items()}))
+    result = hook.import_files("inbound", landing, owner="hidden0001", after_import="delete", min_age=0)
+    assert _names(result.imported) == ["customers.csv"]
+    assert (result.refused, result.failed, result.remaining) == ([], [], 0)  # not refused: not taken at all
+    assert sorted(os.listdir(inbound)) == [".bash_history", ".lock"]  # untouched
+    assert [found.name for found in hook.find_files("inbound", min_age=0)] == []  # the sensor sees none either
+    result = hook.import_files(
+        "inbound", landing, owner="hidden0001", after_import="delete", min_age=0, pattern=".lock"
+    )
+    assert _names(result.imported) == [".lock"]
+    assert (landing / ".lock").read_bytes() == b".lock"
+    assert os.listdir(inbound) == [".bash_history"]
 
 
 def test_a_backlog_drains_oldest_first_over_several_runs_each_file_imported_once(
