@@ -1,20 +1,29 @@
 """OpenPGP key files as partners send them: ASCII-armored text (``.asc``) or binary (``.gpg``, ``.pgp``, ``.key``),
 turned into the armored text a connection stores (RFC 9580 §6: base64 lines and a CRC-24 checksum); and the
 check, without gpg, that the armored text a connection stores as our secret keys is that
-(:func:`check_secret_keys`: armor, checksum, packets)."""
+(:func:`check_secret_keys`: armor, checksum, packets).
+
+Armor as Windows tools write it (a UTF-8 byte-order mark, UTF-16 from PowerShell's ``Out-File`` or Notepad's
+"Unicode"), which gpg and ``sq`` do not read, is turned into the ASCII armor it holds: a key file at once
+(:func:`key_file_text`), an inbound file as it streams into gpg (:func:`ascii_armor`)."""
 
 from __future__ import annotations
 
 import base64
 import binascii
+import codecs
+import logging
 import re
-from collections.abc import Iterator
+from collections.abc import AsyncIterable, AsyncIterator, Iterator
 
-from airflow_provider_actito_sftp.exceptions import PgpKeyError
+from airflow_provider_actito_sftp.exceptions import GpgStreamError, PgpKeyError
 from airflow_provider_actito_sftp.pgp.packet_fields import PUBLIC_KEY_ALGORITHMS, SIGNING_ALGORITHMS, NotPgp
-from airflow_provider_actito_sftp.pgp.packets import key_packets
+from airflow_provider_actito_sftp.pgp.packets import armor_text_encoding, key_packets
 
-_ARMOR_START = re.compile(rb"\A(?:\xef\xbb\xbf)?\s*-----BEGIN PGP ")
+log = logging.getLogger(__name__)
+
+_ARMOR_START = re.compile(rb"\A\s*-----BEGIN PGP ")
+_ENCODING_HEAD = 256  # bytes read before the encoding is decided: an armor line in UTF-32 and some blank lines
 _ARMOR_LINE = re.compile(r"-----(BEGIN|END) PGP ([A-Z0-9 ,/]+)-----")
 _CHECKSUM_LINE = re.compile(r"=([A-Za-z0-9+/]{4})")
 _SECRET_KEY_LABELS = frozenset({"PRIVATE KEY BLOCK", "SECRET KEY BLOCK"})
@@ -34,9 +43,15 @@ def key_file_text(data: bytes) -> str:
     :param data: the file's bytes.
     :raises PgpKeyError: neither armored text nor a binary OpenPGP key (the message never quotes the data).
     """
+    encoding = armor_text_encoding(data)
+    if encoding is not None:  # a Windows tool's armor: read as the text it is
+        try:
+            return data[len(encoding.bom) :].decode(encoding.codec)
+        except UnicodeDecodeError:
+            raise PgpKeyError(f"the armored key file is not valid {encoding.name} text (damaged?)") from None
     if _ARMOR_START.match(data):
         try:
-            return data.decode("utf-8-sig")
+            return data.decode("utf-8")
         except UnicodeDecodeError:
             raise PgpKeyError("the armored key file is not valid UTF-8 text") from None
     tag = _first_packet_tag(data)
@@ -48,6 +63,46 @@ def key_file_text(data: bytes) -> str:
         "no OpenPGP key found: expected an armored key (-----BEGIN PGP PUBLIC KEY BLOCK-----) or a binary "
         "one (.gpg/.pgp, from `gpg --export`)"
     )
+
+
+async def ascii_armor(blocks: AsyncIterable[bytes]) -> AsyncIterator[bytes]:
+    """``blocks`` as gpg and ``sq`` read armor: armored text that a Windows tool wrote with a byte-order mark or
+    in UTF-16 (or UTF-32) comes out as the same text in UTF-8 without the mark, re-encoded a block at a time
+    (memory stays flat whatever the file size); anything else (binary OpenPGP, ASCII armor) passes as it is.
+
+    :param blocks: the file's bytes, in order; their errors propagate as they are.
+    :raises GpgStreamError: text that is not valid in the encoding its start announced (a damaged file).
+    """
+    source = aiter(blocks)
+    head = b""
+    async for block in source:
+        head += block
+        if len(head) >= _ENCODING_HEAD:
+            break
+    encoding = armor_text_encoding(head)
+    if encoding is not None:
+        log.info("The file is armored text in %s (as some Windows tools write it): read as ASCII armor", encoding.name)
+    if encoding is None or encoding.codec == "utf-8":  # as it is, or without its UTF-8 byte-order mark
+        if encoding is not None:
+            head = head[len(encoding.bom) :]
+        if head:
+            yield head
+        async for block in source:
+            yield block
+        return
+    decoder = codecs.getincrementaldecoder(encoding.codec)()
+    try:
+        yield decoder.decode(head[len(encoding.bom) :]).encode("utf-8")
+        async for block in source:
+            if text := decoder.decode(block):
+                yield text.encode("utf-8")
+        if text := decoder.decode(b"", final=True):
+            yield text.encode("utf-8")
+    except UnicodeDecodeError:
+        raise GpgStreamError(
+            f"armored text in {encoding.name} (as some Windows tools write it), but damaged: not valid "
+            f"{encoding.name} further on; ask the partner to send it again, as a binary .pgp file if they can"
+        ) from None
 
 
 def armor(data: bytes, label: str) -> str:

@@ -179,7 +179,7 @@ def validate_partner_key(armored_public_key: str, *, now: datetime | None = None
         if gpg.list_keys(secret=True):
             raise PgpKeyError("this is a secret (private) key; ask the partner for their PUBLIC key only")
         if len(fingerprints) != 1:
-            raise PgpKeyError(f"expected exactly one public key, found {len(fingerprints)}")
+            raise PgpKeyError(_several_keys([_describe(gpg, fingerprint) for fingerprint in fingerprints]))
         info = _describe(gpg, fingerprints[0])
     if info.revoked:
         raise PgpKeyError(f"partner key {info.fingerprint} is revoked")
@@ -188,6 +188,25 @@ def validate_partner_key(armored_public_key: str, *, now: datetime | None = None
     if not info.can_encrypt:
         raise PgpKeyError(f"partner key {info.fingerprint} has no usable encryption (sub)key")
     return info
+
+
+def _several_keys(infos: list[PgpKeyInfo]) -> str:
+    """The refusal of a key file holding several public keys: each one named, so that the user can pick."""
+    listed = "; ".join(f'{info.fingerprint} "{info.user_id or "no user id"}" ({_state(info)})' for info in infos)
+    return (
+        f"the key file holds {len(infos)} public keys, but a connection takes exactly one (the key uploads are "
+        f"encrypted to): {listed}. Ask the partner which one to use, and give only that one (`gpg --armor "
+        "--export <fingerprint>` exports one key)"
+    )
+
+
+def _state(info: PgpKeyInfo) -> str:
+    """What a key can do, as the refusal of several keys says it."""
+    if info.revoked:
+        return "revoked"
+    if info.expired or (info.expires is not None and info.expires <= datetime.now(UTC)):
+        return f"expired on {info.expires:%Y-%m-%d}" if info.expires else "expired"
+    return "can encrypt" if info.can_encrypt else "signing only: cannot encrypt"
 
 
 def expiry_warning(info: PgpKeyInfo, *, days: int = EXPIRY_WARNING_DAYS) -> str | None:

@@ -6,8 +6,9 @@ algorithm ids, and, where the structure is fixed, fields that fill the packet ex
 (:mod:`~airflow_provider_actito_sftp.pgp.packet_fields`). A plaintext file whose first byte merely
 looks like a packet tag is not PGP, and random bytes almost never pass.
 
-The same header parser splits a key block into its packets (:func:`key_packets`), for the check of the
-keys a connection stores (:func:`~airflow_provider_actito_sftp.pgp.armor.check_secret_keys`).
+Armor that a Windows tool wrote as UTF-16 or with a byte-order mark (:func:`armor_text_encoding`) is read as
+the ASCII armor it holds. The same header parser splits a key block into its packets (:func:`key_packets`), for
+the check of the keys a connection stores (:func:`~airflow_provider_actito_sftp.pgp.armor.check_secret_keys`).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import base64
 import binascii
 import bz2
+import codecs
 import re
 import zlib
 from dataclasses import dataclass
@@ -41,6 +43,62 @@ _ORDINALS = ("first", "second", "third", "fourth", "fifth")
 _NOT_MESSAGES = {5: "a secret key", 6: "a public key", 7: "a secret subkey", 13: "a user id", 14: "a public subkey"}
 _Verdict = tuple["PgpKind", tuple[str, ...], str]  # kind, key ids, note
 _ARMOR = re.compile(rb"\A(?:\xef\xbb\xbf)?\s*-----BEGIN PGP ([A-Z0-9 ,/]+)-----[ \t]*(?:\r?\n|\Z)")
+_ARMOR_TEXT = re.compile(r"\s*-----BEGIN PGP ")
+_SNIFFED_TEXT = 64 * 1024  # of a head in UTF-16, the bytes re-encoded to see the message's first packets
+
+
+@dataclass(frozen=True)
+class TextEncoding:
+    """How a Windows tool may write armored text (PowerShell's ``Out-File``, Notepad's "Unicode").
+
+    :param name: as messages name it (``"UTF-16 LE"``).
+    :param codec: Python's codec for the text after the byte-order mark.
+    :param bom: the byte-order mark it starts with (``b""``: none).
+    """
+
+    name: str
+    codec: str
+    bom: bytes
+
+
+_WINDOWS_TEXT = (  # the longer marks first: UTF-32 LE's begins with UTF-16 LE's
+    TextEncoding("UTF-8 with a byte-order mark", "utf-8", codecs.BOM_UTF8),
+    TextEncoding("UTF-32 LE", "utf-32-le", codecs.BOM_UTF32_LE),
+    TextEncoding("UTF-32 BE", "utf-32-be", codecs.BOM_UTF32_BE),
+    TextEncoding("UTF-16 LE", "utf-16-le", codecs.BOM_UTF16_LE),
+    TextEncoding("UTF-16 BE", "utf-16-be", codecs.BOM_UTF16_BE),
+    TextEncoding("UTF-16 LE without a byte-order mark", "utf-16-le", b""),
+    TextEncoding("UTF-16 BE without a byte-order mark", "utf-16-be", b""),
+)
+
+
+def armor_text_encoding(head: bytes) -> TextEncoding | None:
+    """The encoding of armored text that gpg and ``sq`` cannot read as it is (they read ASCII armor only): a
+    byte-order mark, or UTF-16/UTF-32; None for ASCII armor, binary OpenPGP and anything else.
+
+    :param head: the file's first bytes (a hundred are enough).
+    """
+    for encoding in _WINDOWS_TEXT:
+        if head.startswith(encoding.bom):
+            start = head[len(encoding.bom) : len(encoding.bom) + 256]
+            text = codecs.getincrementaldecoder(encoding.codec)("replace").decode(start)
+            if _ARMOR_TEXT.match(text):
+                return encoding
+    return None
+
+
+def _as_ascii_armor(head: bytes, size: int) -> tuple[bytes, int]:
+    """``head`` and ``size`` as they would be had the partner's tool written ASCII armor: the byte-order mark
+    left out, UTF-16 or UTF-32 text re-encoded (up to :data:`_SNIFFED_TEXT` bytes of it; the size then stays
+    larger than the head when the file goes on)."""
+    encoding = armor_text_encoding(head)
+    if encoding is None:
+        return head, size
+    seen = head[len(encoding.bom) : _SNIFFED_TEXT]
+    whole = len(head) == size and len(seen) == len(head) - len(encoding.bom)
+    text = codecs.getincrementaldecoder(encoding.codec)("replace").decode(seen, final=whole)
+    ascii_head = text.encode("utf-8")
+    return ascii_head, len(ascii_head) if whole else max(size, len(ascii_head) + 1)
 
 
 class PgpKind(Enum):
@@ -83,7 +141,8 @@ def sniff(head: bytes, size: int) -> PgpSniff:
 
     Old and new packet headers with every length encoding are parsed; marker, padding, one-pass
     signature and signature packets before the message are walked over, so a message signed around its
-    encryption is still recognised. Encrypted data is never decrypted: the verdict is about its form.
+    encryption is still recognised. Encrypted data is never decrypted: the verdict is about its form. Armor
+    saved with a byte-order mark or as UTF-16 is judged as the ASCII armor it holds (:func:`armor_text_encoding`).
 
     :param head: the first bytes of the file (4096 are plenty; fewer than the file is fine).
     :param size: the size of the whole file, in bytes; a packet that would not fit makes it ``NOT_PGP``.
@@ -94,6 +153,7 @@ def sniff(head: bytes, size: int) -> PgpSniff:
         raise ValueError(f"size {size} is smaller than the {len(head)} bytes of head")
     if size == 0:
         return PgpSniff(PgpKind.NOT_PGP, reason="empty file")
+    head, size = _as_ascii_armor(head, size)
     armor = _ARMOR.match(head)
     if armor:
         return _sniff_armored(head, armor, size)

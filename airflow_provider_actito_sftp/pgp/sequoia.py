@@ -24,14 +24,24 @@ from collections.abc import AsyncIterable, AsyncIterator
 from pathlib import Path
 
 from airflow_provider_actito_sftp.exceptions import GpgStreamError, SequoiaDecryptError
+from airflow_provider_actito_sftp.pgp.armor import ascii_armor
 from airflow_provider_actito_sftp.pgp.home import temporary_gnupg_home
 from airflow_provider_actito_sftp.pgp.stream import DecryptOptions, GpgFilter, Sink, pump, start_filter, unwrap_into
-from airflow_provider_actito_sftp.pgp.verdict import GpgOutcome, SignaturePolicy, check_unwrapping, inner_policy
+from airflow_provider_actito_sftp.pgp.verdict import (
+    NO_INTEGRITY,
+    GpgOutcome,
+    SignaturePolicy,
+    check_unwrapping,
+    inner_policy,
+)
 
 SQ_BINARY = "sq"
 _COUNT = re.compile(r"^(\d+) ([a-z ]+?)s?$")  # "1 good signature", "2 unknown checksums"
 _SUMMARY_WORDS = ("signature", "checksum")
 _GOOD = "good signature"
+# sq's refusal of encrypted data without integrity protection (a SED packet: "Symmetrically Encrypted Data
+# Packet v0 is not considered secure since 2004-02-01"), said in our words as gpg's is (verdict.NO_INTEGRITY)
+_NO_INTEGRITY = re.compile(r"Symmetrically Encrypted Data Packet|\bSED\b")
 
 
 def sequoia_installed() -> bool:
@@ -49,6 +59,7 @@ async def sequoia_decrypt_stream(blocks: AsyncIterable[bytes], sink: Sink, optio
     :raises GpgStreamError: the signature policy is not met.
     :raises OSError: ``sq`` was killed (a retry may succeed).
     """
+    blocks = ascii_armor(blocks)  # armor a Windows tool wrote (a byte-order mark, UTF-16) as sq reads it
     if options.signed_outside:  # gpg unwraps the signed message, sq decrypts what it signed
         inner_options = dataclasses.replace(options, signature_policy=inner_policy(options.signature_policy))
         outer, outcome = await unwrap_into(blocks, sink, options, sequoia_decrypting(inner_options))
@@ -94,6 +105,8 @@ def check_sequoia_decryption(outcome: GpgOutcome, policy: SignaturePolicy) -> No
     if outcome.returncode < 0:  # killed (out of memory?): this machine's trouble, not the file's; worth a retry
         raise OSError(f"Sequoia's sq was stopped by signal {-outcome.returncode}")
     failure = _reason(outcome.messages) if outcome.returncode != 0 else ""
+    if _NO_INTEGRITY.search(failure):
+        raise GpgStreamError(NO_INTEGRITY)
     if failure and "Verification failed" not in failure:  # decryption itself failed: that is the cause
         raise SequoiaDecryptError(f"Sequoia's sq could not decrypt it: {failure}")
     kinds = _signature_counts(outcome.messages)

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from airflow_provider_actito_sftp.exceptions import GpgStreamError, GpgUnavailableError
+from airflow_provider_actito_sftp.pgp.armor import ascii_armor
 from airflow_provider_actito_sftp.pgp.home import GPG_BINARY, temporary_gnupg_home
 from airflow_provider_actito_sftp.pgp.verdict import (
     GpgOutcome,
@@ -80,6 +81,7 @@ async def decrypt_stream(blocks: AsyncIterable[bytes], sink: Sink, options: Decr
     :param options: our keys and the signature policy.
     :raises GpgStreamError: the verdict of :func:`~airflow_provider_actito_sftp.pgp.verdict.check_decryption`.
     """
+    blocks = ascii_armor(blocks)  # armor a Windows tool wrote (a byte-order mark, UTF-16) as gpg reads it
     policy = options.signature_policy
     if options.signed_outside:
         inner = decrypting(options.secret_keys, partner_public_key=options.verifying_key)

@@ -83,6 +83,8 @@ def check_decryption(outcome: GpgOutcome, policy: SignaturePolicy, partner_finge
         the signature policy failed.
     """
     _check_recipients(outcome)
+    if _without_integrity(outcome):  # gpg then fails it after the data, which reads like sq's padding
+        raise GpgStreamError(NO_INTEGRITY)
     if _unreadable_after_the_data(outcome):
         raise GpgIntegrityError(SEQUOIA_PADDING, _decrypting_fingerprint(outcome), padding=True)
     if outcome.has("NODATA") or not outcome.has("BEGIN_DECRYPTION"):
@@ -110,6 +112,20 @@ SEQUOIA_PADDING = (
     "the partner to encrypt with `sq encrypt --compression none` (or zlib), or with gpg; or install Sequoia's "
     "`sq` on the workers, which then decrypts such files"
 )
+
+
+NO_INTEGRITY = (
+    "encrypted without integrity protection (no MDC: an old tool, or an option such as gpg's --rfc2440), so a "
+    "change to it would go unnoticed: ask the partner to encrypt with a current OpenPGP tool at its default "
+    "settings, which add integrity protection"
+)
+
+
+def _without_integrity(outcome: GpgOutcome) -> bool:
+    """Whether our key opened encrypted data that has no integrity protection: a Symmetrically Encrypted Data
+    packet (``DECRYPTION_INFO 0 <cipher>``: no MDC method, no AEAD), which gpg decrypts and then fails."""
+    info = outcome.first("DECRYPTION_INFO")
+    return info is not None and info[:1] == ["0"] and info[2:3] in ([], ["0"])
 
 
 def _damaged(outcome: GpgOutcome, reason: str) -> GpgStreamError:
@@ -168,10 +184,20 @@ def check_signature(outcome: GpgOutcome, policy: SignaturePolicy, partner_finger
     signer = valid[-1] if valid else None
     if outcome.has("BADSIG"):
         raise GpgStreamError("the signature is BAD: the file was altered after signing")
-    if signed and (signer is None or signer != partner_fingerprint):
+    if partner_fingerprint is None and (signed or policy is SignaturePolicy.REQUIRE):
+        raise GpgStreamError(f"{'signed' if signed else 'the signature policy requires a signature'}, {NO_PARTNER_KEY}")
+    if signed and signer != partner_fingerprint:
         raise GpgStreamError("signed, but not with the partner's configured key")
     if policy is SignaturePolicy.REQUIRE and signer is None:
-        raise GpgStreamError("unsigned, but the signature policy requires the partner's signature")
+        raise GpgStreamError(UNSIGNED)
+
+
+UNSIGNED = "unsigned, but the signature policy requires the partner's signature"
+NO_PARTNER_KEY = (
+    "but the connection has no usable partner PGP key to check signatures with (none configured, or it no longer "
+    "validates: expired, revoked): set the partner's current public key (`actito-sftp partner-key set CONN_ID "
+    "FILE`, or the connection page)"
+)
 
 
 def _check_recipients(outcome: GpgOutcome) -> None:

@@ -99,7 +99,7 @@ class PartnerKeyBody(BaseModel):
             return key_file_text(data)
         if self.public_key is None:
             raise ApiError(400, "give public_key (armored text) or public_key_base64 (the key file)", "public_key")
-        return self.public_key
+        return self.public_key.removeprefix("\ufeff")  # pasted from a file a Windows tool saved with its mark
 
 
 class DeleteBody(BaseModel):

@@ -46,7 +46,7 @@ def test_ssh_key_rotation_restart_and_force(run_cli: RunCli, create_connection: 
         ("sign-only", "no usable encryption"),
         ("expired", "expired on"),
         ("revoked", "is revoked"),
-        ("two", "expected exactly one public key, found 2"),
+        ("two", "the key file holds 2 public keys, but a connection takes exactly one"),
         ("garbage", "no OpenPGP key found"),
     ],
 )

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
 import re
 import shutil
 import subprocess
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
 
-from airflow_provider_actito_sftp.exceptions import PgpKeyError
-from airflow_provider_actito_sftp.pgp.armor import armor, check_secret_keys, key_file_text
+from airflow_provider_actito_sftp.exceptions import GpgStreamError, PgpKeyError
+from airflow_provider_actito_sftp.pgp.armor import armor, ascii_armor, check_secret_keys, key_file_text
 from airflow_provider_actito_sftp.pgp.keys import (
     PgpKeyType,
     add_inbound_key,
@@ -94,6 +96,89 @@ def test_anything_else_is_no_key_and_never_quoted(data: bytes):
     with pytest.raises(PgpKeyError, match="no OpenPGP key found") as refused:
         key_file_text(data)
     assert "name;email" not in str(refused.value)
+
+
+# --- armor as Windows tools write it (issue 26.6) ------------------------------------------------------
+
+WINDOWS_TEXT = {  # how PowerShell's Out-File, Notepad's "Unicode" and .NET write text
+    "UTF-8 with a byte-order mark": lambda text: b"\xef\xbb\xbf" + text.encode(),
+    "UTF-16 LE": lambda text: b"\xff\xfe" + text.encode("utf-16-le"),
+    "UTF-16 BE": lambda text: b"\xfe\xff" + text.encode("utf-16-be"),
+    "UTF-16 LE without a byte-order mark": lambda text: text.encode("utf-16-le"),
+    "UTF-32 LE": lambda text: b"\xff\xfe\x00\x00" + text.encode("utf-32-le"),
+}
+
+
+@pytest.mark.parametrize("encoding", list(WINDOWS_TEXT))
+def test_a_partner_key_file_a_windows_tool_wrote_is_read_as_its_armored_text(encoding: str):
+    with PartnerGpg() as partner:
+        fingerprint = partner.generate("Windows <windows@example.com>")
+        armored = partner.export_public(fingerprint)
+    written = WINDOWS_TEXT[encoding](armored.replace("\n", "\r\n"))
+    text = key_file_text(written)
+    assert text == armored.replace("\n", "\r\n")
+    assert validate_partner_key(text).fingerprint == fingerprint
+
+
+def test_a_damaged_utf16_key_file_is_refused_naming_its_encoding():
+    armored = "-----BEGIN PGP PUBLIC KEY BLOCK-----\n\nabc\n-----END PGP PUBLIC KEY BLOCK-----\n"
+    damaged = b"\xff\xfe" + armored.encode("utf-16-le") + b"\x00\xd8A\x00"  # a lone surrogate
+    with pytest.raises(PgpKeyError, match=r"^the armored key file is not valid UTF-16 LE text \(damaged\?\)$"):
+        key_file_text(damaged)
+
+
+def _stream(blocks: list[bytes]) -> tuple[bytes, list[int]]:
+    """Run ``blocks`` through :func:`ascii_armor`; return its output and, for each chunk it gave, how many
+    blocks had been taken from the source by then."""
+    taken = 0
+
+    async def source() -> AsyncIterator[bytes]:
+        nonlocal taken
+        for block in blocks:
+            taken += 1
+            yield block
+
+    async def run() -> tuple[bytes, list[int]]:
+        output, seen = bytearray(), []
+        async for chunk in ascii_armor(source()):
+            output += chunk
+            seen.append(taken)
+        return bytes(output), seen
+
+    return asyncio.run(run())
+
+
+def _blocks(data: bytes, size: int) -> list[bytes]:
+    return [data[start : start + size] for start in range(0, len(data), size)]
+
+
+MESSAGE = "-----BEGIN PGP MESSAGE-----\r\nComment: Zoë's tool\r\n\r\n" + "hF4DAAAAAAAAAAASAQdA\r\n" * 2000
+
+
+@pytest.mark.parametrize("encoding", list(WINDOWS_TEXT))
+@pytest.mark.parametrize("size", [1, 3, 4096])
+def test_an_inbound_file_streams_into_gpg_as_utf8_armor_a_block_at_a_time(encoding: str, size: int):
+    output, seen = _stream(_blocks(WINDOWS_TEXT[encoding](MESSAGE), size))
+    assert output == MESSAGE.encode()
+    assert seen[-1] - seen[0] > 4  # memory stays flat: the first output came long before the source ended
+
+
+@pytest.mark.parametrize(
+    "data",
+    [MESSAGE.encode(), os.urandom(100_000), b"\x85\x01\x0c" + os.urandom(50_000), b"", b"\xff\xfe"],
+    ids=["ascii-armor", "random", "binary", "empty", "bom-only"],
+)
+def test_anything_else_streams_as_it_is(data: bytes):
+    blocks = _blocks(data, 4096)
+    output, seen = _stream(blocks)
+    assert output == data
+    assert seen == list(range(1, len(blocks) + 1))  # each block passed on as soon as it came
+
+
+def test_a_utf16_file_damaged_further_on_is_refused_naming_its_encoding():
+    damaged = b"\xff\xfe" + MESSAGE.encode("utf-16-le") + b"\x00\xd8A\x00" + "\r\n".encode("utf-16-le")
+    with pytest.raises(GpgStreamError, match=r"^armored text in UTF-16 LE \(as some Windows tools write it\), but"):
+        _stream(_blocks(damaged, 4096))
 
 
 # --- our secret keys, as a connection stores them (issue 21.9) ----------------------------------------

@@ -117,11 +117,18 @@ class TestPartnerKeyValidation:
         with pytest.raises(PgpKeyError, match="is revoked"):
             validate_partner_key(partner.export_public(fingerprint))
 
-    def test_more_than_one_key_is_refused(self, partner: PartnerGpg):
+    def test_more_than_one_key_is_refused_naming_each_so_the_user_can_pick(self, partner: PartnerGpg):
         first = partner.generate("One <one@example.com>")
-        second = partner.generate("Two <two@example.com>")
-        with pytest.raises(PgpKeyError, match="expected exactly one public key, found 2"):
-            validate_partner_key(partner.export_public(first, second))
+        second = partner.generate("Two <two@example.com>", expires="1d", faked_time="20200101T000000")
+        third = partner.generate("Three <three@example.com>", usage="sign-only")
+        with pytest.raises(PgpKeyError) as refused:
+            validate_partner_key(partner.export_public(first, second, third))
+        assert str(refused.value) == (
+            "the key file holds 3 public keys, but a connection takes exactly one (the key uploads are encrypted "
+            f'to): {first} "One <one@example.com>" (can encrypt); {second} "Two <two@example.com>" (expired on '
+            f'2020-01-02); {third} "Three <three@example.com>" (signing only: cannot encrypt). Ask the partner '
+            "which one to use, and give only that one (`gpg --armor --export <fingerprint>` exports one key)"
+        )
 
     @pytest.mark.parametrize("garbage", ["", "hello", "-----BEGIN PGP PUBLIC KEY BLOCK-----\n\nnope\n"])
     def test_garbage_is_refused(self, garbage: str):

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from airflow_provider_actito_sftp.pgp.packets import PgpKind, PgpSniff, sniff
+from airflow_provider_actito_sftp.pgp.packets import PgpKind, PgpSniff, TextEncoding, armor_text_encoding, sniff
 
 HEAD = 4096
 PLAINTEXT = b"id;email\n" + b"".join(b"%d;user%d@example.com\n" % (n, n) for n in range(3000))
@@ -234,3 +234,56 @@ class TestNotPgp:
     def test_size_smaller_than_head_is_a_caller_error(self):
         with pytest.raises(ValueError, match="smaller"):
             sniff(b"abc", 2)
+
+
+# How Windows tools write text: (codec, byte-order mark) as PowerShell's Out-File, Notepad's "Unicode" and
+# .NET's Encoding classes do; Python's "utf-16" and "utf-32" write the machine's order with its mark.
+WINDOWS_TEXT = {
+    "UTF-8 with a byte-order mark": ("utf-8", b"\xef\xbb\xbf"),
+    "UTF-16 LE": ("utf-16-le", b"\xff\xfe"),
+    "UTF-16 BE": ("utf-16-be", b"\xfe\xff"),
+    "UTF-16 LE without a byte-order mark": ("utf-16-le", b""),
+    "UTF-16 BE without a byte-order mark": ("utf-16-be", b""),
+    "UTF-32 LE": ("utf-32-le", b"\xff\xfe\x00\x00"),
+    "UTF-32 BE": ("utf-32-be", b"\x00\x00\xfe\xff"),
+}
+
+
+def _as_windows_text(armored: bytes, encoding: str) -> bytes:
+    codec, bom = WINDOWS_TEXT[encoding]
+    return bom + armored.decode("ascii").replace("\n", "\r\n").encode(codec)
+
+
+class TestWindowsArmor:
+    """Armor a Windows tool wrote: the same message, read as the ASCII armor it holds."""
+
+    @pytest.mark.parametrize("encoding", list(WINDOWS_TEXT))
+    def test_an_encrypted_message_is_recognised_in_every_encoding(self, keyring: Keyring, encoding: str):
+        message = _as_windows_text(keyring.gpg("--armor", "--encrypt", "--recipient", keyring.ecc), encoding)
+        assert armor_text_encoding(message) == TextEncoding(encoding, *WINDOWS_TEXT[encoding])
+        assert len(message) > 2 * HEAD  # the head is cut: what it shows decides
+        for result in (_sniff(message), sniff(message, len(message))):
+            assert (result.kind, result.armored_kind, result.key_ids) == (
+                PgpKind.ARMORED,
+                PgpKind.PUBLIC_KEY_ENCRYPTED,
+                (keyring.ecc_id,),
+            )
+
+    def test_a_utf16_key_block_is_no_message(self, keyring: Keyring):
+        key = _as_windows_text(keyring.gpg("--armor", "--export", keyring.ecc, data=b""), "UTF-16 LE")
+        assert _sniff(key) == PgpSniff(NOT_PGP, reason="ASCII-armored PGP PUBLIC KEY BLOCK, not a PGP message")
+
+    @pytest.mark.parametrize(
+        "data",
+        [
+            b"-----BEGIN PGP MESSAGE-----\n\nhF4D\n",  # ASCII armor: gpg reads it as it is
+            b"\x85\x01\x0c",  # binary OpenPGP
+            "id;name\r\n1;Zoë\r\n".encode("utf-16"),  # UTF-16 text, but no armor
+            "\ufeffid;name\n".encode(),
+            b"\xff\xfe",
+            b"",
+        ],
+        ids=["ascii-armor", "binary", "utf16-csv", "utf8-bom-csv", "bom-only", "empty"],
+    )
+    def test_anything_else_has_no_windows_encoding(self, data: bytes):
+        assert armor_text_encoding(data) is None

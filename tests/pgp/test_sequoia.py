@@ -14,7 +14,8 @@ from airflow_provider_actito_sftp.exceptions import GpgStreamError
 from airflow_provider_actito_sftp.pgp.keys import export_newest_public_key, generate_inbound_key
 from airflow_provider_actito_sftp.pgp.sequoia import check_sequoia_decryption, sequoia_decrypt_stream
 from airflow_provider_actito_sftp.pgp.stream import DecryptOptions
-from airflow_provider_actito_sftp.pgp.verdict import GpgOutcome, SignaturePolicy
+from airflow_provider_actito_sftp.pgp.verdict import NO_INTEGRITY, GpgOutcome, SignaturePolicy
+from partner_sandbox.gpg import PartnerGpg
 from partner_sandbox.openpgp_tools import PartnerSq, installed
 
 pytestmark = pytest.mark.skipif(not installed("sq"), reason="sq is not installed (.ci/run installs it)")
@@ -128,3 +129,43 @@ def test_sq_summaries_are_read_failing_closed(messages: list[str], returncode: i
 def test_sq_killed_is_a_retryable_failure_not_a_refusal() -> None:
     with pytest.raises(OSError, match="stopped by signal 9"):
         check_sequoia_decryption(GpgOutcome(-9, messages=[]), SignaturePolicy.IGNORE)
+
+
+# --- files as some partners' tools write them (issue 26) ---------------------------------------------------
+
+
+def test_utf16_armor_decrypts_byte_for_byte(ours: tuple[str, Path], partner, tmp_path: Path) -> None:
+    """sq encrypt --armor's output saved as UTF-16 with its byte-order mark (as PowerShell's Out-File writes)."""
+    plaintext = tmp_path / "customers.csv"
+    plaintext.write_bytes(os.urandom(100_000))
+    armored = partner[0].encrypt(ours[1], plaintext, tmp_path / "customers.csv.asc")
+    armored.write_bytes(armored.read_text().replace("\n", "\r\n").encode("utf-16"))
+    assert decrypt(armored, DecryptOptions(ours[0])) == plaintext.read_bytes()
+
+
+def test_a_file_without_integrity_protection_is_refused_in_the_same_words_as_with_gpg(
+    ours: tuple[str, Path], tmp_path: Path
+) -> None:
+    plaintext = tmp_path / "customers.csv"
+    plaintext.write_text("id\n1\n")
+    with PartnerGpg() as gpg:
+        gpg.gpg("--rfc2440", "--cipher-algo", "AES256", "--encrypt", "--recipient-file", str(ours[1]),
+                "--output", str(tmp_path / "customers.csv.pgp"), str(plaintext))  # fmt: skip
+    with pytest.raises(GpgStreamError) as refused:
+        decrypt(tmp_path / "customers.csv.pgp", DecryptOptions(ours[0]))
+    assert str(refused.value) == NO_INTEGRITY
+
+
+def test_sqs_refusal_of_a_file_without_integrity_protection_is_said_in_our_words() -> None:
+    """sq 0.27's words (sequoia-openpgp 1.x's policy), whatever the signature policy."""
+    messages = [
+        "Error: Decryption failed",
+        "",
+        "Caused by:",
+        "    0: Policy rejected packet type",
+        "    1: Symmetrically Encrypted Data Packet v0 is not considered secure since 2004-02-01T00:00:00Z",
+    ]
+    for policy in SignaturePolicy:
+        with pytest.raises(GpgStreamError) as refused:
+            check_sequoia_decryption(GpgOutcome(1, messages=messages), policy)
+        assert str(refused.value) == NO_INTEGRITY

@@ -62,6 +62,19 @@ def test_a_message_to_a_key_is_decrypted_with_our_keys(head: bytes):
     assert _decide(head, required=True, options=OPTIONS) is OPTIONS
 
 
+WINDOWS_ARMOR = {  # the armored message as Windows tools save text (issue 26.6)
+    "utf-8-bom": b"\xef\xbb\xbf" + ARMORED,
+    "utf-16-le": b"\xff\xfe" + ARMORED.decode().encode("utf-16-le"),
+    "utf-16-be": b"\xfe\xff" + ARMORED.decode().encode("utf-16-be"),
+}
+
+
+@pytest.mark.parametrize("head", list(WINDOWS_ARMOR.values()), ids=list(WINDOWS_ARMOR))
+def test_armor_a_windows_tool_wrote_is_decrypted_not_called_unencrypted(head: bytes):
+    assert _decide(head, required=True, options=OPTIONS) is OPTIONS
+    assert _decide(head, required=False, options=None) is None  # PGP optional, no key pair: as it is
+
+
 def test_a_message_to_a_key_without_our_key_pair():
     assert _decide(ARMORED, required=False, options=None) is None  # PGP optional: imported as it is
     with pytest.raises(ImportRefusedError, match="no inbound key pair is configured"):

@@ -320,3 +320,45 @@ def test_a_sink_error_behind_a_signature_outside_stops_both_gpgs(
     options = DecryptOptions(secret_keys, signed_outside=True)
     with pytest.raises(OSError, match="No space left"):
         asyncio.run(asyncio.wait_for(decrypt_stream(_blocks(data, 1 << 20), full, options), 60))
+
+
+# --- files as some partners' tools write them (issue 26) ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("encoding", "codec", "bom"),
+    [("utf-8-bom", "utf-8", b"\xef\xbb\xbf"), ("utf-16", "utf-16", b""), ("utf-16-be", "utf-16-be", b"\xfe\xff")],
+)
+def test_armor_a_windows_tool_wrote_is_decided_and_decrypted_byte_for_byte(
+    encoding: str, codec: str, bom: bytes, inbound: tuple[str, str, str], partner: PartnerGpg, tmp_path: Path
+):
+    """gpg --armor's output saved with a byte-order mark or as UTF-16 (Python's "utf-16": the machine's order
+    after its mark, as PowerShell's Out-File and Notepad's "Unicode" write it), with Windows line ends."""
+    from airflow_provider_actito_sftp.pgp.sniff import decide_decryption
+
+    armored = _partner_encrypts(partner, tmp_path, "--armor", recipient_key=inbound[1]).read_text()
+    data = bom + armored.replace("\n", "\r\n").encode(codec)
+    options = DecryptOptions(inbound[0])
+    assert decide_decryption(data[:4096], len(data), pgp_required=True, options=lambda: options) == options
+
+    async def run() -> tuple[str | None, bytes]:
+        sink = io.BytesIO()
+        return await asyncio.wait_for(decrypt_stream(_blocks(data, 1000), sink.write, options), 120), sink.getvalue()
+
+    assert asyncio.run(run()) == (inbound[2], PLAINTEXT)
+
+
+@pytest.mark.parametrize("armor", [False, True], ids=["binary", "armored"])
+def test_a_file_without_integrity_protection_is_refused_in_our_words(
+    armor: bool, inbound: tuple[str, str, str], partner: PartnerGpg, tmp_path: Path
+):
+    """gpg --rfc2440 writes no MDC (a Symmetrically Encrypted Data packet): gpg decrypts it, then fails it.
+    Refused with the cause and the partner's fix, not as Sequoia's padding, and not handed to sq."""
+    from airflow_provider_actito_sftp.pgp.verdict import NO_INTEGRITY
+
+    options = ["--rfc2440", "--cipher-algo", "AES256", *(["--armor"] if armor else [])]
+    message = _partner_encrypts(partner, tmp_path, *options, recipient_key=inbound[1])
+    with pytest.raises(GpgStreamError) as refused:
+        _decrypt(inbound[0], message)
+    assert str(refused.value) == NO_INTEGRITY
+    assert type(refused.value) is GpgStreamError  # not GpgIntegrityError: no second opinion asked of sq

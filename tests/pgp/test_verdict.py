@@ -6,6 +6,8 @@ import pytest
 
 from airflow_provider_actito_sftp.exceptions import GpgIntegrityError, GpgStreamError
 from airflow_provider_actito_sftp.pgp.verdict import (
+    NO_INTEGRITY,
+    UNSIGNED,
     GpgOutcome,
     SignaturePolicy,
     check_decryption,
@@ -163,9 +165,29 @@ def test_signature_policy(policy: SignaturePolicy, signature: list[str], reason:
             check_decryption(outcome, policy, PARTNER)
 
 
-def test_a_signature_without_a_configured_partner_key_is_refused():
-    with pytest.raises(GpgStreamError, match=r"^signed, but not with the partner's configured key$"):
-        check_decryption(_outcome(*DECRYPTED, *_signed(PARTNER)), SignaturePolicy.ACCEPT, None)
+@pytest.mark.parametrize(
+    ("policy", "signature", "said"),
+    [
+        (SignaturePolicy.ACCEPT, _signed(PARTNER), "signed, but the connection has no usable partner PGP key"),
+        (SignaturePolicy.REQUIRE, _signed(PARTNER), "signed, but the connection has no usable partner PGP key"),
+        (SignaturePolicy.REQUIRE, [], "the signature policy requires a signature, but the connection has no usable"),
+    ],
+)
+def test_without_a_partner_key_the_refusal_says_so_and_names_the_fix(
+    policy: SignaturePolicy, signature: list[str], said: str
+):
+    """Issue 26, point 8: not "not signed with the partner's key" but "no partner key", and how to set one."""
+    with pytest.raises(GpgStreamError) as refused:
+        check_decryption(_outcome(*DECRYPTED, *signature), policy, None)
+    assert str(refused.value).startswith(said)
+    assert "actito-sftp partner-key set CONN_ID FILE" in str(refused.value)
+    assert "not with the partner's configured key" not in str(refused.value)
+
+
+def test_an_unsigned_file_under_require_is_refused_in_the_words_the_import_waits_on():
+    with pytest.raises(GpgStreamError) as refused:
+        check_decryption(_outcome(*DECRYPTED), SignaturePolicy.REQUIRE, PARTNER)
+    assert str(refused.value) == UNSIGNED  # the import then waits for a detached signature (transfer/signatures)
 
 
 def test_encryption_is_accepted_only_when_gpg_completed_it():
@@ -184,3 +206,30 @@ def test_a_truncated_file_is_named_as_such():
     with pytest.raises(GpgStreamError, match=r"^truncated: the file ends inside an OpenPGP packet") as raised:
         check_decryption(outcome, SignaturePolicy.IGNORE, None)
     assert isinstance(raised.value, GpgIntegrityError)  # our key opened it: sq may still be asked
+
+
+@pytest.mark.parametrize(
+    ("lines", "returncode"),
+    [
+        (  # what gpg 2.2.40 reports for gpg --rfc2440 --cipher-algo AES256 (no MDC: a SED packet)
+            [*DECRYPTED[:3], "DECRYPTION_INFO 0 9 0", "PLAINTEXT 62 0", "PLAINTEXT_LENGTH 300000",
+             "DECRYPTION_FAILED", "END_DECRYPTION"],
+            2,
+        ),
+        (  # ... and with a legacy cipher (CAST5), which it names
+            [*DECRYPTED[:3], "DECRYPTION_INFO 0 3 0", "PLAINTEXT 62 0", "PLAINTEXT_LENGTH 300000",
+             "ERROR nomdc_with_legacy_cipher 152", "DECRYPTION_FAILED", "END_DECRYPTION"],
+            2,
+        ),
+        (  # a gpg that decrypted it all the same (--ignore-mdc-error in a gpg.conf)
+            [*DECRYPTED[:3], "DECRYPTION_INFO 0 9 0", "PLAINTEXT 62 0", "DECRYPTION_OKAY", "END_DECRYPTION"],
+            0,
+        ),
+    ],
+    ids=["aes256", "cast5", "decrypted-anyway"],
+)  # fmt: skip
+def test_no_integrity_protection_is_refused_in_our_words_without_a_second_opinion(lines: list[str], returncode: int):
+    with pytest.raises(GpgStreamError) as refused:
+        check_decryption(_outcome(*lines, returncode=returncode), SignaturePolicy.IGNORE, None)
+    assert str(refused.value) == NO_INTEGRITY
+    assert type(refused.value) is GpgStreamError  # not GpgIntegrityError: sq is not asked to read it again

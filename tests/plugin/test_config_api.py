@@ -126,8 +126,12 @@ def test_schema_lists_every_field(api):
         "placeholder": "22",
     }
     assert fields["ciphers"]["default"][0] == "aes128-gcm@openssh.com"
-    assert fields["auth_type"]["choices"] == ["ssh_key", "password"]
-    assert fields["auth_type"]["choice_labels"] == {"ssh_key": "SSH key", "password": "password"}  # as users read them
+    assert fields["auth_type"]["choices"] == ["ssh_key", "password", "ssh_key_and_password"]
+    assert fields["auth_type"]["choice_labels"] == {  # as users read them
+        "ssh_key": "SSH key",
+        "password": "password",
+        "ssh_key_and_password": "SSH key and password",
+    }
     assert (fields["password"]["secret"], fields["ssh_private_key"]["generated"]) == (True, True)
 
 
@@ -227,6 +231,11 @@ def test_an_integration_configured_end_to_end(api):
     binary = base64.b64decode("".join(public_key_text.strip().splitlines()[2:-2]))  # the key without its armor
     path = f"/api/connections/{conn_id}/partner-key"
     uploaded = _call(api, "PUT", path, body={"public_key_base64": base64.b64encode(binary).decode()})
+    assert (uploaded.status_code, uploaded.json()["fingerprint"]) == (200, fingerprint), uploaded.text
+    pasted = _call(api, "PUT", path, body={"public_key": "\ufeff" + public_key_text})  # from a Windows-saved file
+    assert (pasted.status_code, pasted.json()["fingerprint"]) == (200, fingerprint), pasted.text
+    windows_file = public_key_text.encode("utf-16")  # PowerShell's Out-File, Notepad's "Unicode"
+    uploaded = _call(api, "PUT", path, body={"public_key_base64": base64.b64encode(windows_file).decode()})
     assert (uploaded.status_code, uploaded.json()["fingerprint"]) == (200, fingerprint), uploaded.text
     mangled = _call(api, "PUT", path, body={"public_key_base64": "not base64!"})
     assert (mangled.status_code, mangled.json()["field"]) == (400, "public_key_base64")
