@@ -7,7 +7,8 @@ was expected. No message ever carries key material, a password or file contents.
 - :class:`ConfigurationError` (fix the connection, the task's arguments or this Airflow's settings; not retried):
   :class:`ConnectionConfigError`, :class:`UnknownLocationError`, :class:`ConnectionNotFoundError`,
   :class:`ConnectionExistsError`, :class:`ConnectionNotWritableError`, :class:`RefusedError` (a management
-  operation refused; :class:`TargetNotAllowedError`: a server the platform does not allow), :class:`PgpKeyError`,
+  operation refused; :class:`TargetNotAllowedError`: a server the platform does not allow), :class:`HostFieldError`
+  (a Host that holds a port, a user or a URL besides the server; a ``ValueError``), :class:`PgpKeyError`,
   :class:`PlatformConfigError`, :class:`OptionError` (an invalid option; a ``ValueError``),
   :class:`NoTaskContextError` (called outside a task; a ``RuntimeError``).
 - :class:`ServerError` (the partner's server, or its pin, must change; not retried): :class:`HostKeyError`,
@@ -333,6 +334,13 @@ class OutputLimitError(FileRefusedError):
 
 class RemoteChangedError(TransportError):
     """The remote file changed while it was read (still being written?): nothing is published."""
+
+
+class HostFieldError(ConfigurationError, ValueError):
+    """The Host typed holds more than the server (a port, a user, a URL): refused before anything is sent, with
+    where each part goes (the message); a stored connection says it as :class:`ConnectionConfigError`."""
+
+    field = "host"
 
 
 class PlatformConfigError(ConfigurationError, ValueError):

@@ -182,6 +182,7 @@ def start_sshd(
     extra_host_key_types: tuple[str, ...] = (),
     chroot: bool = False,
     sftp_subsystem: str | None = None,
+    extra_config: tuple[str, ...] = (),
 ) -> SshServer:
     """Start a fresh sshd with its own host key on a free 127.0.0.1 port and wait until it answers.
 
@@ -193,6 +194,9 @@ def start_sshd(
         needs root): ``data_root`` is then its ``data`` folder, which the server shows as ``/data``.
     :param sftp_subsystem: the command sshd runs for the ``sftp`` subsystem instead of ``internal-sftp``
         (``sftp_flags`` then unused): a misbehaving server, e.g. ``cat >/dev/null`` for one that never answers.
+    :param extra_config: sshd_config lines written first: sshd keeps a keyword's first value, so they override the
+        defaults below (``AuthenticationMethods publickey,password``, ``KbdInteractiveAuthentication yes``,
+        ``ListenAddress ::1`` to listen there too, ``Banner <file>``, ``ForceCommand ...``); no ``Match`` block.
     """
     sshd = find_sshd()
     if sshd is None:
@@ -217,6 +221,7 @@ def start_sshd(
     config.write_text(
         "\n".join(
             [
+                *extra_config,
                 f"Port {port}",
                 "ListenAddress 127.0.0.1",
                 *(f"HostKey {workdir / f'ssh_host_{key_type}_key'}" for key_type in host_key_lines),

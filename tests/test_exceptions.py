@@ -89,6 +89,7 @@ NOT_PROVIDER_ERRORS = {
     "airflow_provider_actito_sftp.pgp.packet_fields.NotPgp",  # the PGP sniffer's, made a verdict or a PgpKeyError
     "airflow_provider_actito_sftp.pgp.packet_fields.Short",  # "the head ends inside a packet", made a NotPgp
     "airflow_provider_actito_sftp.transfer.importer._Skip",  # "leave the file for a later run", made a skip
+    "airflow_provider_actito_sftp.transfer.signatures.WaitingForSignature",  # the same, made a skip: "waiting for ..."
     "airflow_provider_actito_sftp.plugin.bodies.ApiError",  # an HTTP error response of the plugin's API
 }
 # Errors whose retryable differs from their group's (the group's is the rule; each of these says why).

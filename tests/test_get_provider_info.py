@@ -87,7 +87,7 @@ def test_form_fields_reach_the_providers_manager():
         if name.startswith("extra__actito_sftp__")
     }
     assert set(widgets) == set(form_fields())
-    assert widgets["auth_type"].field["schema"]["enum"] == ["ssh_key", "password"]
+    assert widgets["auth_type"].field["schema"]["enum"] == ["ssh_key", "password", "ssh_key_and_password"]
     assert widgets["auth_type"].field["value"] == "ssh_key"
     assert widgets["inbound_pgp_required"].field["schema"]["type"] == ["boolean", "null"]
     assert widgets["outbound_lock"].field["value"] is True

@@ -25,7 +25,9 @@ if TYPE_CHECKING:
 
 
 _password_stdin_option = click.option(
-    "--password-stdin", is_flag=True, help="Read the password (--auth-type password) from the first line of stdin."
+    "--password-stdin",
+    is_flag=True,
+    help="Read the password (--auth-type password or ssh_key_and_password) from the first line of stdin.",
 )
 
 
@@ -88,8 +90,8 @@ def connection_create(
     fields = app.given(values)
     if password_stdin:
         fields["password"] = app.read_password()
-    if fields["auth_type"] == AuthType.PASSWORD and not fields.get("password"):
-        app.fail("--auth-type password needs --password-stdin")
+    if AuthType(fields["auth_type"]).uses_password and not fields.get("password"):
+        app.fail(f"--auth-type {fields['auth_type']} needs --password-stdin")
     created = management.create_connection(
         app.store(),
         conn_id,
@@ -149,8 +151,8 @@ def connection_update(
 ) -> None:
     """Change connection details; re-pin the host key with --accept-host-key.
 
-    Switching to SSH key authentication (--auth-type ssh_key) removes the stored password and, on a
-    connection without an SSH key, generates one.
+    Switching to SSH key authentication (--auth-type ssh_key) removes the stored password; to ssh_key or
+    ssh_key_and_password, on a connection without an SSH key, generates one.
     """
     fields = app.given(values)
     details: dict[str, Any] = {}

@@ -48,6 +48,9 @@ def description(view: Mapping[str, Any]) -> str:
     if partner:
         lines.append(f"               partner key {partner.get('fingerprint') or partner.get('error')}")
     lines.append(f"  advanced:    {_advanced(view)}")
+    if view.get("legacy_algorithms"):
+        weaker = ", ".join(view["legacy_algorithms"])
+        lines.append(f"  weaker:      {weaker} accepted from this server (legacy_algorithms)")
     lines += [f"  WARNING:     {warning}" for warning in view["warnings"]]
     return "\n".join(lines)
 

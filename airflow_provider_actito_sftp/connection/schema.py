@@ -63,7 +63,7 @@ class Field:
     :param default: the value when unset (None: no value).
     :param minimum: smallest integer accepted.
     :param maximum: largest integer accepted.
-    :param choices: the values a ``CHOICE`` accepts.
+    :param choices: the values a ``CHOICE`` accepts (a ``LIST``: the words it may hold; none: any word).
     :param required: the connection is invalid without it.
     :param secret: key material or a password: hidden by Airflow's masker, never shown or logged.
     :param generated: set by the provider (key generation), never typed in by a user.
@@ -190,7 +190,8 @@ def check_length(field: Field, conn_id: str, text: str) -> None:
 def _read_choice(field: Field, conn_id: str, value: object) -> str:
     text = str(value).strip()
     if text not in field.choices:
-        choices = " or ".join(repr(choice) for choice in field.choices)
+        *others, last = (repr(choice) for choice in field.choices)
+        choices = f"{', '.join(others)} or {last}" if others else last
         raise ConnectionConfigError(conn_id, field.name, f"expected {choices}, got {value!r}")
     return text
 
@@ -233,7 +234,13 @@ def _read_list(field: Field, conn_id: str, value: object) -> tuple[str, ...]:
     words = value.split(",") if isinstance(value, str) else value
     if not isinstance(words, list | tuple) or not all(isinstance(word, str) for word in words):
         raise ConnectionConfigError(conn_id, field.name, "expected a comma-separated list")
-    return tuple(word.strip() for word in words if word.strip()) or field.default
+    listed = tuple(word.strip() for word in words if word.strip())
+    unknown = [word for word in listed if field.choices and word not in field.choices]
+    if unknown:
+        choices = ", ".join(repr(choice) for choice in field.choices)
+        problem = f"expected words among {choices}, got {', '.join(map(repr, unknown))}"
+        raise ConnectionConfigError(conn_id, field.name, problem)
+    return listed or field.default
 
 
 _READERS = {
@@ -277,6 +284,8 @@ DEFAULT_CIPHERS = (
     "aes128-ctr",
     "aes256-ctr",
 )
+# The weaker algorithms a connection may accept (field legacy_algorithms): ssh/algorithms.py says what each adds.
+LEGACY_ALGORITHMS = ("ssh-rsa", "cbc")
 
 
 class AuthType(StrEnum):
@@ -284,14 +293,30 @@ class AuthType(StrEnum):
 
     SSH_KEY = "ssh_key"
     PASSWORD = "password"  # noqa: S105 - the name of an auth type, not a secret
+    # Both, in the order the server asks (sshd's ``AuthenticationMethods publickey,password``: two factors).
+    SSH_KEY_AND_PASSWORD = "ssh_key_and_password"  # noqa: S105 - the name of an auth type, not a secret
 
     @property
     def label(self) -> str:
         return CHOICE_LABELS[self.value]
 
+    @property
+    def uses_key(self) -> bool:
+        """Whether our SSH key is offered (the connection then needs one)."""
+        return self is not AuthType.PASSWORD
+
+    @property
+    def uses_password(self) -> bool:
+        """Whether the password is sent (the connection then needs one)."""
+        return self is not AuthType.SSH_KEY
+
 
 # How users read a choice (page, CLI text, messages; flags and JSON keep the value), as inside a sentence.
-CHOICE_LABELS: Mapping[str, str] = {"ssh_key": "SSH key", "password": "password"}
+CHOICE_LABELS: Mapping[str, str] = {
+    "ssh_key": "SSH key",
+    "password": "password",
+    "ssh_key_and_password": "SSH key and password",
+}
 
 
 FIELDS: tuple[Field, ...] = (
@@ -301,20 +326,28 @@ FIELDS: tuple[Field, ...] = (
     Field("entity", "Entity", "The entity (business unit) this integration belongs to; fixed after creation.",
           Screen.GENERAL, required=True, placeholder="marketing", max_length=100, fixed_after_creation=True),
     # server
-    Field("host", "Host", "The partner's SFTP server.", Screen.SERVER, column="host", required=True,
+    Field("host", "Host", "The partner's SFTP server: a host name or an IP address (an IPv6 one with or without "
+          "brackets), without user or port (the Port field).", Screen.SERVER, column="host", required=True,
           placeholder="sftp.partner.example", max_length=255),
     Field("port", "Port", "The server's SSH port.", Screen.SERVER, Kind.INTEGER, column="port", default=22,
           minimum=1, maximum=65535, placeholder="22"),
     Field("username", "Username", "The account on the partner's server.", Screen.SERVER, column="login",
           required=True, placeholder="actito", max_length=255),
     Field("auth_type", "Authentication", "SSH key (recommended: the provider generates the key pair and hands "
-          "out the public key) or password.", Screen.SERVER, Kind.CHOICE, default="ssh_key",
+          "out the public key), password, or SSH key and password (a server that asks for both, e.g. "
+          "AuthenticationMethods publickey,password).", Screen.SERVER, Kind.CHOICE, default="ssh_key",
           choices=tuple(member.value for member in AuthType)),
-    Field("password", "Password", "The account's password, for password authentication.", Screen.SERVER,
+    Field("password", "Password", "The account's password, for password (or SSH key and password) "
+          "authentication.", Screen.SERVER,
           column="password", secret=True, max_length=1024),
     Field("host_key", "Pinned host key", "The server's public host key ('ssh-ed25519 AAAA...'), one per line; "
           "a server presenting any other key is refused. Fetched and pinned on creation.", Screen.SERVER,
           Kind.MULTILINE, generated=True, max_length=16_384),
+    Field("legacy_algorithms", "Legacy algorithms (weaker)", "Weaker SSH algorithms to accept from this server "
+          "alone, comma-separated, for an old server that offers nothing better (a refusal names the one it "
+          "needs): ssh-rsa (its RSA host key signs with SHA-1, whose collisions allow forged signatures), cbc (CBC "
+          "ciphers aes128/192/256-cbc, open to plaintext-recovery attacks).", Screen.SERVER, Kind.LIST,
+          default=(), choices=LEGACY_ALGORITHMS, max_length=100),
     # locations
     Field("locations", "Locations", 'Named folders on the server, e.g. {"inbound": "/in", "outbound": "/out"}; '
           "absolute paths without '..'.", Screen.LOCATIONS, Kind.LOCATIONS, placeholder='{"inbound": "/in"}'),
@@ -420,8 +453,10 @@ def markdown_table() -> str:
 def _shown_default(field: Field) -> str:
     if field.default is None:
         return "generated" if field.generated else ""
-    if isinstance(field.default, tuple):
+    if field.default == DEFAULT_CIPHERS:
         return "AES-GCM first"
+    if isinstance(field.default, tuple):
+        return ", ".join(field.default) or "none"
     if isinstance(field.default, bool):
         return "on" if field.default else "off"
     bounds = f" ({field.minimum} to {field.maximum})" if field.kind is Kind.INTEGER else ""

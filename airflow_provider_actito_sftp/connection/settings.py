@@ -24,6 +24,7 @@ from airflow_provider_actito_sftp.connection.schema import FIELDS, AuthType
 from airflow_provider_actito_sftp.exceptions import ConnectionConfigError, PgpKeyError, UnknownLocationError
 from airflow_provider_actito_sftp.pgp.armor import check_secret_keys
 from airflow_provider_actito_sftp.ssh.host_keys import parse_host_keys
+from airflow_provider_actito_sftp.ssh.targets import checked_host
 
 __all__ = ["AuthType", "ConnectionSettings", "parse_connection", "parse_locations"]
 
@@ -87,6 +88,7 @@ class AdvancedSettings:
     :param transfer_concurrency: files moved at once over one session.
     :param ciphers: SSH ciphers in order of preference.
     :param compression: enable SSH compression (helps only on slow links with compressible data).
+    :param legacy_algorithms: the weaker algorithms accepted for this server (``ssh-rsa``, ``cbc``; usually none).
     """
 
     connect_timeout: int
@@ -94,6 +96,7 @@ class AdvancedSettings:
     transfer_concurrency: int
     ciphers: tuple[str, ...]
     compression: bool
+    legacy_algorithms: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -169,23 +172,24 @@ def parse_connection(conn: ConnectionLike) -> ConnectionSettings:
     values = read_fields(conn_id, raw_values(conn_id, conn))
     auth_type = AuthType(values["auth_type"])
     keys = _group(KeyMaterial, values)
-    if auth_type is AuthType.PASSWORD and not values["password"]:
-        raise ConnectionConfigError(conn_id, "password", "password authentication needs a password")
-    if auth_type is AuthType.SSH_KEY:
+    if auth_type.uses_password and not values["password"]:
+        raise ConnectionConfigError(conn_id, "password", f"{auth_type.label} authentication needs a password")
+    if auth_type.uses_key:
         if not keys.ssh_private_key:
             raise ConnectionConfigError(
                 conn_id,
                 "ssh_private_key",
-                "SSH key authentication needs a private key; generate one with "
+                f"{auth_type.label} authentication needs a private key; generate one with "
                 f"`actito-sftp ssh-key generate {conn_id}` or switch to password authentication",
-                on_page="SSH key authentication needs our key pair: press “Generate a new key pair” on the Server "
-                "configuration tab, or switch Authentication to Password",
+                on_page=f"{auth_type.label} authentication needs our key pair: press “Generate a new key pair” on "
+                "the Server configuration tab, or switch Authentication to Password",
             )
         _import_private_key(conn_id, keys.ssh_private_key, keys.ssh_private_key_passphrase)
         if keys.ssh_private_key_pending:
             _import_private_key(conn_id, keys.ssh_private_key_pending, None, "ssh_private_key_pending")
     if keys.inbound_pgp_private_keys:
         _check_inbound_pgp_keys(conn_id, keys.inbound_pgp_private_keys)
+    values["host"] = checked_host(conn_id, values["host"])
     values["locations"] = parse_locations(conn_id, values["locations"])
     values["host_key"] = _parse_host_key_field(conn_id, values["host_key"])
     values["ciphers"] = _check_ciphers(conn_id, values["ciphers"])

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from airflow_provider_actito_sftp.connection.audit import Actor, Change, audit_entry, field_changes
-from airflow_provider_actito_sftp.connection.schema import BY_NAME, CONNECTION_TYPE, SECRET_EXTRA_KEYS
+from airflow_provider_actito_sftp.connection.schema import BY_NAME, CONNECTION_TYPE, SECRET_EXTRA_KEYS, AuthType
 from airflow_provider_actito_sftp.connection.variable_keys import (
     LEGACY_ID_LENGTH,
     StateKind,
@@ -335,7 +335,7 @@ def keep_password_with_its_server(before: ConnectionRecord, after: ConnectionRec
         return
     if _server_of(before) == _server_of(after):
         return
-    if after.extra.get("auth_type", "ssh_key") == "password":
+    if after.extra.get("auth_type", "ssh_key") in {auth.value for auth in AuthType if auth.uses_password}:
         raise ConnectionConfigError(
             after.conn_id,
             "password",

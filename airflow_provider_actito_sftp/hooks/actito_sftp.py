@@ -31,6 +31,7 @@ from airflow_provider_actito_sftp.transfer.options import (
     seconds,
 )
 from airflow_provider_actito_sftp.transfer.selection import FileFilter
+from airflow_provider_actito_sftp.transfer.signatures import pair_signatures, ready_data_files
 
 if TYPE_CHECKING:
     from airflow_provider_actito_sftp.hooks.sftp_bridge import PinnedSFTPHook
@@ -47,7 +48,9 @@ async def ready_files(
     """List a location and keep the files an import would take now: the one check behind the sensor's
     poke (:meth:`ActitoSftpHook.find_files`) and its trigger (:meth:`ActitoSftpHook.await_for_files`)."""
     file_filter = FileFilter(pattern, regex, seconds(min_age), session.settings.outbound.lock_suffix)
-    return file_filter.ready(await session.list_location(location))
+    listing = await session.list_location(location)
+    # As the import sees them: a detached signature is no file of its own, and its data file waits for it.
+    return ready_data_files(pair_signatures(listing, file_filter), file_filter.ready(listing), lambda *_: None)
 
 
 def _sync(

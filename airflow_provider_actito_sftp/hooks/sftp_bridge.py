@@ -30,9 +30,17 @@ from typing import Any
 import paramiko  # type: ignore[import-untyped]  # no stubs (types-paramiko not installed)
 from airflow.providers.sftp.hooks.sftp import SFTPHook
 from airflow.providers.ssh.hooks.ssh import SSHHook
-from paramiko.auth_strategy import AuthSource, AuthStrategy, InMemoryPrivateKey, Password  # type: ignore[import-untyped]
+from paramiko.auth_strategy import (  # type: ignore[import-untyped]
+    AuthFailure,
+    AuthResult,
+    AuthSource,
+    AuthStrategy,
+    InMemoryPrivateKey,
+    Password,
+    SourceResult,
+)
 
-from airflow_provider_actito_sftp.connection.settings import AuthType, ConnectionSettings
+from airflow_provider_actito_sftp.connection.settings import ConnectionSettings
 from airflow_provider_actito_sftp.exceptions import (
     ActitoSftpError,
     AuthenticationError,
@@ -176,6 +184,28 @@ class _Credentials(AuthStrategy):  # type: ignore[misc]  # paramiko is untyped
     def get_sources(self) -> Iterator[AuthSource]:
         yield from self.sources
 
+    def authenticate(self, transport: paramiko.Transport) -> AuthResult:
+        """Each source in turn until the server lets us in. paramiko's own strategy stops at a partial success (a
+        server asking for a key and a password): this one goes on, and goes round once more when the server asked
+        for a factor it refused at first (``AuthenticationMethods password,publickey``: our key before the password)."""
+        result = AuthResult(strategy=self)
+        accepted: set[int] = set()
+        for _ in range(2):
+            for index, source in enumerate(self.sources):
+                if index in accepted:
+                    continue
+                try:
+                    answer = source.authenticate(transport)
+                    accepted.add(index)
+                except Exception as e:  # paramiko's refusals; the next source may do
+                    answer = e
+                result.append(SourceResult(source, answer))
+                if transport.is_authenticated():
+                    return result
+            if not accepted:  # nothing partly accepted: a second round would only repeat the refusals
+                break
+        raise AuthFailure(result=result)
+
 
 def connect_pinned(settings: ConnectionSettings) -> paramiko.SSHClient:
     """Open a paramiko SSH client on these settings: allow-list checked, host key pinned, our credentials.
@@ -257,12 +287,15 @@ def _ciphers(settings: ConnectionSettings) -> list[str]:
 
 
 def _auth_sources(settings: ConnectionSettings) -> list[AuthSource]:
-    if settings.auth_type is not AuthType.SSH_KEY:
+    """Our keys, then the password, as the auth type uses them."""
+    sources: list[AuthSource] = []
+    if settings.auth_type.uses_key:
+        keys = settings.client_private_keys()
+        sources.extend(InMemoryPrivateKey(settings.username, _paramiko_key(settings, key)) for key in keys)
+    if settings.auth_type.uses_password:
         password = settings.password
-        return [Password(settings.username, lambda: password)]
-    return [
-        InMemoryPrivateKey(settings.username, _paramiko_key(settings, key)) for key in settings.client_private_keys()
-    ]
+        sources.append(Password(settings.username, lambda: password))
+    return sources
 
 
 def _paramiko_key(settings: ConnectionSettings, key: Any) -> paramiko.PKey:

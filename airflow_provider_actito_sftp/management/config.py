@@ -45,7 +45,8 @@ def update_fields(
     """Set fields by name, each in its column or ``extra`` key; None clears a field.
 
     Switching ``auth_type`` to ``ssh_key`` removes the stored password (it would still be offered to the
-    server) and, on a connection without an SSH key, generates one. Nothing is changed if any value is refused.
+    server); to ``ssh_key`` or ``ssh_key_and_password``, on a connection without an SSH key, generates one.
+    Nothing is changed if any value is refused.
 
     :param record: the connection to change (in memory; the caller validates and saves it).
     :param values: field name -> value (typed, or text as a form sends it).
@@ -63,11 +64,12 @@ def update_fields(
     for name, value in typed.items():
         _store_value(record, BY_NAME[name], value)
     generated, password_removed = None, False
-    if typed.get("auth_type") == AuthType.SSH_KEY:
+    auth_type = AuthType(typed["auth_type"]) if typed.get("auth_type") else None
+    if auth_type is AuthType.SSH_KEY:
         password_removed = bool(record.password)
         record.password = None
-        if not record.stored("ssh_private_key"):
-            generated = ssh_key_generate(record, ssh_key_type)
+    if auth_type is not None and auth_type.uses_key and not record.stored("ssh_private_key"):
+        generated = ssh_key_generate(record, ssh_key_type)
     return FieldUpdate(tuple(typed), generated, password_removed)
 
 

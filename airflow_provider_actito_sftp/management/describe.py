@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from airflow_provider_actito_sftp.connection.schema import FIELDS, AuthType
+from airflow_provider_actito_sftp.connection.schema import FIELDS
 from airflow_provider_actito_sftp.connection.settings import ConnectionSettings, raw_values, read_fields
 from airflow_provider_actito_sftp.connection.store import ConnectionRecord
 from airflow_provider_actito_sftp.exceptions import ActitoSftpError
@@ -37,7 +37,7 @@ def describe(record: ConnectionRecord, *, key_details: bool = True) -> dict[str,
             view[item.name] = _public_value(item.name, values[item.name], settings, key_details)
     view["secrets_set"] = [item.name for item in FIELDS if item.secret and values[item.name]]
     view["stored_in"] = "metadata DB" if record.in_metadata_db else "environment/secrets backend (read only)"
-    active, pending = ssh_public_keys(record) if settings.auth_type is AuthType.SSH_KEY else (None, None)
+    active, pending = ssh_public_keys(record) if settings.auth_type.uses_key else (None, None)
     view["ssh_key"] = _ssh_key_view(active)
     view["ssh_pending_key"] = _ssh_key_view(pending)
     inbound_keys = pgp_inbound_keys(record) if key_details else []

@@ -2,20 +2,27 @@
 
 A key is pinned only when its fingerprint matches the one the partner gave out of band, or when the
 caller explicitly chose trust on first use (logged as a warning).
+
+The fetch makes one connection, as ``ssh`` does: the server presents its preferred key among every type we
+accept. Only when the partner's fingerprint is not that key's are the server's other keys fetched (one
+connection each, then one the server refuses), so a setup never looks like a scan in the server's log.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 from dataclasses import dataclass, field
 
 import asyncssh
 
+from airflow_provider_actito_sftp.connection.schema import BY_NAME
 from airflow_provider_actito_sftp.connection.store import ConnectionRecord
-from airflow_provider_actito_sftp.exceptions import RefusedError
+from airflow_provider_actito_sftp.exceptions import RefusedError, RemoteConnectError
 from airflow_provider_actito_sftp.management.on_server import run_on_server
-from airflow_provider_actito_sftp.ssh.host_keys import export_host_key, fetch_host_keys, fingerprint
+from airflow_provider_actito_sftp.ssh.algorithms import DEFAULTS, Algorithms
+from airflow_provider_actito_sftp.ssh.host_keys import export_host_key, fingerprint, host_keys
 
 log = logging.getLogger(__name__)
 SHA256_FINGERPRINT = re.compile(r"SHA256:[A-Za-z0-9+/]{43}")  # 32 bytes in base64, unpadded
@@ -23,16 +30,22 @@ SHA256_FINGERPRINT = re.compile(r"SHA256:[A-Za-z0-9+/]{43}")  # 32 bytes in base
 
 @dataclass(frozen=True)
 class HostKeyOffer:
-    """The host keys a server holds (one per type: ed25519, ECDSA, RSA...), none trusted yet.
+    """The host keys a server presents (one per type: ed25519, ECDSA, RSA...), none trusted yet.
 
     :param host: the server.
     :param port: its SSH port.
-    :param keys: the public host keys, the one ``ssh`` shows by default (ed25519) first.
+    :param keys: the public host keys, the server's preferred one (ed25519 if it has one, as ``ssh`` shows) first.
+    :param complete: every key the server holds; False: its preferred one so far (:meth:`searched` finds others).
+    :param algorithms: what the connection offers the server (its ciphers, the weaker algorithms it accepts).
+    :param timeout: seconds to reach the server, for :meth:`searched`.
     """
 
     host: str
     port: int
     keys: tuple[asyncssh.SSHKey, ...] = field(repr=False)
+    complete: bool = True
+    algorithms: Algorithms = field(default_factory=Algorithms)
+    timeout: float = 30.0
 
     @property
     def key(self) -> asyncssh.SSHKey:
@@ -62,6 +75,31 @@ class HostKeyOffer:
         wanted = normalize_fingerprint(expected)
         return next((key for key in self.keys if normalize_fingerprint(fingerprint(key)) == wanted), None)
 
+    def searched(self, expected: str) -> HostKeyOffer:
+        """The offer with the server's other keys fetched, until one has the fingerprint ``expected`` (the partner
+        gave one of another type), else all of them (one connection each, and one the server refuses).
+
+        :param expected: the fingerprint the partner gave.
+        :raises RemoteConnectError: the server could not be reached again.
+        """
+        if self.complete or self.matching(expected) is not None:
+            return self
+        wanted = normalize_fingerprint(expected)
+
+        async def search() -> tuple[list[asyncssh.SSHKey], bool]:
+            found: list[asyncssh.SSHKey] = []
+            more = host_keys(self.host, self.port, timeout=self.timeout, algorithms=self.algorithms, after=self.keys)
+            async for key in more:
+                found.append(key)
+                if normalize_fingerprint(fingerprint(key)) == wanted:
+                    await more.aclose()
+                    return found, False
+            return found, True
+
+        address = f"{self.host}:{self.port}"
+        found, complete = run_on_server(search, timeout=self.timeout, address=address)
+        return dataclasses.replace(self, keys=(*self.keys, *found), complete=complete)
+
 
 def normalize_fingerprint(text: str) -> str:
     """A SHA256 fingerprint as typed, in OpenSSH's form: ``SHA256:`` and the unpadded base64.
@@ -89,17 +127,45 @@ class HostKeyPin:
     trusted_on_first_use: bool
 
 
-def fetch_host_key_offer(host: str, port: int, *, timeout: float = 30.0) -> HostKeyOffer:
-    """Connect without authenticating and return every host key the server holds (one exchange per type).
+def fetch_host_key_offer(
+    host: str, port: int, *, timeout: float = 30.0, algorithms: Algorithms | None = None
+) -> HostKeyOffer:
+    """Connect once without authenticating and return the host key the server prefers among every type we
+    accept (its other keys are fetched only if the partner confirms one of them: :meth:`HostKeyOffer.searched`).
 
     :param host: the server.
     :param port: its SSH port.
     :param timeout: seconds to reach it.
+    :param algorithms: what the connection offers (:func:`offered_algorithms`); None: the defaults.
     :raises RemoteConnectError: the server could not be reached or offered no key.
+    :raises RefusedError: no key exchange is possible (e.g. an old server that needs ``legacy_algorithms``): why,
+        and the field that would accept it.
     """
-    address = f"{host}:{port}"
-    keys = run_on_server(lambda: fetch_host_keys(host, port, timeout=timeout), timeout=timeout, address=address)
-    return HostKeyOffer(host, port, tuple(keys))
+    offered = algorithms or DEFAULTS
+
+    async def first() -> asyncssh.SSHKey | None:
+        keys = host_keys(host, port, timeout=timeout, algorithms=offered)
+        try:
+            return await anext(keys, None)
+        finally:
+            await keys.aclose()
+
+    key = run_on_server(first, timeout=timeout, address=f"{host}:{port}")
+    if key is None:
+        raise RemoteConnectError(f"{host}:{port} presented no host key")
+    return HostKeyOffer(host, port, (key,), complete=False, algorithms=offered, timeout=timeout)
+
+
+def offered_algorithms(record: ConnectionRecord) -> Algorithms:
+    """What a connection offers its server, from its fields ``ciphers`` and ``legacy_algorithms`` (as stored;
+    the caller validated them).
+
+    :param record: the connection.
+    """
+    ciphers, legacy = (
+        BY_NAME[name].read(record.conn_id, record.stored(name)) for name in ("ciphers", "legacy_algorithms")
+    )
+    return Algorithms(tuple(ciphers), tuple(legacy))
 
 
 def pin_host_key(
@@ -117,6 +183,8 @@ def pin_host_key(
     """
     confirmed = bool(expected and expected.strip())
     if expected and confirmed:
+        if SHA256_FINGERPRINT.fullmatch(normalize_fingerprint(expected)):
+            offer = offer.searched(expected)  # the partner may have given the fingerprint of another of its keys
         key = offer.matching(expected)
         if key is None:
             raise RefusedError(_mismatch(expected, offer))

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
-from airflow_provider_actito_sftp.connection.schema import BY_NAME, check_length
+from airflow_provider_actito_sftp.connection.schema import BY_NAME, AuthType, check_length
 from airflow_provider_actito_sftp.connection.store import ConnectionRecord
 from airflow_provider_actito_sftp.exceptions import AuthenticationError, PgpKeyError, RefusedError
 from airflow_provider_actito_sftp.management.on_server import hook_session, run_on_server, within
@@ -136,9 +136,11 @@ def pending_key_authenticates(record: ConnectionRecord, *, timeout: float | None
     pending = record.stored("ssh_private_key_pending")
     if not pending:
         return False
+    both = AuthType.SSH_KEY_AND_PASSWORD
+    key_auth = both.value if record.extra.get("auth_type") == both else AuthType.SSH_KEY.value  # the password too
     trial = replace(
         record,
-        extra={**record.extra, "ssh_private_key": pending, "ssh_private_key_pending": None, "auth_type": "ssh_key"},
+        extra={**record.extra, "ssh_private_key": pending, "ssh_private_key_pending": None, "auth_type": key_auth},
     )
     trial.store("ssh_private_key_passphrase", None)
     settings = within(validate(trial), timeout)

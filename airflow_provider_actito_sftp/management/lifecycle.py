@@ -25,6 +25,7 @@ from airflow_provider_actito_sftp.management.host_keys import (
     HostKeyOffer,
     HostKeyPin,
     fetch_host_key_offer,
+    offered_algorithms,
     pin_host_key,
 )
 from airflow_provider_actito_sftp.management.keys import pgp_inbound_keys
@@ -115,7 +116,8 @@ def create_connection(
     for name, path in (locations or {}).items():
         location_set(record, name, path, must_exist=False)
     validate_without_host_key(record)
-    offer = fetch_host_key_offer(record.host or "", record.port or 22, timeout=timeout)
+    algorithms = offered_algorithms(record)
+    offer = fetch_host_key_offer(record.host or "", record.port or 22, timeout=timeout, algorithms=algorithms)
     if on_offer is not None:
         on_offer(offer)
     pin = pin_host_key(record, offer, expected=expected_fingerprint, trust_on_first_use=trust_on_first_use)
@@ -156,7 +158,9 @@ def repin_host_key(
     :raises RemoteConnectError: the host key could not be fetched.
     """
     settings = within(validate(record), timeout)
-    offer = fetch_host_key_offer(settings.host, settings.port, timeout=settings.advanced.connect_timeout)
+    offer = fetch_host_key_offer(
+        settings.host, settings.port, timeout=settings.advanced.connect_timeout, algorithms=offered_algorithms(record)
+    )
     if on_offer is not None:
         on_offer(offer)
     return pin_host_key(record, offer, expected=expected_fingerprint, trust_on_first_use=trust_on_first_use)

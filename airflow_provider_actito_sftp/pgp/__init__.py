@@ -19,6 +19,8 @@
   passphrase, armored, signed only, an encrypted message signed as data), from its packet headers;
   :mod:`.packet_fields` checks each packet's fields for it.
 - :mod:`.sniff`: from that and the inbound policy, decrypt, import as it is, or refuse a file.
+- :mod:`.detached`: a detached signature (``F.sig``) checked by ``gpg --verify`` fed the signed bytes as
+  they are read, with the partner's key only.
 - :mod:`.sequoia`: Sequoia's ``sq`` as the second decryption backend, for what gpg 2.2 cannot read (the
   padding ``sq encrypt`` adds by default); ``transfer/download.py`` asks it when gpg opened our key but
   could not confirm the data.

@@ -19,20 +19,30 @@ from typing import Any
 
 import asyncssh
 
-from airflow_provider_actito_sftp.connection.settings import AuthType, ConnectionSettings
+from airflow_provider_actito_sftp.connection.settings import ConnectionSettings
 from airflow_provider_actito_sftp.exceptions import (
-    AuthenticationError,
+    ActitoSftpError,
+    ConnectionConfigError,
     HostKeyError,
     RemoteConnectError,
     RemoteLocationError,
     SftpSubsystemError,
 )
+from airflow_provider_actito_sftp.ssh.algorithms import Algorithms, find_mismatch, signature_algorithms
 from airflow_provider_actito_sftp.ssh.host_keys import fetch_host_key, fingerprint
+from airflow_provider_actito_sftp.ssh.login import (
+    PREFERRED_AUTH,
+    LoginClient,
+    closed_before_greeting,
+    refusal,
+    timed_out,
+    unreachable,
+)
 from airflow_provider_actito_sftp.ssh.protocol import broke_protocol, is_transport_error, protocol_broken
 from airflow_provider_actito_sftp.ssh.send_path import lighten_send_path
-from airflow_provider_actito_sftp.ssh.sftp_channel import start_sftp_channel
-from airflow_provider_actito_sftp.ssh.stall_watch import StallWatch
-from airflow_provider_actito_sftp.ssh.targets import checked_target
+from airflow_provider_actito_sftp.ssh.sftp_channel import start_sftp_channel, subsystem_text
+from airflow_provider_actito_sftp.ssh.stall_watch import StallWatch, count_any_reply_as_alive
+from airflow_provider_actito_sftp.ssh.targets import checked_target, host_and_port
 
 log = logging.getLogger(__name__)
 SSH_LIBRARY_LOGGER = "asyncssh"
@@ -69,20 +79,10 @@ class RemoteEntry:
     mtime_ns: int = 0  # whole seconds on SFTP v3 servers (OpenSSH); finer where the server gives it
 
 
-class _PinnedHostKeyClient(asyncssh.SSHClient):
-    """Remembers the host key the server offered when it is not one of the pinned keys."""
-
-    def __init__(self) -> None:
-        self.refused_key: asyncssh.SSHKey | None = None
-
-    def validate_host_public_key(self, host: str, addr: str, port: int, key: asyncssh.SSHKey) -> bool:
-        self.refused_key = key
-        return False
-
-
 def connect_options(settings: ConnectionSettings) -> dict[str, Any]:
-    """Return the asyncssh connect options for these settings: hermetic, pinned, no agent, no ~/.ssh."""
-    uses_key = settings.auth_type is AuthType.SSH_KEY
+    """Return the asyncssh connect options for these settings: hermetic, pinned, no agent, no ~/.ssh. Our key and
+    password are not among them: :class:`~airflow_provider_actito_sftp.ssh.login.LoginClient` hands them out as the
+    server asks (both, in its order, for a server that wants two factors)."""
     return {
         "host": settings.host,
         "port": settings.port,
@@ -90,17 +90,18 @@ def connect_options(settings: ConnectionSettings) -> dict[str, Any]:
         "known_hosts": (list(settings.host_keys), [], []),
         "config": None,
         "agent_path": None,
-        "client_keys": settings.client_private_keys() if uses_key else None,
-        "password": None if uses_key else settings.password,
-        "preferred_auth": "publickey" if uses_key else "keyboard-interactive,password",
+        "client_keys": None,  # no default keys either: LoginClient offers ours
+        "password": None,
+        "preferred_auth": PREFERRED_AUTH,
         "gss_auth": False,
         "gss_kex": False,
         "host_based_auth": False,
         "x509_trusted_certs": None,
         "connect_timeout": settings.advanced.connect_timeout,
-        "login_timeout": settings.advanced.connect_timeout,
+        "login_timeout": 2 * settings.advanced.connect_timeout,  # a backstop: connect_timeout bounds the login
         "keepalive_interval": settings.advanced.keepalive_interval or None,
-        "encryption_algs": list(settings.advanced.ciphers),
+        "encryption_algs": offered_algorithms(settings).encryption_algs(),  # CBC only where the connection accepts it
+        "server_host_key_algs": _host_key_algs(settings),
         "compression_algs": ["zlib@openssh.com", "none"] if settings.advanced.compression else ["none"],
     }
 
@@ -207,9 +208,8 @@ async def open_session(settings: ConnectionSettings) -> AsyncIterator[AsyncSftpS
 
 async def _connect(settings: ConnectionSettings) -> AsyncSftpSession:
     quiet_ssh_library()
-    guard = _PinnedHostKeyClient()
-    address = f"{settings.host}:{settings.port}"
-    pinned = [fingerprint(key) for key in settings.host_keys]
+    guard = LoginClient(settings)
+    address = host_and_port(settings.host, settings.port)
     auth = settings.auth_type.label
     log.info("Connecting to %s (connection %r, %s authentication)", address, settings.conn_id, auth)
     # Built before connecting: an error in our own options is never blamed on the server below.
@@ -217,49 +217,70 @@ async def _connect(settings: ConnectionSettings) -> AsyncSftpSession:
     target = await checked_target(settings.host, settings.port)  # the platform's allow-list, before any packet
     try:
         ssh = await asyncssh.connect(target, settings.port, options=options, config=None)
-    except asyncssh.HostKeyNotVerifiable as e:
-        offered = fingerprint(guard.refused_key) if guard.refused_key else None
-        raise HostKeyError(settings.conn_id, address, offered, pinned) from e
-    except (asyncssh.KeyExchangeFailed, asyncssh.ConnectionLost, ConnectionResetError) as e:
-        # Servers hang up when none of their host keys has a pinned type: name the key they do offer.
-        offered_key = await _probe_host_key(settings) if settings.host_keys else None
-        if offered_key is not None and offered_key not in settings.host_keys:
-            raise HostKeyError(settings.conn_id, address, fingerprint(offered_key), pinned) from e
-        raise RemoteConnectError(f"Connection {settings.conn_id!r} to {address}: key exchange failed: {e}") from e
-    except asyncssh.PermissionDenied as e:
-        raise _refused(settings, address) from e
-    except TimeoutError as e:
-        raise RemoteConnectError(
-            f"Connection {settings.conn_id!r}: cannot reach {address}: no SSH session within "
-            f"{settings.advanced.connect_timeout} s (connect_timeout: connecting, the SSH handshake and authentication)"
-        ) from e
     except Exception as e:  # asyncssh ends a connection with whatever its parser raised on the server's bytes
-        if broke_protocol(e):
-            raise RemoteConnectError(f"Connection {settings.conn_id!r}: {protocol_broken(address, e)}") from e
-        raise RemoteConnectError(f"Connection {settings.conn_id!r}: cannot reach {address}: {e}") from e
+        raise await _connect_failed(settings, address, guard, e) from e
     lighten_send_path(ssh)  # one send per event-loop turn; no IGNORE packet before each one (not CBC)
+    count_any_reply_as_alive(ssh)  # keepalives: any packet from the server proves it alive (tinysshd)
     sftp = await _start_sftp(settings, address, ssh)
     session = AsyncSftpSession(settings, ssh, sftp)
     log.info("Connected to %s; host key %s matches the pin", address, session.host_key_fingerprint)
     return session
 
 
-def _refused(settings: ConnectionSettings, address: str) -> AuthenticationError:
-    """The server refused our credentials: with our key, how to install it (the CLI's command, the page's button)."""
-    refused = (
-        f"Connection {settings.conn_id!r} to {address}: the server refused {settings.auth_type.label} "
-        f"authentication for user {settings.username!r}"
-    )
-    if settings.auth_type is not AuthType.SSH_KEY:
-        return AuthenticationError(refused)
-    install = (
-        " with our key: install our public key in that user's authorized keys (OpenSSH: one line in "
-        "~/.ssh/authorized_keys; ProFTPD and some other servers need the RFC 4716 form: "
-    )
-    return AuthenticationError(
-        f"{refused}{install}`actito-sftp ssh-key public {settings.conn_id} --format rfc4716`)",
-        on_page=f"{refused}{install}“Download for ProFTPD (RFC 4716)” on the Server configuration tab)",
-    )
+async def _connect_failed(
+    settings: ConnectionSettings, address: str, guard: LoginClient, error: Exception
+) -> ActitoSftpError:
+    """What a failed connect means, in words: the host key refused, the login refused (what the server wanted),
+    no TCP connection, a server silent or gone before its SSH greeting, a handshake too slow, or bytes that are
+    not SSH."""
+    conn = f"Connection {settings.conn_id!r}"
+    pinned = [fingerprint(key) for key in settings.host_keys]
+    if isinstance(error, asyncssh.HostKeyNotVerifiable):
+        offered = fingerprint(guard.refused_key) if guard.refused_key else None
+        return HostKeyError(settings.conn_id, address, offered, pinned)
+    if isinstance(error, asyncssh.PermissionDenied):
+        return refusal(settings, address, guard)
+    if isinstance(error, TimeoutError):
+        return RemoteConnectError(f"{conn}: {timed_out(address, guard, settings.advanced.connect_timeout)}")
+    lost = isinstance(error, asyncssh.ConnectionLost | ConnectionResetError)
+    if lost and guard.connection is not None and not guard.greeted:
+        return RemoteConnectError(f"{conn}: {closed_before_greeting(address, error)}")
+    if lost or isinstance(error, asyncssh.KeyExchangeFailed):
+        # Servers hang up when none of their host keys has a pinned type: name the key they do offer.
+        offered_key = await _probe_host_key(settings) if settings.host_keys else None
+        if offered_key is not None and offered_key not in settings.host_keys:
+            return HostKeyError(settings.conn_id, address, fingerprint(offered_key), pinned)
+        return await _no_key_exchange(settings, address, error)
+    if broke_protocol(error):
+        return RemoteConnectError(f"{conn}: {protocol_broken(address, error)}")
+    return RemoteConnectError(f"{conn}: {unreachable(address, error)}")
+
+
+def offered_algorithms(settings: ConnectionSettings) -> Algorithms:
+    """What a session offers the server: the connection's ciphers, and the weaker algorithms it accepts."""
+    return Algorithms(settings.advanced.ciphers, settings.advanced.legacy_algorithms)
+
+
+def _host_key_algs(settings: ConnectionSettings) -> list[str] | tuple[()]:
+    """The pinned keys' types (SHA-1 ssh-rsa signatures only where the connection accepts them); none pinned:
+    asyncssh's defaults (the server is refused anyway)."""
+    return offered_algorithms(settings).host_key_algs(signature_algorithms(settings.host_keys)) or ()
+
+
+async def _no_key_exchange(settings: ConnectionSettings, address: str, error: Exception) -> ActitoSftpError:
+    """A key exchange that failed, in words: what the server offers that the connection does not accept, and the
+    field that would (``legacy_algorithms`` for an old server: not retried); else asyncssh's reason."""
+    conn = f"Connection {settings.conn_id!r}"
+    target = await checked_target(settings.host, settings.port)
+    offered, candidates = offered_algorithms(settings), signature_algorithms(settings.host_keys)
+    why = await find_mismatch(target, settings.port, offered, candidates, timeout=settings.advanced.connect_timeout)
+    if why is None:
+        return RemoteConnectError(f"{conn} to {address}: key exchange failed: {error}")
+    if why.field is None:
+        return RemoteConnectError(f"{conn} to {address}: {why.text()}")
+    command = f"actito-sftp connection update {settings.conn_id}"
+    page = f"{address}: {why.text(page=True)}"
+    return ConnectionConfigError(settings.conn_id, why.field, f"{address}: {why.text(command=command)}", on_page=page)
 
 
 async def _start_sftp(
@@ -271,8 +292,17 @@ async def _start_sftp(
     try:
         return await asyncio.wait_for(start_sftp_channel(ssh), timeout)
     except Exception as e:
+        not_sftp = broke_protocol(e) or (isinstance(e, asyncssh.SFTPError) and not is_transport_error(e))
+        text = await subsystem_text(ssh) if not_sftp else None  # while the connection is still open
         ssh.close()
         await ssh.wait_closed()
+        if text is not None:
+            problem = (
+                f"the server's SFTP subsystem answered with text, not SFTP (a login script or the account's shell "
+                f"printing text?): {text!r}: the account's login must print nothing when it is not interactive "
+                "(or the server's Subsystem sftp line is wrong)"
+            )
+            raise SftpSubsystemError(f"Connection {settings.conn_id!r} to {address}: {problem}") from e
         if broke_protocol(e):
             raise SftpSubsystemError(f"Connection {settings.conn_id!r}: {protocol_broken(address, e)}") from e
         if isinstance(e, TimeoutError):

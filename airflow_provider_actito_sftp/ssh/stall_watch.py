@@ -10,6 +10,15 @@ the oldest request counts, and on any link a server answers it within seconds.
 asyncssh does not expose its pending requests; they are read from its SFTP client handler, and where a
 version of asyncssh keeps them elsewhere the watch closes a stalled connection all the same, only without the
 worded reason.
+
+**Keepalives** (:func:`count_any_reply_as_alive`): asyncssh sends one after each ``keepalive_interval`` in which
+nothing came from the server, and drops the connection at the fourth (``keepalive_count_max``: 3) unless a
+keepalive's own reply came in between: other packets restart the interval but do not clear the count. Some servers
+never send that reply: tinysshd (releases before 20260906) answers ``keepalive@openssh.com`` with
+``SSH_MSG_UNIMPLEMENTED``, so its sessions ended ("Server not responding to keepalive") after four idle intervals in
+all, mid-export. OpenSSH's own client counts any packet received as a sign of life (``packet.c``:
+``keep_alive_timeouts = 0`` on every packet): so do we. A connection is dropped only after four intervals in a row
+in which nothing at all came from the server.
 """
 
 from __future__ import annotations
@@ -17,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import asyncssh
@@ -24,6 +34,28 @@ import asyncssh
 log = logging.getLogger(__name__)
 
 STALL_TIMEOUT = 300.0  # seconds the oldest pending SFTP request may wait for its answer
+
+
+def count_any_reply_as_alive(ssh: Any) -> None:
+    """Make ``ssh`` (an asyncssh connection) count anything received from the server as an answer to its
+    keepalives, as OpenSSH's client does: see the module's docstring.
+
+    asyncssh restarts its keepalive timer on every received byte (``_reset_keepalive_timer``) but clears its
+    count of unanswered keepalives only on a keepalive's own reply; here the count is cleared with the timer.
+    Where an asyncssh release lays this out differently, nothing is changed (logged at DEBUG).
+
+    :param ssh: the connection, authenticated.
+    """
+    restart: Callable[[], None] | None = getattr(ssh, "_reset_keepalive_timer", None)
+    if not callable(restart) or not isinstance(getattr(ssh, "_keepalive_count", None), int):
+        log.debug("asyncssh keeps its keepalive count elsewhere: only a keepalive's own reply counts")
+        return
+
+    def heard_from_server() -> None:
+        ssh._keepalive_count = 0
+        restart()
+
+    ssh._reset_keepalive_timer = heard_from_server
 
 
 class StallWatch:

@@ -17,6 +17,8 @@ Exactly once, with the state kept where every worker sees it — on the partner'
 Files are taken oldest first, at most ``max_files`` / ``max_bytes`` a run (:class:`~.selection.BatchLimit`).
 Every file ends in exactly one of: imported, refused (bad input: not retried), failed (transport:
 retried), or skipped (with the reason). One file's error never stops or hides the others.
+A detached signature (``F.sig`` / ``F.asc``) goes with its data file: checked before the publish under the
+``signature_policy``, given the data file's fate after step 5 (:mod:`~.signatures`).
 With ``claim="none"`` (read-only folders) steps 1, 3 and 5's rename are left out and the ledger alone
 makes imports happen once.
 """
@@ -34,6 +36,7 @@ from asyncssh import SFTPAttrs
 
 from airflow_provider_actito_sftp.exceptions import (
     FileRefusedError,
+    GpgStreamError,
     ImportRefusedError,
     PublishConflictError,
     RemoteChangedError,
@@ -64,6 +67,16 @@ from airflow_provider_actito_sftp.transfer.remote_steps import (
     record_in_ledger,
 )
 from airflow_provider_actito_sftp.transfer.selection import not_in_ledger
+from airflow_provider_actito_sftp.transfer.signatures import (
+    Pairing,
+    SignatureCheck,
+    WaitingForSignature,
+    check_signature_keys,
+    consume_signature,
+    pair_signatures,
+    ready_data_files,
+    set_signature_aside,
+)
 from airflow_provider_actito_sftp.transfer.streams import close_in_background, close_quietly, open_for_reading
 
 log = logging.getLogger(__name__)
@@ -92,16 +105,21 @@ class ImportJob(ImportState):
         self._slots = FileSlots(self.settings.advanced.transfer_concurrency)
         self._local_names: dict[str, str] = {}  # final local name -> remote name, for this run
         self._decryption = DecryptionKeys(self.settings.keys, request.options.signature_policy)
+        check_signature_keys(self.settings, request.options)  # a policy that cannot be met: before anything moves
+        self._pairing = Pairing()
+        self._checks: dict[str, SignatureCheck] = {}  # remote name -> its signature's check, for this run
 
     async def run(self) -> ImportResult:
         self.request.destination.sweep_partials(self.request.options.claim_timeout)
         entries = await self.session.list_location(self.request.location)
         if self.request.options.claim is Claim.RENAME:
             entries += await recover(self, entries)
-        ready = self.request.file_filter.ready(entries)
+        self._pairing = pair_signatures(entries, self.request.file_filter)
+        ready = ready_data_files(self._pairing, self.request.file_filter.ready(entries), self.report.skip)
         new, already = not_in_ledger(ready, self._ledger_says)  # never counted toward max_files / max_bytes
         for entry in already:
             self.report.skip(entry.name, "already imported (ledger)")
+            self._pairing.skip_with(entry, self.report.skip)
         batch, later = self.request.batch_limit.take(list(new))
         log.info(
             "Connection %r, location %r (%s): %d of %d entries ready to import; this run takes %d, oldest first",
@@ -115,6 +133,12 @@ class ImportJob(ImportState):
         self.report.leave_for_later(later)
         await asyncio.gather(*(self._guarded(entry, new[entry]) for entry in batch))
         return self.report.result
+
+    def _check(self, entry: RemoteEntry) -> SignatureCheck:
+        """The check of ``entry``'s detached signature, if it has one (one per file and run)."""
+        if entry.name not in self._checks:
+            self._checks[entry.name] = SignatureCheck(self, entry, self._pairing.of.get(entry.name))
+        return self._checks[entry.name]
 
     async def _guarded(self, entry: RemoteEntry, seen: Seen) -> None:
         async with self._slots.for_size(entry.size):
@@ -178,7 +202,7 @@ class ImportJob(ImportState):
             return
         except FileRefusedError as e:  # bad input: a retry would meet it again
             if await quarantine_or_release(self, claim, entry, started, str(e)):
-                self.report.refuse(entry, str(e), started)
+                self.report.refuse(entry, str(e) + await set_signature_aside(self, self._check(entry)), started)
             return
         except (asyncssh.Error, OSError) as e:
             if await self.release(claim, entry, started, f"transfer failed: {describe(e)}"):
@@ -207,6 +231,8 @@ class ImportJob(ImportState):
         if local is None:
             return
         outcome, error, retryable = await finish_import(self, staged, entry.size, entry.mtime_ns, downloaded.sha256)
+        if error is None and (signature := await consume_signature(self, self._check(entry))):
+            outcome = f"{outcome}; {signature}"
         self.report.imported(entry, downloaded, local, outcome, error, started, retryable=retryable)
 
     async def _import_in_place(self, entry: RemoteEntry, seen: Seen, started: float) -> None:
@@ -217,7 +243,7 @@ class ImportJob(ImportState):
             self.report.skip(entry.name, str(e))
             return
         except FileRefusedError as e:  # bad input: a retry would meet it again
-            self.report.refuse(entry, str(e), started)
+            self.report.refuse(entry, str(e) + await set_signature_aside(self, self._check(entry)), started)
             return
         except (asyncssh.Error, OSError) as e:
             self.report.transfer_failed(entry, e, started)
@@ -227,7 +253,9 @@ class ImportJob(ImportState):
         local = await self._publish(entry, downloaded, None, started)
         if local is not None:
             record_in_ledger(self, entry.name, entry.size, entry.mtime_ns, downloaded.sha256)
-            self.report.imported(entry, downloaded, local, "kept in place (claim='none')", None, started)
+            signature = await consume_signature(self, self._check(entry))
+            outcome = "kept in place (claim='none')" + (f"; {signature}" if signature else "")
+            self.report.imported(entry, downloaded, local, outcome, None, started)
 
     async def _download(
         self, entry: RemoteEntry, current: str, seen: Seen, lstat: Awaitable[SFTPAttrs] | None = None
@@ -258,7 +286,7 @@ class ImportJob(ImportState):
         try:
             async with source_for(self, entry, current, handle, expected) as source:
                 return await self._stream(entry, source, seen)
-        except RemoteChangedError as e:
+        except (RemoteChangedError, WaitingForSignature) as e:
             raise _Skip(str(e)) from e
 
     async def _stream(self, entry: RemoteEntry, source: RemoteSource, seen: Seen) -> Downloaded:
@@ -269,20 +297,34 @@ class ImportJob(ImportState):
             pgp_required=self.settings.inbound.pgp_required,
             options=self._decryption,
         )
+        check = self._check(entry)
+        decrypt = check.inline_options(decrypt)
+        check.before_download(decrypt)
         final_name = plaintext_name(entry.name) if decrypt else entry.name
         # An UNSURE file may be the one already published: its content decides, after the download.
         # A file resumed from a staged marker may be the one its live try publishes meanwhile: content decides.
         unsure = seen is Seen.UNSURE or entry.name in self.resumed_staged
         self._reserve(final_name, entry.name, check_existing=not unsure)
         try:
-            return await download(
-                source,
-                self.request.destination,
-                final_name,
-                decrypt=decrypt,
-                limits=self.request.limits,
-                label=f"download {self.request.location}/{entry.name}",
-            )
+            async with check.verifying(source, decrypt) as read_from:
+                try:
+                    downloaded = await download(
+                        read_from,
+                        self.request.destination,
+                        final_name,
+                        decrypt=decrypt,
+                        limits=self.request.limits,
+                        label=f"download {self.request.location}/{entry.name}",
+                    )
+                except GpgStreamError as e:
+                    check.unsigned_inside(e)  # no signature inside nor beside it: it may wait for one
+                    raise
+                try:
+                    await check.verify(downloaded)  # before anything is published
+                except BaseException:
+                    self.request.destination.discard(downloaded.staged)
+                    raise
+                return downloaded
         finally:
             self._local_names.pop(final_name, None)
 

@@ -35,21 +35,17 @@ class FileFilter:
 
     def matches(self, name: str) -> bool:
         """Whether ``name`` matches the pattern. A hidden name (``.bash_history``, a partner's ``.lock``) matches
-        only a pattern that starts with a literal dot, as with ``sftp``'s and the shell's globs: the globs ``*`` and
-        ``*.csv`` and the regex ``.*\\.csv`` leave it out; the globs ``.*`` and ``.lock`` and the regex ``\\.lock``
-        take it."""
-        if name.startswith(".") and not self.names_hidden_files:
-            return False
+        only where the pattern names its dot, as with ``sftp``'s and the shell's globs, not with a wildcard: the
+        globs ``*``, ``?*`` and ``*.csv`` and the regex ``.*\\.csv`` leave it out; the globs ``.*`` and ``.lock``
+        and the regexes ``\\.lock`` and ``(?:\\.lock|.*\\.csv)`` take it."""
+        if _hidden(name) and self._matches(_WILDCARD_PROBE + name[1:]):
+            return False  # a wildcard took the dot: the pattern does not name it
+        return self._matches(name)
+
+    def _matches(self, name: str) -> bool:
         if self.regex:
             return re.fullmatch(self.pattern, name) is not None
         return fnmatch.fnmatchcase(name, self.pattern)
-
-    @property
-    def names_hidden_files(self) -> bool:
-        """Whether the pattern starts with a literal dot (glob: ``.``; regex: ``\\.`` or ``[.]``, after any ``^``)."""
-        if not self.regex:
-            return self.pattern.startswith(".")
-        return self.pattern.removeprefix("^").startswith(("\\.", "[.]"))
 
     def ready(self, entries: list[RemoteEntry], *, now: float | None = None) -> list[RemoteEntry]:
         """Files that match and are complete (not temporary names, not modified in the last ``min_age`` s)."""
@@ -57,11 +53,31 @@ class FileFilter:
         return [
             entry
             for entry in entries
-            if entry.is_file
-            and not is_in_progress(entry.name, (self.lock_suffix,))
-            and self.matches(entry.name)
-            and (self.min_age <= 0 or moment - entry.mtime.timestamp() >= self.min_age)
+            if self.present(entry) and self.matches(entry.name) and self.old_enough(entry, moment)
         ]
+
+    def present(self, entry: RemoteEntry) -> bool:
+        """Whether ``entry`` is a regular file under its final name (not a temporary name, not our marker)."""
+        return entry.is_file and not is_in_progress(entry.name, (self.lock_suffix,))
+
+    def old_enough(self, entry: RemoteEntry, now: float) -> bool:
+        """Whether ``entry`` was last modified at least ``min_age`` seconds before ``now``."""
+        return self.min_age <= 0 or now - entry.mtime.timestamp() >= self.min_age
+
+
+# In place of a hidden name's dot: a character only a wildcard matches (no name holds it; the import refuses one).
+_WILDCARD_PROBE = "\x00"
+
+
+def _hidden(name: str) -> bool:
+    """A dot-file's name; not an unsafe one (``../x``, ``.\\x``), which the import refuses and reports."""
+    if not name.startswith("."):
+        return False
+    try:
+        check_remote_name(name)
+    except ValueError:
+        return False
+    return True
 
 
 def not_in_ledger(

@@ -1,10 +1,18 @@
-"""Upload one local file, encrypting on the fly, under a lock suffix, then rename it into place."""
+"""Upload one local file, encrypting on the fly, under a lock suffix, then rename it into place.
+
+An upload that fails leaves no partial file: its lock file (or, without a lock, the file it began under its final
+name) is removed. When the failure was a cut, that connection is gone: the job's session is reconnected once
+(:meth:`~.AsyncSftpSession.reconnect`, the same checks as the first connection) to remove it, and the job's other
+files go on over the new connection. Only when no new connection can be made (or the task was killed) is the lock
+file left, logged by name; the next export of that file writes over it (its lock name is truncated on open).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
 import logging
+import weakref
 import zlib
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -14,6 +22,7 @@ import asyncssh
 
 from airflow_provider_actito_sftp.exceptions import ActitoSftpError, ExportRefusedError, RemoteExistsError
 from airflow_provider_actito_sftp.pgp.stream import EncryptOptions, encrypt_stream
+from airflow_provider_actito_sftp.ssh.protocol import is_transport_error
 from airflow_provider_actito_sftp.ssh.session import AsyncSftpSession
 from airflow_provider_actito_sftp.transfer.progress import Progress
 from airflow_provider_actito_sftp.transfer.streams import WRITE_CHUNK, PipelinedWriter
@@ -96,8 +105,11 @@ async def upload(
     write_path = final_path + lock_suffix.encode() if lock_suffix else final_path
     progress = Progress(label, source_size)
     digest = hashlib.sha256()
+    opened = False  # without a lock, the final name is ours to remove only once we opened (truncated) it
     try:
-        async with sftp.open(write_path, "wb") as remote:
+        remote = await _create(sftp, write_path, session.settings.username)
+        opened = True
+        async with remote:
             writer = PipelinedWriter(remote)
             extra = ExtraChannels(session, write_path, writer)
             if source_size is not None and source_size >= MULTI_CHANNEL_SIZE:
@@ -122,8 +134,8 @@ async def upload(
         if lock_suffix:
             await _rename_into_place(sftp, write_path, final_path, replace=replace)
     except BaseException:
-        if lock_suffix:
-            await _remove_quietly(sftp, write_path)
+        if lock_suffix or opened:
+            await remove_partial(session, write_path)
         raise
     progress.finish()
     return uploaded
@@ -170,6 +182,22 @@ def _read_chunk(source: IO[bytes], digest: Any) -> bytes:
     return block
 
 
+async def _create(sftp: asyncssh.SFTPClient, path: bytes, username: str) -> asyncssh.SFTPClientFile:
+    """Open ``path`` for writing (created, or truncated).
+
+    :raises ExportRefusedError: the server forbids it (a read-only folder, e.g. a chroot's root): not retried.
+    """
+    try:
+        return await sftp.open(path, "wb")
+    except asyncssh.SFTPPermissionDenied as e:
+        raise ExportRefusedError(
+            f"the server refuses to create {path.decode(errors='replace')!r} ({e.reason or 'permission denied'}): "
+            f"user {username!r} may not write it there (a read-only folder, e.g. a chroot's root, or another user's "
+            "file of that name); point the location at a folder the user may write to (in a chroot, a writable "
+            "subfolder), or ask the partner for write access"
+        ) from e
+
+
 async def _rename_into_place(sftp: asyncssh.SFTPClient, temporary: bytes, final: bytes, *, replace: bool) -> None:
     try:
         await _rename(sftp, temporary, final, replace=replace)
@@ -200,13 +228,50 @@ async def _rename(sftp: asyncssh.SFTPClient, temporary: bytes, final: bytes, *, 
         await sftp.rename(temporary, final)
 
 
-async def _remove_quietly(sftp: asyncssh.SFTPClient, path: bytes) -> None:
+# Sessions whose connection could not be made again to remove a partial upload, with the generation that failed:
+# the job's other failed uploads do not try again (each attempt may take connect_timeout).
+_UNREACHABLE: weakref.WeakKeyDictionary[AsyncSftpSession, int] = weakref.WeakKeyDictionary()
+
+
+async def remove_partial(session: AsyncSftpSession, path: bytes) -> None:
+    """Remove a failed upload's partial file at ``path``: over the session's connection, or, when that connection
+    is lost, over a new one (the session is reconnected in place; see the module's docstring). Never raises: what
+    cannot be removed is logged by name.
+
+    :param session: the job's session.
+    :param path: the lock file (or, without a lock, the final name the upload began).
+    """
+    generation = session.generation
+    try:
+        await _remove(session.sftp, path)
+        return
+    except (asyncssh.Error, OSError) as e:
+        if not is_transport_error(e) or _UNREACHABLE.get(session) == generation:
+            _left_behind(path, e)
+            return
+    try:
+        await session.reconnect(generation)
+        await _remove(session.sftp, path)
+    except (ActitoSftpError, asyncssh.Error, OSError) as e:
+        _UNREACHABLE[session] = generation
+        _left_behind(path, e)
+        return
+    log.warning("Removed the partial upload %s over a new connection after the cut", path.decode(errors="replace"))
+
+
+async def _remove(sftp: asyncssh.SFTPClient, path: bytes) -> None:
     try:
         await sftp.remove(path)
     except asyncssh.SFTPNoSuchFile:
         return
-    except (asyncssh.Error, OSError) as e:
-        log.error("Could not remove the partial upload %s: %s; remove it by hand", path.decode(errors="replace"), e)
+
+
+def _left_behind(path: bytes, error: BaseException) -> None:
+    log.error(
+        "Could not remove the partial upload %s: %s; the next export of this file writes over it, or remove it by hand",
+        path.decode(errors="replace"),
+        error,
+    )
 
 
 __all__ = ["COMPRESSED_SUFFIXES", "EncryptOptions", "Uploaded", "should_compress", "upload"]

@@ -389,7 +389,7 @@ def test_the_schema_drives_the_cli():
             assert option.help == field.help, path
             _assert_typed_like(option, field)
             checked += 1
-    assert checked == 2 * 6 - 1 + 5 + 5  # general+server on create and update (no entity), advanced, policies
+    assert checked == 2 * 7 - 1 + 5 + 5  # general+server on create and update (no entity), advanced, policies
 
 
 def _assert_typed_like(option: click.Option, field: Field) -> None:

@@ -37,6 +37,12 @@ def test_description_of_a_connection():
     assert "WARNING" not in text
 
 
+def test_the_weaker_algorithms_a_connection_accepts_are_shown():
+    assert "weaker" not in render.description(management.describe(_record()))
+    text = render.description(management.describe(_record(legacy_algorithms="ssh-rsa,cbc")))
+    assert "  weaker:      ssh-rsa, cbc accepted from this server (legacy_algorithms)" in text
+
+
 def test_description_with_keys_and_warnings():
     view = management.describe(_record(display_name="Partner"))
     view.update(

@@ -128,6 +128,24 @@ class TestDefaults:
 class TestInvalidFields:
     """Each error names the connection and the field, and says what is expected."""
 
+    def test_a_host_with_its_port_is_refused_naming_the_port_field_and_ipv6_brackets_are_dropped(self):
+        """Issue 26.5: the same rule for the CLI, the page and Airflow's form (each reads the host here)."""
+        error = _error(host="sftp.partner.example:2222")
+        assert str(error) == (
+            "Connection 'partner', field 'host': 'sftp.partner.example:2222' holds a port: put the server alone in "
+            "Host ('sftp.partner.example') and 2222 in the Port field"
+        )
+        assert parse_connection(_connection(host="[2001:db8::1]")).host == "2001:db8::1"
+
+    def test_key_and_password_needs_both(self):
+        both = {"auth_type": "ssh_key_and_password"}
+        assert "SSH key and password authentication needs a password" in str(_error(both))
+        no_key = _error({**both, "ssh_private_key": None}, password="pw")
+        assert no_key.field == "ssh_private_key"
+        assert "SSH key and password authentication needs a private key" in str(no_key)
+        settings = parse_connection(_connection(both, password="pw"))
+        assert (settings.auth_type.uses_key, settings.auth_type.uses_password) == (True, True)
+
     @pytest.mark.parametrize("port", [0, 65536, 70000, -1])
     def test_port_out_of_range(self, port: int):
         error = _error(port=port)
@@ -150,7 +168,8 @@ class TestInvalidFields:
     def test_unknown_auth_type(self):
         error = _error({"auth_type": "kerberos"})
         assert str(error) == (
-            "Connection 'partner', field 'auth_type': expected 'ssh_key' or 'password', got 'kerberos'"
+            "Connection 'partner', field 'auth_type': expected 'ssh_key', 'password' or 'ssh_key_and_password', "
+            "got 'kerberos'"
         )
 
     def test_ssh_key_without_private_key(self):

@@ -109,6 +109,18 @@ class TestFindAndWait:
         ]
         assert hook.find_files("inbound", pattern="*.xml") == []
 
+    def test_find_files_counts_no_detached_signature_and_no_file_waiting_for_its_own(
+        self, conn_id: str, sshd: SshServer, folders: dict[str, Path]
+    ):
+        inbound = folders["inbound"]
+        for name in ("lonely.csv.sig", "signed.csv", "signed.csv.sig", "pending.csv", "pending.csv.asc"):
+            (inbound / name).write_text("x\n")
+            _age(inbound / name, 600)
+        _age(inbound / "pending.csv.asc", 5)  # its signature is still being written
+        chown_tree(inbound, sshd.user)
+        found = ActitoSftpHook(conn_id).find_files("inbound", min_age=60)
+        assert [entry.name for entry in found] == ["signed.csv"]  # what an import would take now
+
     def test_wait_for_files_returns_once_a_file_is_complete(
         self, conn_id: str, sshd: SshServer, folders: dict[str, Path]
     ):

@@ -104,3 +104,12 @@ def test_an_sftp_subsystem_that_never_answers_is_named_within_connect_timeout(
         f"Connecting to 127.0.0.1:{mute_sftp_sshd.port}: the server did not start its SFTP subsystem within 2 s "
         "(connect_timeout)"
     )
+
+
+def test_a_host_with_its_port_is_named_by_the_host_fields_label(test_form: Any, sshd: SshServer) -> None:
+    """Issue 26.5: Airflow's form says it in the same words as the CLI and the page (the parser's rule)."""
+    assert test_form(host=f"127.0.0.1:{sshd.port}") == (
+        False,
+        f"Host: '127.0.0.1:{sshd.port}' holds a port: put the server alone in Host ('127.0.0.1') and {sshd.port} in "
+        "the Port field",
+    )

@@ -90,7 +90,10 @@ def test_policies_are_accepted_with_their_keys(password_record: MakeRecord):
     ("values", "message"),
     [
         ({"port": 0}, "field 'port': expected an integer from 1 to 65535, got 0"),
-        ({"auth_type": "kerberos"}, "field 'auth_type': expected 'ssh_key' or 'password', got 'kerberos'"),
+        (
+            {"auth_type": "kerberos"},
+            "field 'auth_type': expected 'ssh_key', 'password' or 'ssh_key_and_password', got 'kerberos'",
+        ),
         ({"entity": ""}, "field 'entity': is required"),
         ({"compression": "maybe"}, "field 'compression': expected true or false, got 'maybe'"),
     ],
@@ -113,6 +116,15 @@ def test_switching_to_ssh_key_auth_generates_a_key(password_record: MakeRecord):
     again = update_fields(record, {"auth_type": "ssh_key"})
     assert (again.generated_ssh_key, again.password_removed) == (None, False)  # nothing left to remove
     assert record.extra["ssh_private_key"] == existing
+
+
+def test_switching_to_key_and_password_keeps_the_password_and_generates_a_key(password_record: MakeRecord):
+    record = password_record()
+    update = update_fields(record, {"auth_type": "ssh_key_and_password"})
+    assert not update.password_removed  # both are sent (issue 26.1)
+    assert record.password == "a-password-nobody-may-see"
+    assert update.generated_ssh_key is not None
+    assert record.extra["ssh_private_key"].startswith("-----BEGIN OPENSSH PRIVATE KEY-----")
 
 
 def test_other_changes_keep_the_password(password_record: MakeRecord):

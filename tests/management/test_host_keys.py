@@ -7,10 +7,12 @@ import re
 
 import pytest
 
+from airflow_provider_actito_sftp.connection.schema import DEFAULT_CIPHERS
 from airflow_provider_actito_sftp.connection.store import ConnectionRecord
 from airflow_provider_actito_sftp.exceptions import RefusedError, RemoteConnectError
 from airflow_provider_actito_sftp.management import HostKeyOffer, fetch_host_key_offer, pin_host_key
-from airflow_provider_actito_sftp.management.host_keys import normalize_fingerprint
+from airflow_provider_actito_sftp.management.host_keys import normalize_fingerprint, offered_algorithms
+from airflow_provider_actito_sftp.ssh.algorithms import Algorithms
 from partner_sandbox.sshd import SshServer, free_port
 from tests.cli.support import fingerprint_of
 
@@ -102,28 +104,60 @@ def test_an_unreachable_server():
         fetch_host_key_offer("127.0.0.1", free_port(), timeout=5)
 
 
+def _connections_since(server: SshServer, offset: int, sessions: set[str]) -> tuple[int, int]:
+    """The connections the server logged since ``offset``, and its failed negotiations, once they have ended."""
+    assert server.wait_for_sessions_to_end(sessions) == set()
+    logged = server.log_path.read_text(errors="replace")[offset:]
+    return logged.count("Connection from "), logged.count("Unable to negotiate")
+
+
+# The connections a server with ed25519, ECDSA and RSA keys sees for a setup that confirms each (issue 26.4):
+# the key it presents first costs one; another one, one more per key before it in our order; never a failed one.
+CONNECTIONS = {"ed25519": 1, "ecdsa": 2, "rsa": 3}
+
+
 @pytest.mark.parametrize("key_type", ["ed25519", "rsa", "ecdsa"])
 def test_any_of_a_servers_keys_can_be_confirmed_and_that_one_is_pinned(multi_key_sshd: SshServer, key_type: str):
-    offer = fetch_host_key_offer(multi_key_sshd.host, multi_key_sshd.port, timeout=10)
-    line = multi_key_sshd.host_key_lines[key_type]
-    assert offer.fingerprint == fingerprint_of(multi_key_sshd.host_key_line)  # ed25519, shown first
-    assert {item["fingerprint"] for item in offer.described()} == {
-        fingerprint_of(other) for other in multi_key_sshd.host_key_lines.values()
-    }
+    server = multi_key_sshd
+    offset, sessions = len(server.log_path.read_text(errors="replace")), server.sessions()
+    offer = fetch_host_key_offer(server.host, server.port, timeout=10)
+    line = server.host_key_lines[key_type]
+    assert offer.fingerprint == fingerprint_of(server.host_key_line)  # ed25519, shown first
+    assert offer.described() == [{"algorithm": "ssh-ed25519", "fingerprint": offer.fingerprint}]  # one connection
     record = ConnectionRecord(conn_id="pin")
     pin = pin_host_key(record, offer, expected=fingerprint_of(line))
     assert pin.fingerprint == fingerprint_of(line)
     assert record.extra["host_key"].split()[:2] == line.split()[:2]
+    assert _connections_since(server, offset, sessions) == (CONNECTIONS[key_type], 0)
 
 
 def test_a_mismatch_names_every_key_the_server_holds(multi_key_sshd: SshServer):
-    offer = fetch_host_key_offer(multi_key_sshd.host, multi_key_sshd.port, timeout=10)
+    server = multi_key_sshd
+    offset, sessions = len(server.log_path.read_text(errors="replace")), server.sessions()
+    offer = fetch_host_key_offer(server.host, server.port, timeout=10)
     with pytest.raises(RefusedError) as refused:
-        pin_host_key(ConnectionRecord(conn_id="pin"), offer, expected="SHA256:other")
-    for line in multi_key_sshd.host_key_lines.values():
+        pin_host_key(ConnectionRecord(conn_id="pin"), offer, expected=OTHER)
+    for line in server.host_key_lines.values():
         assert fingerprint_of(line) in str(refused.value)
+    # every key, then the one connection the server refuses: it holds no key of the types left
+    assert _connections_since(server, offset, sessions) == (4, 1)
     tofu = pin_host_key(ConnectionRecord(conn_id="pin"), offer, expected=None, trust_on_first_use=True)
-    assert tofu.fingerprint == fingerprint_of(multi_key_sshd.host_key_lines["ed25519"])  # the one shown first
+    assert tofu.fingerprint == fingerprint_of(server.host_key_lines["ed25519"])  # the one shown first
+
+
+def test_something_that_is_no_fingerprint_fetches_no_other_key(multi_key_sshd: SshServer):
+    offset, sessions = len(multi_key_sshd.log_path.read_text(errors="replace")), multi_key_sshd.sessions()
+    offer = fetch_host_key_offer(multi_key_sshd.host, multi_key_sshd.port, timeout=10)
+    with pytest.raises(RefusedError, match="which is not a SHA256 fingerprint"):
+        pin_host_key(ConnectionRecord(conn_id="pin"), offer, expected="SHA256:other")
+    assert _connections_since(multi_key_sshd, offset, sessions) == (1, 0)
+
+
+def test_the_fetch_offers_the_connections_ciphers_and_weaker_algorithms():
+    record = ConnectionRecord(conn_id="legacy", extra={"ciphers": "aes256-ctr", "legacy_algorithms": "cbc, ssh-rsa"})
+    assert offered_algorithms(record) == Algorithms(("aes256-ctr",), ("cbc", "ssh-rsa"))
+    plain = offered_algorithms(ConnectionRecord(conn_id="plain"))
+    assert (plain.ciphers, plain.legacy) == (DEFAULT_CIPHERS, ())
 
 
 def test_a_server_that_sends_garbage_is_a_worded_connect_error():

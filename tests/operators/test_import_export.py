@@ -6,10 +6,12 @@ import json
 import os
 import re
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
 
+from airflow_provider_actito_sftp.transfer.signatures import SIGNATURE_GRACE
 from partner_sandbox.sshd import SshServer, chown_tree
 from tests.conftest import ConnectionFactory
 from tests.support.dags import import_records, published_names, run_dag, task_states, xcom
@@ -340,6 +342,9 @@ def test_signature_policies(
     partner.encrypt_to(our_public, data, folders["inbound"] / "unsigned.csv.pgp")
     stranger = partner.generate("Stranger <stranger@example.com>")
     partner.encrypt_to(our_public, data, folders["inbound"] / "stranger.csv.pgp", sign_with=stranger)
+    # Past the wait for a detached signature (transfer/signatures): unsigned under require is then refused.
+    written_long_ago = time.time() - SIGNATURE_GRACE - 60
+    os.utime(folders["inbound"] / "unsigned.csv.pgp", (written_long_ago, written_long_ago))
     chown_tree(folders["inbound"], sshd.user)
     outcomes = {}
     for policy in ("ignore", "accept", "require"):
@@ -526,9 +531,11 @@ def test_a_backlog_drains_over_runs_with_a_bounded_xcom_and_a_full_report(
     os.utime(inbound / REPORT_FOLDER, (1_800_000_000, 1_800_000_000))  # the newest: taken last
     chown_tree(inbound, sshd.user)
     conn_id = make_connection(locations={name: str(path) for name, path in folders.items()})
+    pattern = rf"customers-\d{{4}}\.csv|\{REPORT_FOLDER}"  # a hidden name is taken only by a pattern naming it
     body = f"""
         ActitoSftpImportOperator(task_id="import", conn_id={conn_id!r}, location="inbound", min_age=0,
-                                 destination={str(landing)!r}, after_import="delete", max_files=200)
+                                 destination={str(landing)!r}, after_import="delete", max_files=200,
+                                 pattern={pattern!r}, regex=True)
         """
     reports: list[Path] = []
     values = []

@@ -208,6 +208,12 @@ def test_a_truncated_file_is_named_as_such():
     assert isinstance(raised.value, GpgIntegrityError)  # our key opened it: sq may still be asked
 
 
+def test_a_file_whose_integrity_gpg_checked_is_not_called_unprotected_whatever_its_decryption_info() -> None:
+    # what gpg 2.2.40 reports for rnp --aead=EAX (and OCB): "DECRYPTION_INFO 0 9 0", then GOODMDC
+    lines = [*DECRYPTED[:3], "DECRYPTION_INFO 0 9 0", "PLAINTEXT 62 0", "DECRYPTION_OKAY", "GOODMDC", "END_DECRYPTION"]
+    check_decryption(_outcome(*lines), SignaturePolicy.IGNORE, None)  # no refusal
+
+
 @pytest.mark.parametrize(
     ("lines", "returncode"),
     [

@@ -14,15 +14,17 @@ from pathlib import Path
 import asyncssh
 import pytest
 
-from airflow_provider_actito_sftp.exceptions import RemoteConnectError
+from airflow_provider_actito_sftp.exceptions import RefusedError, RemoteConnectError
+from airflow_provider_actito_sftp.ssh.algorithms import Algorithms
 from airflow_provider_actito_sftp.ssh.host_keys import (
     export_host_key,
     fetch_host_key,
     fetch_host_keys,
     fingerprint,
+    host_keys,
     parse_host_keys,
 )
-from partner_sandbox.sshd import SshServer, generate_ssh_key
+from partner_sandbox.sshd import SftpUser, SshServer, generate_ssh_key, remove_server, start_sshd
 
 KEY_TYPES = ("ed25519", "ecdsa", "rsa")
 FINGERPRINT = re.compile(r"SHA256:[A-Za-z0-9+/]{43}")  # OpenSSH's form: unpadded base64 of 32 bytes
@@ -225,3 +227,80 @@ def test_a_server_that_sends_garbage_after_its_version_is_a_worded_connect_error
         with pytest.raises(RemoteConnectError) as every:
             asyncio.run(asyncio.wait_for(fetch_host_keys("127.0.0.1", rogue.port, timeout=10), 60))
         assert str(every.value) == broken + "a malformed packet (Incomplete packet)"
+
+
+# --- issue 26: a setup fetch that looks like no scan, and servers that offer only weaker algorithms ------------
+
+
+def _logged_since(server: SshServer, offset: int, sessions: set[str]) -> str:
+    """What the server logged since ``offset``, once the connections started since ``sessions`` have ended."""
+    assert server.wait_for_sessions_to_end(sessions) == set()
+    return server.log_path.read_text(errors="replace")[offset:]
+
+
+def test_the_preferred_key_costs_one_connection_and_the_others_are_fetched_only_when_asked(
+    multi_key_sshd: SshServer,
+) -> None:
+    """One probe per key type left an "Unable to negotiate" line per type the server lacks (fail2ban bans)."""
+    server = multi_key_sshd
+    offset, sessions = len(server.log_path.read_text(errors="replace")), server.sessions()
+
+    async def first_then_the_others() -> tuple[asyncssh.SSHKey, str, list[asyncssh.SSHKey]]:
+        keys = host_keys(server.host, server.port, timeout=10)
+        first = await anext(keys)
+        await keys.aclose()
+        logged = await asyncio.to_thread(_logged_since, server, offset, sessions)
+        others = [key async for key in host_keys(server.host, server.port, timeout=10, after=[first])]
+        return first, logged, others
+
+    first, logged, others = asyncio.run(asyncio.wait_for(first_then_the_others(), 60))
+    lines = {
+        key_type: fingerprint(asyncssh.import_public_key(line)) for key_type, line in server.host_key_lines.items()
+    }
+    assert fingerprint(first) == lines["ed25519"]
+    assert (logged.count("Connection from "), logged.count("Unable to negotiate")) == (1, 0), logged
+    assert [fingerprint(key) for key in others] == [lines["ecdsa"], lines["rsa"]]  # our order of preference
+    after_all = _logged_since(server, offset, sessions)
+    assert (after_all.count("Connection from "), after_all.count("Unable to negotiate")) == (4, 1), after_all
+
+
+@pytest.fixture(scope="module")
+def sha1_sshd(sftp_user: SftpUser) -> Iterator[SshServer]:
+    """An OpenSSH server whose RSA host key signs only with SHA-1 (``HostKeyAlgorithms ssh-rsa``)."""
+    server = start_sshd(sftp_user, host_key_type="rsa", extra_config=("HostKeyAlgorithms ssh-rsa",))
+    yield server
+    remove_server(server)
+
+
+@pytest.fixture(scope="module")
+def cbc_sshd(sftp_user: SftpUser) -> Iterator[SshServer]:
+    """An OpenSSH server that offers only CBC ciphers."""
+    server = start_sshd(sftp_user, extra_config=("Ciphers aes128-cbc,aes256-cbc",))
+    yield server
+    remove_server(server)
+
+
+def test_a_server_signing_only_with_sha1_is_fetched_only_when_the_connection_accepts_it(sha1_sshd: SshServer) -> None:
+    with pytest.raises(RefusedError) as refused:
+        asyncio.run(fetch_host_keys(sha1_sshd.host, sha1_sshd.port, timeout=10))
+    assert str(refused.value).startswith(
+        f"could not fetch the host key of {sha1_sshd.host}:{sha1_sshd.port}: the server signs its host key only "
+        "with SHA-1 (ssh-rsa), weaker and off by default: "
+    )
+    assert str(refused.value).endswith("with --legacy-algorithms ssh-rsa")
+    assert refused.value.for_page().endswith("with “Legacy algorithms (weaker)”: ssh-rsa")
+    assert not refused.value.retryable  # a refusal: a retry would meet it again
+
+    keys = asyncio.run(
+        fetch_host_keys(sha1_sshd.host, sha1_sshd.port, timeout=10, algorithms=Algorithms(legacy=("ssh-rsa",)))
+    )
+    assert [export_host_key(key) for key in keys] == [" ".join(sha1_sshd.host_key_line.split()[:2])]
+
+
+def test_a_server_with_only_cbc_ciphers_is_fetched_with_the_connections_ciphers_or_cbc(cbc_sshd: SshServer) -> None:
+    with pytest.raises(RefusedError, match=r"the server offers only CBC ciphers \(aes128-cbc, aes256-cbc\), .* cbc$"):
+        asyncio.run(fetch_host_keys(cbc_sshd.host, cbc_sshd.port, timeout=10))
+    expected = [" ".join(cbc_sshd.host_key_line.split()[:2])]
+    for algorithms in (Algorithms(legacy=("cbc",)), Algorithms(ciphers=("aes256-cbc",))):  # the opt-in, or a cipher
+        keys = asyncio.run(fetch_host_keys(cbc_sshd.host, cbc_sshd.port, timeout=10, algorithms=algorithms))
+        assert [export_host_key(key) for key in keys] == expected

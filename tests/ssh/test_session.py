@@ -238,6 +238,24 @@ class TestOddServers:
             "a malformed packet (Incomplete packet)"
         )
 
+    def test_a_server_that_never_greets_is_named_as_such_within_connect_timeout(
+        self, make_connection: ConnectionFactory
+    ):
+        """Issue 26.5: it took the TCP connection but sent no SSH greeting (no bare "cannot reach")."""
+        from tests.support.rogue_ssh import SilentServer, call_bounded
+
+        listener = SilentServer()
+        try:
+            conn_id = make_connection(port=listener.port, connect_timeout=1)
+            with pytest.raises(RemoteConnectError) as silent:
+                call_bounded(lambda: _in_session(conn_id, _host_key))
+        finally:
+            listener.close()
+        assert str(silent.value).startswith(
+            f"Connection {conn_id!r}: the server at 127.0.0.1:{listener.port} accepted the TCP connection but sent "
+            "no SSH greeting within 1 s (connect_timeout)"
+        )
+
     def test_an_sftp_subsystem_that_never_answers_fails_within_connect_timeout(
         self, make_connection: ConnectionFactory, mute_sftp_sshd: SshServer
     ):
@@ -251,3 +269,45 @@ class TestOddServers:
             f"Connection {conn_id!r} to 127.0.0.1:{mute_sftp_sshd.port}: the server did not start its SFTP "
             "subsystem within 2 s (connect_timeout)"
         )
+
+
+def test_the_connect_options_carry_no_credential(make_connection: ConnectionFactory, sshd: SshServer) -> None:
+    """Our key and password are handed out by ssh/login.LoginClient as the server asks, never through asyncssh's
+    options (which would also try them where the auth type does not use them)."""
+    from airflow.sdk import BaseHook
+
+    from airflow_provider_actito_sftp.ssh.session import connect_options
+
+    conn_id = make_connection(auth_type="ssh_key_and_password", password="pw")
+    options = connect_options(parse_connection(BaseHook.get_connection(conn_id)))
+    assert (options["client_keys"], options["password"], options["agent_path"]) == (None, None, None)
+    assert options["preferred_auth"] == "publickey,keyboard-interactive,password"
+
+
+class TestLegacyAlgorithms:
+    """Issue 26.2: SHA-1 host key signatures and CBC ciphers are offered only to a server whose connection accepts
+    them (a real session on such servers: tests/integration/test_interop_legacy_servers.py)."""
+
+    RSA_HOST_KEY = asyncssh.generate_private_key("ssh-rsa", key_size=2048).export_public_key().decode().strip()
+    OUR_KEY = asyncssh.generate_private_key("ssh-ed25519").export_private_key().decode()
+
+    def options(self, **extra: str) -> dict[str, Any]:
+        import json
+
+        from airflow.sdk import Connection
+
+        from airflow_provider_actito_sftp.ssh.session import connect_options
+
+        fields = {"entity": "e", "ssh_private_key": self.OUR_KEY, "host_key": self.RSA_HOST_KEY, **extra}
+        conn = Connection(conn_id="legacy", conn_type="actito_sftp", host="h", login="u", extra=json.dumps(fields))
+        return connect_options(parse_connection(conn))
+
+    def test_sha1_and_cbc_only_where_the_connection_accepts_them(self):
+        plain = self.options()
+        assert plain["server_host_key_algs"][:2] == ["rsa-sha2-256", "rsa-sha2-512"]  # the pinned RSA key, SHA-2
+        assert "ssh-rsa" not in plain["server_host_key_algs"]
+        assert not [name for name in plain["encryption_algs"] if name.endswith("-cbc")]
+
+        legacy = self.options(legacy_algorithms="ssh-rsa,cbc", ciphers="aes256-ctr")
+        assert legacy["server_host_key_algs"][-1] == "ssh-rsa"
+        assert legacy["encryption_algs"] == ["aes256-ctr", "aes128-cbc", "aes192-cbc", "aes256-cbc"]

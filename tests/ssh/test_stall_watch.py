@@ -1,4 +1,5 @@
-"""A session whose SFTP server stops answering ends in words, whether keepalives are on or off."""
+"""A session whose SFTP server stops answering ends in words, whether keepalives are on or off; keepalives count
+any packet from the server as its answer (tinysshd answers them with SSH_MSG_UNIMPLEMENTED)."""
 
 from __future__ import annotations
 
@@ -68,3 +69,49 @@ def test_a_pipelined_transfer_that_keeps_answering_is_never_cut(
     )
     assert [record.plaintext_bytes for record in result.imported] == [64 * 1024 * 1024]
     assert not result.failed
+
+
+# --- keepalives: any packet from the server counts as its answer ----------------------------------------------
+
+
+class _KeepaliveCounter:
+    """What asyncssh keeps per connection: a count of unanswered keepalives, and the timer it restarts on every
+    byte received."""
+
+    def __init__(self) -> None:
+        self._keepalive_count = 0
+        self.restarts = 0
+
+    def _reset_keepalive_timer(self) -> None:
+        self.restarts += 1
+
+
+def test_anything_received_clears_the_count_of_unanswered_keepalives():
+    connection = _KeepaliveCounter()
+    stall_watch.count_any_reply_as_alive(connection)
+    connection._keepalive_count = 3  # three keepalives unanswered: the next interval would end the session
+    connection._reset_keepalive_timer()  # what asyncssh calls when bytes arrive (tinysshd: SSH_MSG_UNIMPLEMENTED)
+    assert (connection._keepalive_count, connection.restarts) == (0, 1)
+
+
+def test_an_asyncssh_without_that_layout_is_left_as_it_is():
+    class Elsewhere:
+        def _reset_keepalive_timer(self) -> None:
+            pass
+
+    connection = Elsewhere()
+    restart = connection._reset_keepalive_timer
+    stall_watch.count_any_reply_as_alive(connection)
+    assert connection._reset_keepalive_timer == restart
+
+
+def test_asyncssh_still_restarts_its_keepalive_timer_on_every_byte_received():
+    """The layout count_any_reply_as_alive relies on, read from the asyncssh installed: when an upgrade changes it,
+    this fails here rather than tinysshd sessions ending again after four keepalive intervals."""
+    import inspect
+
+    from asyncssh.connection import SSHConnection
+
+    assert "self._reset_keepalive_timer()" in inspect.getsource(SSHConnection._recv_data)
+    assert "self._keepalive_count += 1" in inspect.getsource(SSHConnection._keepalive_timer_callback)
+    assert "self._keepalive_count = 0" in inspect.getsource(SSHConnection._make_keepalive_request)

@@ -7,8 +7,20 @@ import ipaddress
 
 import pytest
 
-from airflow_provider_actito_sftp.exceptions import PlatformConfigError, TargetNotAllowedError
-from airflow_provider_actito_sftp.ssh.targets import TargetRule, checked_target, parse_rules
+from airflow_provider_actito_sftp.exceptions import (
+    ConnectionConfigError,
+    HostFieldError,
+    PlatformConfigError,
+    TargetNotAllowedError,
+)
+from airflow_provider_actito_sftp.ssh.targets import (
+    TargetRule,
+    checked_host,
+    checked_target,
+    host_and_port,
+    host_problem,
+    parse_rules,
+)
 
 
 def checked(host: str, port: int, setting: str) -> str:
@@ -96,3 +108,74 @@ def test_a_session_to_a_server_not_listed_sends_nothing(make_connection, monkeyp
         assert listener.connections == 0
     finally:
         listener.close()
+
+
+# --- the Host as people type it (issue 26.5) --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("typed", "connect_to"),
+    [
+        ("sftp.acme.example", "sftp.acme.example"),
+        (" sftp.acme.example ", "sftp.acme.example"),
+        ("203.0.113.9", "203.0.113.9"),
+        ("::1", "::1"),
+        ("[::1]", "::1"),  # an IPv6 address in brackets, as in URLs and ssh's config
+        ("[2001:db8::1]", "2001:db8::1"),
+        ("fe80::1%eth0", "fe80::1%eth0"),
+    ],
+)
+def test_a_server_alone_is_taken_and_an_ipv6_address_loses_its_brackets(typed: str, connect_to: str) -> None:
+    assert host_problem(typed) is None
+    assert checked_host("acme", typed) == connect_to
+    assert checked(typed, 22, "") == connect_to  # what the session and the host-key fetch connect to
+
+
+@pytest.mark.parametrize(
+    ("typed", "problem"),
+    [
+        (
+            "sftp.acme.example:2222",
+            "'sftp.acme.example:2222' holds a port: put the server alone in Host ('sftp.acme.example') and 2222 in "
+            "the Port field",
+        ),
+        ("[::1]:2222", "'[::1]:2222' holds a port: put the server alone in Host ('::1') and 2222 in the Port field"),
+        ("203.0.113.9:22", "'203.0.113.9:22' holds a port: put the server alone in Host ('203.0.113.9') and 22 in"),
+        (
+            "actito@sftp.acme.example",
+            "'actito@sftp.acme.example' holds a user: put 'actito' in the Username field, the server alone in Host",
+        ),
+        (
+            "sftp://actito@sftp.acme.example:2222/upload",
+            "'sftp://actito@sftp.acme.example:2222/upload' is a URL, not a server: put the server's name alone in "
+            "Host ('sftp.acme.example'), 2222 in the Port field, 'actito' in the Username field, the folder "
+            "('/upload') in a location",
+        ),
+        ("[sftp.acme.example]", "'[sftp.acme.example]': brackets hold an IPv6 address only"),
+        ("2001:db8::zz", "'2001:db8::zz' is neither a host name nor an IP address"),
+        ("sftp acme", "'sftp acme' is not a host name or address (it holds a space or a slash)"),
+    ],
+)
+def test_a_port_a_user_or_a_url_in_the_host_is_refused_with_where_each_part_goes(typed: str, problem: str) -> None:
+    found = host_problem(typed)
+    assert found is not None
+    assert found.startswith(problem)
+    with pytest.raises(ConnectionConfigError) as stored:
+        checked_host("acme", typed)
+    assert (stored.value.field, stored.value.problem) == ("host", found)
+    with pytest.raises(HostFieldError) as typed_in:  # a server named before any connection: the page's fetch
+        checked(typed, 22, "")
+    assert (str(typed_in.value), typed_in.value.field) == (f"Host {found}", "host")
+
+
+def test_an_ipv6_address_in_brackets_is_checked_against_the_allow_list_without_them() -> None:
+    assert checked("[::1]", 22, "[::1]/128") == "::1"
+    with pytest.raises(TargetNotAllowedError):
+        checked("[::1]", 22, "127.0.0.0/8")
+
+
+def test_messages_write_an_ipv6_address_with_its_port_in_brackets() -> None:
+    assert (host_and_port("::1", 2222), host_and_port("sftp.acme.example", 22)) == (
+        "[::1]:2222",
+        "sftp.acme.example:22",
+    )

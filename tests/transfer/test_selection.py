@@ -101,8 +101,15 @@ def test_an_importers_marker_is_never_selected_even_by_a_catch_all_pattern() -> 
     assert ready_names(FileFilter(".*"), entry(claim.name)) == []
 
 
+def test_an_unsafe_name_starting_with_a_dot_is_not_hidden_but_taken_for_the_import_to_refuse() -> None:
+    assert FileFilter("*").matches("../../escape.csv")  # refused and reported by the import (test_engine)
+
+
 @pytest.mark.parametrize("name", [".bash_history", ".lock", ".customers.csv", ".ssh"])
-@pytest.mark.parametrize(("pattern", "regex"), [("*", False), ("*.csv", False), ("?*", False), (".*", True)])
+@pytest.mark.parametrize(
+    ("pattern", "regex"),
+    [("*", False), ("*.csv", False), ("?*", False), ("[!x]*", False), (".*", True), ("[^/]+", True)],
+)
 def test_hidden_files_are_left_out_by_a_pattern_that_does_not_name_the_dot(
     name: str, pattern: str, regex: bool
 ) -> None:
@@ -118,6 +125,7 @@ def test_hidden_files_are_left_out_by_a_pattern_that_does_not_name_the_dot(
         (r"\.lock", True, ".lock"),
         (r"^\.[a-z]+\.csv", True, ".customers.csv"),
         (r"[.]lock", True, ".lock"),
+        (r"(?:\.lock|customers-\d+\.csv)", True, ".lock"),  # named among others
     ],
 )
 def test_a_pattern_that_starts_with_a_literal_dot_takes_hidden_files(pattern: str, regex: bool, name: str) -> None:

@@ -14,12 +14,14 @@ from pathlib import Path
 import asyncssh
 import pytest
 
-from airflow_provider_actito_sftp.exceptions import ActitoSftpError, RemoteExistsError
+from airflow_provider_actito_sftp.exceptions import ActitoSftpError, ExportRefusedError, RemoteExistsError
 from airflow_provider_actito_sftp.hooks import ActitoSftpHook
+from airflow_provider_actito_sftp.ssh.protocol import is_transport_error
 from airflow_provider_actito_sftp.transfer.upload import EncryptOptions, Uploaded, should_compress, upload
 from partner_sandbox.gpg import PartnerGpg
-from partner_sandbox.sshd import SshServer, chown_tree
+from partner_sandbox.sshd import SshServer, chown_tree, running_as_root
 from tests.conftest import ConnectionFactory
+from tests.support.tcp_proxy import TcpProxy
 
 TIMEOUT = 60.0  # seconds for one upload against a local server
 
@@ -61,20 +63,27 @@ def send(
     replace: bool = False,
     encrypt: EncryptOptions | None = None,
     on_verified: Callable[[Uploaded], None] | None = None,
+    on_session_closed: Callable[[int], None] | None = None,
 ) -> Uploaded:
+    """Upload over a new session; ``on_session_closed`` is given the session's generation (reconnections)."""
+
     async def run() -> Uploaded:
         async with ActitoSftpHook(conn_id).open_async_session() as session:
-            return await upload(
-                session,
-                source,
-                len(source.getbuffer()),
-                str(target).encode(),
-                lock_suffix=lock_suffix,
-                replace=replace,
-                encrypt=encrypt,
-                label=f"upload {target.name}",
-                on_verified=on_verified,
-            )
+            try:
+                return await upload(
+                    session,
+                    source,
+                    len(source.getbuffer()),
+                    str(target).encode(),
+                    lock_suffix=lock_suffix,
+                    replace=replace,
+                    encrypt=encrypt,
+                    label=f"upload {target.name}",
+                    on_verified=on_verified,
+                )
+            finally:
+                if on_session_closed is not None:
+                    on_session_closed(session.generation)
 
     return asyncio.run(asyncio.wait_for(run(), TIMEOUT))
 
@@ -210,6 +219,82 @@ def test_a_size_the_server_did_not_store_is_refused_and_the_partial_removed(
         send(conn_id, io.BytesIO(data), Path("/out/report.csv"), on_verified=verified.append)
     assert verified == []  # never reported as delivered
     assert listing(out) == []
+
+
+def test_without_a_lock_a_failed_upload_removes_the_partial_file_under_its_final_name(
+    make_connection: ConnectionFactory, remote_folder: Path
+) -> None:
+    def fail_second_read(number: int) -> None:
+        if number == 2:
+            raise OSError("disk read error")
+
+    source = WatchedSource(os.urandom(50_000), remote_folder, fail_second_read)
+    with pytest.raises(OSError, match="disk read error"):
+        send(make_connection(), source, remote_folder / "report.csv", lock_suffix=None)
+    assert source.listings[-1] == ["report.csv"]  # half written when the source failed
+    assert listing(remote_folder) == []  # the partner is not left half a file under its final name
+
+
+def test_a_folder_the_user_may_not_write_in_is_refused_in_words(
+    make_connection: ConnectionFactory, sshd: SshServer, remote_folder: Path
+) -> None:
+    if not running_as_root():
+        pytest.skip("the test user owns every folder it can reach unless root made one")
+    read_only = remote_folder / "read-only"
+    read_only.mkdir(mode=0o755)  # root's
+    with pytest.raises(ExportRefusedError) as refused:
+        send(make_connection(), io.BytesIO(b"id\n1\n"), read_only / "report.csv")
+    assert str(refused.value) == (
+        f"the server refuses to create '{read_only}/report.csv.part' (Permission denied): user {sshd.user.name!r} "
+        "may not write it there (a read-only folder, e.g. a chroot's root, or another user's file of that name); "
+        "point the location at a folder the user may write to (in a chroot, a writable subfolder), or ask the "
+        "partner for write access"
+    )
+    assert not refused.value.retryable
+
+
+# --- a cut mid-upload: the partial file is removed over a new connection ---------------------------------------
+
+
+def test_a_cut_mid_upload_removes_the_lock_file_over_a_new_connection(
+    make_connection: ConnectionFactory, proxy: TcpProxy, remote_folder: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The connection is lost mid-upload (the proxy cuts it 1 MB into the data): the failed upload cannot remove
+    its ``.part`` over that connection, so the session is reconnected (the job goes on over the new one) and the
+    ``.part`` removed there."""
+    conn_id = make_connection(host=proxy.host, port=proxy.port)
+    proxy.cut_next(upstream=1_000_000)
+    source = WatchedSource(os.urandom(3_000_000), remote_folder)
+    generations: list[int] = []
+    with pytest.raises((asyncssh.Error, OSError)) as lost:
+        send(conn_id, source, remote_folder / "report.csv", on_session_closed=generations.append)
+    assert is_transport_error(lost.value)  # the upload's own error: the task's retry sends the file again
+    assert ["report.csv.part"] in source.listings  # it was there while the data went
+    assert listing(remote_folder) == []
+    assert (proxy.cuts_done, proxy.connections, generations) == (1, 2, [1])
+    assert f"Removed the partial upload {remote_folder}/report.csv.part over a new connection" in caplog.text
+
+
+def test_when_no_new_connection_can_be_made_the_lock_file_is_left_and_the_next_upload_writes_over_it(
+    make_connection: ConnectionFactory, proxy: TcpProxy, remote_folder: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The network stays down after the cut (the proxy cuts the reconnection too): the ``.part`` stays, named in
+    the log; the next upload of the file (the task's retry) truncates it, writes, and renames it into place."""
+    conn_id = make_connection(host=proxy.host, port=proxy.port)
+    proxy.cut_next(upstream=1_000_000)
+    for _ in range(3):  # the reconnection, and any probe of the server a failed connection makes
+        proxy.cut_next(upstream=0)
+    with pytest.raises((asyncssh.Error, OSError)):
+        send(conn_id, WatchedSource(os.urandom(3_000_000), remote_folder), remote_folder / "report.csv")
+    proxy.clear()  # the network is back
+    assert listing(remote_folder) == ["report.csv.part"]
+    assert f"Could not remove the partial upload {remote_folder}/report.csv.part" in caplog.text
+    assert "the next export of this file writes over it" in caplog.text
+
+    data = os.urandom(100_000)
+    send(conn_id, io.BytesIO(data), remote_folder / "report.csv")
+    assert listing(remote_folder) == ["report.csv"]
+    assert (remote_folder / "report.csv").read_bytes() == data
 
 
 # --- encryption on the fly ----------------------------------------------------------------------------
