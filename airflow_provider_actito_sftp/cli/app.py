@@ -23,7 +23,7 @@ import click
 
 from airflow_provider_actito_sftp import management
 from airflow_provider_actito_sftp.connection.audit import Actor, Change
-from airflow_provider_actito_sftp.connection.schema import Field, Kind
+from airflow_provider_actito_sftp.connection.field import Field, Kind
 from airflow_provider_actito_sftp.connection.store import (
     ConnectionRecord,
     ConnectionStore,

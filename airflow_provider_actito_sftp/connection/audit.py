@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Protocol
 
-from airflow_provider_actito_sftp.connection.schema import FIELDS, Field, Kind
+from airflow_provider_actito_sftp.connection.field import Field, Kind
+from airflow_provider_actito_sftp.connection.schema import FIELDS
 
 EVENT_PREFIX = "actito_sftp_"
 

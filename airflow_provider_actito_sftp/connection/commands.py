@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from airflow_provider_actito_sftp.connection.schema import Field, Kind, Screen, editable_fields
+from airflow_provider_actito_sftp.connection.field import Field, Kind, Screen
+from airflow_provider_actito_sftp.connection.schema import editable_fields
 
 CREATE_SCREENS = (Screen.GENERAL, Screen.SERVER)  # connection create
 UPDATE_SCREENS = (Screen.GENERAL, Screen.SERVER, Screen.ADVANCED)  # connection update

@@ -11,7 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from airflow_provider_actito_sftp.connection.schema import BY_NAME, AuthType, Field, Kind
+from airflow_provider_actito_sftp.connection.field import Field, Kind
+from airflow_provider_actito_sftp.connection.schema import BY_NAME, AuthType
 from airflow_provider_actito_sftp.connection.settings import parse_locations
 from airflow_provider_actito_sftp.connection.store import ConnectionRecord
 from airflow_provider_actito_sftp.exceptions import ConnectionConfigError, RefusedError

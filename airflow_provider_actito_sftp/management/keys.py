@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
-from airflow_provider_actito_sftp.connection.schema import BY_NAME, AuthType, check_length
+from airflow_provider_actito_sftp.connection.field import check_length
+from airflow_provider_actito_sftp.connection.schema import BY_NAME, AuthType
 from airflow_provider_actito_sftp.connection.store import ConnectionRecord
 from airflow_provider_actito_sftp.exceptions import AuthenticationError, PgpKeyError, RefusedError
 from airflow_provider_actito_sftp.management.on_server import hook_session, run_on_server, within

@@ -15,7 +15,8 @@ from typing import Annotated, Any, Union, cast
 from pydantic import BaseModel, ConfigDict, Discriminator, Tag
 from pydantic.config import JsonDict
 
-from airflow_provider_actito_sftp.connection.schema import FIELDS, Kind, Screen
+from airflow_provider_actito_sftp.connection.field import Kind, Screen
+from airflow_provider_actito_sftp.connection.schema import FIELDS
 from airflow_provider_actito_sftp.management import Removed, RotationState
 from airflow_provider_actito_sftp.metrics import DayPoint
 

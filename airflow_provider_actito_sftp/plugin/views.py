@@ -12,8 +12,8 @@ from typing import Any
 from fastapi import HTTPException
 
 from airflow_provider_actito_sftp import management
+from airflow_provider_actito_sftp.connection.field import Field as SchemaField
 from airflow_provider_actito_sftp.connection.schema import CHOICE_LABELS, CONNECTION_TYPE
-from airflow_provider_actito_sftp.connection.schema import Field as SchemaField
 from airflow_provider_actito_sftp.connection.store import ConnectionRecord, ConnectionStore
 from airflow_provider_actito_sftp.exceptions import ActitoSftpError, ConnectionConfigError
 from airflow_provider_actito_sftp.plugin.wording import page_message

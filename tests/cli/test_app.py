@@ -15,7 +15,8 @@ from click.testing import CliRunner
 
 from airflow_provider_actito_sftp.cli import cli
 from airflow_provider_actito_sftp.cli.app import field_options, given
-from airflow_provider_actito_sftp.connection.schema import FIELDS, Field, Kind, Screen
+from airflow_provider_actito_sftp.connection.field import Field, Kind, Screen
+from airflow_provider_actito_sftp.connection.schema import FIELDS
 from airflow_provider_actito_sftp.connection.store import ConnectionStore
 from partner_sandbox.gpg import PartnerGpg
 from partner_sandbox.sshd import SshServer

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ast
 import json
 import re
 from pathlib import Path
@@ -12,23 +11,17 @@ import asyncssh
 import pytest
 from airflow.sdk import Connection
 
+from airflow_provider_actito_sftp.connection.field import Field, Kind, Screen
 from airflow_provider_actito_sftp.connection.schema import (
-    BY_NAME,
     FIELDS,
-    LOCATION_PATH_PATTERN,
-    PAGE_LINK,
     SECRET_EXTRA_KEYS,
-    Field,
-    Kind,
-    Screen,
     form_behaviour,
     form_fields,
     markdown_table,
 )
-from airflow_provider_actito_sftp.connection.settings import ConnectionSettings, parse_connection, parse_locations
+from airflow_provider_actito_sftp.connection.settings import ConnectionSettings, parse_connection
 from airflow_provider_actito_sftp.exceptions import ConnectionConfigError
 from airflow_provider_actito_sftp.pgp.keys import generate_inbound_key
-from tests.support.import_graph import parse_source
 
 README = Path(__file__).parents[2] / "README.md"
 PRIVATE_KEY = asyncssh.generate_private_key("ssh-ed25519").export_private_key().decode()
@@ -203,31 +196,6 @@ def test_form_behaviour_hides_only_the_unused_schema_column():
     }
 
 
-def test_page_link_is_the_plugins_page():
-    """The form's Markdown link is relative to Airflow's <base href>: the plugin's URL prefix."""
-    source = (Path(__file__).parents[2] / "airflow_provider_actito_sftp" / "plugin" / "__init__.py").read_text()
-    prefix = next(
-        node.value.value
-        for node in parse_source(source).body
-        if isinstance(node, ast.Assign)
-        and getattr(node.targets[0], "id", None) == "URL_PREFIX"
-        and isinstance(node.value, ast.Constant)
-    )
-    assert PAGE_LINK.startswith(prefix.strip("/") + "/#")
-
-
-@pytest.mark.parametrize(
-    "path", ["/in", "/", "/a/b.c/d", "/a..b", "relative", "/a/../b", "/..", "/a/..", "../a", "/a\x00b"]
-)
-def test_location_path_pattern_is_the_parsers_rule(path: str):
-    try:
-        parse_locations("c", {"name": path})
-        accepted = True
-    except ConnectionConfigError:
-        accepted = False
-    assert bool(re.search(LOCATION_PATH_PATTERN, path)) is accepted
-
-
 def test_secret_fields_are_the_stores_secret_keys():
     assert set(SECRET_EXTRA_KEYS) == {field.name for field in FIELDS if field.secret and field.in_extra}
     assert "password" not in SECRET_EXTRA_KEYS  # an Airflow column, secret by Airflow's own rules
@@ -258,31 +226,6 @@ def test_every_invalid_value_names_its_field(name: str):
 def test_required_fields(field: Field):
     with pytest.raises(ConnectionConfigError, match=f"field '{field.name}': is required"):
         parse_connection(_connection({**MINIMAL, field.name: None}))
-
-
-class TestRead:
-    @pytest.mark.parametrize(("value", "expected"), [("yes", True), ("OFF", False), ("0", False), (True, True)])
-    def test_boolean_words(self, value: object, expected: bool):
-        assert BY_NAME["compression"].read("c", value) is expected
-
-    def test_integer_text_and_bounds(self):
-        assert BY_NAME["port"].read("c", " 2022 ") == 2022
-        with pytest.raises(ConnectionConfigError, match="from 1 to 65535"):
-            BY_NAME["port"].read("c", "0")
-        with pytest.raises(ConnectionConfigError):
-            BY_NAME["port"].read("c", True)
-
-    def test_unset_gives_the_default(self):
-        assert BY_NAME["outbound_lock"].read("c", None) is True
-        assert BY_NAME["outbound_lock_suffix"].read("c", "  ") == ".part"
-
-    def test_list_of_words(self):
-        assert BY_NAME["ciphers"].read("c", "a, b,,") == ("a", "b")
-        assert BY_NAME["ciphers"].read("c", ["a"]) == ("a",)
-
-    def test_text_must_be_text(self):
-        with pytest.raises(ConnectionConfigError, match="expected text, got int"):
-            BY_NAME["entity"].read("c", 5)
 
 
 def test_every_screen_has_fields():

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from airflow_provider_actito_sftp.connection.schema import FIELDS, Screen
+from airflow_provider_actito_sftp.connection.field import Screen
+from airflow_provider_actito_sftp.connection.schema import FIELDS
 from airflow_provider_actito_sftp.exceptions import ConnectionConfigError, RefusedError
 from airflow_provider_actito_sftp.management import (
     editable_fields,
