@@ -36,8 +36,12 @@ class RepinBody(HostKeyConfirmation):
 
 
 class HostKeyFetch(BaseModel):
+    """A server whose host key to fetch; ``legacy_algorithms``: the weaker algorithms the connection accepts from
+    it (the field's words, a list or comma-separated as the form holds them; none: nothing weaker is offered)."""
+
     host: str
     port: int = Field(22, ge=1, le=65535)
+    legacy_algorithms: list[str] | str = []
 
 
 class CreateBody(BaseModel):

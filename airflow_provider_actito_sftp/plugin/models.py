@@ -287,7 +287,9 @@ class HostKey(ResponseModel):
 
 
 class HostKeysOffered(HostKey):
-    """The keys a server holds (``keys``); ``algorithm`` and ``fingerprint``: the one shown first (ed25519)."""
+    """The host key the server presents (its preferred one among every type offered, ed25519 first):
+    ``algorithm`` and ``fingerprint``, and ``keys``, that one (its other keys are fetched on creation only if the
+    partner's fingerprint is of one of them)."""
 
     host: str
     port: int

@@ -144,8 +144,15 @@ def test_host_key_fetch(api):
         "port": sshd.port,
         "algorithm": "ssh-ed25519",
         "fingerprint": _fingerprint(api),
-        "keys": [{"algorithm": "ssh-ed25519", "fingerprint": _fingerprint(api)}],  # every key the server holds
+        "keys": [{"algorithm": "ssh-ed25519", "fingerprint": _fingerprint(api)}],  # the one the server presents
     }
+    for weaker in (["cbc"], "ssh-rsa, cbc"):  # a list, or the form's text: accepting more changes nothing here
+        body = {"host": sshd.host, "port": sshd.port, "legacy_algorithms": weaker}
+        accepting = _call(api, "POST", "/api/host-key/fetch", body=body)
+        assert (accepting.status_code, accepting.json()["fingerprint"]) == (200, _fingerprint(api)), accepting.text
+    unknown = _call(api, "POST", "/api/host-key/fetch", body={"host": sshd.host, "legacy_algorithms": "cbc,md5"})
+    assert (unknown.status_code, unknown.json()["field"]) == (400, "legacy_algorithms"), unknown.text
+    assert unknown.json()["detail"] == "Legacy algorithms (weaker): expected words among 'ssh-rsa', 'cbc', got 'md5'"
     unreachable = _call(api, "POST", "/api/host-key/fetch", body={"host": "127.0.0.1", "port": 1})
     assert unreachable.status_code == 400
     assert unreachable.json()["detail"].startswith("could not fetch the host key of 127.0.0.1:1")

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from partner_sandbox.sshd import SshServer, chown_tree
+from partner_sandbox.sshd import SftpUser, SshServer, chown_tree, remove_server, start_sshd
 from tests.cli.support import fingerprint_of
 from tests.plugin.conftest import airflow_connections, module_integrations
 from tests.support.browser import (
@@ -26,8 +26,10 @@ from tests.support.browser import (
     click,
     connection_of,
     css,
+    has,
     prefer_dark,
     screenshot,
+    show_tab,
     type_into,
     wait,
     wait_loaded,
@@ -35,7 +37,9 @@ from tests.support.browser import (
 
 WRONG_FINGERPRINT = "SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
 BAD_PORT_REASON = "Port: expected an integer from 1 to 65535, got 70000"  # the label the page shows, not the key
-MADE_BY_TESTS = ("acme_new", "acme_multi", "reader_new")  # removed after the module (reader_new: should it be made)
+# removed after the module (reader_new: should it be made)
+MADE_BY_TESTS = ("acme_new", "acme_multi", "acme_legacy", "reader_new")
+CBC_ONLY = ("Ciphers aes128-cbc,aes256-cbc",)  # an old server's sshd_config: CBC ciphers only (issue 26.2)
 
 
 @pytest.fixture(scope="module")
@@ -51,6 +55,14 @@ def server(sshd: SshServer, plugin_server: dict[str, Any]) -> Iterator[dict[str,
         added = call_api(plugin_server, "PUT", "/api/connections/acme_ui/locations/inbound", {"path": str(folder)})
         assert added.status_code == 200, added.text
         yield plugin_server
+
+
+@pytest.fixture(scope="module")
+def cbc_only_sshd(sftp_user: SftpUser) -> Iterator[SshServer]:
+    """A real OpenSSH server offering only CBC ciphers, as an old partner server does."""
+    legacy = start_sshd(sftp_user, extra_config=CBC_ONLY)
+    yield legacy
+    remove_server(legacy)
 
 
 def _integrations(browser: Browser, server: dict[str, Any], user: str) -> Any:
@@ -123,6 +135,8 @@ def test_wizard_creates_an_integration_against_the_real_server(server, browser, 
     _fill_details(driver, sshd, "acme_new", display_name="ACME New")
     driver.find_element("css selector", 'input[name="auth_type"][value="password"]').click()
     assert by_id(driver, "field-password").is_displayed()
+    driver.find_element("css selector", 'input[name="auth_type"][value="ssh_key_and_password"]').click()
+    assert by_id(driver, "field-password").is_displayed()  # both are sent (issue 26.1)
     driver.find_element("css selector", 'input[name="auth_type"][value="ssh_key"]').click()
     assert not by_id(driver, "field-password").is_displayed()
     screenshot(driver, "new-integration-details.png")
@@ -230,9 +244,10 @@ def test_users_who_may_not_create_are_not_offered_it_and_refused_anyway(server, 
     assert "reader_new" not in _conn_ids(server)
 
 
-def test_the_wizard_shows_every_host_key_and_pins_the_one_confirmed(server, browser, multi_key_sshd: SshServer):
-    """A server with ed25519, RSA and ECDSA host keys: step 2 shows ed25519 (what `ssh` shows) and lists the
-    others; the partner's RSA fingerprint pins the RSA key."""
+def test_the_wizard_shows_the_presented_host_key_and_pins_the_one_confirmed(server, browser, multi_key_sshd: SshServer):
+    """A server with ed25519, RSA and ECDSA host keys: step 2 shows the one it presents, ed25519 (what `ssh`
+    shows), and no other (the fetch makes one connection, issue 26.4); the partner's RSA fingerprint still pins
+    the RSA key (fetched on creation)."""
     lines = multi_key_sshd.host_key_lines
     driver = _integrations(browser, server, "admin")
     click(driver, "new-integration")
@@ -241,13 +256,55 @@ def test_the_wizard_shows_every_host_key_and_pins_the_one_confirmed(server, brow
     click(driver, "wizard-next")
     wait(driver).until(lambda d: _step(d) == "2")
     assert by_id(driver, "host-fingerprint").text == fingerprint_of(lines["ed25519"])
-    assert by_id(driver, "host-other-keys-box").is_displayed()
-    others = [item.text for item in css(driver, "#host-other-keys li")]
-    assert sorted(others) == sorted(
-        [f"{fingerprint_of(lines['rsa'])} (ssh-rsa)", f"{fingerprint_of(lines['ecdsa'])} (ecdsa-sha2-nistp256)"]
-    )
+    assert by_id(driver, "host-algorithm").text == "ssh-ed25519"
+    assert not by_id(driver, "host-other-keys-box").is_displayed()
+    assert css(driver, "#host-other-keys li") == []
     type_into(driver, "expected-fingerprint", fingerprint_of(lines["rsa"]))
     click(driver, "wizard-next")
     wait(driver).until(lambda d: _step(d) == "3")
     assert by_id(driver, "created-host-key").text == fingerprint_of(lines["rsa"])
     assert "acme_multi" in _conn_ids(server)
+
+
+def test_a_cbc_only_server_is_set_up_in_the_browser_with_the_weaker_opt_in(server, browser, cbc_only_sshd: SshServer):
+    """Issue 26.2: without “Legacy algorithms (weaker)” the wizard's host-key fetch is refused in the page's words,
+    naming the field and the value; with ``cbc`` typed there the key is fetched and pinned. The Server tab then
+    shows the opt-in, labelled as weaker, and saves a change of it."""
+    fingerprint = fingerprint_of(cbc_only_sshd.host_key_line)
+    driver = _integrations(browser, server, "admin")
+    click(driver, "new-integration")
+    wait(driver).until(lambda d: _step(d) == "1")
+    assert css(driver, "#field-legacy_algorithms label")[0].text == "Legacy algorithms (weaker)"
+    _fill_details(driver, cbc_only_sshd, "acme_legacy")
+    click(driver, "wizard-next")
+    refusal = wait(driver).until(lambda d: by_id(d, "err-host").text)
+    assert "the server offers only CBC ciphers" in refusal, refusal
+    assert "“Legacy algorithms (weaker)”: cbc" in refusal  # the page's words, not the CLI's flag
+    assert "--legacy-algorithms" not in refusal
+    assert _step(driver) == "1"
+    type_into(driver, "f-legacy_algorithms", "cbc")
+    click(driver, "wizard-next")
+    wait(driver).until(lambda d: _step(d) == "2")
+    assert by_id(driver, "host-fingerprint").text == fingerprint
+    type_into(driver, "expected-fingerprint", fingerprint)
+    click(driver, "wizard-next")
+    wait(driver).until(lambda d: _step(d) == "3")
+    created = connection_of(server, "acme_legacy")
+    assert (created["legacy_algorithms"], created["host_key"]) == (["cbc"], [fingerprint])
+
+    driver = browser.open(server, "admin", "#integration/acme_legacy")
+    wait_loaded(driver, "integration")
+    show_tab(driver, "server", "#server-legacy_algorithms")
+    shown = by_id(driver, "server-legacy_algorithms")
+    assert (shown.get_attribute("value"), shown.is_enabled()) == ("cbc", True)
+    box = shown.find_element("xpath", "./ancestor::div[contains(@class, 'field')]")
+    assert box.find_element("css selector", "label").text == "Legacy algorithms (weaker)"
+    assert box.find_element("css selector", ".help").text.startswith("Weaker SSH algorithms")
+    type_into(driver, "server-legacy_algorithms", "cbc, md5")
+    click(driver, "server-save")
+    error = wait(driver).until(lambda d: by_id(d, "err-legacy_algorithms").text)
+    assert error.startswith("Legacy algorithms (weaker): expected words among"), error
+    type_into(driver, "server-legacy_algorithms", "ssh-rsa, cbc")
+    click(driver, "server-save")
+    wait(driver).until(lambda d: has(d, "integration-saved"))
+    assert connection_of(server, "acme_legacy")["legacy_algorithms"] == ["ssh-rsa", "cbc"]

@@ -160,7 +160,7 @@ def test_the_authentication_type_reads_ssh_key(server, driver):
     click(driver, "new-integration")
     wait(driver).until(lambda d: _step(d) == "1" and css(d, 'input[name="auth_type"]'))
     choices = [label.text for label in css(driver, "#field-auth_type .choices label")]
-    assert choices == ["SSH key (recommended)", "Password"]
+    assert choices == ["SSH key (recommended)", "Password", "SSH key and password"]
     assert "ssh_key" not in driver.execute_script(_TEXT)
     click(driver, "wizard-cancel")
     wait(driver).until(lambda d: by_id(d, "wizard").get_attribute("open") is None)
@@ -170,7 +170,7 @@ def test_the_authentication_type_reads_ssh_key(server, driver):
 
     chosen = Select(by_id(driver, "server-auth_type"))
     assert chosen.first_selected_option.text == "SSH key"
-    assert [option.text for option in chosen.options] == ["SSH key", "Password"]
+    assert [option.text for option in chosen.options] == ["SSH key", "Password", "SSH key and password"]
     assert "ssh_key" not in driver.execute_script(_TEXT)
 
 

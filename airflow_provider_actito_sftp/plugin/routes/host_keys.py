@@ -11,11 +11,13 @@ from fastapi import APIRouter
 
 from airflow_provider_actito_sftp import management
 from airflow_provider_actito_sftp.connection.audit import Change
+from airflow_provider_actito_sftp.connection.schema import BY_NAME
 from airflow_provider_actito_sftp.plugin import models
 from airflow_provider_actito_sftp.plugin.bodies import HostKeyFetch, RepinBody
 from airflow_provider_actito_sftp.plugin.errors import ERROR_RESPONSES
 from airflow_provider_actito_sftp.plugin.limits import ServerCall, interactive_timeout
 from airflow_provider_actito_sftp.plugin.security import CanCreateOrEdit, CanEdit, EditorStore, SameOriginJson
+from airflow_provider_actito_sftp.ssh.algorithms import LEGACY_FIELD, Algorithms
 
 router = APIRouter(tags=["host keys"], responses=ERROR_RESPONSES)
 
@@ -26,9 +28,15 @@ router = APIRouter(tags=["host keys"], responses=ERROR_RESPONSES)
     response_model=models.HostKeysOffered,
 )
 def fetch_host_key(body: HostKeyFetch) -> dict[str, Any]:
-    """The host keys a server holds, to confirm one with the partner before pinning it: ``algorithm`` and
-    ``fingerprint`` of the one shown first (ed25519), and ``keys``, all of them."""
-    offer = management.fetch_host_key_offer(body.host.strip(), body.port, timeout=interactive_timeout())
+    """The host key the server presents (one connection, as ``ssh`` makes), to confirm with the partner before
+    pinning it: its ``algorithm`` and ``fingerprint``, and ``keys``, that one. A fingerprint the partner gives of
+    another of the server's keys is still found on creation. ``legacy_algorithms``: the weaker algorithms the new
+    connection accepts (without the one an old server needs, the refusal names the field)."""
+    legacy = BY_NAME[LEGACY_FIELD].read("", body.legacy_algorithms)  # the field's own refusal of an unknown word
+    algorithms = Algorithms(legacy=tuple(legacy))
+    offer = management.fetch_host_key_offer(
+        body.host.strip(), body.port, timeout=interactive_timeout(), algorithms=algorithms
+    )
     first = {"algorithm": offer.algorithm, "fingerprint": offer.fingerprint}
     return {"host": offer.host, "port": offer.port, **first, "keys": offer.described()}
 

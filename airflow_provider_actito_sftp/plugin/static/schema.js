@@ -39,3 +39,14 @@ export function choiceLabel(field, value) {
   const label = (field && field.choice_labels && field.choice_labels[value]) || value || "";
   return label.charAt(0).toUpperCase() + label.slice(1);
 }
+
+/** Whether an ``auth_type`` value sends the password (``password``, ``ssh_key_and_password``): connection/schema.py's
+ * AuthType.uses_password. */
+export function usesPassword(authType) {
+  return authType !== "ssh_key";
+}
+
+/** Whether an ``auth_type`` value offers our SSH key (``ssh_key``, ``ssh_key_and_password``): AuthType.uses_key. */
+export function usesKey(authType) {
+  return authType !== "password";
+}

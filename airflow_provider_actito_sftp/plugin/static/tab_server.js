@@ -6,7 +6,7 @@ import { exportControls, exportNote, KEY_ACTIONS_NOTE, mayExport } from "./tab_e
 import {
   attempt, button, errorLine, field, noteAfterRedraw, section, showNote, statusLine, textInput,
 } from "./tab_kit.js";
-import { choiceLabel, fieldLabel, schemaField, schemaFields } from "./schema.js";
+import { choiceLabel, fieldLabel, schemaField, schemaFields, usesKey, usesPassword } from "./schema.js";
 
 // --- Server configuration -------------------------------------------------------------------------
 
@@ -77,10 +77,17 @@ async function drawServer(container, connection, ctx) {
   const passwordField = field("password", "Set a new password", password,
     "Write only: the current password is never shown. Enter it again when you change the host or port: "
     + "a stored password is only sent to the server it was entered for.");
-  const syncAuth = () => { passwordField.hidden = auth.value !== "password"; };
+  const syncAuth = () => { passwordField.hidden = !usesPassword(auth.value); };
   auth.addEventListener("change", syncAuth);
   syncAuth();
   if (ctx.canEdit) { main.append(passwordField); }
+  // the weaker algorithms accepted from an old server: the schema's label and help say they are weaker
+  const legacy = schemaField("legacy_algorithms");
+  if (legacy) {
+    const input = advancedInput(legacy, connection[legacy.name], disabled);
+    inputs.set(legacy.name, [legacy, input]);
+    main.append(field(legacy.name, legacy.label, input, legacy.help));
+  }
 
   const advanced = section("Advanced parameters", "server-advanced");
   if (schemaProblem) { advanced.append(element("p", schemaProblem.message, "form-error")); }
@@ -104,7 +111,7 @@ async function drawServer(container, connection, ctx) {
     const status = statusLine("server-status");
     save.addEventListener("click", async () => {
       const values = changed();
-      if (auth.value === "password" && password.value) { values.password = password.value; }
+      if (usesPassword(auth.value) && password.value) { values.password = password.value; }
       if (!Object.keys(values).length) { status.textContent = "Nothing changed."; return; }
       save.disabled = true;
       const done = await attempt(ctx, container, "server-error", () => api(urls.connection(connection.conn_id),
@@ -129,7 +136,7 @@ async function drawServer(container, connection, ctx) {
     container.append(exportNote("server-export-note"), ...exportControls("server", container, connection, ctx, values));
   }
   container.append(hostKeySection(container, connection, ctx));
-  if (connection.auth_type === "ssh_key") { container.append(sshKeySection(container, connection, ctx)); }
+  if (usesKey(connection.auth_type)) { container.append(sshKeySection(container, connection, ctx)); }
   if (ctx.canEdit) { container.append(testSection(container, connection, ctx)); }
 }
 
@@ -158,7 +165,8 @@ function hostKeySection(container, connection, ctx) {
   repin.addEventListener("click", async () => {
     repin.disabled = true;
     const seen = await attempt(ctx, container, "repin-error", () => api(urls.hostKeyFetch(),
-      { method: "POST", body: { host: connection.host, port: connection.port } }));
+      { method: "POST", body: { host: connection.host, port: connection.port,
+        legacy_algorithms: connection.legacy_algorithms || [] } }));
     repin.disabled = false;
     if (!seen) { return; }
     const expected = textInput("repin-expected", "");
@@ -175,7 +183,7 @@ function hostKeySection(container, connection, ctx) {
     // A stored password is only sent to the server it was entered for: a new pin needs it again.
     const password = textInput("repin-password", "", "password");
     password.autocomplete = "new-password";
-    if (connection.auth_type === "password" && (connection.secrets_set || []).includes("password")) {
+    if (usesPassword(connection.auth_type) && (connection.secrets_set || []).includes("password")) {
       offer.append(field("password", fieldLabel("password"), password,
         "Enter the account's password again: it is sent only to the server whose key is pinned."));
     }

@@ -2,7 +2,7 @@
 // (wizard_steps.js) 4 locations and 5 test, so a new integration ends tested and usable.
 import { api, element, urls } from "./api.js";
 import { NO_PERMISSION, onForbidden } from "./errors.js";
-import { choiceLabel, fieldLabel, schemaFields } from "./schema.js";
+import { choiceLabel, fieldLabel, schemaFields, usesPassword } from "./schema.js";
 import { beginSteps, leaveLocations, runTest } from "./wizard_steps.js";
 
 const SCREENS = ["general", "server"];
@@ -63,7 +63,7 @@ function authType() {
 
 function syncPassword() {
   const block = $("field-password");
-  if (block) { block.hidden = authType() !== "password"; }
+  if (block) { block.hidden = !usesPassword(authType()); }
 }
 
 function value(field) {
@@ -77,7 +77,7 @@ function value(field) {
 function values() {
   const result = {};
   for (const field of stepOneFields()) {
-    if (field.name === "conn_id" || (field.name === "password" && authType() !== "password")) { continue; }
+    if (field.name === "conn_id" || (field.name === "password" && !usesPassword(authType()))) { continue; }
     const current = value(field);
     if (current !== "" && current !== null) { result[field.name] = current; }
   }
@@ -119,9 +119,12 @@ function refused(error) {
 async function fetchHostKey() {
   const missing = stepOneFields().filter((f) => f.required && (value(f) === "" || value(f) === null));
   for (const field of missing) { showError(field.name, `${fieldLabel(field.name)} is required`); }
-  if (authType() === "password" && !value({ name: "password", secret: true })) { showError("password", `${fieldLabel("password")} is required`); return; }
+  if (usesPassword(authType()) && !value({ name: "password", secret: true })) { showError("password", `${fieldLabel("password")} is required`); return; }
   if (missing.length) { return; }
-  const body = { host: value({ name: "host" }), port: value({ name: "port", kind: "integer" }) ?? 22 };
+  // the server's address and the weaker algorithms the new connection accepts, as typed in step 1: an old
+  // server refused without them says which one it needs (the field's label)
+  const { host, port = 22, legacy_algorithms: legacy = "" } = values();
+  const body = { host, port, legacy_algorithms: legacy };
   try {
     const offer = await api(urls.hostKeyFetch(), { method: "POST", body });
     state.offer = offer;
@@ -138,7 +141,9 @@ async function fetchHostKey() {
     goto(2);
     $("expected-fingerprint").focus();
   } catch (error) {
-    if (!refused(error)) { showError(error.field === "port" ? "port" : "host", error.message); }
+    if (refused(error)) { return; }
+    const onStepOne = stepOneFields().some((f) => f.name === error.field); // port, legacy_algorithms
+    showError(onStepOne ? error.field : "host", error.message);
   }
 }
 
