@@ -50,7 +50,9 @@ from airflow_provider_actito_sftp.exceptions import (
     SftpSubsystemError,
 )
 from airflow_provider_actito_sftp.hooks.event_loop import run_on_new_loop
+from airflow_provider_actito_sftp.ssh.algorithms import CBC_CIPHERS
 from airflow_provider_actito_sftp.ssh.host_keys import fetch_host_key, fingerprint
+from airflow_provider_actito_sftp.ssh.session import offered_algorithms
 from airflow_provider_actito_sftp.ssh.stall_watch import STALL_TIMEOUT
 from airflow_provider_actito_sftp.ssh.targets import checked_target
 
@@ -241,7 +243,7 @@ def connect_pinned(settings: ConnectionSettings) -> paramiko.SSHClient:
             auth_timeout=timeout,
             channel_timeout=timeout,
             compress=settings.advanced.compression,
-            transport_factory=_transport_factory({pin.get_name() for pin in pins}, ciphers),
+            transport_factory=_transport_factory({pin.get_name() for pin in pins}, ciphers, settings),
             auth_strategy=credentials,
         )
     except Exception as e:
@@ -309,14 +311,22 @@ def _paramiko_key(settings: ConnectionSettings, key: Any) -> paramiko.PKey:
     return loader.from_private_key(io.StringIO(key.export_private_key("openssh").decode("ascii")))
 
 
-def _transport_factory(pinned_types: set[str], ciphers: list[str]) -> Any:
-    """paramiko's ``transport_factory``: only the pinned keys' types are negotiated, our ciphers in our order."""
+def _transport_factory(pinned_types: set[str], ciphers: list[str], settings: ConnectionSettings) -> Any:
+    """paramiko's ``transport_factory``: only the pinned keys' types are negotiated, our ciphers in our order; SHA-1
+    ``ssh-rsa`` signatures and CBC ciphers only where the connection accepts them (``legacy_algorithms``), as in
+    our own sessions."""
+    offered = offered_algorithms(settings)
+    known = set(paramiko.Transport._preferred_ciphers)
+    ciphers = list(dict.fromkeys([*ciphers, *(name for name in offered.encryption_algs() if name in CBC_CIPHERS)]))
+    ciphers = [name for name in ciphers if name in known]
 
     def factory(sock: Any, disabled_algorithms: Any = None) -> paramiko.Transport:
         transport = paramiko.Transport(sock, disabled_algorithms=disabled_algorithms)
         options = transport.get_security_options()
+        key_types = offered.host_key_algs(options.key_types)
         if pinned_types:
-            options.key_types = [name for name in options.key_types if _key_type(name) in pinned_types]
+            key_types = [name for name in key_types if _key_type(name) in pinned_types]
+        options.key_types = key_types
         options.ciphers = ciphers
         return transport
 
@@ -339,6 +349,15 @@ def _connect_failed(settings: ConnectionSettings, policy: _PinnedKeyPolicy, erro
         offered = _probe_host_key(settings)  # a server holding no key of a pinned type: name the one it holds
         if offered is not None and offered not in settings.host_keys:
             return HostKeyError(settings.conn_id, address, fingerprint(offered), pinned)
+    if isinstance(error, paramiko.ssh_exception.IncompatiblePeer):  # refused by us: no retry would agree
+        return ConnectionConfigError(
+            settings.conn_id,
+            "legacy_algorithms",
+            f"Airflow's SFTPHook (paramiko {paramiko.__version__}) and the server at {address} share no algorithm "
+            f"({error}): an old server? paramiko has no SHA-1 ssh-rsa host key signatures at all, and offers CBC "
+            "ciphers only with legacy_algorithms cbc; use the provider's own operators for a SHA-1 server (with "
+            "legacy_algorithms ssh-rsa), or ask the partner for current algorithms",
+        )
     if isinstance(error, paramiko.AuthenticationException):
         return AuthenticationError(
             f"Connection {settings.conn_id!r} to {address}: the server refused {settings.auth_type.label} "

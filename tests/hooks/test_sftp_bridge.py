@@ -5,6 +5,7 @@ connect_timeout apply; the deferrable path (which would hand the connection to t
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import asyncssh
@@ -24,7 +25,7 @@ from airflow_provider_actito_sftp.exceptions import (
 from airflow_provider_actito_sftp.hooks import ActitoSftpHook
 from airflow_provider_actito_sftp.hooks.sftp_bridge import PinnedSFTPHook
 from airflow_provider_actito_sftp.ssh.host_keys import fingerprint
-from partner_sandbox.sshd import SshServer, chown_tree, running_as_root
+from partner_sandbox.sshd import SftpUser, SshServer, chown_tree, remove_server, running_as_root, start_sshd
 from tests.conftest import ConnectionFactory
 from tests.support.rogue_ssh import SilentServer, call_bounded
 
@@ -281,3 +282,30 @@ def test_ciphers_paramiko_lacks_are_a_configuration_error(make_connection: Conne
     with pytest.raises(ConnectionConfigError, match="none of the ciphers") as refused:
         hook.get_conn()
     assert refused.value.field == "ciphers"
+
+
+@pytest.fixture(scope="module")
+def sha1_only_sshd(sftp_user: SftpUser, client_key: str) -> Iterator[SshServer]:
+    """An OpenSSH server whose only host key is RSA and signs only with SHA-1 (as OpenSSH before 7.2 did)."""
+    server = start_sshd(
+        sftp_user, host_key_type="rsa", extra_config=("HostKeyAlgorithms ssh-rsa", "PubkeyAcceptedAlgorithms +ssh-rsa")
+    )
+    server.add_authorized_key(asyncssh.import_private_key(client_key).export_public_key().decode().strip())
+    yield server
+    remove_server(server)
+
+
+def test_sha1_host_key_signatures_are_refused_by_the_bridge_with_or_without_the_opt_in(
+    make_connection: ConnectionFactory, sha1_only_sshd: SshServer
+):
+    """paramiko 5 has no SHA-1 ``ssh-rsa`` host key signatures at all (our sessions offer them with
+    ``legacy_algorithms``): the bridge refuses such a server, naming what it lacks, either way."""
+    pinned = {"port": sha1_only_sshd.port, "host_key": sha1_only_sshd.host_key_line}
+    for conn_id, legacy in (("bridge", ""), ("bridge_sha1", "ssh-rsa")):
+        ok, message = (
+            ActitoSftpHook(make_connection(conn_id, **pinned, legacy_algorithms=legacy))
+            .get_sftp_hook()
+            .test_connection()
+        )
+        assert not ok
+        assert "no SHA-1 ssh-rsa host key signatures" in message
