@@ -1,10 +1,10 @@
 """Upload one local file, encrypting on the fly, under a lock suffix, then rename it into place.
 
-An upload that fails leaves no partial file: its lock file (or, without a lock, the file it began under its final
-name) is removed. When the failure was a cut, that connection is gone: the job's session is reconnected once
-(:meth:`~.AsyncSftpSession.reconnect`, the same checks as the first connection) to remove it, and the job's other
-files go on over the new connection. Only when no new connection can be made (or the task was killed) is the lock
-file left, logged by name; the next export of that file writes over it (its lock name is truncated on open).
+An upload that fails removes its partial file: its lock file (or, without a lock, the file it began under its final
+name). When the failure was a cut, that connection is gone and the lock file stays, logged by name; the task's
+retry writes over it (its lock name is truncated on open) and renames it into place. (Reconnecting in place to
+remove it at once was tried for issue 26 and withdrawn: the batch's other uploads then went on over the new
+connection, and the fault tests found a delivered file missing after such a round.)
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-import weakref
 import zlib
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -22,7 +21,6 @@ import asyncssh
 
 from airflow_provider_actito_sftp.exceptions import ActitoSftpError, ExportRefusedError, RemoteExistsError
 from airflow_provider_actito_sftp.pgp.stream import EncryptOptions, encrypt_stream
-from airflow_provider_actito_sftp.ssh.protocol import is_transport_error
 from airflow_provider_actito_sftp.ssh.session import AsyncSftpSession
 from airflow_provider_actito_sftp.transfer.progress import Progress
 from airflow_provider_actito_sftp.transfer.streams import WRITE_CHUNK, PipelinedWriter
@@ -228,35 +226,17 @@ async def _rename(sftp: asyncssh.SFTPClient, temporary: bytes, final: bytes, *, 
         await sftp.rename(temporary, final)
 
 
-# Sessions whose connection could not be made again to remove a partial upload, with the generation that failed:
-# the job's other failed uploads do not try again (each attempt may take connect_timeout).
-_UNREACHABLE: weakref.WeakKeyDictionary[AsyncSftpSession, int] = weakref.WeakKeyDictionary()
-
-
 async def remove_partial(session: AsyncSftpSession, path: bytes) -> None:
-    """Remove a failed upload's partial file at ``path``: over the session's connection, or, when that connection
-    is lost, over a new one (the session is reconnected in place; see the module's docstring). Never raises: what
-    cannot be removed is logged by name.
+    """Remove a failed upload's partial file at ``path`` over the session's connection. Never raises: what cannot be
+    removed (the connection was cut) is logged by name.
 
     :param session: the job's session.
     :param path: the lock file (or, without a lock, the final name the upload began).
     """
-    generation = session.generation
     try:
         await _remove(session.sftp, path)
-        return
     except (asyncssh.Error, OSError) as e:
-        if not is_transport_error(e) or _UNREACHABLE.get(session) == generation:
-            _left_behind(path, e)
-            return
-    try:
-        await session.reconnect(generation)
-        await _remove(session.sftp, path)
-    except (ActitoSftpError, asyncssh.Error, OSError) as e:
-        _UNREACHABLE[session] = generation
         _left_behind(path, e)
-        return
-    log.warning("Removed the partial upload %s over a new connection after the cut", path.decode(errors="replace"))
 
 
 async def _remove(sftp: asyncssh.SFTPClient, path: bytes) -> None:
