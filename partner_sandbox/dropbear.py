@@ -3,7 +3,7 @@ it (Debian's ``dropbear-bin``).
 
 dropbear has no configuration file and no SFTP server of its own: it runs the ``sftp-server`` found at the path it
 was built with (Debian's: ``/usr/lib/sftp-server``, OpenSSH's, a link to ``/usr/lib/openssh/sftp-server``). It
-reads the user's own ``~/.ssh/authorized_keys`` (:func:`~partner_sandbox.tinysshd.authorize_in_home`, taken out
+reads the user's own ``~/.ssh/authorized_keys`` (:func:`~partner_sandbox.home_servers.authorize_in_home`, taken out
 again when the server stops); password logins are off (``-s``). It needs root to log the test user in.
 """
 
@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
-from partner_sandbox.sshd import SftpUser, chown_tree, free_port, stop_process, wait_for_ssh_banner
-from partner_sandbox.tinysshd import authorize_in_home, children_of, revoke_in_home
+from partner_sandbox.home_servers import HomeKeyServer
+from partner_sandbox.sshd import SftpUser, chown_tree, free_port, wait_for_ssh_banner
 
 DROPBEAR = Path("/usr/sbin/dropbear")
 DROPBEARKEY = Path("/usr/bin/dropbearkey")
@@ -43,44 +43,10 @@ def dropbear_version() -> str:
 
 
 @dataclass
-class DropbearServer:
-    """A running dropbear. ``data_root`` is a folder the test user owns, for test locations."""
+class DropbearServer(HomeKeyServer):
+    """A running dropbear (ed25519 host key, key logins only)."""
 
-    port: int
-    workdir: Path
-    data_root: Path
-    user: SftpUser
-    host_key_line: str  # ssh-ed25519
-    process: subprocess.Popen[bytes] = field(repr=False)
-    host: str = "127.0.0.1"
-    authorized: list[str] = field(default_factory=list)  # key lines this server added to the user's file
-
-    @property
-    def log_path(self) -> Path:
-        return self.workdir / "dropbear.log"
-
-    def install_key(self, public_key_line: str) -> None:
-        """Authorize a public key (OpenSSH's one-line form) for the user, until :meth:`stop`."""
-        authorize_in_home(self.user, public_key_line)
-        self.authorized.append(public_key_line.strip())
-
-    def make_folder(self, relative: str) -> Path:
-        """Create a folder under ``data_root`` owned by the test user and return its absolute path."""
-        folder = self.data_root / relative
-        folder.mkdir(parents=True, exist_ok=True)
-        chown_tree(self.data_root, self.user)
-        return folder
-
-    def sessions(self) -> list[int]:
-        """The pids of the per-connection dropbear processes (the listener's children)."""
-        return children_of(self.process.pid)
-
-    def stop(self) -> None:
-        """Stop the server, take this server's keys out of the user's file, remove its files."""
-        stop_process(self.process)
-        for line in self.authorized:
-            revoke_in_home(self.user, line)
-        shutil.rmtree(self.workdir, ignore_errors=True)
+    log_name: ClassVar[str] = "dropbear.log"
 
 
 def start_dropbear(user: SftpUser) -> DropbearServer:

@@ -3,7 +3,7 @@
 
 tinysshd has no configuration file: it reads the user's own ``~/.ssh/authorized_keys`` (ed25519 keys only; no
 password logins) and offers only ed25519 host keys, curve25519/sntrup761 key exchange and
-chacha20-poly1305. Keys are added to that file with :func:`authorize_in_home` (shared with
+chacha20-poly1305. Keys are added to that file by :class:`~partner_sandbox.home_servers.HomeKeyServer` (shared with
 :mod:`partner_sandbox.dropbear`, which reads the same file) and taken out when the server stops. It needs root
 (it switches to the user after authentication); Debian's packages: ``tinysshd``, ``ucspi-tcp``.
 """
@@ -11,17 +11,16 @@ chacha20-poly1305. Keys are added to that file with :func:`authorize_in_home` (s
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import os
-import shutil
 import signal
 import subprocess
 import tempfile
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
-from partner_sandbox.sshd import SftpUser, chown_tree, free_port, stop_process, wait_for_ssh_banner
+from partner_sandbox.home_servers import HomeKeyServer
+from partner_sandbox.sshd import SftpUser, chown_tree, free_port, wait_for_ssh_banner
 
 TINYSSHD = Path("/usr/sbin/tinysshd")
 TINYSSHD_MAKEKEY = Path("/usr/sbin/tinysshd-makekey")
@@ -41,37 +40,10 @@ def why_tinysshd_cannot_run() -> str | None:
 
 
 @dataclass
-class TinysshServer:
-    """A running tinysshd (its ``tcpserver``). ``data_root`` is a folder the test user owns, for test locations."""
+class TinysshServer(HomeKeyServer):
+    """A running tinysshd (its ``tcpserver``); its only host key type is ed25519."""
 
-    port: int
-    workdir: Path
-    data_root: Path
-    user: SftpUser
-    host_key_line: str  # ssh-ed25519, the only type tinysshd has
-    process: subprocess.Popen[bytes] = field(repr=False)
-    host: str = "127.0.0.1"
-    authorized: list[str] = field(default_factory=list)  # key lines this server added to the user's file
-
-    @property
-    def log_path(self) -> Path:
-        return self.workdir / "tinysshd.log"
-
-    def install_key(self, public_key_line: str) -> None:
-        """Authorize a public key (``ssh-ed25519 ...``) for the user, until :meth:`stop`."""
-        authorize_in_home(self.user, public_key_line)
-        self.authorized.append(public_key_line.strip())
-
-    def make_folder(self, relative: str) -> Path:
-        """Create a folder under ``data_root`` owned by the test user and return its absolute path."""
-        folder = self.data_root / relative
-        folder.mkdir(parents=True, exist_ok=True)
-        chown_tree(self.data_root, self.user)
-        return folder
-
-    def sessions(self) -> list[int]:
-        """The pids of the per-connection ``tinysshd`` processes (tcpserver's children)."""
-        return children_of(self.process.pid)
+    log_name: ClassVar[str] = "tinysshd.log"
 
     def kill_connections(self) -> list[int]:
         """Kill every connection's tinysshd (SIGKILL, as a crash or a network fault would end it); return their
@@ -85,10 +57,7 @@ class TinysshServer:
     def stop(self) -> None:
         """Stop tcpserver and its connections, take this server's keys out of the user's file, remove its files."""
         self.kill_connections()
-        stop_process(self.process)
-        for line in self.authorized:
-            revoke_in_home(self.user, line)
-        shutil.rmtree(self.workdir, ignore_errors=True)
+        super().stop()
 
 
 def start_tinysshd(user: SftpUser) -> TinysshServer:
@@ -119,48 +88,3 @@ def start_tinysshd(user: SftpUser) -> TinysshServer:
         server.stop()
         raise
     return server
-
-
-def children_of(pid: int) -> list[int]:
-    """The pids of a process's children."""
-    try:
-        return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
-    except FileNotFoundError:
-        return []
-
-
-# --- the user's own ~/.ssh/authorized_keys (tinysshd and dropbear read no other) ---------------------------------
-
-_HOME_KEYS_LOCK = Path("/root/.actito-sftp-test-home-keys.lock")  # concurrent test runs edit the file one at a time
-
-
-@contextlib.contextmanager
-def _home_keys(user: SftpUser) -> Iterator[Path]:
-    """The user's ``~/.ssh/authorized_keys``, locked; ``~/.ssh`` (0700) and the file (0600) are the user's, as
-    both servers require."""
-    home = Path(os.path.expanduser(f"~{user.name}"))
-    ssh_folder = home / ".ssh"
-    keys = ssh_folder / "authorized_keys"
-    with _HOME_KEYS_LOCK.open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        ssh_folder.mkdir(mode=0o700, exist_ok=True)
-        keys.touch(mode=0o600)
-        for path, mode in ((ssh_folder, 0o700), (keys, 0o600)):
-            os.chown(path, user.uid, user.gid)
-            path.chmod(mode)
-        yield keys
-
-
-def authorize_in_home(user: SftpUser, public_key_line: str) -> None:
-    """Add a public key line to the user's ``~/.ssh/authorized_keys`` (kept once)."""
-    with _home_keys(user) as keys:
-        lines = keys.read_text().splitlines()
-        if public_key_line.strip() not in lines:
-            keys.write_text("".join(f"{line}\n" for line in [*lines, public_key_line.strip()]))
-
-
-def revoke_in_home(user: SftpUser, public_key_line: str) -> None:
-    """Take a public key line out of the user's ``~/.ssh/authorized_keys``."""
-    with _home_keys(user) as keys:
-        lines = [line for line in keys.read_text().splitlines() if line != public_key_line.strip()]
-        keys.write_text("".join(f"{line}\n" for line in lines))
