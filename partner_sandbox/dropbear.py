@@ -12,13 +12,12 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
-from partner_sandbox.home_servers import HomeKeyServer
-from partner_sandbox.sshd import SftpUser, chown_tree, free_port, wait_for_ssh_banner
+from partner_sandbox.home_servers import HomeKeyServer, new_workdir
+from partner_sandbox.sshd import SftpUser, free_port, wait_for_ssh_banner
 
 DROPBEAR = Path("/usr/sbin/dropbear")
 DROPBEARKEY = Path("/usr/bin/dropbearkey")
@@ -57,11 +56,7 @@ def start_dropbear(user: SftpUser) -> DropbearServer:
     why_not = why_dropbear_cannot_run()
     if why_not is not None:
         raise RuntimeError(f"dropbear cannot run: {why_not}")
-    workdir = Path(tempfile.mkdtemp(prefix="actito-dropbear-"))
-    workdir.chmod(0o755)  # the test user must reach data_root below it
-    data_root = workdir / "data"
-    data_root.mkdir()
-    chown_tree(data_root, user)
+    workdir, data_root = new_workdir("dropbear", user)
     host_key = workdir / "host_ed25519"
     made = subprocess.run(
         [str(DROPBEARKEY), "-t", "ed25519", "-f", str(host_key)], capture_output=True, text=True, check=True

@@ -10,12 +10,23 @@ import fcntl
 import os
 import shutil
 import subprocess
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar
 
 from partner_sandbox.sshd import SftpUser, chown_tree, stop_process
+
+
+def new_workdir(name: str, user: SftpUser) -> tuple[Path, Path]:
+    """A fresh folder for a server named ``name`` and, below it, its ``data`` folder the test user owns."""
+    workdir = Path(tempfile.mkdtemp(prefix=f"actito-{name}-"))
+    workdir.chmod(0o755)  # the test user must reach data_root below it
+    data_root = workdir / "data"
+    data_root.mkdir()
+    chown_tree(data_root, user)
+    return workdir, data_root
 
 
 @dataclass

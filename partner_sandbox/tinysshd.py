@@ -14,13 +14,12 @@ import contextlib
 import os
 import signal
 import subprocess
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
-from partner_sandbox.home_servers import HomeKeyServer
-from partner_sandbox.sshd import SftpUser, chown_tree, free_port, wait_for_ssh_banner
+from partner_sandbox.home_servers import HomeKeyServer, new_workdir
+from partner_sandbox.sshd import SftpUser, free_port, wait_for_ssh_banner
 
 TINYSSHD = Path("/usr/sbin/tinysshd")
 TINYSSHD_MAKEKEY = Path("/usr/sbin/tinysshd-makekey")
@@ -68,11 +67,7 @@ def start_tinysshd(user: SftpUser) -> TinysshServer:
     why_not = why_tinysshd_cannot_run()
     if why_not is not None:
         raise RuntimeError(f"tinysshd cannot run: {why_not}")
-    workdir = Path(tempfile.mkdtemp(prefix="actito-tinysshd-"))
-    workdir.chmod(0o755)  # the test user must reach data_root below it
-    data_root = workdir / "data"
-    data_root.mkdir()
-    chown_tree(data_root, user)
+    workdir, data_root = new_workdir("tinysshd", user)
     keys = workdir / "keys"
     subprocess.run([str(TINYSSHD_MAKEKEY), "-q", str(keys)], check=True)
     printed = subprocess.run([str(TINYSSHD_PRINTKEY), str(keys)], capture_output=True, text=True, check=True)

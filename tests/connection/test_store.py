@@ -365,11 +365,12 @@ def test_each_write_is_audited_in_its_transaction_and_a_save_without_change_is_n
     assert not [value for value in secret_values() if value in printed]
 
 
-def test_a_stored_password_never_follows_the_connection_to_another_server(conn_id: str) -> None:
+@pytest.mark.parametrize("auth_type", ["password", "ssh_key_and_password"])
+def test_a_stored_password_never_follows_the_connection_to_another_server(conn_id: str, auth_type: str) -> None:
     from airflow_provider_actito_sftp.exceptions import ConnectionConfigError
 
     store = ConnectionStore()
-    store.create(record(conn_id, extra={**PUBLIC, "auth_type": "password"}))
+    store.create(record(conn_id, extra={**PUBLIC, "auth_type": auth_type}))
     for change in ({"host": "evil.example"}, {"port": 2022}):
         moved = store.get(conn_id)
         for name, value in change.items():
