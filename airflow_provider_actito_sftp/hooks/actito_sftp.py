@@ -247,7 +247,7 @@ class ActitoSftpHook(BaseHook):
         :param archive_location: the location files are moved to with ``after_import="move"``.
         :param quarantine_location: where refused files are moved (else they stay in place).
         :param signature_policy: ``"ignore"`` (default), ``"accept"`` or ``"require"`` a valid signature
-            by the partner's key.
+            by the partner's key: inside the file, or detached beside it (``X.sig``; README: Signatures).
         :param min_age: seconds (or timedelta) a file must be unmodified before it is imported (default 60).
         :param claim_timeout: seconds (or timedelta) after which another run's claim is taken over
             (default 3600; the same owner takes over its own claims at once).

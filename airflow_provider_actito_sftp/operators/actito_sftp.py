@@ -186,7 +186,10 @@ class ActitoSftpImportOperator(_TransferOperator):
     :param quarantine_location: where refused files are moved (else they stay in place).
     :param signature_policy: ``"ignore"`` (default), ``"accept"`` or ``"require"`` a valid signature by the
         partner's key (the connection's partner PGP public key); a partner who signs the encrypted file
-        (the signature outside the encryption) is checked the same way. Files gpg 2.2 cannot read
+        (the signature outside the encryption) is checked the same way, and so is a detached signature beside
+        the file (``X.sig``, or ``X.asc`` beside ``X``), which goes wherever its data file goes and is never
+        imported on its own; under ``"require"`` a file without any signature waits 15 minutes for one, then is
+        refused. Files gpg 2.2 cannot read
         (Sequoia's default padding) are decrypted with ``sq`` where it is installed on the worker.
     :param min_age: seconds (or timedelta) a file must be unmodified before it is imported (default
         60: a file a partner is still writing in bursts is left alone).
